@@ -1,0 +1,46 @@
+# `make run` sets everything up on a fresh machine and serves the app; `make test` runs the suite.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask
+export FLASK_APP := wsgi:app
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: run setup test lint format bench clean-db
+
+run: setup
+	@echo "Serving on http://127.0.0.1:5000  (Ctrl-C to stop)"
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+setup: $(VENV)/.installed
+	$(FLASK) db upgrade
+	$(FLASK) embeddings install-model
+	$(FLASK) demo load --if-empty
+	$(FLASK) search reindex --if-missing
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+test: $(VENV)/.installed-dev
+	$(PY) -m pytest -n 2 --dist loadgroup -q
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: $(VENV)/.installed-dev
+	$(PY) bench/embed.py
+	$(PY) bench/match.py
+	$(PY) bench/search.py

@@ -1,0 +1,163 @@
+"""The national RM review-expert pool and training platform: application factory."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import (
+    Flask,
+    Response,
+    flash,
+    g,
+    has_request_context,
+    render_template,
+    request,
+    session,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from .config import load_config
+from .core import audit
+from .core.access import undeclared_endpoints
+from .db import db
+from .extensions import babel, csrf, limiter, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger(__name__)
+
+
+def create_app(config: dict[str, Any] | None = None, instance_path: str | None = None) -> Flask:
+    """Build the application; `config` overrides every other source (used by tests)."""
+    app = Flask(__name__, instance_path=instance_path or str(ROOT / "instance"),
+                static_folder=str(ROOT / "static"), static_url_path="/static")
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(load_config(Path(app.instance_path), config))
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    _install_request_hooks(app)
+    _check_access_declared(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from . import models  # noqa: F401  (every model registered before migrations look)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "strong"
+    babel.init_app(app, locale_selector=_select_locale,
+                   default_translation_directories=str(ROOT / "expertpool" / "translations"))
+
+    from flask_babel import get_locale
+
+    app.jinja_env.globals["get_locale"] = get_locale
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> Any:
+        from .accounts.models import User
+
+        return db.session.get(User, int(user_id))
+
+
+def _select_locale() -> str:
+    languages = _app_languages()
+    if not has_request_context():
+        return languages[0]
+    user_locale = getattr(current_user, "locale", None) if current_user else None
+    for choice in (user_locale, session.get("locale")):
+        if choice in languages:
+            return choice
+    return languages[0]
+
+
+def _app_languages() -> list[str]:
+    from flask import current_app
+
+    return current_app.config["LANGUAGES"]
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .accounts.blueprint import bp as accounts_bp
+    from .api.blueprint import bp as api_bp
+    from .experts.blueprint import bp as experts_bp
+    from .main.blueprint import bp as main_bp
+
+    for blueprint in (main_bp, accounts_bp, experts_bp, api_bp):
+        app.register_blueprint(blueprint)
+    csrf.exempt(api_bp)  # read-only GET API: nothing to forge
+
+
+def _register_cli(app: Flask) -> None:
+    from .accounts.cli import users_cli
+    from .demo.cli import demo_cli
+    from .experts.cli import experts_cli
+
+    for group in (users_cli, experts_cli, demo_cli):
+        app.cli.add_command(group)
+
+
+def _install_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def name_the_actor() -> None:
+        actor = current_user if current_user.is_authenticated else None
+        audit.set_actor(db.session, actor)
+
+    @app.after_request
+    def finish_transaction(response: Response) -> Response:
+        """One commit per request, here; a failed request leaves the database as it was."""
+        if response.status_code >= 400 or g.get("rollback"):
+            db.session.rollback()
+            return response
+        try:
+            db.session.commit()
+        except StaleDataError:
+            db.session.rollback()
+            return _conflict(_("Someone else changed this record while you were editing it. "
+                               "Reload the page to see their changes, then edit again."))
+        except IntegrityError as exc:
+            db.session.rollback()
+            log.warning("integrity error on %r: %r", request.path, exc.orig)
+            return _conflict(_("The change conflicts with existing data and was not saved."))
+        return response
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self'; media-src 'self' *; frame-ancestors 'self'",
+        )
+        return response
+
+    for code in (400, 403, 404, 409, 413, 429, 500):
+        app.register_error_handler(code, _error_page)
+
+
+def _conflict(message: str) -> Response:
+    flash(message, "danger")
+    return Response(render_template("error.html", code=409, message=message), status=409)
+
+
+def _error_page(error: Any) -> tuple[str, int]:
+    code = getattr(error, "code", 500) or 500
+    return render_template("error.html", code=code, message=getattr(error, "description", "")), code
+
+
+def _check_access_declared(app: Flask) -> None:
+    missing = undeclared_endpoints(app.view_functions)
+    if missing:
+        raise RuntimeError(f"routes without an access declaration: {', '.join(missing)}")

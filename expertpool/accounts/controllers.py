@@ -1,0 +1,156 @@
+"""Request handlers of the accounts feature: parse, check access, call an operation, render."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+
+from ..core.access import Role, login_required, public, roles_required
+from ..db import db
+from ..extensions import limiter
+from . import operations as ops
+from .forms import ChangePasswordForm, LanguageForm, LoginForm, RegisterForm, UserForm
+from .models import User
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site relative redirects after login."""
+    if target and not urlsplit(target).netloc and target.startswith("/") and \
+            not target.startswith("//"):
+        return target
+    return url_for("main.home")
+
+
+@public
+@limiter.limit(_login_limit, methods=["POST"])
+def login() -> Any:
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = ops.authenticate(db.session, form.username.data, form.password.data)
+        if user is None:
+            flash(_("Wrong username or password."), "danger")
+        else:
+            login_user(user, remember=form.remember.data)
+            if user.locale:
+                session["locale"] = user.locale
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("accounts/login.html", form=form)
+
+
+@login_required
+def logout() -> Any:
+    logout_user()
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("accounts.login"))
+
+
+@public
+def register() -> Any:
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = _register(form)
+        except ops.AccountError as exc:
+            flash(str(exc), "danger")
+        else:
+            login_user(user)
+            flash(_("Welcome! Your account is ready."), "success")
+            if form.kind.data == "expert":
+                return redirect(url_for("experts.my_file"))
+            return redirect(url_for("main.home"))
+    return render_template("accounts/register.html", form=form)
+
+
+def _register(form: RegisterForm) -> User:
+    from ..experts.operations import create_expert
+
+    is_expert = form.kind.data == "expert"
+    user = ops.create_user(
+        db.session, username=form.username.data, name=form.name.data, email=form.email.data,
+        password=form.password.data, roles=[Role.EXPERT if is_expert else Role.TRAINEE],
+        organisation=form.organisation.data or None, audience=form.audience.data)
+    if is_expert:
+        create_expert(db.session, user, {"name": user.name, "email": user.email,
+                                         "institution": form.organisation.data,
+                                         "user_id": user.id})
+    return user
+
+
+@login_required
+def password() -> Any:
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            ops.change_password(current_user, form.current.data, form.password.data)
+        except ops.AccountError as exc:
+            flash(str(exc), "danger")
+        else:
+            flash(_("Your password was changed."), "success")
+            return redirect(url_for("main.home"))
+    return render_template("accounts/password.html", form=form)
+
+
+@public
+def language() -> Any:
+    form = LanguageForm()
+    if form.validate_on_submit():
+        session["locale"] = form.locale.data
+        if current_user.is_authenticated:
+            current_user.locale = form.locale.data
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@roles_required(Role.ADMIN)
+def users() -> Any:
+    rows = db.session.scalars(select(User).order_by(User.username)).all()
+    return render_template("accounts/users.html", users=rows)
+
+
+@roles_required(Role.ADMIN)
+def user_edit(user_id: int | None = None) -> Any:
+    user = db.session.get(User, user_id) if user_id else None
+    if user_id and user is None:
+        abort(404)
+    form = UserForm(obj=user)
+    if request.method == "GET" and user:
+        form.roles.data = sorted(user.roles)
+    if form.validate_on_submit():
+        try:
+            user = _save_user(user, form)
+        except ops.AccountError as exc:
+            flash(str(exc), "danger")
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("accounts.users"))
+    return render_template("accounts/user_edit.html", form=form, user=user)
+
+
+def _save_user(user: User | None, form: UserForm) -> User:
+    if user is None:
+        if not form.password.data:
+            raise ops.AccountError(_("A new account needs a password."))
+        user = ops.create_user(db.session, username=form.username.data, name=form.name.data,
+                               email=form.email.data, password=form.password.data)
+    else:
+        user.username, user.name, user.email = form.username.data, form.name.data, \
+            form.email.data
+        if form.password.data:
+            user.set_password(form.password.data)
+    if user.id == current_user.id and Role.ADMIN.value not in form.roles.data:
+        raise ops.AccountError(_("You cannot remove your own administrator role."))
+    ops.set_roles(user, form.roles.data)
+    user.active = form.active.data
+    return user

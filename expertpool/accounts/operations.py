@@ -1,0 +1,57 @@
+"""Account operations: creating users, roles, passwords."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from ..core.access import Role
+from ..db import utcnow
+from .models import User
+
+
+class AccountError(Exception):
+    """A refused account operation; the message is shown to the user."""
+
+
+def find_login(session: Session, login: str) -> User | None:
+    login = login.strip()
+    return session.scalar(select(User).where(or_(
+        User.username == login, func.lower(User.email) == login.lower())))
+
+
+def authenticate(session: Session, login: str, password: str) -> User | None:
+    user = find_login(session, login)
+    if user is None or not user.active or not user.check_password(password):
+        return None
+    user.last_login_at = utcnow()
+    return user
+
+
+def create_user(session: Session, *, username: str, name: str, email: str, password: str,
+                roles: list[Role] | tuple[Role, ...] = (), **profile: str | None) -> User:
+    """Create an account; refuses a username or e-mail already taken."""
+    if session.scalar(select(User.id).where(User.username == username)):
+        raise AccountError(str(_l("The username %(name)s is taken.", name=username)))
+    if session.scalar(select(User.id).where(func.lower(User.email) == email.lower())):
+        raise AccountError(str(_l("An account with this e-mail already exists.")))
+    user = User(username=username, name=name, email=email.strip(), **profile)
+    user.set_password(password)
+    for role in roles:
+        user.grant(role)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    if not user.check_password(current):
+        raise AccountError(str(_l("The current password is wrong.")))
+    user.set_password(new)
+
+
+def set_roles(user: User, roles: list[str]) -> None:
+    wanted = {Role(r) for r in roles}
+    for role in Role:
+        (user.grant if role in wanted else user.revoke)(role)

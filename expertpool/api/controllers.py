@@ -1,0 +1,80 @@
+"""JSON views: the experts list with the same filters as the administrator list, and one expert."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, current_app, request, url_for
+
+from ..core.access import Role, roles_required
+from ..db import db
+from ..experts import queries
+from ..experts.models import Expert
+
+MAX_PER_PAGE = 200
+
+
+def expert_summary(expert: Expert) -> dict[str, Any]:
+    return {
+        "id": expert.id,
+        "name": expert.name,
+        "status": expert.status,
+        "institution": expert.institution.name if expert.institution else None,
+        "province": expert.province,
+        "city": expert.city,
+        "title": expert.title,
+        "title_grade": expert.title_grade,
+        "categories": expert.category_codes,
+        "specialties": {k: expert.specialties_of(k) for k in ("analyte", "matrix", "technique")},
+        "metrology_competent": expert.metrology_competent,
+        "term_start": _iso(expert.term_start),
+        "term_end": _iso(expert.term_end),
+        "url": url_for("api.expert", expert_id=expert.id, _external=False),
+    }
+
+
+def expert_full(expert: Expert) -> dict[str, Any]:
+    data = expert_summary(expert)
+    data.update({
+        "gender": expert.gender, "birth_date": _iso(expert.birth_date),
+        "id_number": expert.id_number, "phone": expert.phone, "email": expert.email,
+        "department": expert.department, "education": expert.education,
+        "years_experience": expert.years_experience, "summary": expert.summary,
+        "status_reason": expert.status_reason, "version": expert.version,
+        "file_updated_at": _iso(expert.file_updated_at),
+        "publications": [{"title": p.title, "abstract": p.abstract, "year": p.year,
+                          "language": p.language, "venue": p.venue} for p in expert.publications],
+        "developed_rms": [{"gbw_number": r.gbw_number, "name": r.name, "year": r.year}
+                          for r in expert.developed_rms],
+        "unavailable": [{"start": _iso(u.start), "end": _iso(u.end), "reason": u.reason}
+                        for u in expert.unavailable_periods],
+        "conflicts": [{"kind": c.kind, "institution": c.institution.name if c.institution
+                       else None, "person": c.person_name, "reason": c.reason}
+                      for c in expert.conflicts],
+        "assessments": [{"kind": a.kind, "year": a.year, "rating": a.rating}
+                        for a in expert.assessments],
+    })
+    return data
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value else None
+
+
+@roles_required(Role.ADMIN)
+def experts() -> Any:
+    flt = queries.ExpertFilter.from_args(request.args)
+    per_page = min(request.args.get("per_page", current_app.config["PER_PAGE"], type=int),
+                   MAX_PER_PAGE)
+    page = queries.paginate(db.session, flt.statement(), request.args.get("page", 1, type=int),
+                            max(1, per_page))
+    return {"items": [expert_summary(e) for e in page.items], "page": page.page,
+            "per_page": page.per_page, "total": page.total, "pages": page.pages}
+
+
+@roles_required(Role.ADMIN)
+def expert(expert_id: int) -> Any:
+    item = db.session.get(Expert, expert_id)
+    if item is None:
+        abort(404)
+    return expert_full(item)

@@ -1,0 +1,103 @@
+"""Configuration: defaults, then `instance/config.py`, then environment variables.
+
+Every setting can be given as an environment variable of the same name; the README lists them.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    "DATABASE_URL": None,  # default: sqlite:///<instance>/expertpool.db
+    "SECRET_KEY": None,  # default: generated once and kept in instance/secret_key
+    "MAX_CONTENT_LENGTH": 50 * 1024 * 1024,  # uploads: 50 MiB
+    "UPLOAD_FOLDER": None,  # default: <instance>/uploads
+    "SESSION_COOKIE_SECURE": False,  # set true behind HTTPS
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_ENABLED": True,
+    "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+    "LOGIN_RATE_LIMIT": "10 per minute;50 per hour",
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "BABEL_DEFAULT_LOCALE": "zh_CN",
+    "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+    "LANGUAGES": ["zh_CN", "en"],
+    "PER_PAGE": 25,
+    "TERM_YEARS": 5,
+    "TERM_WARNING_DAYS": 60,
+    "STALE_FILE_YEARS": 2,
+    "COVERAGE_MIN_PER_CATEGORY": 10,
+    "EMBEDDING_MODEL": "multilingual-e5-small",
+    "SEARCH_INDEX_DIR": None,  # default: <instance>/search
+    "SMTP_HOST": None,
+    "SMTP_PORT": 25,
+    "SMTP_USER": None,
+    "SMTP_PASSWORD": None,
+    "SMTP_SENDER": "noreply@expertpool.local",
+}
+
+_BOOL_TRUE = {"1", "true", "yes", "on"}
+
+
+def _coerce(default: Any, raw: str) -> Any:
+    """Turn an environment string into the type of the default."""
+    if isinstance(default, bool):
+        return raw.strip().lower() in _BOOL_TRUE
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, list):
+        return [item.strip() for item in raw.split(",") if item.strip()]
+    return raw
+
+
+def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Merge defaults, the instance config file, environment variables and test overrides."""
+    config = dict(DEFAULTS)
+    config_file = instance_path / "config.py"
+    if config_file.exists():
+        namespace: dict[str, Any] = {}
+        exec(compile(config_file.read_text("utf-8"), str(config_file), "exec"), namespace)
+        config.update({k: v for k, v in namespace.items() if k.isupper()})
+    for key, default in DEFAULTS.items():
+        if key in os.environ:
+            config[key] = _coerce(default, os.environ[key])
+    config.update(overrides or {})
+    _fill_derived(config, instance_path)
+    return config
+
+
+def _fill_derived(config: dict[str, Any], instance_path: Path) -> None:
+    if not config["DATABASE_URL"]:
+        config["DATABASE_URL"] = f"sqlite:///{instance_path / 'expertpool.db'}"
+    config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(config["DATABASE_URL"])
+    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    config["UPLOAD_FOLDER"] = config["UPLOAD_FOLDER"] or str(instance_path / "uploads")
+    config["SEARCH_INDEX_DIR"] = config["SEARCH_INDEX_DIR"] or str(instance_path / "search")
+    if not config["SECRET_KEY"]:
+        config["SECRET_KEY"] = instance_secret_key(instance_path)
+
+
+def _normalise_db_url(url: str) -> str:
+    """Accept the common `postgres://` / `postgresql://` forms and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def instance_secret_key(instance_path: Path) -> str:
+    """Read the instance's secret key, creating a random one (mode 0600) on first use."""
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text("ascii").strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key

@@ -1,0 +1,1 @@
+"""The shared core: access control, audit log, search and embeddings."""

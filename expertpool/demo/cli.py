@@ -1,0 +1,39 @@
+"""`flask demo load`: the demo data set used by `make run`."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from ..core import audit
+from ..db import db
+
+demo_cli = AppGroup("demo", help="Demo data.")
+
+
+@demo_cli.command("load")
+@click.option("--if-empty", is_flag=True, help="Do nothing (successfully) when data exists.")
+@click.option("--experts", "n_experts", default=320, show_default=True)
+def load(if_empty: bool, n_experts: int) -> None:
+    """Load demo institutions, experts, accounts and courses into an empty database."""
+    from . import loader  # the data module is large: import it only when loading
+
+    if not loader.is_empty(db.session):
+        if if_empty:
+            click.echo("Database already has data: demo data not loaded.")
+            return
+        raise click.ClickException("The database is not empty; demo data is only loaded into "
+                                   "an empty database.")
+    audit.set_actor(db.session, None, note="demo data")
+    result = loader.load(db.session, n_experts=n_experts)
+    db.session.commit()
+    click.echo(f"Loaded {result['expert_count']} experts.")
+    _print_accounts(result)
+
+
+def _print_accounts(result: dict) -> None:
+    click.echo("\nDemo accounts (username / password):")
+    for title, key in (("administrator", "admins"), ("expert", "experts"),
+                       ("trainee", "trainees")):
+        for item in result[key]:
+            click.echo(f"  {title:<13} {item['username']:<16} {item['password']}")

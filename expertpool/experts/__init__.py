@@ -1,0 +1,1 @@
+"""The expert pool: experts' technical files, their life cycle, vetting, imports and coverage."""

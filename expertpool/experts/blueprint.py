@@ -1,0 +1,70 @@
+"""URL rules of the expert pool."""
+
+from flask import Blueprint
+
+from . import controllers as c
+from . import views_import as imp
+
+bp = Blueprint("experts", __name__, template_folder="templates")
+
+rule = bp.add_url_rule
+rule("/experts/", "index", c.index)
+rule("/experts/export.<fmt>", "export", c.export)
+rule("/experts/new", "new", c.new, methods=["GET", "POST"])
+rule("/experts/<int:expert_id>", "detail", c.detail)
+rule("/experts/<int:expert_id>/edit", "edit", c.edit)
+rule("/experts/<int:expert_id>/profile", "save_profile", c.save_profile, methods=["POST"])
+rule("/experts/<int:expert_id>/review-fields", "save_review_fields", c.save_review_fields,
+     methods=["POST"])
+rule("/experts/<int:expert_id>/institution", "save_institution", c.save_institution,
+     methods=["POST"])
+rule("/experts/<int:expert_id>/parts/<kind>", "add_part", c.add_part, methods=["POST"])
+rule("/experts/<int:expert_id>/parts/<kind>/<int:part_id>/delete", "remove_part",
+     c.remove_part, methods=["POST"])
+rule("/experts/<int:expert_id>/status", "change_status", c.change_status, methods=["POST"])
+rule("/experts/<int:expert_id>/assessments", "assess", c.assess, methods=["POST"])
+rule("/experts/vetting", "vetting", c.vetting)
+rule("/experts/changes", "changes", c.changes)
+rule("/experts/changes/<int:change_id>", "change", c.change, methods=["GET", "POST"])
+rule("/experts/warnings", "warnings", c.warnings)
+rule("/experts/coverage", "coverage", c.coverage)
+rule("/experts/audit", "audit_log", c.audit_log)
+rule("/experts/import", "import_experts", imp.upload, methods=["GET", "POST"])
+rule("/experts/import/commit", "import_commit", imp.commit, methods=["POST"])
+rule("/experts/import/template.<fmt>", "import_template", imp.template)
+rule("/me/file", "my_file", c.my_file)
+
+
+@bp.app_template_global()
+def status_label(status: str) -> str:
+    from .constants import STATUS_LABELS, Status
+
+    return str(STATUS_LABELS.get(Status(status), status)) if status in set(Status) else status
+
+
+@bp.app_template_global()
+def role_label(role: str) -> str:
+    from flask_babel import gettext as _
+
+    return {"admin": _("Administrator"), "expert": _("Expert"), "trainee": _("Trainee")}.get(
+        role, role)
+
+
+@bp.app_template_global()
+def category_name(code: int) -> str:
+    from flask_babel import get_locale
+
+    from .constants import category_label
+
+    return category_label(code, str(get_locale()))
+
+
+@bp.app_template_filter()
+def masked(value: str | None, visible: bool) -> str:
+    """Personal data (ID numbers, phones) in full only for the person and administrators."""
+    if not value:
+        return ""
+    if visible:
+        return value
+    keep = 3 if len(value) <= 11 else 4
+    return value[:keep] + "*" * (len(value) - keep - 2) + value[-2:]

@@ -1,0 +1,156 @@
+"""Forms of the expert pool. Edit forms carry the record's version for optimistic locking."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp
+
+from .constants import CATEGORIES, EDUCATIONS, TITLE_GRADES, TITLES
+
+
+def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [("", "—")] + [(v, v) for v in values]
+
+
+class VersionedForm(FlaskForm):
+    version = HiddenField()
+
+    def expected_version(self) -> int | None:
+        return int(self.version.data) if (self.version.data or "").isdigit() else None
+
+
+class ProfileForm(VersionedForm):
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=64)])
+    gender = SelectField(_l("Gender"), choices=[("", "—"), ("M", _l("Male")),
+                                               ("F", _l("Female"))])
+    birth_date = DateField(_l("Date of birth"), validators=[Optional()])
+    phone = StringField(_l("Mobile phone"), validators=[Optional(), Regexp(r"^[0-9+\- ]{6,20}$")])
+    department = StringField(_l("Department"), validators=[Optional(), Length(max=128)])
+    city = StringField(_l("City"), validators=[Optional(), Length(max=32)])
+    title = SelectField(_l("Professional title"), choices=_choices(TITLES))
+    title_grade = SelectField(_l("Title grade"), choices=_choices(TITLE_GRADES))
+    education = SelectField(_l("Education"), choices=_choices(EDUCATIONS))
+    years_experience = IntegerField(_l("Years of experience"),
+                                    validators=[Optional(), NumberRange(0, 70)])
+    summary = TextAreaField(_l("Profile summary"), validators=[Optional(), Length(max=4000)],
+                            render_kw={"rows": 4})
+
+
+class AdminProfileForm(ProfileForm):
+    id_number = StringField(_l("ID number"), validators=[Optional(), Regexp(r"^\d{17}[\dXx]$")])
+    email = StringField(_l("E-mail"), validators=[DataRequired(), Email()])
+    province = StringField(_l("Province"), validators=[Optional(), Length(max=16)])
+
+
+class NewExpertForm(AdminProfileForm):
+    institution = StringField(_l("Institution"), validators=[DataRequired(), Length(max=128)])
+    categories = SelectMultipleField(_l("GBW categories"), coerce=int)
+
+
+class ReviewFieldsForm(VersionedForm):
+    categories = SelectMultipleField(_l("GBW categories"), coerce=int,
+                                     validators=[DataRequired()])
+    analytes = TextAreaField(_l("Analytes / measurands"), render_kw={"rows": 2},
+                             description=_l("One per line, or separated by ; or ，"))
+    matrices = TextAreaField(_l("Matrices"), render_kw={"rows": 2})
+    techniques = TextAreaField(_l("Techniques"), render_kw={"rows": 2})
+    metrology_competent = BooleanField(_l("Metrology / statistics competence"))
+
+
+class InstitutionForm(VersionedForm):
+    institution = StringField(_l("Institution"), validators=[DataRequired(), Length(max=128)])
+
+
+class StatusForm(VersionedForm):
+    action = HiddenField(validators=[DataRequired()])
+    reason = TextAreaField(_l("Reason"), render_kw={"rows": 2})
+    term_start = DateField(_l("Term starts"), validators=[Optional()])
+    term_end = DateField(_l("Term ends"), validators=[Optional()])
+
+
+class PublicationForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=512)])
+    abstract = TextAreaField(_l("Abstract"), render_kw={"rows": 3})
+    year = IntegerField(_l("Year"), validators=[Optional(), NumberRange(1950, 2100)])
+    language = SelectField(_l("Language"), choices=[("zh", "中文"), ("en", "English")])
+    venue = StringField(_l("Journal / venue"), validators=[Optional(), Length(max=256)])
+
+
+class DevelopedRMForm(FlaskForm):
+    gbw_number = StringField(_l("GBW number"), validators=[
+        DataRequired(), Regexp(r"^GBW(\(E\))?\s?\d{5,6}$", message=_l("e.g. GBW 08301 or "
+                                                                      "GBW(E) 080123"))])
+    name = StringField(_l("RM name"), validators=[Optional(), Length(max=256)])
+    year = IntegerField(_l("Year"), validators=[Optional(), NumberRange(1950, 2100)])
+
+
+class UnavailableForm(FlaskForm):
+    start = DateField(_l("From"), validators=[DataRequired()])
+    end = DateField(_l("To"), validators=[DataRequired()])
+    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=256)])
+
+
+class ConflictForm(FlaskForm):
+    kind = SelectField(_l("Conflict with"), choices=[("institution", _l("An institution")),
+                                                    ("person", _l("A person"))])
+    institution = StringField(_l("Institution"), validators=[Optional(), Length(max=128)])
+    person_name = StringField(_l("Person"), validators=[Optional(), Length(max=64)])
+    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=256)])
+
+
+class EmploymentForm(FlaskForm):
+    institution = StringField(_l("Former employer"), validators=[DataRequired(),
+                                                                 Length(max=128)])
+    start = DateField(_l("From"), validators=[Optional()])
+    end = DateField(_l("To"), validators=[Optional()])
+
+
+class AssessmentForm(FlaskForm):
+    kind = SelectField(_l("Kind"), choices=[("annual", _l("Annual assessment")),
+                                            ("review_quality", _l("Review quality"))])
+    year = IntegerField(_l("Year"), validators=[DataRequired(), NumberRange(2000, 2100)])
+    rating = SelectField(_l("Rating"), coerce=int, choices=[(i, str(i)) for i in range(5, 0, -1)])
+    comment = TextAreaField(_l("Comment"), render_kw={"rows": 2})
+
+
+class DecisionForm(FlaskForm):
+    decision = HiddenField(validators=[DataRequired()])
+    reason = TextAreaField(_l("Reason"), render_kw={"rows": 2})
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("File (XLSX or CSV)"), validators=[
+        FileRequired(), FileAllowed(["xlsx", "csv"], _l("XLSX or CSV only."))])
+    encoding = SelectField(_l("CSV encoding"), choices=[("utf-8", "UTF-8"),
+                                                        ("gb18030", "GB18030 (GBK)")])
+
+
+class ImportCommitForm(FlaskForm):
+    token = HiddenField(validators=[DataRequired()])
+
+
+def category_choices(locale: str) -> list[tuple[int, str]]:
+    from .constants import category_label
+
+    return [(code, category_label(code, locale)) for code in CATEGORIES]
+
+
+PART_FORMS = {
+    "publication": PublicationForm,
+    "developed_rm": DevelopedRMForm,
+    "unavailable": UnavailableForm,
+    "conflict": ConflictForm,
+    "employment": EmploymentForm,
+}

@@ -1,0 +1,198 @@
+"""Read-side queries of the pool: filtered lists, warnings and coverage figures.
+
+The same `ExpertFilter` drives the administrator list, its XLSX/CSV export and the JSON API.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, fields
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from ..db import utcnow
+from .constants import CATEGORIES, Status
+from .institutions import normalise_name
+from .models import Expert, ExpertCategory, Institution, InstitutionAlias, Specialty
+
+SORTS = {
+    "name": Expert.name,
+    "province": Expert.province,
+    "status": Expert.status,
+    "term_end": Expert.term_end,
+    "updated": Expert.file_updated_at,
+    "experience": Expert.years_experience,
+    "id": Expert.id,
+}
+
+
+@dataclass
+class ExpertFilter:
+    q: str = ""  # name, specialty or summary keyword
+    category: int | None = None
+    specialty: str = ""
+    province: str = ""
+    status: str = ""
+    title: str = ""
+    institution: str = ""
+    sort: str = "name"
+    desc: bool = False
+
+    @classmethod
+    def from_args(cls, args: Any) -> ExpertFilter:
+        """Build from request args, ignoring values that don't parse."""
+        category = args.get("category", "")
+        return cls(
+            q=args.get("q", "").strip(),
+            category=int(category) if category.isdigit() and int(category) in CATEGORIES
+            else None,
+            specialty=args.get("specialty", "").strip(),
+            province=args.get("province", "").strip(),
+            status=args.get("status", "") if args.get("status", "") in set(Status) else "",
+            title=args.get("title", "").strip(),
+            institution=args.get("institution", "").strip(),
+            sort=args.get("sort", "name") if args.get("sort") in SORTS else "name",
+            desc=args.get("desc", "") in ("1", "true"),
+        )
+
+    def as_args(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["desc"] = "1" if self.desc else ""
+        return {k: v for k, v in out.items() if v not in ("", None)}
+
+    def statement(self) -> Select[tuple[Expert]]:
+        stmt = select(Expert)
+        if self.category:
+            stmt = stmt.where(Expert.id.in_(
+                select(ExpertCategory.expert_id).where(ExpertCategory.code == self.category)))
+        if self.specialty:
+            stmt = stmt.where(Expert.id.in_(select(Specialty.expert_id).where(
+                Specialty.name.contains(self.specialty))))
+        if self.q:
+            like = f"%{self.q}%"
+            stmt = stmt.where(or_(
+                Expert.name.like(like), Expert.summary.like(like), Expert.department.like(like),
+                Expert.id.in_(select(Specialty.expert_id).where(Specialty.name.like(like)))))
+        if self.province:
+            stmt = stmt.where(Expert.province == self.province)
+        if self.status:
+            stmt = stmt.where(Expert.status == self.status)
+        if self.title:
+            stmt = stmt.where(or_(Expert.title == self.title, Expert.title_grade == self.title))
+        if self.institution:
+            stmt = stmt.where(Expert.institution_id.in_(_institution_ids(self.institution)))
+        column = SORTS[self.sort]
+        order = column.desc() if self.desc else column.asc()
+        return stmt.order_by(order.nulls_last(), Expert.id)
+
+
+def _institution_ids(text: str) -> Select[tuple[int]]:
+    """Institutions whose name or any alias contains `text` (so 中国计量院 finds its experts)."""
+    key = normalise_name(text)
+    by_alias = select(InstitutionAlias.institution_id).where(InstitutionAlias.alias.contains(key))
+    by_name = select(Institution.id).where(Institution.name.contains(text))
+    return by_alias.union(by_name)
+
+
+def count(session: Session, stmt: Select[Any]) -> int:
+    return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+
+
+@dataclass
+class Page:
+    items: list[Expert]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def paginate(session: Session, stmt: Select[tuple[Expert]], page: int, per_page: int) -> Page:
+    total = count(session, stmt)
+    page = min(max(1, page), max(1, -(-total // per_page)))
+    items = list(session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
+    return Page(items=items, page=page, per_page=per_page, total=total)
+
+
+# --- warnings ---------------------------------------------------------------------------------
+
+def terms_ending(session: Session, within_days: int, today: dt.date | None = None) -> list[Expert]:
+    """Active experts whose term ends within `within_days` (or has already ended)."""
+    today = today or dt.date.today()
+    stmt = (select(Expert).where(Expert.status == Status.ACTIVE,
+                                 Expert.term_end <= today + dt.timedelta(days=within_days))
+            .order_by(Expert.term_end))
+    return list(session.scalars(stmt))
+
+
+def stale_files(session: Session, years: int, now: dt.datetime | None = None) -> list[Expert]:
+    """Experts in the pool whose technical file has not changed for `years` years."""
+    limit = (now or utcnow()) - dt.timedelta(days=365 * years)
+    stmt = (select(Expert).where(Expert.status.in_([Status.ACTIVE, Status.SUSPENDED]),
+                                 Expert.file_updated_at < limit)
+            .order_by(Expert.file_updated_at))
+    return list(session.scalars(stmt))
+
+
+# --- coverage ---------------------------------------------------------------------------------
+
+@dataclass
+class Coverage:
+    provinces: list[str]
+    matrix: dict[tuple[int, str], int]  # (category, province) -> active experts
+    per_category: dict[int, int]
+    below_minimum: list[tuple[int, int]]
+    status_counts: dict[str, int]
+    title_counts: dict[str, int]
+    age_buckets: dict[str, int]
+
+
+def coverage(session: Session, minimum: int, today: dt.date | None = None) -> Coverage:
+    """Active experts per category × province and the pool's make-up."""
+    today = today or dt.date.today()
+    rows = session.execute(
+        select(ExpertCategory.code, Expert.province, func.count(Expert.id))
+        .join(Expert, Expert.id == ExpertCategory.expert_id)
+        .where(Expert.status == Status.ACTIVE)
+        .group_by(ExpertCategory.code, Expert.province)).all()
+    matrix = {(code, prov or "?"): n for code, prov, n in rows}
+    per_category = {code: 0 for code in CATEGORIES}
+    for (code, _prov), n in matrix.items():
+        per_category[code] += n
+    provinces = sorted({prov for (_c, prov) in matrix})
+    status_counts = dict(session.execute(
+        select(Expert.status, func.count()).group_by(Expert.status)).all())
+    active = select(Expert).where(Expert.status == Status.ACTIVE)
+    titles: Counter[str] = Counter()
+    ages: Counter[str] = Counter()
+    for expert in session.scalars(active):
+        titles[expert.title_grade or "?"] += 1
+        ages[_age_bucket(expert.birth_date, today)] += 1
+    return Coverage(
+        provinces=provinces, matrix=matrix, per_category=per_category,
+        below_minimum=[(c, n) for c, n in per_category.items() if n < minimum],
+        status_counts={s: status_counts.get(s, 0) for s in Status},
+        title_counts=dict(titles),
+        age_buckets={k: ages.get(k, 0) for k in AGE_BUCKETS},
+    )
+
+
+AGE_BUCKETS = ("<40", "40-49", "50-59", "60-69", "70+", "?")
+
+
+def _age_bucket(birth: dt.date | None, today: dt.date) -> str:
+    if birth is None:
+        return "?"
+    age = today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+    if age < 40:
+        return "<40"
+    if age >= 70:
+        return "70+"
+    low = age // 10 * 10
+    return f"{low}-{low + 9}"

@@ -1,0 +1,5 @@
+"""Imports every model so SQLAlchemy's metadata (and Alembic) sees the whole schema."""
+
+from .accounts.models import User, UserRole  # noqa: F401
+from .core.audit import AuditLog  # noqa: F401
+from .experts.models import *  # noqa: F401,F403

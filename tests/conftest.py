@@ -1,0 +1,99 @@
+"""Shared fixtures (flaskr style): a fresh database per test, a client, a CLI runner, users."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+
+from expertpool import create_app
+from expertpool.accounts import operations as accounts
+from expertpool.accounts.models import User
+from expertpool.core.access import Role
+from expertpool.db import db
+
+PASSWORD = "correct-horse-battery"
+_counter = itertools.count(1)
+
+
+@pytest.fixture
+def app(tmp_path: Any) -> Iterator[Flask]:
+    app = create_app({
+        "TESTING": True,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'test.db'}",
+        "SECRET_KEY": "test-secret",
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "EMBEDDING_MODEL": "hashing",
+        "SERVER_NAME": "localhost",
+    }, instance_path=str(tmp_path / "instance"))
+    with app.app_context():
+        db.create_all()
+        yield app
+        db.session.remove()
+        db.drop_all()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_user(app: Flask) -> Callable[..., User]:
+    def make(*roles: Role, username: str | None = None, **fields: Any) -> User:
+        name = username or f"user{next(_counter)}"
+        user = accounts.create_user(db.session, username=name, name=fields.pop("name", name),
+                                    email=fields.pop("email", f"{name}@example.cn"),
+                                    password=PASSWORD, roles=list(roles), **fields)
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def admin(make_user: Callable[..., User]) -> User:
+    return make_user(Role.ADMIN, username="admin")
+
+
+@pytest.fixture
+def make_expert(app: Flask, admin: User) -> Callable[..., Any]:
+    from expertpool.experts.operations import create_expert
+
+    def make(status: str = "active", **data: Any) -> Any:
+        n = next(_counter)
+        values = {"name": f"专家{n}", "email": f"expert{n}@example.cn",
+                  "id_number": None, "institution": "中国计量科学研究院",
+                  "province": "北京市", "categories": [8]}
+        values.update(data)
+        expert = create_expert(db.session, admin, values, status=status)
+        db.session.commit()
+        return expert
+
+    return make
+
+
+class AuthActions:
+    def __init__(self, client: FlaskClient) -> None:
+        self._client = client
+
+    def login(self, username: str = "admin", password: str = PASSWORD) -> Any:
+        return self._client.post("/login", data={"username": username, "password": password})
+
+    def logout(self) -> Any:
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> AuthActions:
+    return AuthActions(client)

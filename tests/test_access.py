@@ -1,0 +1,121 @@
+"""Route-by-role: every route is listed with who may use it, and the app enforces exactly that.
+
+A new route fails this test until it is added to EXPECTED: access is a decision, not a default.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from werkzeug.routing import Rule
+
+from expertpool.core.access import AUTHENTICATED, PUBLIC, Role, access_of
+from expertpool.db import db
+from tests.conftest import PASSWORD
+
+A, E, T = Role.ADMIN.value, Role.EXPERT.value, Role.TRAINEE.value
+ADMIN_ONLY = {A}
+SIGNED_IN = {AUTHENTICATED}
+
+EXPECTED: dict[str, set[str]] = {
+    "main.home": SIGNED_IN,
+    "main.health": {PUBLIC},
+    "accounts.login": {PUBLIC},
+    "accounts.logout": SIGNED_IN,
+    "accounts.register": {PUBLIC},
+    "accounts.change_password": SIGNED_IN,
+    "accounts.language": {PUBLIC},
+    "accounts.users": ADMIN_ONLY,
+    "accounts.user_new": ADMIN_ONLY,
+    "accounts.user_edit": ADMIN_ONLY,
+    "experts.index": ADMIN_ONLY,
+    "experts.export": ADMIN_ONLY,
+    "experts.new": ADMIN_ONLY,
+    "experts.detail": ADMIN_ONLY,
+    "experts.edit": {A, E},
+    "experts.save_profile": {A, E},
+    "experts.save_review_fields": {A, E},
+    "experts.save_institution": {A, E},
+    "experts.add_part": {A, E},
+    "experts.remove_part": {A, E},
+    "experts.change_status": ADMIN_ONLY,
+    "experts.assess": ADMIN_ONLY,
+    "experts.vetting": ADMIN_ONLY,
+    "experts.changes": ADMIN_ONLY,
+    "experts.change": ADMIN_ONLY,
+    "experts.warnings": ADMIN_ONLY,
+    "experts.coverage": ADMIN_ONLY,
+    "experts.audit_log": ADMIN_ONLY,
+    "experts.import_experts": ADMIN_ONLY,
+    "experts.import_commit": ADMIN_ONLY,
+    "experts.import_template": ADMIN_ONLY,
+    "experts.my_file": {E},
+    "api.experts": ADMIN_ONLY,
+    "api.expert": ADMIN_ONLY,
+}
+
+SAMPLE_VALUES = {"fmt": "csv", "kind": "publication"}
+
+
+def _rules(app: Flask) -> list[Rule]:
+    return [r for r in app.url_map.iter_rules() if r.endpoint != "static"]
+
+
+def _url(rule: Rule) -> str:
+    values: dict[str, Any] = {}
+    for arg in rule.arguments:
+        converter = rule._converters[arg]  # noqa: SLF001 - werkzeug keeps converters here
+        values[arg] = 1 if type(converter).__name__ == "IntegerConverter" \
+            else SAMPLE_VALUES.get(arg, "x")
+    return rule.build(values)[1]
+
+
+def test_every_route_is_listed(app: Flask) -> None:
+    endpoints = {r.endpoint for r in _rules(app)}
+    assert endpoints == set(EXPECTED), "add new routes to EXPECTED (and remove dead ones)"
+
+
+def test_declarations_match_the_list(app: Flask) -> None:
+    for rule in _rules(app):
+        assert set(access_of(app.view_functions[rule.endpoint])) == EXPECTED[rule.endpoint], \
+            rule.endpoint
+
+
+def _requests(app: Flask) -> list[tuple[str, str, str]]:
+    out = []
+    for rule in _rules(app):
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            out.append((rule.endpoint, method, _url(rule)))
+    return out
+
+
+def test_anonymous_is_sent_to_login(app: Flask, client: Any) -> None:
+    for endpoint, method, url in _requests(app):
+        response = client.open(url, method=method)
+        if PUBLIC in EXPECTED[endpoint]:
+            assert response.status_code not in (401, 403), (endpoint, method)
+            assert "/login?next" not in response.headers.get("Location", ""), endpoint
+        else:
+            assert response.status_code == 302, (endpoint, method, response.status_code)
+            assert "/login" in response.headers["Location"], (endpoint, method)
+
+
+@pytest.mark.parametrize("role", [A, E, T])
+def test_roles_get_exactly_their_routes(app: Flask, client: Any, make_user: Any,
+                                        make_expert: Any, role: str) -> None:
+    user = make_user(Role(role), username=f"who-{role}")
+    own = make_expert()  # expert #1 belongs to the signed-in expert, so ownership passes
+    own.user_id = user.id if role == E else None
+    db.session.commit()
+    assert own.id == 1
+    for endpoint, method, url in _requests(app):
+        client.post("/login", data={"username": user.username, "password": PASSWORD})
+        response = client.open(url, method=method)
+        allowed = EXPECTED[endpoint]
+        if PUBLIC in allowed or AUTHENTICATED in allowed or role in allowed:
+            assert response.status_code != 403, (role, endpoint, method)
+            assert "/login?next" not in response.headers.get("Location", ""), (role, endpoint)
+        else:
+            assert response.status_code == 403, (role, endpoint, method, response.status_code)
