@@ -23,6 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "WTF_CSRF_ENABLED": True,
     "WTF_CSRF_TIME_LIMIT": 8 * 3600,
     "LOGIN_RATE_LIMIT": "10 per minute;50 per hour",
+    "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",
     "BABEL_DEFAULT_LOCALE": "zh_CN",
     "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",

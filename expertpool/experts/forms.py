@@ -34,14 +34,14 @@ class VersionedForm(FlaskForm):
 class ProfileForm(VersionedForm):
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=64)])
     gender = SelectField(_l("Gender"), choices=[("", "—"), ("M", _l("Male")),
-                                               ("F", _l("Female"))])
+                                               ("F", _l("Female"))], default="")
     birth_date = DateField(_l("Date of birth"), validators=[Optional()])
     phone = StringField(_l("Mobile phone"), validators=[Optional(), Regexp(r"^[0-9+\- ]{6,20}$")])
     department = StringField(_l("Department"), validators=[Optional(), Length(max=128)])
     city = StringField(_l("City"), validators=[Optional(), Length(max=32)])
-    title = SelectField(_l("Professional title"), choices=_choices(TITLES))
-    title_grade = SelectField(_l("Title grade"), choices=_choices(TITLE_GRADES))
-    education = SelectField(_l("Education"), choices=_choices(EDUCATIONS))
+    title = SelectField(_l("Professional title"), choices=_choices(TITLES), default="")
+    title_grade = SelectField(_l("Title grade"), choices=_choices(TITLE_GRADES), default="")
+    education = SelectField(_l("Education"), choices=_choices(EDUCATIONS), default="")
     years_experience = IntegerField(_l("Years of experience"),
                                     validators=[Optional(), NumberRange(0, 70)])
     summary = TextAreaField(_l("Profile summary"), validators=[Optional(), Length(max=4000)],
