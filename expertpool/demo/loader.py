@@ -124,7 +124,7 @@ def _expert_accounts(session: Session, experts: list[Expert]) -> list[dict[str, 
     for number, expert in enumerate(experts, start=1):
         username = f"expert{number}"
         user = accounts.create_user(session, username=username, name=expert.name,
-                                    email=f"{username}@demo.expertpool.local",
+                                    email=f"{username}@demo.example.org",
                                     password=DEMO_EXPERT_PASSWORD, roles=[Role.EXPERT])
         expert.user_id = user.id
         logins.append({"username": username, "password": DEMO_EXPERT_PASSWORD,
