@@ -24,7 +24,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from .config import load_config
 from .core import audit
 from .core.access import undeclared_endpoints
-from .db import db
+from .db import configure_sqlite, db
 from .extensions import babel, csrf, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,6 +49,8 @@ def _init_extensions(app: Flask) -> None:
     from . import models  # noqa: F401  (every model registered before migrations look)
 
     db.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)

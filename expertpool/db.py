@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from typing import Any
+
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData
+from sqlalchemy import Engine, MetaData, event
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names so Alembic migrations work the same on SQLite and PostgreSQL.
@@ -28,3 +30,24 @@ db = SQLAlchemy(model_class=Base)
 def utcnow() -> datetime:
     """Naive UTC timestamp (SQLite keeps no zone; PostgreSQL columns are 'without time zone')."""
     return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def configure_sqlite(engine: Engine) -> None:
+    """Make SQLite behave like PostgreSQL where it matters to us.
+
+    Foreign keys are off by default in SQLite; WAL lets readers in other server processes go on
+    while one writes; a busy timeout makes a writer wait for the lock instead of failing. (We keep
+    pysqlite's lazy BEGIN so plain reads hold no lock; code that opens a SAVEPOINT first issues
+    BEGIN itself, see experts.importer.commit.)
+    """
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()

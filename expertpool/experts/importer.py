@@ -89,7 +89,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("birth_date", "出生日期", "Birth date", "date",
            help="日期：2024-03-01、2024/3/1 或 2024年3月1日", example="1975-06-12"),
     Column("id_number", "身份证号", "ID number", "id_number", required=True,
-           help="18 位居民身份证号（末位可为 X），请以文本格式填写", example="110105197506120017"),
+           help="18 位居民身份证号（末位可为 X），请以文本格式填写", example="110105197506120013"),
     Column("phone", "手机", "Phone", "phone", help="手机或座机号码", example="13800138000"),
     Column("email", "电子邮箱", "E-mail", "email", required=True, help="电子邮箱，不可重复",
            example="zhangwei@example.cn"),
@@ -687,7 +687,7 @@ class _RowReader:
             return validate_email(text, check_deliverability=False).normalized
         except EmailNotValidError as exc:
             self.error(key, _("“%(value)s” is not a valid e-mail address (%(reason)s).",
-                              value=text, reason=str(exc)))
+                              value=text, reason=str(exc).rstrip(".")))
             return None
 
     def _read_phone(self, key: str, value: Any) -> str | None:
@@ -803,7 +803,9 @@ def commit(session: Session, actor: User | None, report: ImportReport,
                               n=len(report.errors)))
     created: list[Expert] = []
     row_no = 0
-    audit.set_note(session, f"import {report.filename}"[:200])
+    # The audit log names whoever imports, with the file as the note of every change.
+    audit.set_actor(session, actor, note=f"import {report.filename}"[:200])
+    _open_transaction(session)
     try:
         with session.begin_nested():
             for row_no, data in zip(report.row_numbers, report.rows, strict=True):
@@ -817,6 +819,21 @@ def commit(session: Session, actor: User | None, report: ImportReport,
     finally:
         audit.set_note(session, None)
     return created
+
+
+def _open_transaction(session: Session) -> None:
+    """Make sure a real transaction is open before the SAVEPOINT.
+
+    pysqlite (in its default, legacy mode) only sends BEGIN before the first INSERT/UPDATE; a
+    SAVEPOINT sent earlier opens the transaction itself and its RELEASE then commits the whole
+    import, so the caller could no longer roll it back. No-op elsewhere, or when already open.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    dbapi = connection.connection.dbapi_connection
+    if dbapi is not None and not getattr(dbapi, "in_transaction", True):
+        connection.exec_driver_sql("BEGIN")
 
 
 def _short(exc: Exception) -> str:
