@@ -9,7 +9,7 @@
   };
   draw("chart-heatmap", {
     tooltip: { position: "top", formatter: (p) => `${data.categories[p.value[1]]} · ${data.provinces[p.value[0]]}: ${p.value[2]}` },
-    grid: { left: 200, right: 20, bottom: 110, top: 10 },
+    grid: { left: 200, right: 20, bottom: 150, top: 10 },
     xAxis: { type: "category", data: data.provinces, axisLabel: { rotate: 60 }, splitArea: { show: true } },
     yAxis: { type: "category", data: data.categories, splitArea: { show: true } },
     visualMap: { min: 0, max: max, calculable: true, orient: "horizontal", left: "center", bottom: 0 },
