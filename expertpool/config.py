@@ -39,7 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_PORT": 25,
     "SMTP_USER": None,
     "SMTP_PASSWORD": None,
-    "SMTP_SENDER": "noreply@expertpool.local",
+    "SMTP_SENDER": "noreply@example.org",
 }
 
 _BOOL_TRUE = {"1", "true", "yes", "on"}

@@ -1,5 +1,7 @@
 """Imports every model so SQLAlchemy's metadata (and Alembic) sees the whole schema."""
 
+from courses.models import *  # noqa: F403  (the training feature)
+
 from .accounts.models import User, UserRole  # noqa: F401
 from .core.audit import AuditLog  # noqa: F401
 from .experts.models import *  # noqa: F401,F403

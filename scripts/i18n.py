@@ -22,29 +22,43 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "expertpool" / "translations"
 LOCALES = ("zh_CN", "en")
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None,
-            "lazy_ngettext": (1, 2)}
-METHODS = [("expertpool/**.py", "python"), ("courses/**.py", "python"),
-           ("expertpool/**/templates/**.html", "jinja2"), ("courses/**/templates/**.html",
-                                                           "jinja2")]
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "lazy_gettext": None,
+    "_l": None,
+    "lazy_ngettext": (1, 2),
+}
+METHODS = [
+    ("expertpool/**.py", "python"),
+    ("courses/**.py", "python"),
+    ("expertpool/**/templates/**.html", "jinja2"),
+    ("courses/**/templates/**.html", "jinja2"),
+]
 
 
 def extract() -> Catalog:
     """The messages the code uses now."""
     catalog = Catalog(project="expertpool", charset="utf-8")
     options = {"**.html": {"extensions": "jinja2.ext.do"}}
-    for msg in extract_from_dir(str(ROOT), METHODS, options, KEYWORDS, ("NOTE",),
-                                directory_filter=_wanted_dir):
+    for msg in extract_from_dir(
+        str(ROOT), METHODS, options, KEYWORDS, ("NOTE",), directory_filter=_wanted_dir
+    ):
         filename, lineno, message, comments, context = msg
-        catalog.add(message, None, [(filename, lineno)], auto_comments=comments,
-                    context=context)
+        catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
     return catalog
 
 
 def _wanted_dir(path: str) -> bool:
     name = Path(path).name
-    return not name.startswith(".") and name not in ("instance", "node_modules", "__pycache__",
-                                                      "demo_content", "static")
+    return not name.startswith(".") and name not in (
+        "instance",
+        "node_modules",
+        "__pycache__",
+        "demo_content",
+        "static",
+    )
 
 
 def po_path(locale: str) -> Path:

@@ -22,15 +22,18 @@ _counter = itertools.count(1)
 
 @pytest.fixture
 def app(tmp_path: Any) -> Iterator[Flask]:
-    app = create_app({
-        "TESTING": True,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'test.db'}",
-        "SECRET_KEY": "test-secret",
-        "WTF_CSRF_ENABLED": False,
-        "RATELIMIT_ENABLED": False,
-        "EMBEDDING_MODEL": "hashing",
-        "SERVER_NAME": "localhost",
-    }, instance_path=str(tmp_path / "instance"))
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'test.db'}",
+            "SECRET_KEY": "test-secret",
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+            "EMBEDDING_MODEL": "hashing",
+            "SERVER_NAME": "localhost",
+        },
+        instance_path=str(tmp_path / "instance"),
+    )
     with app.app_context():
         db.create_all()
         yield app
@@ -52,9 +55,15 @@ def runner(app: Flask) -> FlaskCliRunner:
 def make_user(app: Flask) -> Callable[..., User]:
     def make(*roles: Role, username: str | None = None, **fields: Any) -> User:
         name = username or f"user{next(_counter)}"
-        user = accounts.create_user(db.session, username=name, name=fields.pop("name", name),
-                                    email=fields.pop("email", f"{name}@example.cn"),
-                                    password=PASSWORD, roles=list(roles), **fields)
+        user = accounts.create_user(
+            db.session,
+            username=name,
+            name=fields.pop("name", name),
+            email=fields.pop("email", f"{name}@example.cn"),
+            password=PASSWORD,
+            roles=list(roles),
+            **fields,
+        )
         db.session.commit()
         return user
 
@@ -72,9 +81,14 @@ def make_expert(app: Flask, admin: User) -> Callable[..., Any]:
 
     def make(status: str = "active", **data: Any) -> Any:
         n = next(_counter)
-        values = {"name": f"专家{n}", "email": f"expert{n}@example.cn",
-                  "id_number": None, "institution": "中国计量科学研究院",
-                  "province": "北京市", "categories": [8]}
+        values = {
+            "name": f"专家{n}",
+            "email": f"expert{n}@example.cn",
+            "id_number": None,
+            "institution": "中国计量科学研究院",
+            "province": "北京市",
+            "categories": [8],
+        }
         values.update(data)
         expert = create_expert(db.session, admin, values, status=status)
         db.session.commit()

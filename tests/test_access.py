@@ -66,7 +66,7 @@ def _rules(app: Flask) -> list[Rule]:
 def _url(rule: Rule) -> str:
     values: dict[str, Any] = {}
     for arg in rule.arguments:
-        converter = rule._converters[arg]  # noqa: SLF001 - werkzeug keeps converters here
+        converter = rule._converters[arg]
         values[arg] = 1 if type(converter).__name__ == "IntegerConverter" \
             else SAMPLE_VALUES.get(arg, "x")
     return rule.build(values)[1]

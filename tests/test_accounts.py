@@ -29,8 +29,9 @@ def test_wrong_password_is_refused(client, admin, auth):
 
 
 def test_login_by_email_and_safe_next(client, admin):
-    response = client.post("/login?next=//evil.example/x",
-                           data={"username": "admin@example.cn", "password": PASSWORD})
+    response = client.post(
+        "/login?next=//evil.example/x", data={"username": "admin@example.cn", "password": PASSWORD}
+    )
     assert response.headers["Location"] == "/"
 
 
@@ -39,20 +40,38 @@ def test_passwords_are_hashed(app, admin):
 
 
 def test_register_trainee(client):
-    response = client.post("/register", data={
-        "kind": "trainee", "username": "li.na", "name": "李娜", "email": "lina@example.cn",
-        "audience": "technician", "organisation": "某检测公司",
-        "password": "a-long-password", "confirm": "a-long-password"})
+    response = client.post(
+        "/register",
+        data={
+            "kind": "trainee",
+            "username": "li.na",
+            "name": "李娜",
+            "email": "lina@example.cn",
+            "audience": "technician",
+            "organisation": "某检测公司",
+            "password": "a-long-password",
+            "confirm": "a-long-password",
+        },
+    )
     assert response.status_code == 302
     user = db.session.scalar(select(User).where(User.username == "li.na"))
     assert user.roles == {"trainee"} and user.audience == "technician"
 
 
 def test_register_expert_applicant_creates_file(client):
-    client.post("/register", data={
-        "kind": "expert", "username": "wang.qiang", "name": "王强", "email": "wq@example.cn",
-        "organisation": "中国计量院", "audience": "reviewer",
-        "password": "a-long-password", "confirm": "a-long-password"})
+    client.post(
+        "/register",
+        data={
+            "kind": "expert",
+            "username": "wang.qiang",
+            "name": "王强",
+            "email": "wq@example.cn",
+            "organisation": "中国计量院",
+            "audience": "reviewer",
+            "password": "a-long-password",
+            "confirm": "a-long-password",
+        },
+    )
     user = db.session.scalar(select(User).where(User.username == "wang.qiang"))
     expert = db.session.scalar(select(Expert).where(Expert.user_id == user.id))
     assert user.roles == {"expert"} and expert.status == "applicant"
@@ -61,17 +80,28 @@ def test_register_expert_applicant_creates_file(client):
 
 def test_register_refuses_taken_username(client, make_user):
     make_user(Role.TRAINEE, username="taken")
-    response = client.post("/register", data={
-        "kind": "trainee", "username": "taken", "name": "x", "email": "other@example.cn",
-        "audience": "technician", "password": "a-long-password", "confirm": "a-long-password"})
+    response = client.post(
+        "/register",
+        data={
+            "kind": "trainee",
+            "username": "taken",
+            "name": "x",
+            "email": "other@example.cn",
+            "audience": "technician",
+            "password": "a-long-password",
+            "confirm": "a-long-password",
+        },
+    )
     assert response.status_code == 200
     assert len(db.session.scalars(select(User).where(User.username == "taken")).all()) == 1
 
 
 def test_change_password(client, admin, auth):
     auth.login()
-    client.post("/account/password", data={"current": PASSWORD, "password": "new-password-1",
-                                           "confirm": "new-password-1"})
+    client.post(
+        "/account/password",
+        data={"current": PASSWORD, "password": "new-password-1", "confirm": "new-password-1"},
+    )
     auth.logout()
     assert auth.login(password="new-password-1").headers["Location"] == "/"
 
@@ -79,61 +109,107 @@ def test_change_password(client, admin, auth):
 def test_admin_manages_roles(client, admin, auth, make_user):
     user = make_user(Role.TRAINEE, username="trainee1")
     auth.login()
-    client.post(f"/admin/users/{user.id}", data={
-        "username": "trainee1", "name": "t1", "email": "t1@example.cn",
-        "roles": ["trainee", "expert"], "active": "y"})
+    client.post(
+        f"/admin/users/{user.id}",
+        data={
+            "username": "trainee1",
+            "name": "t1",
+            "email": "t1@example.cn",
+            "roles": ["trainee", "expert"],
+            "active": "y",
+        },
+    )
     db.session.refresh(user)
     assert user.roles == {"trainee", "expert"}
 
 
 def test_admin_cannot_drop_own_admin_role(client, admin, auth):
     auth.login()
-    client.post(f"/admin/users/{admin.id}", data={
-        "username": "admin", "name": "admin", "email": "admin@example.cn",
-        "roles": ["trainee"], "active": "y"})
+    client.post(
+        f"/admin/users/{admin.id}",
+        data={
+            "username": "admin",
+            "name": "admin",
+            "email": "admin@example.cn",
+            "roles": ["trainee"],
+            "active": "y",
+        },
+    )
     db.session.refresh(admin)
     assert "admin" in admin.roles
 
 
 def test_create_admin_cli(runner):
-    result = runner.invoke(args=["users", "create-admin", "boss", "--email", "boss@example.cn",
-                                 "--password", "secret-password-1"])
+    result = runner.invoke(
+        args=[
+            "users",
+            "create-admin",
+            "boss",
+            "--email",
+            "boss@example.cn",
+            "--password",
+            "secret-password-1",
+        ]
+    )
     assert result.exit_code == 0, result.output
     user = db.session.scalar(select(User).where(User.username == "boss"))
     assert user.is_admin and user.check_password("secret-password-1")
 
 
 def test_csrf_is_enforced_when_on(tmp_path, make_user):
-    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
-                      "SECRET_KEY": "k", "RATELIMIT_ENABLED": False, "SERVER_NAME": "localhost"},
-                     instance_path=str(tmp_path / "inst"))
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
+            "SECRET_KEY": "k",
+            "RATELIMIT_ENABLED": False,
+            "SERVER_NAME": "localhost",
+        },
+        instance_path=str(tmp_path / "inst"),
+    )
     with app.app_context():
         db.create_all()
         from expertpool.accounts import operations as ops
 
-        ops.create_user(db.session, username="u", name="u", email="u@example.cn",
-                        password=PASSWORD, roles=[Role.ADMIN])
+        ops.create_user(
+            db.session,
+            username="u",
+            name="u",
+            email="u@example.cn",
+            password=PASSWORD,
+            roles=[Role.ADMIN],
+        )
         db.session.commit()
         client = app.test_client()
         response = client.post("/login", data={"username": "u", "password": PASSWORD})
         assert response.status_code == 400  # no token: refused
         page = client.get("/login").get_data(as_text=True)
         token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-        response = client.post("/login", data={"username": "u", "password": PASSWORD,
-                                                "csrf_token": token})
+        response = client.post(
+            "/login", data={"username": "u", "password": PASSWORD, "csrf_token": token}
+        )
         assert response.status_code == 302
 
 
 def test_login_is_rate_limited(tmp_path):
-    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}",
-                      "SECRET_KEY": "k", "WTF_CSRF_ENABLED": False, "SERVER_NAME": "localhost",
-                      "LOGIN_RATE_LIMIT": "3 per minute"},
-                     instance_path=str(tmp_path / "inst"))
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'r.db'}",
+            "SECRET_KEY": "k",
+            "WTF_CSRF_ENABLED": False,
+            "SERVER_NAME": "localhost",
+            "LOGIN_RATE_LIMIT": "3 per minute",
+        },
+        instance_path=str(tmp_path / "inst"),
+    )
     with app.app_context():
         db.create_all()
         client = app.test_client()
-        codes = [client.post("/login", data={"username": "x", "password": "y"}).status_code
-                 for _ in range(4)]
+        codes = [
+            client.post("/login", data={"username": "x", "password": "y"}).status_code
+            for _ in range(4)
+        ]
     assert codes == [200, 200, 200, 429]
 
 

@@ -33,8 +33,9 @@ def test_placeholders_survive_translation():
     pattern = re.compile(r"%\(\w+\)s")
     for message in i18n.load("zh_CN"):
         if message.id and message.string and isinstance(message.id, str):
-            assert sorted(pattern.findall(message.id)) == sorted(
-                pattern.findall(message.string)), message.id
+            assert sorted(pattern.findall(message.id)) == sorted(pattern.findall(message.string)), (
+                message.id
+            )
 
 
 def test_pages_render_in_both_languages(client, admin, auth):

@@ -11,8 +11,10 @@ from expertpool.db import db
 
 
 def test_upgrade_builds_the_models_schema(tmp_path):
-    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}", "SECRET_KEY": "k"},
-                     instance_path=str(tmp_path / "inst"))
+    app = create_app(
+        {"DATABASE_URL": f"sqlite:///{tmp_path / 'm.db'}", "SECRET_KEY": "k"},
+        instance_path=str(tmp_path / "inst"),
+    )
     with app.app_context():
         upgrade()
         with db.engine.connect() as conn:

@@ -20,8 +20,14 @@ users_cli = AppGroup("users", help="Manage user accounts.")
 def create_admin(username: str, email: str, name: str | None, password: str) -> None:
     """Create an administrator account."""
     try:
-        ops.create_user(db.session, username=username, name=name or username, email=email,
-                        password=password, roles=[Role.ADMIN])
+        ops.create_user(
+            db.session,
+            username=username,
+            name=name or username,
+            email=email,
+            password=password,
+            roles=[Role.ADMIN],
+        )
     except ops.AccountError as exc:
         raise click.ClickException(str(exc)) from exc
     db.session.commit()

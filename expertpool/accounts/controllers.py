@@ -24,8 +24,12 @@ def _login_limit() -> str:
 
 def _safe_next(target: str | None) -> str:
     """Only same-site relative redirects after login."""
-    if target and not urlsplit(target).netloc and target.startswith("/") and \
-            not target.startswith("//"):
+    if (
+        target
+        and not urlsplit(target).netloc
+        and target.startswith("/")
+        and not target.startswith("//")
+    ):
         return target
     return url_for("main.home")
 
@@ -79,13 +83,26 @@ def _register(form: RegisterForm) -> User:
 
     is_expert = form.kind.data == "expert"
     user = ops.create_user(
-        db.session, username=form.username.data, name=form.name.data, email=form.email.data,
-        password=form.password.data, roles=[Role.EXPERT if is_expert else Role.TRAINEE],
-        organisation=form.organisation.data or None, audience=form.audience.data)
+        db.session,
+        username=form.username.data,
+        name=form.name.data,
+        email=form.email.data,
+        password=form.password.data,
+        roles=[Role.EXPERT if is_expert else Role.TRAINEE],
+        organisation=form.organisation.data or None,
+        audience=form.audience.data,
+    )
     if is_expert:
-        create_expert(db.session, user, {"name": user.name, "email": user.email,
-                                         "institution": form.organisation.data,
-                                         "user_id": user.id})
+        create_expert(
+            db.session,
+            user,
+            {
+                "name": user.name,
+                "email": user.email,
+                "institution": form.organisation.data,
+                "user_id": user.id,
+            },
+        )
     return user
 
 
@@ -142,11 +159,15 @@ def _save_user(user: User | None, form: UserForm) -> User:
     if user is None:
         if not form.password.data:
             raise ops.AccountError(_("A new account needs a password."))
-        user = ops.create_user(db.session, username=form.username.data, name=form.name.data,
-                               email=form.email.data, password=form.password.data)
+        user = ops.create_user(
+            db.session,
+            username=form.username.data,
+            name=form.name.data,
+            email=form.email.data,
+            password=form.password.data,
+        )
     else:
-        user.username, user.name, user.email = form.username.data, form.name.data, \
-            form.email.data
+        user.username, user.name, user.email = form.username.data, form.name.data, form.email.data
         if form.password.data:
             user.set_password(form.password.data)
     if user.id == current_user.id and Role.ADMIN.value not in form.roles.data:

@@ -17,8 +17,9 @@ class AccountError(Exception):
 
 def find_login(session: Session, login: str) -> User | None:
     login = login.strip()
-    return session.scalar(select(User).where(or_(
-        User.username == login, func.lower(User.email) == login.lower())))
+    return session.scalar(
+        select(User).where(or_(User.username == login, func.lower(User.email) == login.lower()))
+    )
 
 
 def authenticate(session: Session, login: str, password: str) -> User | None:
@@ -29,8 +30,16 @@ def authenticate(session: Session, login: str, password: str) -> User | None:
     return user
 
 
-def create_user(session: Session, *, username: str, name: str, email: str, password: str,
-                roles: list[Role] | tuple[Role, ...] = (), **profile: str | None) -> User:
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    name: str,
+    email: str,
+    password: str,
+    roles: list[Role] | tuple[Role, ...] = (),
+    **profile: str | None,
+) -> User:
     """Create an account; refuses a username or e-mail already taken."""
     if session.scalar(select(User.id).where(User.username == username)):
         raise AccountError(str(_l("The username %(name)s is taken.", name=username)))

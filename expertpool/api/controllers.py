@@ -35,25 +35,52 @@ def expert_summary(expert: Expert) -> dict[str, Any]:
 
 def expert_full(expert: Expert) -> dict[str, Any]:
     data = expert_summary(expert)
-    data.update({
-        "gender": expert.gender, "birth_date": _iso(expert.birth_date),
-        "id_number": expert.id_number, "phone": expert.phone, "email": expert.email,
-        "department": expert.department, "education": expert.education,
-        "years_experience": expert.years_experience, "summary": expert.summary,
-        "status_reason": expert.status_reason, "version": expert.version,
-        "file_updated_at": _iso(expert.file_updated_at),
-        "publications": [{"title": p.title, "abstract": p.abstract, "year": p.year,
-                          "language": p.language, "venue": p.venue} for p in expert.publications],
-        "developed_rms": [{"gbw_number": r.gbw_number, "name": r.name, "year": r.year}
-                          for r in expert.developed_rms],
-        "unavailable": [{"start": _iso(u.start), "end": _iso(u.end), "reason": u.reason}
-                        for u in expert.unavailable_periods],
-        "conflicts": [{"kind": c.kind, "institution": c.institution.name if c.institution
-                       else None, "person": c.person_name, "reason": c.reason}
-                      for c in expert.conflicts],
-        "assessments": [{"kind": a.kind, "year": a.year, "rating": a.rating}
-                        for a in expert.assessments],
-    })
+    data.update(
+        {
+            "gender": expert.gender,
+            "birth_date": _iso(expert.birth_date),
+            "id_number": expert.id_number,
+            "phone": expert.phone,
+            "email": expert.email,
+            "department": expert.department,
+            "education": expert.education,
+            "years_experience": expert.years_experience,
+            "summary": expert.summary,
+            "status_reason": expert.status_reason,
+            "version": expert.version,
+            "file_updated_at": _iso(expert.file_updated_at),
+            "publications": [
+                {
+                    "title": p.title,
+                    "abstract": p.abstract,
+                    "year": p.year,
+                    "language": p.language,
+                    "venue": p.venue,
+                }
+                for p in expert.publications
+            ],
+            "developed_rms": [
+                {"gbw_number": r.gbw_number, "name": r.name, "year": r.year}
+                for r in expert.developed_rms
+            ],
+            "unavailable": [
+                {"start": _iso(u.start), "end": _iso(u.end), "reason": u.reason}
+                for u in expert.unavailable_periods
+            ],
+            "conflicts": [
+                {
+                    "kind": c.kind,
+                    "institution": c.institution.name if c.institution else None,
+                    "person": c.person_name,
+                    "reason": c.reason,
+                }
+                for c in expert.conflicts
+            ],
+            "assessments": [
+                {"kind": a.kind, "year": a.year, "rating": a.rating} for a in expert.assessments
+            ],
+        }
+    )
     return data
 
 
@@ -64,12 +91,19 @@ def _iso(value: Any) -> str | None:
 @roles_required(Role.ADMIN)
 def experts() -> Any:
     flt = queries.ExpertFilter.from_args(request.args)
-    per_page = min(request.args.get("per_page", current_app.config["PER_PAGE"], type=int),
-                   MAX_PER_PAGE)
-    page = queries.paginate(db.session, flt.statement(), request.args.get("page", 1, type=int),
-                            max(1, per_page))
-    return {"items": [expert_summary(e) for e in page.items], "page": page.page,
-            "per_page": page.per_page, "total": page.total, "pages": page.pages}
+    per_page = min(
+        request.args.get("per_page", current_app.config["PER_PAGE"], type=int), MAX_PER_PAGE
+    )
+    page = queries.paginate(
+        db.session, flt.statement(), request.args.get("page", 1, type=int), max(1, per_page)
+    )
+    return {
+        "items": [expert_summary(e) for e in page.items],
+        "page": page.page,
+        "per_page": page.per_page,
+        "total": page.total,
+        "pages": page.pages,
+    }
 
 
 @roles_required(Role.ADMIN)

@@ -63,9 +63,13 @@ def access_of(view: Callable[..., Any]) -> frozenset[str] | None:
     return getattr(view, "__access__", None)
 
 
-def undeclared_endpoints(view_functions: dict[str, Callable[..., Any]],
-                         exempt: Iterable[str] = ("static",)) -> list[str]:
+def undeclared_endpoints(
+    view_functions: dict[str, Callable[..., Any]], exempt: Iterable[str] = ("static",)
+) -> list[str]:
     """Endpoints that declare no access rule (the factory refuses to start with any)."""
     skip = set(exempt)
-    return sorted(name for name, view in view_functions.items()
-                  if name not in skip and access_of(view) is None)
+    return sorted(
+        name
+        for name, view in view_functions.items()
+        if name not in skip and access_of(view) is None
+    )

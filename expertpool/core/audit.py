@@ -108,8 +108,9 @@ def _collect(session: Session, flush_context: Any) -> None:
             changes = _column_changes(obj, action)
             if action == "update" and not changes:
                 continue
-            pending.append((type(obj).__name__, _identity(obj), obj.audit_expert_id, action,
-                            changes))
+            pending.append(
+                (type(obj).__name__, _identity(obj), obj.audit_expert_id, action, changes)
+            )
 
 
 def _identity(obj: Any) -> int | None:
@@ -125,9 +126,18 @@ def _write(session: Session, flush_context: Any) -> None:
     actor_id, actor_name = session.info.get("audit_actor", (None, "system"))
     note = session.info.get("audit_note")
     for entity_type, entity_id, expert_id, action, changes in pending:
-        session.add(AuditLog(actor_id=actor_id, actor_name=actor_name, entity_type=entity_type,
-                             entity_id=entity_id, expert_id=expert_id, action=action,
-                             changes=changes, note=note))
+        session.add(
+            AuditLog(
+                actor_id=actor_id,
+                actor_name=actor_name,
+                entity_type=entity_type,
+                entity_id=entity_id,
+                expert_id=expert_id,
+                action=action,
+                changes=changes,
+                note=note,
+            )
+        )
 
 
 @event.listens_for(Session, "after_rollback")

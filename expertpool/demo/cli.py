@@ -22,8 +22,9 @@ def load(if_empty: bool, n_experts: int) -> None:
         if if_empty:
             click.echo("Database already has data: demo data not loaded.")
             return
-        raise click.ClickException("The database is not empty; demo data is only loaded into "
-                                   "an empty database.")
+        raise click.ClickException(
+            "The database is not empty; demo data is only loaded into an empty database."
+        )
     audit.set_actor(db.session, None, note="demo data")
     result = loader.load(db.session, n_experts=n_experts)
     db.session.commit()
@@ -33,7 +34,6 @@ def load(if_empty: bool, n_experts: int) -> None:
 
 def _print_accounts(result: dict) -> None:
     click.echo("\nDemo accounts (username / password):")
-    for title, key in (("administrator", "admins"), ("expert", "experts"),
-                       ("trainee", "trainees")):
+    for title, key in (("administrator", "admins"), ("expert", "experts"), ("trainee", "trainees")):
         for item in result[key]:
             click.echo(f"  {title:<13} {item['username']:<16} {item['password']}")

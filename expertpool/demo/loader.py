@@ -25,8 +25,9 @@ DEMO_EXPERT_PASSWORD = "Demo-2026!expert"
 
 
 def is_empty(session: Session) -> bool:
-    return not session.scalar(select(func.count()).select_from(User)) and \
-        not session.scalar(select(func.count()).select_from(Expert))
+    return not session.scalar(select(func.count()).select_from(User)) and not session.scalar(
+        select(func.count()).select_from(Expert)
+    )
 
 
 def load(session: Session, *, n_experts: int = 320, progress: bool = True) -> dict[str, Any]:
@@ -41,31 +42,43 @@ def load(session: Session, *, n_experts: int = 320, progress: bool = True) -> di
     for extra in EXTRA_LOADERS:
         extra(session, admins[0], progress)
     session.flush()
-    return {"admins": accounts_data["admins"], "trainees": accounts_data["trainees"],
-            "experts": expert_logins, "expert_count": len(created),
-            "trainee_users": trainees}
+    return {
+        "admins": accounts_data["admins"],
+        "trainees": accounts_data["trainees"],
+        "experts": expert_logins,
+        "expert_count": len(created),
+        "trainee_users": trainees,
+    }
 
 
 def _account(session: Session, item: dict[str, Any], roles: list[Role]) -> User:
     profile = {k: item.get(k) for k in ("audience", "province") if item.get(k)}
     if item.get("institution"):
         profile["organisation"] = item["institution"]
-    return accounts.create_user(session, username=item["username"], name=item["name"],
-                                email=item["email"], password=item["password"], roles=roles,
-                                **profile)
+    return accounts.create_user(
+        session,
+        username=item["username"],
+        name=item["name"],
+        email=item["email"],
+        password=item["password"],
+        roles=roles,
+        **profile,
+    )
 
 
 def _institutions(session: Session) -> None:
     for item in data.INSTITUTIONS:
-        inst = institutions.get_or_create(session, item["name"], item.get("province"),
-                                          item.get("city"), item.get("kind"))
+        inst = institutions.get_or_create(
+            session, item["name"], item.get("province"), item.get("city"), item.get("kind")
+        )
         for alias in item.get("aliases", []):
             institutions.add_alias(session, inst, alias)
     session.flush()
 
 
-def _experts(session: Session, actor: User, items: list[dict[str, Any]],
-             progress: bool) -> Iterator[Expert]:
+def _experts(
+    session: Session, actor: User, items: list[dict[str, Any]], progress: bool
+) -> Iterator[Expert]:
     for item in tqdm(items, desc="experts", disable=not progress, unit="expert"):
         expert = create_expert(session, actor, _expert_data(item), status=item["status"])
         _parts(session, expert, item)
@@ -78,10 +91,29 @@ def _experts(session: Session, actor: User, items: list[dict[str, Any]],
 
 
 def _expert_data(item: dict[str, Any]) -> dict[str, Any]:
-    keys = ("name", "gender", "birth_date", "id_number", "phone", "email", "institution",
-            "department", "province", "city", "title", "title_grade", "education",
-            "years_experience", "summary", "categories", "specialties", "metrology_competent",
-            "term_start", "term_end", "status_reason")
+    keys = (
+        "name",
+        "gender",
+        "birth_date",
+        "id_number",
+        "phone",
+        "email",
+        "institution",
+        "department",
+        "province",
+        "city",
+        "title",
+        "title_grade",
+        "education",
+        "years_experience",
+        "summary",
+        "categories",
+        "specialties",
+        "metrology_competent",
+        "term_start",
+        "term_end",
+        "status_reason",
+    )
     return {k: item.get(k) for k in keys if item.get(k) is not None}
 
 
@@ -95,23 +127,37 @@ def _parts(session: Session, expert: Expert, item: dict[str, Any]) -> None:
     )
 
     for pub in item.get("publications", []):
-        expert.publications.append(Publication(**{k: pub.get(k) for k in
-                                                  ("title", "abstract", "year", "language",
-                                                   "venue")}))
+        expert.publications.append(
+            Publication(
+                **{k: pub.get(k) for k in ("title", "abstract", "year", "language", "venue")}
+            )
+        )
     for rm in item.get("developed_rms", []):
-        expert.developed_rms.append(DevelopedRM(gbw_number=rm["gbw"], name=rm.get("name"),
-                                                year=rm.get("year")))
+        expert.developed_rms.append(
+            DevelopedRM(gbw_number=rm["gbw"], name=rm.get("name"), year=rm.get("year"))
+        )
     for period in item.get("unavailable", []):
-        expert.unavailable_periods.append(UnavailablePeriod(
-            start=period["start"], end=period["end"], reason=period.get("reason")))
+        expert.unavailable_periods.append(
+            UnavailablePeriod(start=period["start"], end=period["end"], reason=period.get("reason"))
+        )
     for conflict in item.get("conflicts", []):
         inst = _inst(session, conflict.get("institution"))
-        expert.conflicts.append(ConflictOfInterest(
-            kind=conflict["kind"], institution=inst, person_name=conflict.get("person"),
-            reason=conflict.get("reason")))
+        expert.conflicts.append(
+            ConflictOfInterest(
+                kind=conflict["kind"],
+                institution=inst,
+                person_name=conflict.get("person"),
+                reason=conflict.get("reason"),
+            )
+        )
     for job in item.get("employment", []):
-        expert.employments.append(Employment(institution=_inst(session, job["institution"]),
-                                             start=job.get("start"), end=job.get("end")))
+        expert.employments.append(
+            Employment(
+                institution=_inst(session, job["institution"]),
+                start=job.get("start"),
+                end=job.get("end"),
+            )
+        )
 
 
 def _inst(session: Session, name: str | None) -> Institution | None:
@@ -123,10 +169,14 @@ def _expert_accounts(session: Session, experts: list[Expert]) -> list[dict[str, 
     logins = []
     for number, expert in enumerate(experts, start=1):
         username = f"expert{number}"
-        user = accounts.create_user(session, username=username, name=expert.name,
-                                    email=f"{username}@demo.example.org",
-                                    password=DEMO_EXPERT_PASSWORD, roles=[Role.EXPERT])
+        user = accounts.create_user(
+            session,
+            username=username,
+            name=expert.name,
+            email=f"{username}@demo.example.org",
+            password=DEMO_EXPERT_PASSWORD,
+            roles=[Role.EXPERT],
+        )
         expert.user_id = user.id
-        logins.append({"username": username, "password": DEMO_EXPERT_PASSWORD,
-                       "name": expert.name})
+        logins.append({"username": username, "password": DEMO_EXPERT_PASSWORD, "name": expert.name})
     return logins

@@ -14,13 +14,22 @@ rule("/experts/new", "new", c.new, methods=["GET", "POST"])
 rule("/experts/<int:expert_id>", "detail", c.detail)
 rule("/experts/<int:expert_id>/edit", "edit", c.edit)
 rule("/experts/<int:expert_id>/profile", "save_profile", c.save_profile, methods=["POST"])
-rule("/experts/<int:expert_id>/review-fields", "save_review_fields", c.save_review_fields,
-     methods=["POST"])
-rule("/experts/<int:expert_id>/institution", "save_institution", c.save_institution,
-     methods=["POST"])
+rule(
+    "/experts/<int:expert_id>/review-fields",
+    "save_review_fields",
+    c.save_review_fields,
+    methods=["POST"],
+)
+rule(
+    "/experts/<int:expert_id>/institution", "save_institution", c.save_institution, methods=["POST"]
+)
 rule("/experts/<int:expert_id>/parts/<kind>", "add_part", c.add_part, methods=["POST"])
-rule("/experts/<int:expert_id>/parts/<kind>/<int:part_id>/delete", "remove_part",
-     c.remove_part, methods=["POST"])
+rule(
+    "/experts/<int:expert_id>/parts/<kind>/<int:part_id>/delete",
+    "remove_part",
+    c.remove_part,
+    methods=["POST"],
+)
 rule("/experts/<int:expert_id>/status", "change_status", c.change_status, methods=["POST"])
 rule("/experts/<int:expert_id>/assessments", "assess", c.assess, methods=["POST"])
 rule("/experts/vetting", "vetting", c.vetting)
@@ -47,7 +56,8 @@ def role_label(role: str) -> str:
     from flask_babel import gettext as _
 
     return {"admin": _("Administrator"), "expert": _("Expert"), "trainee": _("Trainee")}.get(
-        role, role)
+        role, role
+    )
 
 
 @bp.app_template_global()

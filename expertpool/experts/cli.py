@@ -22,11 +22,19 @@ experts_cli = AppGroup("experts", help="Import and export experts.")
 
 @experts_cli.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--encoding", type=click.Choice(["utf-8", "gb18030"], case_sensitive=False),
-              default="utf-8", show_default=True, help="Encoding of a CSV file.")
+@click.option(
+    "--encoding",
+    type=click.Choice(["utf-8", "gb18030"], case_sensitive=False),
+    default="utf-8",
+    show_default=True,
+    help="Encoding of a CSV file.",
+)
 @click.option("--dry-run", is_flag=True, help="Check the file, write nothing.")
-@click.option("--as-user", "username", help="Administrator the import is recorded under "
-              "(default: the system).")
+@click.option(
+    "--as-user",
+    "username",
+    help="Administrator the import is recorded under (default: the system).",
+)
 def import_command(file: Path, encoding: str, dry_run: bool, username: str | None) -> None:
     """Import experts from an .xlsx or .csv file: every row, or none when any row is wrong."""
     actor = _administrator(username)
@@ -41,7 +49,8 @@ def import_command(file: Path, encoding: str, dry_run: bool, username: str | Non
         for error in report.errors:
             click.echo(f"error: {error}", err=True)
         raise click.ClickException(
-            f"{len(report.errors)} error(s) in {file.name}; nothing was imported.")
+            f"{len(report.errors)} error(s) in {file.name}; nothing was imported."
+        )
     if dry_run:
         db.session.rollback()
         click.echo(f"{len(report.rows)} expert(s) would be imported (dry run: nothing written).")
@@ -74,15 +83,28 @@ def _commit(actor: User | None, report: importer.ImportReport) -> None:
 
 @experts_cli.command("export")
 @click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
-@click.option("--status", "statuses", multiple=True,
-              type=click.Choice([s.value for s in Status]),
-              help="Only experts with this status (repeatable).")
-@click.option("--category", type=click.IntRange(min(CATEGORIES), max(CATEGORIES)),
-              help="Only experts reviewing this GBW category (1-13).")
-@click.option("--locale", type=click.Choice(["zh_CN", "en"]), default="zh_CN",
-              show_default=True, help="Language of headers and labels.")
-def export_command(file: Path, statuses: tuple[str, ...], category: int | None,
-                   locale: str) -> None:
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice([s.value for s in Status]),
+    help="Only experts with this status (repeatable).",
+)
+@click.option(
+    "--category",
+    type=click.IntRange(min(CATEGORIES), max(CATEGORIES)),
+    help="Only experts reviewing this GBW category (1-13).",
+)
+@click.option(
+    "--locale",
+    type=click.Choice(["zh_CN", "en"]),
+    default="zh_CN",
+    show_default=True,
+    help="Language of headers and labels.",
+)
+def export_command(
+    file: Path, statuses: tuple[str, ...], category: int | None, locale: str
+) -> None:
     """Export experts to FILE (.xlsx or .csv, chosen by its extension)."""
     suffix = file.suffix.lower()
     if suffix not in (".xlsx", ".csv"):

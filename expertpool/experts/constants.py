@@ -62,9 +62,23 @@ STATUS_LABELS = {
 }
 
 TITLE_GRADES = ("正高级", "副高级", "中级", "初级")
-TITLES = ("研究员", "正高级工程师", "教授", "主任医师", "主任药师", "副研究员", "高级工程师",
-          "副教授", "副主任医师", "工程师", "助理研究员")
+TITLES = (
+    "研究员",
+    "正高级工程师",
+    "教授",
+    "主任医师",
+    "主任药师",
+    "副研究员",
+    "高级工程师",
+    "副教授",
+    "副主任医师",
+    "工程师",
+    "助理研究员",
+)
 EDUCATIONS = ("博士研究生", "硕士研究生", "大学本科", "大专")
 SPECIALTY_KINDS = ("analyte", "matrix", "technique")
-SPECIALTY_LABELS = {"analyte": _l("Analytes"), "matrix": _l("Matrices"),
-                    "technique": _l("Techniques")}
+SPECIALTY_LABELS = {
+    "analyte": _l("Analytes"),
+    "matrix": _l("Matrices"),
+    "technique": _l("Techniques"),
+}

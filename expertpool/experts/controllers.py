@@ -73,18 +73,30 @@ def _back(expert: Expert) -> Response:
 
 # --- lists --------------------------------------------------------------------------------
 
+
 @roles_required(Role.ADMIN)
 def index() -> Any:
     flt = queries.ExpertFilter.from_args(request.args)
-    page = queries.paginate(db.session, flt.statement(), request.args.get("page", 1, type=int),
-                            current_app.config["PER_PAGE"])
-    return render_template("experts/index.html", page=page, flt=flt, categories=CATEGORIES,
-                           statuses=STATUS_LABELS, provinces=_provinces())
+    page = queries.paginate(
+        db.session,
+        flt.statement(),
+        request.args.get("page", 1, type=int),
+        current_app.config["PER_PAGE"],
+    )
+    return render_template(
+        "experts/index.html",
+        page=page,
+        flt=flt,
+        categories=CATEGORIES,
+        statuses=STATUS_LABELS,
+        provinces=_provinces(),
+    )
 
 
 def _provinces() -> list[str]:
-    rows = db.session.scalars(select(Expert.province).distinct().where(
-        Expert.province.is_not(None)))
+    rows = db.session.scalars(
+        select(Expert.province).distinct().where(Expert.province.is_not(None))
+    )
     return sorted(rows)
 
 
@@ -102,8 +114,11 @@ def export(fmt: str) -> Any:
         body, mime = exporter.export_csv(experts), "text/csv; charset=utf-8"
     else:
         abort(404)
-    return Response(body, mimetype=mime, headers={
-        "Content-Disposition": f"attachment; filename=experts-{stamp}.{fmt}"})
+    return Response(
+        body,
+        mimetype=mime,
+        headers={"Content-Disposition": f"attachment; filename=experts-{stamp}.{fmt}"},
+    )
 
 
 @roles_required(Role.ADMIN)
@@ -120,8 +135,11 @@ def new() -> Any:
 
 @roles_required(Role.ADMIN)
 def vetting() -> Any:
-    stmt = select(Expert).where(Expert.status.in_([Status.APPLICANT, Status.VETTING])) \
+    stmt = (
+        select(Expert)
+        .where(Expert.status.in_([Status.APPLICANT, Status.VETTING]))
         .order_by(Expert.created_at)
+    )
     return render_template("experts/vetting.html", experts=db.session.scalars(stmt).all())
 
 
@@ -132,7 +150,8 @@ def warnings() -> Any:
         "experts/warnings.html",
         ending=queries.terms_ending(db.session, cfg["TERM_WARNING_DAYS"]),
         stale=queries.stale_files(db.session, cfg["STALE_FILE_YEARS"]),
-        today=dt.date.today())
+        today=dt.date.today(),
+    )
 
 
 @roles_required(Role.ADMIN)
@@ -147,8 +166,10 @@ def coverage() -> Any:
         "cells": [[cov.provinces.index(p), c - 1, n] for (c, p), n in cov.matrix.items()],
         "perCategory": [cov.per_category[c] for c in CATEGORIES],
         "minimum": current_app.config["COVERAGE_MIN_PER_CATEGORY"],
-        "status": [{"name": str(STATUS_LABELS[Status(s)]), "value": n}
-                   for s, n in cov.status_counts.items()],
+        "status": [
+            {"name": str(STATUS_LABELS[Status(s)]), "value": n}
+            for s, n in cov.status_counts.items()
+        ],
         "titles": [{"name": k, "value": v} for k, v in sorted(cov.title_counts.items())],
         "ages": {"labels": list(cov.age_buckets), "values": list(cov.age_buckets.values())},
         "labels": {"experts": _("Active experts"), "minimum": _("Minimum")},
@@ -166,27 +187,40 @@ def audit_log() -> Any:
     per_page = 50
     rows = db.session.scalars(stmt.limit(per_page).offset((page_no - 1) * per_page)).all()
     page = queries.Page(items=rows, page=page_no, per_page=per_page, total=total)
-    return render_template("experts/audit.html", page=page,
-                           args={k: v for k, v in request.args.items() if k != "page"})
+    return render_template(
+        "experts/audit.html", page=page, args={k: v for k, v in request.args.items() if k != "page"}
+    )
 
 
 # --- one expert's file --------------------------------------------------------------------
 
+
 def _file_context(expert: Expert) -> dict[str, Any]:
-    history = db.session.scalars(select(AuditLog).where(AuditLog.expert_id == expert.id)
-                                 .order_by(AuditLog.id.desc()).limit(200)).all()
-    return {"expert": expert, "history": history,
-            "pending": ops.pending_changes(expert),
-            "can_see_personal": current_user.is_admin or expert.user_id == current_user.id}
+    history = db.session.scalars(
+        select(AuditLog)
+        .where(AuditLog.expert_id == expert.id)
+        .order_by(AuditLog.id.desc())
+        .limit(200)
+    ).all()
+    return {
+        "expert": expert,
+        "history": history,
+        "pending": ops.pending_changes(expert),
+        "can_see_personal": current_user.is_admin or expert.user_id == current_user.id,
+    }
 
 
 @roles_required(Role.ADMIN)
 def detail(expert_id: int) -> Any:
     expert = _expert_or_404(expert_id)
     status_form = StatusForm(version=expert.version)
-    return render_template("experts/detail.html", status_form=status_form,
-                           assessment_form=AssessmentForm(year=dt.date.today().year),
-                           actions=ops.allowed_actions(expert), **_file_context(expert))
+    return render_template(
+        "experts/detail.html",
+        status_form=status_form,
+        assessment_form=AssessmentForm(year=dt.date.today().year),
+        actions=ops.allowed_actions(expert),
+        **_file_context(expert),
+    )
 
 
 @roles_required(Role.EXPERT)
@@ -209,20 +243,29 @@ def _edit_page(expert: Expert, **forms: Any) -> Any:
     review = forms.get("review") or ReviewFieldsForm(formdata=None, data=_review_data(expert))
     review.categories.choices = category_choices(locale)
     institution = forms.get("institution") or InstitutionForm(
-        formdata=None, institution=expert.institution.name if expert.institution else "")
+        formdata=None, institution=expert.institution.name if expert.institution else ""
+    )
     for form in (profile, review, institution):
         form.version.data = expert.version
     parts = {kind: cls(formdata=None) for kind, cls in PART_FORMS.items()}
-    return render_template("experts/edit.html", profile=profile, review=review,
-                           institution_form=institution, parts=parts, **_file_context(expert))
+    return render_template(
+        "experts/edit.html",
+        profile=profile,
+        review=review,
+        institution_form=institution,
+        parts=parts,
+        **_file_context(expert),
+    )
 
 
 def _review_data(expert: Expert) -> dict[str, Any]:
-    return {"categories": expert.category_codes,
-            "analytes": "\n".join(expert.specialties_of("analyte")),
-            "matrices": "\n".join(expert.specialties_of("matrix")),
-            "techniques": "\n".join(expert.specialties_of("technique")),
-            "metrology_competent": expert.metrology_competent}
+    return {
+        "categories": expert.category_codes,
+        "analytes": "\n".join(expert.specialties_of("analyte")),
+        "matrices": "\n".join(expert.specialties_of("matrix")),
+        "techniques": "\n".join(expert.specialties_of("technique")),
+        "metrology_competent": expert.metrology_competent,
+    }
 
 
 def _invalid(form: Any) -> None:
@@ -238,8 +281,11 @@ def save_profile(expert_id: int) -> Any:
     if not form.validate_on_submit():
         _invalid(form)
         return _back(expert)
-    data = {k: (v or None) if isinstance(v, str) else v for k, v in form.data.items()
-            if k not in ("csrf_token", "version")}
+    data = {
+        k: (v or None) if isinstance(v, str) else v
+        for k, v in form.data.items()
+        if k not in ("csrf_token", "version")
+    }
     data["name"] = form.name.data
     try:
         ops.update_ordinary(db.session, current_user, expert, data, form.expected_version())
@@ -260,17 +306,27 @@ def save_review_fields(expert_id: int) -> Any:
         return _back(expert)
     fields = ops.ReviewFields(
         categories=form.categories.data,
-        specialties={kind: _split(getattr(form, attr).data) for kind, attr in
-                     zip(SPECIALTY_KINDS, ("analytes", "matrices", "techniques"), strict=True)},
-        metrology_competent=form.metrology_competent.data)
+        specialties={
+            kind: _split(getattr(form, attr).data)
+            for kind, attr in zip(
+                SPECIALTY_KINDS, ("analytes", "matrices", "techniques"), strict=True
+            )
+        },
+        metrology_competent=form.metrology_competent.data,
+    )
     try:
-        change = ops.request_review_fields(db.session, current_user, expert, fields,
-                                           form.expected_version())
+        change = ops.request_review_fields(
+            db.session, current_user, expert, fields, form.expected_version()
+        )
     except ops.ExpertError as exc:
         _fail(str(exc))
     else:
-        flash(_("Your change of review fields awaits an administrator's approval.") if change
-              else _("Saved."), "info" if change else "success")
+        flash(
+            _("Your change of review fields awaits an administrator's approval.")
+            if change
+            else _("Saved."),
+            "info" if change else "success",
+        )
     return _back(expert)
 
 
@@ -286,13 +342,18 @@ def save_institution(expert_id: int) -> Any:
         _invalid(form)
         return _back(expert)
     try:
-        change = ops.request_institution(db.session, current_user, expert, form.institution.data,
-                                         form.expected_version())
+        change = ops.request_institution(
+            db.session, current_user, expert, form.institution.data, form.expected_version()
+        )
     except ops.ExpertError as exc:
         _fail(str(exc))
     else:
-        flash(_("Your change of institution awaits an administrator's approval.") if change
-              else _("Saved."), "info" if change else "success")
+        flash(
+            _("Your change of institution awaits an administrator's approval.")
+            if change
+            else _("Saved."),
+            "info" if change else "success",
+        )
     return _back(expert)
 
 
@@ -342,16 +403,23 @@ def change_status(expert_id: int) -> Any:
     form = StatusForm()
     if form.validate_on_submit():
         try:
-            ops.change_status(db.session, current_user, expert, form.action.data,
-                              reason=form.reason.data, term_start=form.term_start.data,
-                              term_end=form.term_end.data,
-                              term_years=current_app.config["TERM_YEARS"],
-                              expected_version=form.expected_version())
+            ops.change_status(
+                db.session,
+                current_user,
+                expert,
+                form.action.data,
+                reason=form.reason.data,
+                term_start=form.term_start.data,
+                term_end=form.term_end.data,
+                term_years=current_app.config["TERM_YEARS"],
+                expected_version=form.expected_version(),
+            )
         except ops.ExpertError as exc:
             _fail(str(exc))
         else:
-            flash(_("Status changed to %(status)s.", status=status_label_of(expert.status)),
-                  "success")
+            flash(
+                _("Status changed to %(status)s.", status=status_label_of(expert.status)), "success"
+            )
     else:
         _invalid(form)
     return redirect(request.form.get("next") or url_for("experts.detail", expert_id=expert.id))
@@ -367,8 +435,15 @@ def assess(expert_id: int) -> Any:
     form = AssessmentForm()
     if form.validate_on_submit():
         try:
-            ops.record_assessment(db.session, current_user, expert, form.kind.data,
-                                  form.year.data, form.rating.data, form.comment.data or None)
+            ops.record_assessment(
+                db.session,
+                current_user,
+                expert,
+                form.kind.data,
+                form.year.data,
+                form.rating.data,
+                form.comment.data or None,
+            )
         except ops.ExpertError as exc:
             _fail(str(exc))
         else:
@@ -380,10 +455,14 @@ def assess(expert_id: int) -> Any:
 
 # --- pending changes ----------------------------------------------------------------------
 
+
 @roles_required(Role.ADMIN)
 def changes() -> Any:
-    stmt = select(PendingChange).order_by(PendingChange.status != "pending",
-                                          PendingChange.requested_at.desc()).limit(300)
+    stmt = (
+        select(PendingChange)
+        .order_by(PendingChange.status != "pending", PendingChange.requested_at.desc())
+        .limit(300)
+    )
     return render_template("experts/changes.html", changes=db.session.scalars(stmt).all())
 
 
@@ -395,8 +474,9 @@ def change(change_id: int) -> Any:
     form = DecisionForm()
     if form.validate_on_submit():
         try:
-            ops.decide_change(db.session, current_user, item, form.decision.data == "approve",
-                              form.reason.data)
+            ops.decide_change(
+                db.session, current_user, item, form.decision.data == "approve", form.reason.data
+            )
         except ops.ExpertError as exc:
             _fail(str(exc))
         else:

@@ -78,4 +78,3 @@ def export_xlsx(experts: Iterable[Expert], locale: str | None = None) -> bytes:
 def export_csv(experts: Iterable[Expert], locale: str | None = None) -> bytes:
     """A CSV file (UTF-8 with BOM, so Excel shows the Chinese) with one row per expert."""
     return csv_bytes(headers(locale), _rows(experts, locale))
-

@@ -33,8 +33,9 @@ class VersionedForm(FlaskForm):
 
 class ProfileForm(VersionedForm):
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=64)])
-    gender = SelectField(_l("Gender"), choices=[("", "—"), ("M", _l("Male")),
-                                               ("F", _l("Female"))], default="")
+    gender = SelectField(
+        _l("Gender"), choices=[("", "—"), ("M", _l("Male")), ("F", _l("Female"))], default=""
+    )
     birth_date = DateField(_l("Date of birth"), validators=[Optional()])
     phone = StringField(_l("Mobile phone"), validators=[Optional(), Regexp(r"^[0-9+\- ]{6,20}$")])
     department = StringField(_l("Department"), validators=[Optional(), Length(max=128)])
@@ -42,10 +43,12 @@ class ProfileForm(VersionedForm):
     title = SelectField(_l("Professional title"), choices=_choices(TITLES), default="")
     title_grade = SelectField(_l("Title grade"), choices=_choices(TITLE_GRADES), default="")
     education = SelectField(_l("Education"), choices=_choices(EDUCATIONS), default="")
-    years_experience = IntegerField(_l("Years of experience"),
-                                    validators=[Optional(), NumberRange(0, 70)])
-    summary = TextAreaField(_l("Profile summary"), validators=[Optional(), Length(max=4000)],
-                            render_kw={"rows": 4})
+    years_experience = IntegerField(
+        _l("Years of experience"), validators=[Optional(), NumberRange(0, 70)]
+    )
+    summary = TextAreaField(
+        _l("Profile summary"), validators=[Optional(), Length(max=4000)], render_kw={"rows": 4}
+    )
 
 
 class AdminProfileForm(ProfileForm):
@@ -60,10 +63,12 @@ class NewExpertForm(AdminProfileForm):
 
 
 class ReviewFieldsForm(VersionedForm):
-    categories = SelectMultipleField(_l("GBW categories"), coerce=int,
-                                     validators=[DataRequired()])
-    analytes = TextAreaField(_l("Analytes / measurands"), render_kw={"rows": 2},
-                             description=_l("One per line, or separated by ; or ，"))
+    categories = SelectMultipleField(_l("GBW categories"), coerce=int, validators=[DataRequired()])
+    analytes = TextAreaField(
+        _l("Analytes / measurands"),
+        render_kw={"rows": 2},
+        description=_l("One per line, or separated by ; or ，"),
+    )
     matrices = TextAreaField(_l("Matrices"), render_kw={"rows": 2})
     techniques = TextAreaField(_l("Techniques"), render_kw={"rows": 2})
     metrology_competent = BooleanField(_l("Metrology / statistics competence"))
@@ -89,9 +94,13 @@ class PublicationForm(FlaskForm):
 
 
 class DevelopedRMForm(FlaskForm):
-    gbw_number = StringField(_l("GBW number"), validators=[
-        DataRequired(), Regexp(r"^GBW(\(E\))?\s?\d{5,6}$", message=_l("e.g. GBW 08301 or "
-                                                                      "GBW(E) 080123"))])
+    gbw_number = StringField(
+        _l("GBW number"),
+        validators=[
+            DataRequired(),
+            Regexp(r"^GBW(\(E\))?\s?\d{5,6}$", message=_l("e.g. GBW 08301 or GBW(E) 080123")),
+        ],
+    )
     name = StringField(_l("RM name"), validators=[Optional(), Length(max=256)])
     year = IntegerField(_l("Year"), validators=[Optional(), NumberRange(1950, 2100)])
 
@@ -103,23 +112,26 @@ class UnavailableForm(FlaskForm):
 
 
 class ConflictForm(FlaskForm):
-    kind = SelectField(_l("Conflict with"), choices=[("institution", _l("An institution")),
-                                                    ("person", _l("A person"))])
+    kind = SelectField(
+        _l("Conflict with"),
+        choices=[("institution", _l("An institution")), ("person", _l("A person"))],
+    )
     institution = StringField(_l("Institution"), validators=[Optional(), Length(max=128)])
     person_name = StringField(_l("Person"), validators=[Optional(), Length(max=64)])
     reason = StringField(_l("Reason"), validators=[Optional(), Length(max=256)])
 
 
 class EmploymentForm(FlaskForm):
-    institution = StringField(_l("Former employer"), validators=[DataRequired(),
-                                                                 Length(max=128)])
+    institution = StringField(_l("Former employer"), validators=[DataRequired(), Length(max=128)])
     start = DateField(_l("From"), validators=[Optional()])
     end = DateField(_l("To"), validators=[Optional()])
 
 
 class AssessmentForm(FlaskForm):
-    kind = SelectField(_l("Kind"), choices=[("annual", _l("Annual assessment")),
-                                            ("review_quality", _l("Review quality"))])
+    kind = SelectField(
+        _l("Kind"),
+        choices=[("annual", _l("Annual assessment")), ("review_quality", _l("Review quality"))],
+    )
     year = IntegerField(_l("Year"), validators=[DataRequired(), NumberRange(2000, 2100)])
     rating = SelectField(_l("Rating"), coerce=int, choices=[(i, str(i)) for i in range(5, 0, -1)])
     comment = TextAreaField(_l("Comment"), render_kw={"rows": 2})
@@ -131,10 +143,13 @@ class DecisionForm(FlaskForm):
 
 
 class ImportForm(FlaskForm):
-    file = FileField(_l("File (XLSX or CSV)"), validators=[
-        FileRequired(), FileAllowed(["xlsx", "csv"], _l("XLSX or CSV only."))])
-    encoding = SelectField(_l("CSV encoding"), choices=[("utf-8", "UTF-8"),
-                                                        ("gb18030", "GB18030 (GBK)")])
+    file = FileField(
+        _l("File (XLSX or CSV)"),
+        validators=[FileRequired(), FileAllowed(["xlsx", "csv"], _l("XLSX or CSV only."))],
+    )
+    encoding = SelectField(
+        _l("CSV encoding"), choices=[("utf-8", "UTF-8"), ("gb18030", "GB18030 (GBK)")]
+    )
 
 
 class ImportCommitForm(FlaskForm):

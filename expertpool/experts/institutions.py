@@ -32,8 +32,13 @@ def resolve(session: Session, name: str) -> Institution | None:
     return None
 
 
-def get_or_create(session: Session, name: str, province: str | None = None,
-                  city: str | None = None, kind: str | None = None) -> Institution:
+def get_or_create(
+    session: Session,
+    name: str,
+    province: str | None = None,
+    city: str | None = None,
+    kind: str | None = None,
+) -> Institution:
     """Resolve `name`, creating the institution (with its own name as an alias) when unknown."""
     found = resolve(session, name)
     if found:

@@ -39,8 +39,14 @@ class ExpertError(Exception):
 
 class StaleEdit(ExpertError):
     def __init__(self) -> None:
-        super().__init__(str(_l("This record was changed by someone else after you opened the "
-                                "form. Your changes were not saved: reload and edit again.")))
+        super().__init__(
+            str(
+                _l(
+                    "This record was changed by someone else after you opened the "
+                    "form. Your changes were not saved: reload and edit again."
+                )
+            )
+        )
 
 
 class InvalidTransition(ExpertError):
@@ -48,20 +54,41 @@ class InvalidTransition(ExpertError):
 
 
 # Ordinary fields an expert edits at once; review fields and the institution need approval.
-ORDINARY_FIELDS = ("name", "gender", "birth_date", "phone", "department", "city", "title",
-                   "title_grade", "education", "years_experience", "summary")
+ORDINARY_FIELDS = (
+    "name",
+    "gender",
+    "birth_date",
+    "phone",
+    "department",
+    "city",
+    "title",
+    "title_grade",
+    "education",
+    "years_experience",
+    "summary",
+)
 ADMIN_ONLY_FIELDS = ("id_number", "email", "province")
 REVIEW_FIELDS = ("categories", "specialties", "metrology_competent")
 
 # status -> operations that may leave it (operation name -> resulting status)
 TRANSITIONS: dict[str, dict[str, str]] = {
-    Status.APPLICANT: {"start_vetting": Status.VETTING, "approve": Status.ACTIVE,
-                       "reject": Status.REMOVED},
+    Status.APPLICANT: {
+        "start_vetting": Status.VETTING,
+        "approve": Status.ACTIVE,
+        "reject": Status.REMOVED,
+    },
     Status.VETTING: {"approve": Status.ACTIVE, "reject": Status.REMOVED},
-    Status.ACTIVE: {"renew": Status.ACTIVE, "suspend": Status.SUSPENDED,
-                    "retire": Status.RETIRED, "remove": Status.REMOVED},
-    Status.SUSPENDED: {"reinstate": Status.ACTIVE, "retire": Status.RETIRED,
-                       "remove": Status.REMOVED},
+    Status.ACTIVE: {
+        "renew": Status.ACTIVE,
+        "suspend": Status.SUSPENDED,
+        "retire": Status.RETIRED,
+        "remove": Status.REMOVED,
+    },
+    Status.SUSPENDED: {
+        "reinstate": Status.ACTIVE,
+        "retire": Status.RETIRED,
+        "remove": Status.REMOVED,
+    },
     Status.RETIRED: {"remove": Status.REMOVED},
     Status.REMOVED: {},
 }
@@ -80,28 +107,47 @@ def touch(expert: Expert) -> None:
 
 # --- life cycle -------------------------------------------------------------------------------
 
+
 def allowed_actions(expert: Expert) -> list[str]:
     return list(TRANSITIONS.get(expert.status, {}))
 
 
-def change_status(session: Session, actor: User, expert: Expert, action: str, *,
-                  reason: str | None = None, term_start: dt.date | None = None,
-                  term_end: dt.date | None = None, term_years: int = 5,
-                  expected_version: int | None = None) -> Expert:
+def change_status(
+    session: Session,
+    actor: User,
+    expert: Expert,
+    action: str,
+    *,
+    reason: str | None = None,
+    term_start: dt.date | None = None,
+    term_end: dt.date | None = None,
+    term_years: int = 5,
+    expected_version: int | None = None,
+) -> Expert:
     """Apply a life-cycle step (approve, reject, renew, suspend, ...) with its reason."""
     check_version(expert, expected_version)
     target = TRANSITIONS.get(expert.status, {}).get(action)
     if target is None:
-        raise InvalidTransition(str(_l("“%(action)s” is not possible for an expert who is "
-                                       "%(status)s.", action=action, status=expert.status)))
+        raise InvalidTransition(
+            str(
+                _l(
+                    "“%(action)s” is not possible for an expert who is %(status)s.",
+                    action=action,
+                    status=expert.status,
+                )
+            )
+        )
     reason = (reason or "").strip() or None
     if action in NEEDS_REASON and not reason:
         raise ExpertError(str(_l("A reason is required.")))
     if action in ("approve", "renew"):
         _set_term(expert, action, term_start, term_end, term_years)
     audit.set_note(session, reason)
-    expert.status_events.append(StatusEvent(from_status=expert.status, to_status=target,
-                                            reason=reason or action, actor_id=actor.id))
+    expert.status_events.append(
+        StatusEvent(
+            from_status=expert.status, to_status=target, reason=reason or action, actor_id=actor.id
+        )
+    )
     expert.status, expert.status_reason = target, reason
     expert.status_changed_at = utcnow()
     touch(expert)
@@ -109,8 +155,9 @@ def change_status(session: Session, actor: User, expert: Expert, action: str, *,
     return expert
 
 
-def _set_term(expert: Expert, action: str, start: dt.date | None, end: dt.date | None,
-              years: int) -> None:
+def _set_term(
+    expert: Expert, action: str, start: dt.date | None, end: dt.date | None, years: int
+) -> None:
     if action == "renew" and start is None:
         # Renewal continues the current term without a gap.
         start = expert.term_end + dt.timedelta(days=1) if expert.term_end else dt.date.today()
@@ -130,6 +177,7 @@ def _add_years(day: dt.date, years: int) -> dt.date:
 
 # --- creating and editing ---------------------------------------------------------------------
 
+
 @dataclass
 class ReviewFields:
     """The fields whose change is a 审评项目变更."""
@@ -140,13 +188,18 @@ class ReviewFields:
 
     @classmethod
     def of(cls, expert: Expert) -> ReviewFields:
-        return cls(categories=sorted(expert.category_codes),
-                   specialties={k: expert.specialties_of(k) for k in SPECIALTY_KINDS},
-                   metrology_competent=expert.metrology_competent)
+        return cls(
+            categories=sorted(expert.category_codes),
+            specialties={k: expert.specialties_of(k) for k in SPECIALTY_KINDS},
+            metrology_competent=expert.metrology_competent,
+        )
 
     def as_dict(self) -> dict[str, Any]:
-        return {"categories": self.categories, "specialties": self.specialties,
-                "metrology_competent": self.metrology_competent}
+        return {
+            "categories": self.categories,
+            "specialties": self.specialties,
+            "metrology_competent": self.metrology_competent,
+        }
 
 
 def validate_categories(codes: list[int]) -> list[int]:
@@ -162,8 +215,12 @@ def apply_review_fields(expert: Expert, fields: ReviewFields) -> None:
     expert.categories = [c for c in expert.categories if c.code in wanted]
     have = set(expert.category_codes)
     expert.categories.extend(ExpertCategory(code=c) for c in sorted(wanted - have))
-    pairs = [(kind, name.strip()) for kind in SPECIALTY_KINDS
-             for name in fields.specialties.get(kind, []) if name.strip()]
+    pairs = [
+        (kind, name.strip())
+        for kind in SPECIALTY_KINDS
+        for name in fields.specialties.get(kind, [])
+        if name.strip()
+    ]
     keep = [s for s in expert.specialties if (s.kind, s.name) in pairs]
     kept = {(s.kind, s.name) for s in keep}
     new = [Specialty(kind=k, name=n) for k, n in dict.fromkeys(pairs) if (k, n) not in kept]
@@ -171,35 +228,51 @@ def apply_review_fields(expert: Expert, fields: ReviewFields) -> None:
     expert.metrology_competent = fields.metrology_competent
 
 
-def create_expert(session: Session, actor: User | None, data: dict[str, Any], *,
-                  status: str = Status.APPLICANT) -> Expert:
+def create_expert(
+    session: Session, actor: User | None, data: dict[str, Any], *, status: str = Status.APPLICANT
+) -> Expert:
     """Create an expert from plain data (registration, administrator entry, import, demo)."""
     expert = Expert(status=status)
     for key in ORDINARY_FIELDS + ADMIN_ONLY_FIELDS:
         if key in data:
             setattr(expert, key, data[key])
     if data.get("institution"):
-        inst = institutions.get_or_create(session, data["institution"],
-                                          data.get("province"), data.get("city"))
+        inst = institutions.get_or_create(
+            session, data["institution"], data.get("province"), data.get("city")
+        )
         expert.institution = inst
         expert.province = expert.province or inst.province
         expert.city = expert.city or inst.city
     for key in ("user_id", "term_start", "term_end", "status_reason"):
         if data.get(key) is not None:
             setattr(expert, key, data[key])
-    apply_review_fields(expert, ReviewFields(
-        categories=list(data.get("categories", [])),
-        specialties=data.get("specialties", {}),
-        metrology_competent=bool(data.get("metrology_competent", False))))
-    expert.status_events.append(StatusEvent(to_status=status, reason=data.get("status_reason")
-                                            or "created", actor_id=getattr(actor, "id", None)))
+    apply_review_fields(
+        expert,
+        ReviewFields(
+            categories=list(data.get("categories", [])),
+            specialties=data.get("specialties", {}),
+            metrology_competent=bool(data.get("metrology_competent", False)),
+        ),
+    )
+    expert.status_events.append(
+        StatusEvent(
+            to_status=status,
+            reason=data.get("status_reason") or "created",
+            actor_id=getattr(actor, "id", None),
+        )
+    )
     session.add(expert)
     session.flush()
     return expert
 
 
-def update_ordinary(session: Session, actor: User, expert: Expert, data: dict[str, Any],
-                    expected_version: int | None) -> Expert:
+def update_ordinary(
+    session: Session,
+    actor: User,
+    expert: Expert,
+    data: dict[str, Any],
+    expected_version: int | None,
+) -> Expert:
     """Fields that apply at once (contact, title, education, summary, ...)."""
     check_version(expert, expected_version)
     allowed = ORDINARY_FIELDS + (ADMIN_ONLY_FIELDS if actor.is_admin else ())
@@ -211,8 +284,13 @@ def update_ordinary(session: Session, actor: User, expert: Expert, data: dict[st
     return expert
 
 
-def request_review_fields(session: Session, actor: User, expert: Expert, fields: ReviewFields,
-                          expected_version: int | None) -> PendingChange | None:
+def request_review_fields(
+    session: Session,
+    actor: User,
+    expert: Expert,
+    fields: ReviewFields,
+    expected_version: int | None,
+) -> PendingChange | None:
     """An expert's 审评项目变更: pending until approved (administrators apply it directly)."""
     check_version(expert, expected_version)
     validate_categories(fields.categories)
@@ -227,8 +305,9 @@ def request_review_fields(session: Session, actor: User, expert: Expert, fields:
     return _pending(session, actor, expert, "review_fields", before, fields.as_dict())
 
 
-def request_institution(session: Session, actor: User, expert: Expert, name: str,
-                        expected_version: int | None) -> PendingChange | None:
+def request_institution(
+    session: Session, actor: User, expert: Expert, name: str, expected_version: int | None
+) -> PendingChange | None:
     """A change of institution: pending until approved (administrators apply it directly)."""
     check_version(expert, expected_version)
     name = name.strip()
@@ -242,8 +321,14 @@ def request_institution(session: Session, actor: User, expert: Expert, name: str
         _move_institution(session, expert, name)
         session.flush()
         return None
-    return _pending(session, actor, expert, "institution", {"institution": current},
-                    {"institution": target.name if target else name})
+    return _pending(
+        session,
+        actor,
+        expert,
+        "institution",
+        {"institution": current},
+        {"institution": target.name if target else name},
+    )
 
 
 def _move_institution(session: Session, expert: Expert, name: str) -> None:
@@ -258,12 +343,19 @@ def _move_institution(session: Session, expert: Expert, name: str) -> None:
     touch(expert)
 
 
-def _pending(session: Session, actor: User, expert: Expert, kind: str, before: dict[str, Any],
-             after: dict[str, Any]) -> PendingChange:
+def _pending(
+    session: Session,
+    actor: User,
+    expert: Expert,
+    kind: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> PendingChange:
     for old in pending_changes(expert, kind):
         old.status = "superseded"
-    change = PendingChange(expert_id=expert.id, kind=kind, before=before, after=after,
-                           requested_by_id=actor.id)
+    change = PendingChange(
+        expert_id=expert.id, kind=kind, before=before, after=after, requested_by_id=actor.id
+    )
     session.add(change)
     session.flush()
     return change
@@ -274,15 +366,17 @@ def pending_changes(expert: Expert, kind: str | None = None) -> list[PendingChan
 
     from ..db import db
 
-    stmt = select(PendingChange).where(PendingChange.expert_id == expert.id,
-                                       PendingChange.status == "pending")
+    stmt = select(PendingChange).where(
+        PendingChange.expert_id == expert.id, PendingChange.status == "pending"
+    )
     if kind:
         stmt = stmt.where(PendingChange.kind == kind)
     return list(db.session.scalars(stmt))
 
 
-def decide_change(session: Session, actor: User, change: PendingChange, approve: bool,
-                  reason: str | None = None) -> PendingChange:
+def decide_change(
+    session: Session, actor: User, change: PendingChange, approve: bool, reason: str | None = None
+) -> PendingChange:
     """Approve (apply the 'after' values) or reject a pending change."""
     if change.status != "pending":
         raise ExpertError(str(_l("This change was already decided.")))
@@ -314,14 +408,14 @@ PART_MODELS: dict[str, type] = {
 }
 
 
-def add_part(session: Session, actor: User, expert: Expert, kind: str,
-             values: dict[str, Any]) -> Any:
+def add_part(
+    session: Session, actor: User, expert: Expert, kind: str, values: dict[str, Any]
+) -> Any:
     """Add a publication, developed RM, unavailable period, declared conflict or employer."""
     model = PART_MODELS[kind]
     if kind in ("conflict", "employment") and values.get("institution"):
         values = dict(values)
-        values["institution_id"] = institutions.get_or_create(
-            session, values.pop("institution")).id
+        values["institution_id"] = institutions.get_or_create(session, values.pop("institution")).id
     if kind == "unavailable" and values["end"] < values["start"]:
         raise ExpertError(str(_l("The period must end after it starts.")))
     part = model(expert_id=expert.id, **values)
@@ -340,13 +434,26 @@ def remove_part(session: Session, actor: User, expert: Expert, kind: str, part_i
     session.flush()
 
 
-def record_assessment(session: Session, actor: User, expert: Expert, kind: str, year: int,
-                      rating: int, comment: str | None = None) -> Assessment:
+def record_assessment(
+    session: Session,
+    actor: User,
+    expert: Expert,
+    kind: str,
+    year: int,
+    rating: int,
+    comment: str | None = None,
+) -> Assessment:
     """An annual assessment or a review-quality rating (1-5) kept in the technical file."""
     if not 1 <= rating <= 5:
         raise ExpertError(str(_l("The rating must be between 1 and 5.")))
-    item = Assessment(expert_id=expert.id, kind=kind, year=year, rating=rating,
-                      comment=comment, assessor_id=actor.id)
+    item = Assessment(
+        expert_id=expert.id,
+        kind=kind,
+        year=year,
+        rating=rating,
+        comment=comment,
+        assessor_id=actor.id,
+    )
     session.add(item)
     touch(expert)
     session.flush()

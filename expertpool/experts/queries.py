@@ -47,8 +47,7 @@ class ExpertFilter:
         category = args.get("category", "")
         return cls(
             q=args.get("q", "").strip(),
-            category=int(category) if category.isdigit() and int(category) in CATEGORIES
-            else None,
+            category=int(category) if category.isdigit() and int(category) in CATEGORIES else None,
             specialty=args.get("specialty", "").strip(),
             province=args.get("province", "").strip(),
             status=args.get("status", "") if args.get("status", "") in set(Status) else "",
@@ -66,16 +65,27 @@ class ExpertFilter:
     def statement(self) -> Select[tuple[Expert]]:
         stmt = select(Expert)
         if self.category:
-            stmt = stmt.where(Expert.id.in_(
-                select(ExpertCategory.expert_id).where(ExpertCategory.code == self.category)))
+            stmt = stmt.where(
+                Expert.id.in_(
+                    select(ExpertCategory.expert_id).where(ExpertCategory.code == self.category)
+                )
+            )
         if self.specialty:
-            stmt = stmt.where(Expert.id.in_(select(Specialty.expert_id).where(
-                Specialty.name.contains(self.specialty))))
+            stmt = stmt.where(
+                Expert.id.in_(
+                    select(Specialty.expert_id).where(Specialty.name.contains(self.specialty))
+                )
+            )
         if self.q:
             like = f"%{self.q}%"
-            stmt = stmt.where(or_(
-                Expert.name.like(like), Expert.summary.like(like), Expert.department.like(like),
-                Expert.id.in_(select(Specialty.expert_id).where(Specialty.name.like(like)))))
+            stmt = stmt.where(
+                or_(
+                    Expert.name.like(like),
+                    Expert.summary.like(like),
+                    Expert.department.like(like),
+                    Expert.id.in_(select(Specialty.expert_id).where(Specialty.name.like(like))),
+                )
+            )
         if self.province:
             stmt = stmt.where(Expert.province == self.province)
         if self.status:
@@ -122,25 +132,34 @@ def paginate(session: Session, stmt: Select[tuple[Expert]], page: int, per_page:
 
 # --- warnings ---------------------------------------------------------------------------------
 
+
 def terms_ending(session: Session, within_days: int, today: dt.date | None = None) -> list[Expert]:
     """Active experts whose term ends within `within_days` (or has already ended)."""
     today = today or dt.date.today()
-    stmt = (select(Expert).where(Expert.status == Status.ACTIVE,
-                                 Expert.term_end <= today + dt.timedelta(days=within_days))
-            .order_by(Expert.term_end))
+    stmt = (
+        select(Expert)
+        .where(
+            Expert.status == Status.ACTIVE,
+            Expert.term_end <= today + dt.timedelta(days=within_days),
+        )
+        .order_by(Expert.term_end)
+    )
     return list(session.scalars(stmt))
 
 
 def stale_files(session: Session, years: int, now: dt.datetime | None = None) -> list[Expert]:
     """Experts in the pool whose technical file has not changed for `years` years."""
     limit = (now or utcnow()) - dt.timedelta(days=365 * years)
-    stmt = (select(Expert).where(Expert.status.in_([Status.ACTIVE, Status.SUSPENDED]),
-                                 Expert.file_updated_at < limit)
-            .order_by(Expert.file_updated_at))
+    stmt = (
+        select(Expert)
+        .where(Expert.status.in_([Status.ACTIVE, Status.SUSPENDED]), Expert.file_updated_at < limit)
+        .order_by(Expert.file_updated_at)
+    )
     return list(session.scalars(stmt))
 
 
 # --- coverage ---------------------------------------------------------------------------------
+
 
 @dataclass
 class Coverage:
@@ -160,14 +179,16 @@ def coverage(session: Session, minimum: int, today: dt.date | None = None) -> Co
         select(ExpertCategory.code, Expert.province, func.count(Expert.id))
         .join(Expert, Expert.id == ExpertCategory.expert_id)
         .where(Expert.status == Status.ACTIVE)
-        .group_by(ExpertCategory.code, Expert.province)).all()
+        .group_by(ExpertCategory.code, Expert.province)
+    ).all()
     matrix = {(code, prov or "?"): n for code, prov, n in rows}
     per_category = {code: 0 for code in CATEGORIES}
     for (code, _prov), n in matrix.items():
         per_category[code] += n
     provinces = sorted({prov for (_c, prov) in matrix})
-    status_counts = dict(session.execute(
-        select(Expert.status, func.count()).group_by(Expert.status)).all())
+    status_counts = dict(
+        session.execute(select(Expert.status, func.count()).group_by(Expert.status)).all()
+    )
     active = select(Expert).where(Expert.status == Status.ACTIVE)
     titles: Counter[str] = Counter()
     ages: Counter[str] = Counter()
@@ -175,7 +196,9 @@ def coverage(session: Session, minimum: int, today: dt.date | None = None) -> Co
         titles[expert.title_grade or "?"] += 1
         ages[_age_bucket(expert.birth_date, today)] += 1
     return Coverage(
-        provinces=provinces, matrix=matrix, per_category=per_category,
+        provinces=provinces,
+        matrix=matrix,
+        per_category=per_category,
         below_minimum=[(c, n) for c, n in per_category.items() if n < minimum],
         status_counts={s: status_counts.get(s, 0) for s in Status},
         title_counts=dict(titles),

@@ -45,8 +45,13 @@ def upload() -> Any:
             suffix = Path(upload_file.filename).suffix.lower()
             (_staging_dir() / f"{token}{suffix}").write_bytes(data)
             (_staging_dir() / f"{token}.enc").write_text(form.encoding.data)
-    return render_template("experts/import.html", form=form, report=report, token=token,
-                           commit_form=ImportCommitForm(token=token))
+    return render_template(
+        "experts/import.html",
+        form=form,
+        report=report,
+        token=token,
+        commit_form=ImportCommitForm(token=token),
+    )
 
 
 @roles_required(Role.ADMIN)
@@ -64,8 +69,9 @@ def commit() -> Any:
     if not report.ok:
         g.rollback = True
         flash(_("The file no longer passes validation; nothing was imported."), "danger")
-        return render_template("experts/import.html", form=ImportForm(), report=report,
-                               token=None, commit_form=None)
+        return render_template(
+            "experts/import.html", form=ImportForm(), report=report, token=None, commit_form=None
+        )
     created = importer.commit(db.session, current_user, report)
     path.unlink(missing_ok=True)
     encoding_file.unlink(missing_ok=True)
@@ -76,10 +82,15 @@ def commit() -> Any:
 @roles_required(Role.ADMIN)
 def template(fmt: str) -> Any:
     if fmt == "xlsx":
-        return Response(importer.template_xlsx(), headers={
-            "Content-Disposition": "attachment; filename=expert-import-template.xlsx"},
-            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        return Response(
+            importer.template_xlsx(),
+            headers={"Content-Disposition": "attachment; filename=expert-import-template.xlsx"},
+            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
     if fmt == "csv":
-        return Response(importer.template_csv(), mimetype="text/csv; charset=utf-8", headers={
-            "Content-Disposition": "attachment; filename=expert-import-template.csv"})
+        return Response(
+            importer.template_csv(),
+            mimetype="text/csv; charset=utf-8",
+            headers={"Content-Disposition": "attachment; filename=expert-import-template.csv"},
+        )
     abort(404)

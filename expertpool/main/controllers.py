@@ -26,7 +26,8 @@ def home() -> Any:
         from ..experts.models import Expert
 
         context["my_expert"] = db.session.scalar(
-            select(Expert).where(Expert.user_id == current_user.id))
+            select(Expert).where(Expert.user_id == current_user.id)
+        )
     return render_template("home.html", **context)
 
 
@@ -35,8 +36,12 @@ def _pending_count() -> int:
 
     from ..experts.models import PendingChange
 
-    return db.session.scalar(select(func.count()).select_from(PendingChange)
-                             .where(PendingChange.status == "pending")) or 0
+    return (
+        db.session.scalar(
+            select(func.count()).select_from(PendingChange).where(PendingChange.status == "pending")
+        )
+        or 0
+    )
 
 
 @public

@@ -11,8 +11,9 @@ from expertpool.experts import operations as ops
 
 
 def _entries(expert_id):
-    return db.session.scalars(select(AuditLog).where(AuditLog.expert_id == expert_id)
-                              .order_by(AuditLog.id)).all()
+    return db.session.scalars(
+        select(AuditLog).where(AuditLog.expert_id == expert_id).order_by(AuditLog.id)
+    ).all()
 
 
 def test_creation_and_update_are_logged_with_old_and_new(app, admin, make_expert):
@@ -40,8 +41,13 @@ def test_status_change_logged_with_reason(app, admin, make_expert):
 def test_child_rows_are_logged_under_the_expert(app, admin, make_expert):
     expert = make_expert()
     audit.set_actor(db.session, admin)
-    part = ops.add_part(db.session, admin, expert, "publication",
-                        {"title": "土壤中镉的同位素稀释质谱测定", "year": 2024, "language": "zh"})
+    part = ops.add_part(
+        db.session,
+        admin,
+        expert,
+        "publication",
+        {"title": "土壤中镉的同位素稀释质谱测定", "year": 2024, "language": "zh"},
+    )
     db.session.commit()
     ops.remove_part(db.session, admin, expert, "publication", part.id)
     db.session.commit()

@@ -38,13 +38,29 @@ def make_id(birth: str = "19750612", seq: str = "001", area: str = "110105") -> 
 def good_row(n: int = 1, **overrides: Any) -> dict[str, Any]:
     """A valid row keyed by Chinese header."""
     row = {
-        "姓名": f"专家{n}", "性别": "女", "出生日期": "1975-06-12",
-        "身份证号": make_id(seq=f"{n:03d}"), "手机": f"1380013{n:04d}",
-        "电子邮箱": f"imported{n}@example.cn", "工作单位": "中国计量科学研究院",
-        "部门": "化学所", "省份": "北京", "城市": "北京", "职称": "研究员", "职称级别": "正高级",
-        "学历": "博士研究生", "从业年限": "20", "审评类别": "08;10", "分析物": "铅;镉",
-        "基体": "土壤", "技术": "ICP-MS", "计量统计能力": "是", "状态": "在库",
-        "聘期开始": "2024-01-01", "聘期结束": "2028-12-31", "简介": "重金属标准物质研制。",
+        "姓名": f"专家{n}",
+        "性别": "女",
+        "出生日期": "1975-06-12",
+        "身份证号": make_id(seq=f"{n:03d}"),
+        "手机": f"1380013{n:04d}",
+        "电子邮箱": f"imported{n}@example.cn",
+        "工作单位": "中国计量科学研究院",
+        "部门": "化学所",
+        "省份": "北京",
+        "城市": "北京",
+        "职称": "研究员",
+        "职称级别": "正高级",
+        "学历": "博士研究生",
+        "从业年限": "20",
+        "审评类别": "08;10",
+        "分析物": "铅;镉",
+        "基体": "土壤",
+        "技术": "ICP-MS",
+        "计量统计能力": "是",
+        "状态": "在库",
+        "聘期开始": "2024-01-01",
+        "聘期结束": "2028-12-31",
+        "简介": "重金属标准物质研制。",
     }
     row.update(overrides)
     return row
@@ -106,6 +122,7 @@ def the_error(report: importer.ImportReport, row: int, column: str | None) -> Ro
 
 # --- pure parts -------------------------------------------------------------------------------
 
+
 def test_id_number_check_digit_known_example() -> None:
     # The worked example of GB 11643-1999 ends in X.
     assert importer.id_number_problem("11010519491231002X") is None
@@ -113,9 +130,19 @@ def test_id_number_check_digit_known_example() -> None:
     assert importer.id_check_digit("11010519491231002") == "X"
 
 
-@pytest.mark.parametrize("value", ["2024-03-01", "2024/3/1", "2024年3月1日", "2024.03.01",
-                                   "2024-03-01 00:00:00", dt.datetime(2024, 3, 1),
-                                   dt.date(2024, 3, 1), 45352])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2024-03-01",
+        "2024/3/1",
+        "2024年3月1日",
+        "2024.03.01",
+        "2024-03-01 00:00:00",
+        dt.datetime(2024, 3, 1),
+        dt.date(2024, 3, 1),
+        45352,
+    ],
+)
 def test_dates_accepted(value: Any) -> None:
     assert importer.parse_date(value) == dt.date(2024, 3, 1)
 
@@ -128,11 +155,17 @@ def test_dates_refused(value: Any) -> None:
 
 def test_lists_split_on_every_separator_but_not_inside_chemical_names() -> None:
     assert importer.split_list("1,2-二氯乙烷；铅、镉，汞;铅, 砷") == [
-        "1,2-二氯乙烷", "铅", "镉", "汞", "砷"]
+        "1,2-二氯乙烷",
+        "铅",
+        "镉",
+        "汞",
+        "砷",
+    ]
     assert importer.split_list(None) == []
 
 
 # --- bad imports ------------------------------------------------------------------------------
+
 
 def test_missing_required_column_reported_once_on_row_1(app: Any) -> None:
     rows = [good_row(n) for n in (1, 2, 3)]
@@ -152,28 +185,30 @@ def test_unknown_column_is_a_warning_only(app: Any, nim: Institution) -> None:
     assert [(w.row, w.column) for w in report.warnings] == [(1, "备注")]
 
 
-@pytest.mark.parametrize(("header", "value", "fragment"), [
-    ("出生日期", "1975-13-40", "1975-13-40"),
-    ("聘期开始", "next year", "next year"),
-    ("审评类别", "08;99", "99"),
-    ("审评类别", "", ""),
-    ("身份证号", make_id()[:-1] + ("0" if make_id()[-1] != "0" else "1"), "check digit"),
-    ("身份证号", "11010519750612001", "18"),
-    ("身份证号", "1101051975061200AB", "X"),
-    ("身份证号", "110105197513120010", "19751312"),
-    ("电子邮箱", "not-an-address", "not-an-address"),
-    ("电子邮箱", "a@b", "a@b"),
-    ("从业年限", "twenty", "twenty"),
-    ("从业年限", "12.5", "12.5"),
-    ("状态", "活跃", "活跃"),
-    ("性别", "X", "X"),
-    ("计量统计能力", "maybe", "maybe"),
-    ("手机", "call me", "call me"),
-    ("姓名", "", ""),
-    ("工作单位", "", ""),
-])
-def test_bad_value_names_row_and_column(app: Any, header: str, value: str,
-                                        fragment: str) -> None:
+@pytest.mark.parametrize(
+    ("header", "value", "fragment"),
+    [
+        ("出生日期", "1975-13-40", "1975-13-40"),
+        ("聘期开始", "next year", "next year"),
+        ("审评类别", "08;99", "99"),
+        ("审评类别", "", ""),
+        ("身份证号", make_id()[:-1] + ("0" if make_id()[-1] != "0" else "1"), "check digit"),
+        ("身份证号", "11010519750612001", "18"),
+        ("身份证号", "1101051975061200AB", "X"),
+        ("身份证号", "110105197513120010", "19751312"),
+        ("电子邮箱", "not-an-address", "not-an-address"),
+        ("电子邮箱", "a@b", "a@b"),
+        ("从业年限", "twenty", "twenty"),
+        ("从业年限", "12.5", "12.5"),
+        ("状态", "活跃", "活跃"),
+        ("性别", "X", "X"),
+        ("计量统计能力", "maybe", "maybe"),
+        ("手机", "call me", "call me"),
+        ("姓名", "", ""),
+        ("工作单位", "", ""),
+    ],
+)
+def test_bad_value_names_row_and_column(app: Any, header: str, value: str, fragment: str) -> None:
     rows = [good_row(1), good_row(2, **{header: value}), good_row(3)]
     report = run("experts.xlsx", xlsx_bytes(rows))
     error = the_error(report, 3, header)
@@ -187,10 +222,13 @@ def test_term_end_before_start(app: Any) -> None:
     assert "2024-12-31" in error.message and "2025-01-01" in error.message
 
 
-@pytest.mark.parametrize(("header", "second"), [
-    ("身份证号", make_id(seq="001")),
-    ("电子邮箱", "IMPORTED1@example.cn"),  # addresses compare without case
-])
+@pytest.mark.parametrize(
+    ("header", "second"),
+    [
+        ("身份证号", make_id(seq="001")),
+        ("电子邮箱", "IMPORTED1@example.cn"),  # addresses compare without case
+    ],
+)
 def test_duplicates_within_file_name_both_rows(app: Any, header: str, second: str) -> None:
     rows = [good_row(1), good_row(2), good_row(3, **{header: second})]
     report = run("experts.xlsx", xlsx_bytes(rows))
@@ -199,8 +237,9 @@ def test_duplicates_within_file_name_both_rows(app: Any, header: str, second: st
 
 
 @pytest.mark.parametrize(("header", "field"), [("身份证号", "id_number"), ("电子邮箱", "email")])
-def test_duplicates_against_database(app: Any, make_expert: Callable[..., Any], header: str,
-                                     field: str) -> None:
+def test_duplicates_against_database(
+    app: Any, make_expert: Callable[..., Any], header: str, field: str
+) -> None:
     row = good_row(7)
     value = row[header]
     make_expert(**{field: value.upper() if field == "email" else value})
@@ -222,9 +261,26 @@ def test_id_number_stored_as_a_number_is_explained(app: Any) -> None:
 
 def test_csv_not_utf8_reports_the_line_and_suggests_gb18030(app: Any) -> None:
     # English headers and two ASCII rows: the first non-UTF-8 byte is on line 4.
-    ascii_rows = [good_row(n, 姓名=f"Expert {n}", 工作单位="NIM", 部门="Chemistry", 省份="",
-                           城市="", 职称="", 职称级别="", 学历="", 分析物="Pb", 基体="soil",
-                           计量统计能力="yes", 状态="active", 简介="", 性别="F") for n in (1, 2)]
+    ascii_rows = [
+        good_row(
+            n,
+            姓名=f"Expert {n}",
+            工作单位="NIM",
+            部门="Chemistry",
+            省份="",
+            城市="",
+            职称="",
+            职称级别="",
+            学历="",
+            分析物="Pb",
+            基体="soil",
+            计量统计能力="yes",
+            状态="active",
+            简介="",
+            性别="F",
+        )
+        for n in (1, 2)
+    ]
     english = {c.zh: c.en for c in COLUMNS}
     rows = [{english[k]: v for k, v in r.items()} for r in [*ascii_rows, good_row(3)]]
     data = csv_text(rows).encode("gb18030")
@@ -251,16 +307,19 @@ def test_utf8_file_read_as_utf8_even_when_gb18030_chosen(app: Any) -> None:
     assert any(w.row == 0 and "UTF-8" in w.message for w in report.warnings)
 
 
-@pytest.mark.parametrize(("filename", "data", "fragment"), [
-    ("experts.xlsx", b"PK\x03\x04 not really a zip", "xlsx"),
-    ("experts.xlsx", "姓名,身份证号\n张三,1\n".encode(), "xlsx"),
-    ("experts.xlsx", b"", "empty"),
-    ("experts.csv", b"", "empty"),
-    ("experts.csv", b"\xef\xbb\xbf\r\n", "empty"),
-    ("experts.csv", ",".join(HEADERS).encode("utf-8-sig"), "no experts"),
-    ("experts.xls", b"\xd0\xcf\x11\xe0", ".xls"),
-    ("experts.txt", b"hello", ".txt"),
-])
+@pytest.mark.parametrize(
+    ("filename", "data", "fragment"),
+    [
+        ("experts.xlsx", b"PK\x03\x04 not really a zip", "xlsx"),
+        ("experts.xlsx", "姓名,身份证号\n张三,1\n".encode(), "xlsx"),
+        ("experts.xlsx", b"", "empty"),
+        ("experts.csv", b"", "empty"),
+        ("experts.csv", b"\xef\xbb\xbf\r\n", "empty"),
+        ("experts.csv", ",".join(HEADERS).encode("utf-8-sig"), "no experts"),
+        ("experts.xls", b"\xd0\xcf\x11\xe0", ".xls"),
+        ("experts.txt", b"hello", ".txt"),
+    ],
+)
 def test_file_level_errors(app: Any, filename: str, data: bytes, fragment: str) -> None:
     report = run(filename, data)
     error = the_error(report, 0, None)
@@ -269,6 +328,7 @@ def test_file_level_errors(app: Any, filename: str, data: bytes, fragment: str) 
 
 
 # --- good imports -----------------------------------------------------------------------------
+
 
 @pytest.fixture
 def nim(app: Any) -> Institution:
@@ -282,11 +342,21 @@ def nim(app: Any) -> Institution:
 def test_good_xlsx_import(app: Any, nim: Institution, admin: Any) -> None:
     rows = [
         good_row(1, 工作单位="中国计量院", 出生日期=dt.datetime(1975, 6, 12), 分析物="铅；镉、汞"),
-        good_row(2, 工作单位="ＮＩＭ", 身份证号=make_id("19491231", "002").lower(), 性别="M",
-                 出生日期="1949年12月31日", 状态="", 计量统计能力="否", 审评类别="环境化学；食品",
-                 聘期开始=None, 聘期结束=None),
-        good_row(3, 工作单位="新单位研究所", 省份="上海", 城市="上海", 状态="suspended",
-                 审评类别="1、13"),
+        good_row(
+            2,
+            工作单位="ＮＩＭ",
+            身份证号=make_id("19491231", "002").lower(),
+            性别="M",
+            出生日期="1949年12月31日",
+            状态="",
+            计量统计能力="否",
+            审评类别="环境化学；食品",
+            聘期开始=None,
+            聘期结束=None,
+        ),
+        good_row(
+            3, 工作单位="新单位研究所", 省份="上海", 城市="上海", 状态="suspended", 审评类别="1、13"
+        ),
     ]
     report = run("experts.xlsx", xlsx_bytes(rows))
     assert report.ok, report.errors
@@ -309,8 +379,9 @@ def test_good_xlsx_import(app: Any, nim: Institution, admin: Any) -> None:
     assert third.institution.name == "新单位研究所" and third.province == "上海"
     assert third.category_codes == [1, 13] and third.status == "suspended"
     assert db.session.scalar(select(func.count(Institution.id))) == 2
-    actors = set(db.session.scalars(select(AuditLog.actor_id).where(
-        AuditLog.entity_type == "Expert")))
+    actors = set(
+        db.session.scalars(select(AuditLog.actor_id).where(AuditLog.entity_type == "Expert"))
+    )
     assert actors == {admin.id}
 
 
@@ -356,8 +427,10 @@ def test_template_xlsx_round_trip(app: Any) -> None:
     assert sheet.max_row == 1  # no sample expert that could be imported by mistake
     described = {row[0] for row in help_sheet.iter_rows(min_row=2, values_only=True)}
     assert set(HEADERS) <= described
-    examples = {r[0]: r[4] for r in help_sheet.iter_rows(min_row=2, max_row=len(COLUMNS) + 1,
-                                                         values_only=True)}
+    examples = {
+        r[0]: r[4]
+        for r in help_sheet.iter_rows(min_row=2, max_row=len(COLUMNS) + 1, values_only=True)
+    }
     for _ in range(2):
         sheet.append([examples[h] for h in HEADERS])
     sheet.cell(row=3, column=HEADERS.index("身份证号") + 1, value=make_id(seq="777"))
@@ -383,24 +456,52 @@ def test_template_csv_round_trip(app: Any) -> None:
 
 
 def _snapshot(expert: Expert) -> dict[str, Any]:
-    keys = ("name", "gender", "birth_date", "id_number", "phone", "email", "department",
-            "province", "city", "title", "title_grade", "education", "years_experience",
-            "summary", "metrology_competent", "status", "term_start", "term_end")
+    keys = (
+        "name",
+        "gender",
+        "birth_date",
+        "id_number",
+        "phone",
+        "email",
+        "department",
+        "province",
+        "city",
+        "title",
+        "title_grade",
+        "education",
+        "years_experience",
+        "summary",
+        "metrology_competent",
+        "status",
+        "term_start",
+        "term_end",
+    )
     values = {k: getattr(expert, k) for k in keys}
     values["institution"] = expert.institution.name
     values["categories"] = expert.category_codes
-    values["specialties"] = {k: expert.specialties_of(k) for k in ("analyte", "matrix",
-                                                                   "technique")}
+    values["specialties"] = {
+        k: expert.specialties_of(k) for k in ("analyte", "matrix", "technique")
+    }
     return values
 
 
-@pytest.mark.parametrize(("fmt", "locale"), [("xlsx", "zh_CN"), ("xlsx", "en"),
-                                             ("csv", "zh_CN"), ("csv", "en")])
+@pytest.mark.parametrize(
+    ("fmt", "locale"), [("xlsx", "zh_CN"), ("xlsx", "en"), ("csv", "zh_CN"), ("csv", "en")]
+)
 def test_export_then_reimport(app: Any, nim: Institution, fmt: str, locale: str) -> None:
-    rows = [good_row(1, 手机="+86 10 6452 4000", 简介="=1+1 is not a formula"),
-            good_row(2, 分析物="1,2-二氯乙烷;苯", 性别="", 出生日期="", 状态="退休",
-                     计量统计能力="否", 从业年限=""),
-            good_row(3, 工作单位="中国计量院", 审评类别="13")]
+    rows = [
+        good_row(1, 手机="+86 10 6452 4000", 简介="=1+1 is not a formula"),
+        good_row(
+            2,
+            分析物="1,2-二氯乙烷;苯",
+            性别="",
+            出生日期="",
+            状态="退休",
+            计量统计能力="否",
+            从业年限="",
+        ),
+        good_row(3, 工作单位="中国计量院", 审评类别="13"),
+    ]
     report = run("experts.xlsx", xlsx_bytes(rows))
     importer.commit(db.session, None, report)
     db.session.commit()
@@ -428,6 +529,7 @@ def test_export_then_reimport(app: Any, nim: Institution, fmt: str, locale: str)
 
 # --- command line -----------------------------------------------------------------------------
 
+
 def test_cli_import_success(app: Any, runner: Any, admin: Any, tmp_path: Path) -> None:
     path = tmp_path / "experts.xlsx"
     path.write_bytes(xlsx_bytes([good_row(n) for n in (1, 2, 3)]))
@@ -435,15 +537,17 @@ def test_cli_import_success(app: Any, runner: Any, admin: Any, tmp_path: Path) -
     assert result.exit_code == 0, result.output
     assert "Imported 3" in result.output
     assert expert_count() == 3
-    names = set(db.session.scalars(select(AuditLog.actor_name).where(
-        AuditLog.entity_type == "Expert")))
+    names = set(
+        db.session.scalars(select(AuditLog.actor_name).where(AuditLog.entity_type == "Expert"))
+    )
     assert names == {"admin"}
 
 
 def test_cli_import_failure_writes_nothing(app: Any, runner: Any, tmp_path: Path) -> None:
     path = tmp_path / "experts.xlsx"
-    path.write_bytes(xlsx_bytes([good_row(1), good_row(2, 电子邮箱="broken"),
-                                 good_row(3, 审评类别="99")]))
+    path.write_bytes(
+        xlsx_bytes([good_row(1), good_row(2, 电子邮箱="broken"), good_row(3, 审评类别="99")])
+    )
     result = runner.invoke(args=["experts", "import", str(path)])
     assert result.exit_code != 0
     assert "Row 3" in result.output and "电子邮箱" in result.output
@@ -472,8 +576,9 @@ def test_cli_gb18030(app: Any, runner: Any, tmp_path: Path) -> None:
     assert expert_count() == 2
 
 
-def test_cli_refuses_a_non_administrator(app: Any, runner: Any, make_user: Callable[..., Any],
-                                         tmp_path: Path) -> None:
+def test_cli_refuses_a_non_administrator(
+    app: Any, runner: Any, make_user: Callable[..., Any], tmp_path: Path
+) -> None:
     make_user(username="clerk")
     path = tmp_path / "experts.csv"
     path.write_bytes(csv_bytes([good_row(1)]))
@@ -490,5 +595,7 @@ def test_cli_export_by_status(app: Any, runner: Any, tmp_path: Path) -> None:
     result = runner.invoke(args=["experts", "export", str(path), "--status", "active"])
     assert result.exit_code == 0, result.output
     parsed = importer.parse(path.name, path.read_bytes())
-    assert [raw["email"] for _row, raw in parsed.rows] == ["imported1@example.cn",
-                                                           "imported3@example.cn"]
+    assert [raw["email"] for _row, raw in parsed.rows] == [
+        "imported1@example.cn",
+        "imported3@example.cn",
+    ]

@@ -28,8 +28,9 @@ def test_institution_aliases_resolve_to_one_row(app):
 def test_application_vetting_approval_sets_term(app, admin, make_expert):
     expert = make_expert(status=Status.APPLICANT)
     ops.change_status(db.session, admin, expert, "start_vetting")
-    ops.change_status(db.session, admin, expert, "approve", term_start=dt.date(2026, 1, 1),
-                      term_years=5)
+    ops.change_status(
+        db.session, admin, expert, "approve", term_start=dt.date(2026, 1, 1), term_years=5
+    )
     assert expert.status == Status.ACTIVE
     assert expert.term_end == dt.date(2030, 12, 31)
     assert [e.to_status for e in expert.status_events] == ["applicant", "vetting", "active"]
@@ -50,9 +51,16 @@ def test_renewal_continues_the_term_without_gap(app, admin, make_expert):
     assert expert.term_end == dt.date(2031, 11, 30)
 
 
-@pytest.mark.parametrize("status,action", [
-    (Status.REMOVED, "reinstate"), (Status.ACTIVE, "approve"), (Status.RETIRED, "suspend"),
-    (Status.APPLICANT, "suspend"), (Status.SUSPENDED, "renew")])
+@pytest.mark.parametrize(
+    "status,action",
+    [
+        (Status.REMOVED, "reinstate"),
+        (Status.ACTIVE, "approve"),
+        (Status.RETIRED, "suspend"),
+        (Status.APPLICANT, "suspend"),
+        (Status.SUSPENDED, "renew"),
+    ],
+)
 def test_impossible_transitions_are_refused(app, admin, make_expert, status, action):
     expert = make_expert(status=status)
     with pytest.raises(ops.InvalidTransition):
@@ -82,8 +90,9 @@ def test_stale_version_is_refused(app, admin, make_expert):
 def test_expert_review_field_change_waits_for_approval(app, admin, make_user, make_expert):
     user = make_user(Role.EXPERT)
     expert = make_expert(categories=[8], specialties={"analyte": ["铅"]}, user_id=user.id)
-    wanted = ops.ReviewFields(categories=[8, 10], specialties={"analyte": ["铅", "三聚氰胺"]},
-                              metrology_competent=True)
+    wanted = ops.ReviewFields(
+        categories=[8, 10], specialties={"analyte": ["铅", "三聚氰胺"]}, metrology_competent=True
+    )
     change = ops.request_review_fields(db.session, user, expert, wanted, expert.version)
     assert change is not None and change.status == "pending"
     assert expert.category_codes == [8]  # nothing applied yet
@@ -97,8 +106,9 @@ def test_expert_review_field_change_waits_for_approval(app, admin, make_user, ma
 def test_rejected_change_leaves_record_and_needs_reason(app, admin, make_user, make_expert):
     user = make_user(Role.EXPERT)
     expert = make_expert(user_id=user.id)
-    change = ops.request_institution(db.session, user, expert, "广东省计量科学研究院",
-                                     expert.version)
+    change = ops.request_institution(
+        db.session, user, expert, "广东省计量科学研究院", expert.version
+    )
     with pytest.raises(ops.ExpertError):
         ops.decide_change(db.session, admin, change, approve=False, reason="")
     ops.decide_change(db.session, admin, change, approve=False, reason="未提供证明材料")
@@ -110,8 +120,9 @@ def test_rejected_change_leaves_record_and_needs_reason(app, admin, make_user, m
 def test_institution_change_keeps_former_employer(app, admin, make_user, make_expert):
     user = make_user(Role.EXPERT)
     expert = make_expert(user_id=user.id)
-    change = ops.request_institution(db.session, user, expert, "广东省计量科学研究院",
-                                     expert.version)
+    change = ops.request_institution(
+        db.session, user, expert, "广东省计量科学研究院", expert.version
+    )
     ops.decide_change(db.session, admin, change, approve=True)
     assert expert.institution.name == "广东省计量科学研究院"
     assert [e.institution.name for e in expert.employments] == ["中国计量科学研究院"]
@@ -123,23 +134,34 @@ def test_new_request_supersedes_older_pending(app, make_user, make_expert):
     first = ops.request_institution(db.session, user, expert, "甲单位", expert.version)
     second = ops.request_institution(db.session, user, expert, "乙单位", expert.version)
     assert first.status == "superseded" and second.status == "pending"
-    pending = db.session.scalars(select(PendingChange).where(
-        PendingChange.status == "pending")).all()
+    pending = db.session.scalars(
+        select(PendingChange).where(PendingChange.status == "pending")
+    ).all()
     assert pending == [second]
 
 
 def test_admin_applies_review_fields_directly(app, admin, make_expert):
     expert = make_expert(categories=[1])
-    change = ops.request_review_fields(db.session, admin, expert, ops.ReviewFields(
-        categories=[2], specialties={}, metrology_competent=False), expert.version)
+    change = ops.request_review_fields(
+        db.session,
+        admin,
+        expert,
+        ops.ReviewFields(categories=[2], specialties={}, metrology_competent=False),
+        expert.version,
+    )
     assert change is None and expert.category_codes == [2]
 
 
 def test_unknown_category_refused(app, admin, make_expert):
     expert = make_expert()
     with pytest.raises(ops.ExpertError):
-        ops.request_review_fields(db.session, admin, expert, ops.ReviewFields(
-            categories=[14], specialties={}, metrology_competent=False), expert.version)
+        ops.request_review_fields(
+            db.session,
+            admin,
+            expert,
+            ops.ReviewFields(categories=[14], specialties={}, metrology_competent=False),
+            expert.version,
+        )
 
 
 def test_rating_bounds(app, admin, make_expert):
@@ -153,5 +175,10 @@ def test_rating_bounds(app, admin, make_expert):
 def test_unavailable_period_must_be_ordered(app, admin, make_expert):
     expert = make_expert()
     with pytest.raises(ops.ExpertError):
-        ops.add_part(db.session, admin, expert, "unavailable",
-                     {"start": dt.date(2026, 5, 1), "end": dt.date(2026, 4, 1), "reason": "出国"})
+        ops.add_part(
+            db.session,
+            admin,
+            expert,
+            "unavailable",
+            {"start": dt.date(2026, 5, 1), "end": dt.date(2026, 4, 1), "reason": "出国"},
+        )

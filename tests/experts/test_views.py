@@ -17,11 +17,23 @@ from tests.conftest import PASSWORD
 
 
 def _pool(make_expert):
-    nim = make_expert(name="张伟", institution="中国计量科学研究院", province="北京市",
-                      categories=[8], specialties={"technique": ["ICP-MS"]}, title="研究员")
-    gd = make_expert(name="李娜", institution="广东省计量科学研究院", province="广东省",
-                     categories=[10], specialties={"analyte": ["三聚氰胺"]}, title="高级工程师",
-                     status="suspended")
+    nim = make_expert(
+        name="张伟",
+        institution="中国计量科学研究院",
+        province="北京市",
+        categories=[8],
+        specialties={"technique": ["ICP-MS"]},
+        title="研究员",
+    )
+    gd = make_expert(
+        name="李娜",
+        institution="广东省计量科学研究院",
+        province="广东省",
+        categories=[10],
+        specialties={"analyte": ["三聚氰胺"]},
+        title="高级工程师",
+        status="suspended",
+    )
     institutions.add_alias(db.session, nim.institution, "中国计量院")
     db.session.commit()
     return nim, gd
@@ -95,15 +107,30 @@ def test_stale_form_is_refused_with_message(client, auth, make_expert):
     expert = make_expert(department="旧部门")
     auth.login()
     version = expert.version
-    client.post(f"/experts/{expert.id}/profile", data={"name": expert.name, "email":
-                expert.email, "department": "第一次", "version": version})
-    response = client.post(f"/experts/{expert.id}/profile", data={
-        "name": expert.name, "email": expert.email, "department": "第二次", "version": version},
-        follow_redirects=True)
+    client.post(
+        f"/experts/{expert.id}/profile",
+        data={
+            "name": expert.name,
+            "email": expert.email,
+            "department": "第一次",
+            "version": version,
+        },
+    )
+    response = client.post(
+        f"/experts/{expert.id}/profile",
+        data={
+            "name": expert.name,
+            "email": expert.email,
+            "department": "第二次",
+            "version": version,
+        },
+        follow_redirects=True,
+    )
     db.session.refresh(expert)
     assert expert.department == "第一次"
-    assert "reload" in response.get_data(as_text=True).lower() or \
-        "重新" in response.get_data(as_text=True)
+    assert "reload" in response.get_data(as_text=True).lower() or "重新" in response.get_data(
+        as_text=True
+    )
 
 
 def test_concurrent_commit_is_refused_by_the_database(app, make_expert):
@@ -132,13 +159,22 @@ def test_expert_self_service_workflow(client, auth, admin, make_user, make_exper
     user = make_user(Role.EXPERT, username="self")
     expert = make_expert(user_id=user.id, categories=[8])
     client.post("/login", data={"username": "self", "password": PASSWORD})
-    client.post(f"/experts/{expert.id}/profile", data={"name": expert.name, "phone":
-                "13700000000", "version": expert.version})
+    client.post(
+        f"/experts/{expert.id}/profile",
+        data={"name": expert.name, "phone": "13700000000", "version": expert.version},
+    )
     db.session.refresh(expert)
     assert expert.phone == "13700000000"  # ordinary edit applies at once
-    client.post(f"/experts/{expert.id}/review-fields", data={
-        "categories": ["8", "9"], "analytes": "葡萄糖；胆固醇", "matrices": "人血清",
-        "techniques": "", "version": expert.version})
+    client.post(
+        f"/experts/{expert.id}/review-fields",
+        data={
+            "categories": ["8", "9"],
+            "analytes": "葡萄糖；胆固醇",
+            "matrices": "人血清",
+            "techniques": "",
+            "version": expert.version,
+        },
+    )
     db.session.refresh(expert)
     assert expert.category_codes == [8]
     change = db.session.scalar(select(PendingChange))
@@ -156,12 +192,16 @@ def test_vetting_through_the_web(client, auth, make_expert):
     expert = make_expert(status="applicant")
     auth.login()
     assert expert.name in client.get("/experts/vetting").get_data(as_text=True)
-    client.post(f"/experts/{expert.id}/status", data={
-        "action": "approve", "term_start": "2026-01-01", "version": expert.version})
+    client.post(
+        f"/experts/{expert.id}/status",
+        data={"action": "approve", "term_start": "2026-01-01", "version": expert.version},
+    )
     db.session.refresh(expert)
     assert expert.status == "active" and expert.term_end == dt.date(2030, 12, 31)
-    client.post(f"/experts/{expert.id}/status", data={"action": "suspend", "reason": "",
-                                                     "version": expert.version})
+    client.post(
+        f"/experts/{expert.id}/status",
+        data={"action": "suspend", "reason": "", "version": expert.version},
+    )
     db.session.refresh(expert)
     assert expert.status == "active"  # no reason: refused
 
@@ -169,8 +209,10 @@ def test_vetting_through_the_web(client, auth, make_expert):
 def test_detail_page_shows_whole_file_and_history(client, auth, make_expert):
     expert = make_expert(summary="长期从事土壤标准物质研制")
     auth.login()
-    client.post(f"/experts/{expert.id}/parts/publication", data={
-        "title": "Certification of cadmium in rice", "year": "2023", "language": "en"})
+    client.post(
+        f"/experts/{expert.id}/parts/publication",
+        data={"title": "Certification of cadmium in rice", "year": "2023", "language": "en"},
+    )
     page = client.get(f"/experts/{expert.id}").get_data(as_text=True)
     assert "Certification of cadmium in rice" in page and "长期从事土壤标准物质研制" in page
     assert "Publication" in page  # the change history lists the new row
@@ -204,8 +246,9 @@ def test_failed_request_leaves_database_unchanged(client, auth, make_expert):
     expert = make_expert()
     auth.login()
     before = db.session.scalar(select(Expert.version).where(Expert.id == expert.id))
-    client.post(f"/experts/{expert.id}/parts/unavailable", data={
-        "start": "2026-05-01", "end": "2026-04-01"})
+    client.post(
+        f"/experts/{expert.id}/parts/unavailable", data={"start": "2026-05-01", "end": "2026-04-01"}
+    )
     db.session.expire_all()
     assert expert.unavailable_periods == []
     assert db.session.scalar(select(Expert.version).where(Expert.id == expert.id)) == before

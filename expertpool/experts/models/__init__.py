@@ -17,7 +17,18 @@ from .experts import (
 from .institutions import Institution, InstitutionAlias
 
 __all__ = [
-    "Assessment", "ConflictOfInterest", "DevelopedRM", "Employment", "Expert", "ExpertCategory",
-    "Institution", "InstitutionAlias", "PastReview", "PendingChange", "Publication", "Specialty",
-    "StatusEvent", "UnavailablePeriod",
+    "Assessment",
+    "ConflictOfInterest",
+    "DevelopedRM",
+    "Employment",
+    "Expert",
+    "ExpertCategory",
+    "Institution",
+    "InstitutionAlias",
+    "PastReview",
+    "PendingChange",
+    "Publication",
+    "Specialty",
+    "StatusEvent",
+    "UnavailablePeriod",
 ]

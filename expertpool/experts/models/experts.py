@@ -50,27 +50,41 @@ class Expert(db.Model):
 
     institution: Mapped[Institution | None] = relationship(lazy="joined")
     categories: Mapped[list[ExpertCategory]] = relationship(
-        back_populates="expert", cascade="all, delete-orphan", lazy="selectin",
-        order_by="ExpertCategory.code")
+        back_populates="expert",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="ExpertCategory.code",
+    )
     specialties: Mapped[list[Specialty]] = relationship(
-        back_populates="expert", cascade="all, delete-orphan", lazy="selectin",
-        order_by="Specialty.id")
+        back_populates="expert",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by="Specialty.id",
+    )
     publications: Mapped[list[Publication]] = relationship(
-        back_populates="expert", cascade="all, delete-orphan", order_by="Publication.year.desc()")
+        back_populates="expert", cascade="all, delete-orphan", order_by="Publication.year.desc()"
+    )
     developed_rms: Mapped[list[DevelopedRM]] = relationship(
-        back_populates="expert", cascade="all, delete-orphan", order_by="DevelopedRM.year")
+        back_populates="expert", cascade="all, delete-orphan", order_by="DevelopedRM.year"
+    )
     past_reviews: Mapped[list[PastReview]] = relationship(
-        back_populates="expert", cascade="all, delete-orphan", order_by="PastReview.year.desc()")
+        back_populates="expert", cascade="all, delete-orphan", order_by="PastReview.year.desc()"
+    )
     assessments: Mapped[list[Assessment]] = relationship(
-        back_populates="expert", cascade="all, delete-orphan", order_by="Assessment.created_at")
+        back_populates="expert", cascade="all, delete-orphan", order_by="Assessment.created_at"
+    )
     unavailable_periods: Mapped[list[UnavailablePeriod]] = relationship(
-        back_populates="expert", cascade="all, delete-orphan", order_by="UnavailablePeriod.start")
+        back_populates="expert", cascade="all, delete-orphan", order_by="UnavailablePeriod.start"
+    )
     conflicts: Mapped[list[ConflictOfInterest]] = relationship(
-        back_populates="expert", cascade="all, delete-orphan")
+        back_populates="expert", cascade="all, delete-orphan"
+    )
     employments: Mapped[list[Employment]] = relationship(
-        back_populates="expert", cascade="all, delete-orphan", order_by="Employment.start")
+        back_populates="expert", cascade="all, delete-orphan", order_by="Employment.start"
+    )
     status_events: Mapped[list[StatusEvent]] = relationship(
-        back_populates="expert", cascade="all, delete-orphan", order_by="StatusEvent.at")
+        back_populates="expert", cascade="all, delete-orphan", order_by="StatusEvent.at"
+    )
 
     @property
     def audit_expert_id(self) -> int:
