@@ -202,6 +202,18 @@ class ReviewFields:
         }
 
 
+SPECIALTY_MAX = 64  # Specialty.name is String(64); PostgreSQL refuses longer values
+
+
+def validate_specialties(specialties: dict[str, list[str]]) -> None:
+    too_long = [n for names in specialties.values() for n in names if len(n.strip()) > SPECIALTY_MAX]
+    if too_long:
+        raise ExpertError(
+            str(_l("A specialty may have at most %(n)s characters: %(name)s",
+                   n=SPECIALTY_MAX, name=too_long[0][:20] + "…"))
+        )
+
+
 def validate_categories(codes: list[int]) -> list[int]:
     bad = [c for c in codes if c not in CATEGORIES]
     if bad:
@@ -212,6 +224,7 @@ def validate_categories(codes: list[int]) -> list[int]:
 def apply_review_fields(expert: Expert, fields: ReviewFields) -> None:
     """Replace categories/specialties, keeping unchanged rows so the audit shows real changes."""
     wanted = set(validate_categories(fields.categories))
+    validate_specialties(fields.specialties)
     expert.categories = [c for c in expert.categories if c.code in wanted]
     have = set(expert.category_codes)
     expert.categories.extend(ExpertCategory(code=c) for c in sorted(wanted - have))
@@ -294,6 +307,7 @@ def request_review_fields(
     """An expert's 审评项目变更: pending until approved (administrators apply it directly)."""
     check_version(expert, expected_version)
     validate_categories(fields.categories)
+    validate_specialties(fields.specialties)
     before = ReviewFields.of(expert).as_dict()
     if before == fields.as_dict():
         return None

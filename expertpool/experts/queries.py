@@ -73,17 +73,17 @@ class ExpertFilter:
         if self.specialty:
             stmt = stmt.where(
                 Expert.id.in_(
-                    select(Specialty.expert_id).where(Specialty.name.contains(self.specialty))
+                    select(Specialty.expert_id).where(Specialty.name.icontains(self.specialty))
                 )
             )
         if self.q:
             like = f"%{self.q}%"
             stmt = stmt.where(
                 or_(
-                    Expert.name.like(like),
-                    Expert.summary.like(like),
-                    Expert.department.like(like),
-                    Expert.id.in_(select(Specialty.expert_id).where(Specialty.name.like(like))),
+                    Expert.name.ilike(like),
+                    Expert.summary.ilike(like),
+                    Expert.department.ilike(like),
+                    Expert.id.in_(select(Specialty.expert_id).where(Specialty.name.ilike(like))),
                 )
             )
         if self.province:
@@ -103,7 +103,7 @@ def _institution_ids(text: str) -> Select[tuple[int]]:
     """Institutions whose name or any alias contains `text` (so 中国计量院 finds its experts)."""
     key = normalise_name(text)
     by_alias = select(InstitutionAlias.institution_id).where(InstitutionAlias.alias.contains(key))
-    by_name = select(Institution.id).where(Institution.name.contains(text))
+    by_name = select(Institution.id).where(Institution.name.icontains(text))
     return by_alias.union(by_name)
 
 

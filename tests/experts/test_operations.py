@@ -182,3 +182,12 @@ def test_unavailable_period_must_be_ordered(app, admin, make_expert):
             "unavailable",
             {"start": dt.date(2026, 5, 1), "end": dt.date(2026, 4, 1), "reason": "出国"},
         )
+
+
+def test_over_long_specialty_refused(app, admin, make_expert):
+    expert = make_expert()
+    fields = ops.ReviewFields(categories=[8], specialties={"analyte": ["长" * 65]},
+                              metrology_competent=False)
+    with pytest.raises(ops.ExpertError):
+        ops.request_review_fields(db.session, admin, expert, fields, expert.version)
+    assert expert.specialties_of("analyte") == []
