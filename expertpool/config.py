@@ -34,7 +34,11 @@ DEFAULTS: dict[str, Any] = {
     "STALE_FILE_YEARS": 2,
     "COVERAGE_MIN_PER_CATEGORY": 10,
     "EMBEDDING_MODEL": "multilingual-e5-small",
+    "EMBEDDING_FAIRNESS": True,  # normalise scores so a document's language doesn't decide rank
     "SEARCH_INDEX_DIR": None,  # default: <instance>/search
+    "TRAINING_WITHIN_TERM": False,  # required training must also fall within the current term
+    "COURSES_QUIZ_GRACE_SECONDS": 30,  # answers this late after a quiz's time limit still count
+    "PUBLIC_BASE_URL": None,  # e.g. https://rm.example.gov.cn: used in certificate QR codes
     "SMTP_HOST": None,
     "SMTP_PORT": 25,
     "SMTP_USER": None,

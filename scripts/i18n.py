@@ -21,7 +21,8 @@ from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "expertpool" / "translations"
-LOCALES = ("zh_CN", "en")
+# Babel reads "zh_CN" as zh_Hans_CN and Flask-Babel looks for that folder name.
+LOCALES = ("zh_Hans_CN", "en")
 KEYWORDS = {
     "_": None,
     "gettext": None,

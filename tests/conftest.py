@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient, FlaskCliRunner
 
 from expertpool import create_app
@@ -41,8 +41,38 @@ def app(tmp_path: Any) -> Iterator[Flask]:
         db.drop_all()
 
 
+class FreshRequestClient(FlaskClient):
+    """A test client whose requests start with an empty `g`, as real requests do.
+
+    The tests run inside one app context, which Flask reuses for every test request, so without
+    this a `g.rollback` set by one failed request would roll back the next, and flask-login's
+    cached user and Flask-Babel's cached locale would outlive a change of user or language.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        g.__dict__.clear()
+        return super().open(*args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """scrypt costs ~0.2 s per hash on this machine; the tests are not about its cost."""
+    import functools
+
+    from werkzeug.security import generate_password_hash
+
+    from expertpool.accounts import models
+
+    monkeypatch.setattr(
+        models,
+        "generate_password_hash",
+        functools.partial(generate_password_hash, method="pbkdf2:sha256:1000"),
+    )
+
+
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
+    app.test_client_class = FreshRequestClient
     return app.test_client()
 
 
@@ -111,3 +141,13 @@ class AuthActions:
 @pytest.fixture
 def auth(client: FlaskClient) -> AuthActions:
     return AuthActions(client)
+
+
+@pytest.fixture
+def english_ui(app: Flask) -> Iterator[None]:
+    """For tests that assert interface text in English: English by default, in and out of requests."""
+    from flask_babel import force_locale
+
+    app.config["LANGUAGES"] = ["en", "zh_CN"]
+    with force_locale("en"):
+        yield

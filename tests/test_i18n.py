@@ -16,7 +16,7 @@ _spec.loader.exec_module(i18n)
 
 def test_every_string_is_translated_in_both_catalogues():
     gaps = i18n.missing()
-    assert gaps == {"zh_CN": [], "en": []}, "run `python scripts/i18n.py update` and translate"
+    assert gaps == {"zh_Hans_CN": [], "en": []}, "run `python scripts/i18n.py update` and translate"
 
 
 def test_compiled_catalogues_are_current():
@@ -31,7 +31,7 @@ def test_placeholders_survive_translation():
     import re
 
     pattern = re.compile(r"%\(\w+\)s")
-    for message in i18n.load("zh_CN"):
+    for message in i18n.load("zh_Hans_CN"):
         if message.id and message.string and isinstance(message.id, str):
             assert sorted(pattern.findall(message.id)) == sorted(pattern.findall(message.string)), (
                 message.id

@@ -1,0 +1,120 @@
+"""Catalogue browsing: facets (topic, audience, level, hours), sorting and pagination.
+
+The catalogue holds at most a few hundred published courses, so it is filtered in Python over
+one query; facet counts are computed against the other active filters, as shops do.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from .constants import AUDIENCES, HOUR_RANGES, LEVEL_ORDER, LEVELS, TOPICS
+from .models import Course
+
+SORTS: dict[str, Callable[[Course, Mapping[int, int]], Any]] = {
+    "title": lambda c, _p: c.title,
+    "hours": lambda c, _p: c.hours,
+    "level": lambda c, _p: LEVEL_ORDER.get(c.level, 99),
+    "newest": lambda c, _p: -(c.published_at or c.created_at).timestamp(),
+    "popular": lambda c, p: -p.get(c.id, 0),
+}
+
+
+@dataclass(frozen=True)
+class CatalogueFilter:
+    q: str = ""
+    topic: str = ""
+    audience: str = ""
+    level: str = ""
+    hours: str = ""
+    language: str = ""
+    sort: str = "title"
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> CatalogueFilter:
+        """Build from request args, ignoring values that are not known."""
+        def pick(name: str, allowed: Mapping[str, Any]) -> str:
+            value = args.get(name, "")
+            return value if value in allowed else ""
+
+        return cls(q=args.get("q", "").strip()[:100], topic=pick("topic", TOPICS),
+                   audience=pick("audience", AUDIENCES), level=pick("level", LEVELS),
+                   hours=pick("hours", HOUR_RANGES),
+                   language=pick("language", {"zh": 1, "en": 1}),
+                   sort=pick("sort", SORTS) or "title")
+
+    def as_args(self, **changes: str) -> dict[str, str]:
+        values = asdict(replace(self, **changes))
+        return {k: v for k, v in values.items() if v and not (k == "sort" and v == "title")}
+
+    def matches(self, course: Course, skip: str = "") -> bool:
+        checks = {
+            "topic": lambda: course.topic == self.topic,
+            "audience": lambda: self.audience in (course.audience or []),
+            "level": lambda: course.level == self.level,
+            "hours": lambda: _in_range(course.hours, self.hours),
+            "language": lambda: course.language == self.language,
+            "q": lambda: _text_match(course, self.q),
+        }
+        return all(check() for name, check in checks.items()
+                   if name != skip and getattr(self, name))
+
+    def apply(self, courses: list[Course], popularity: Mapping[int, int]) -> list[Course]:
+        key = SORTS[self.sort]
+        return sorted((c for c in courses if self.matches(c)),
+                      key=lambda c: (key(c, popularity), c.title))
+
+    def facets(self, courses: list[Course]) -> dict[str, Counter[str]]:
+        """For each facet: value -> courses matching it and every *other* active filter."""
+        out: dict[str, Counter[str]] = {}
+        for name in ("topic", "audience", "level", "hours"):
+            counter: Counter[str] = Counter()
+            for course in courses:
+                if self.matches(course, skip=name):
+                    counter.update(_facet_values(course, name))
+            out[name] = counter
+        return out
+
+
+def _in_range(hours: float, key: str) -> bool:
+    low, high, _label = HOUR_RANGES[key]
+    return low <= hours < high
+
+
+def _text_match(course: Course, q: str) -> bool:
+    needle = q.casefold()
+    haystack = " ".join([course.title, course.summary or "", course.instructor or "",
+                         " ".join(course.tags or [])]).casefold()
+    return all(word in haystack for word in needle.split())
+
+
+def _facet_values(course: Course, name: str) -> list[str]:
+    if name == "audience":
+        return list(course.audience or [])
+    if name == "hours":
+        return [k for k in HOUR_RANGES if _in_range(course.hours, k)]
+    return [getattr(course, name)]
+
+
+@dataclass
+class ListPage:
+    items: list[Any]
+    page: int
+    per_page: int
+    total: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def paginate(items: list[Any], page: int, per_page: int) -> ListPage:
+    total = len(items)
+    page = min(max(1, page), max(1, -(-total // per_page)))
+    start = (page - 1) * per_page
+    return ListPage(items=items[start:start + per_page], page=page, per_page=per_page,
+                    total=total)

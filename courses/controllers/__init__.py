@@ -1,0 +1,1 @@
+"""Request handlers of the training feature: parse, check access, call an operation, render."""

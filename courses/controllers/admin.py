@@ -1,0 +1,205 @@
+"""Administration of learning: enrolments and assignments, certificates, reports, training."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+
+from expertpool.accounts.models import User
+from expertpool.core.access import Role, roles_required
+from expertpool.db import db
+
+from .. import certificates, learning, reports, training
+from .. import transcript as transcripts
+from ..constants import AUDIENCES
+from ..errors import CourseError
+from ..forms import AssignForm, DueDateForm, RevokeForm
+from ..models import Certificate, Course, Enrollment
+from .common import fail, form_errors, get_or_404
+from .learn import transcript_response
+
+CERTIFICATES_PER_PAGE = 50
+
+
+def _find_users(lines: str) -> tuple[list[User], list[str]]:
+    found, unknown = [], []
+    for raw in lines.splitlines():
+        login = raw.strip()
+        if not login:
+            continue
+        user = db.session.scalar(select(User).where(or_(
+            User.username == login, func.lower(User.email) == login.lower())))
+        if user is None:
+            unknown.append(login)
+        else:
+            found.append(user)
+    return found, unknown
+
+
+def _report_assignment(result: learning.AssignResult) -> None:
+    flash(_("%(n)s enrolment(s) created, %(m)s already enrolled.", n=result.count,
+            m=len(result.unchanged)), "success")
+    for user, message in result.refused:
+        flash(f"{user.name}: {message}", "warning")
+    if result.without_account:
+        flash(_("Experts without a login (not assigned): %(names)s",
+                names="、".join(result.without_account[:20])
+                + ("…" if len(result.without_account) > 20 else "")), "warning")
+
+
+@roles_required(Role.ADMIN)
+def enrolments(course_id: int) -> Any:
+    course = get_or_404(Course, course_id)
+    form = AssignForm()
+    if form.validate_on_submit():
+        users, unknown = _find_users(form.learners.data or "")
+        if unknown:
+            fail(_("Unknown users: %(names)s", names=", ".join(unknown)))
+        else:
+            _report_assignment(learning.assign(db.session, current_user, course, users,
+                                               due_date=form.due_date.data))
+            return redirect(url_for("courses.admin_enrolments", course_id=course_id))
+    elif request.method == "POST":
+        form_errors(form)
+    rows = db.session.scalars(select(Enrollment).where(Enrollment.course_id == course.id)
+                              .order_by(Enrollment.enrolled_at.desc())).all()
+    states = {e.id: learning.progress(db.session, e) for e in rows}
+    return render_template("courses/admin/enrolments.html", course=course, rows=rows,
+                           states=states, form=form, experts_form=DueDateForm(formdata=None),
+                           today=dt.date.today())
+
+
+@roles_required(Role.ADMIN)
+def assign_experts(course_id: int) -> Any:
+    course = get_or_404(Course, course_id)
+    form = DueDateForm()
+    if not form.validate_on_submit():
+        form_errors(form)
+    elif not course.is_published:
+        fail(_("Publish the course before assigning it."))
+    else:
+        _report_assignment(learning.assign_required_to_experts(
+            db.session, current_user, courses=[course], due_date=form.due_date.data))
+    return redirect(url_for("courses.admin_enrolments", course_id=course_id))
+
+
+@roles_required(Role.ADMIN)
+def certificate_list() -> Any:
+    q = request.args.get("q", "").strip()
+    stmt = select(Certificate).order_by(Certificate.issued_at.desc())
+    if q:
+        like = f"%{q}%"
+        stmt = stmt.where(or_(Certificate.code.ilike(like), Certificate.learner_name.like(like),
+                              Certificate.course_title.like(like)))
+    page_no = max(1, request.args.get("page", 1, type=int))
+    rows = db.session.scalars(stmt.limit(CERTIFICATES_PER_PAGE)
+                              .offset((page_no - 1) * CERTIFICATES_PER_PAGE)).all()
+    return render_template("courses/admin/certificates.html", rows=rows, q=q, page_no=page_no,
+                           per_page=CERTIFICATES_PER_PAGE, form=RevokeForm(formdata=None))
+
+
+@roles_required(Role.ADMIN)
+def revoke(certificate_id: int) -> Any:
+    cert = get_or_404(Certificate, certificate_id)
+    form = RevokeForm()
+    if not form.validate_on_submit():
+        form_errors(form)
+    else:
+        try:
+            certificates.revoke(db.session, current_user, cert, form.reason.data)
+        except CourseError as exc:
+            fail(str(exc))
+        else:
+            flash(_("Certificate %(code)s revoked.", code=cert.code), "success")
+    return redirect(url_for("courses.admin_certificates", q=cert.code))
+
+
+# --- reports ----------------------------------------------------------------------------------
+
+def _audience_names() -> dict[str, str]:
+    return {k: str(v) for k, v in AUDIENCES.items()} | {reports.UNKNOWN: _("Not stated")}
+
+
+@roles_required(Role.ADMIN)
+def report() -> Any:
+    figures = reports.build(db.session)
+    names = _audience_names()
+    chart = {
+        "months": figures.months, "enrolments": figures.enrolments_by_month,
+        "completions": figures.completions_by_month,
+        "courses": [c.title for c in figures.courses],
+        "completionRate": [c.completion_rate for c in figures.courses],
+        "passRate": [c.pass_rate for c in figures.courses],
+        "audience": [{"name": names.get(k, k), "value": v}
+                     for k, v in figures.hours_by_audience.items()],
+        "provinces": list(figures.hours_by_province),
+        "provinceHours": list(figures.hours_by_province.values()),
+        "labels": {"enrolments": _("Enrolments"), "completions": _("Completions"),
+                   "completionRate": _("Completion rate (%)"), "passRate": _("Pass rate (%)"),
+                   "hours": _("Certified hours")},
+    }
+    return render_template("courses/admin/reports.html", figures=figures, chart=chart,
+                           names=names)
+
+
+@roles_required(Role.ADMIN)
+def report_export() -> Any:
+    figures = reports.build(db.session)
+    labels = {"courses": _("Courses"), "course": _("Course"), "enrolled": _("Enrolled"),
+              "completed": _("Completed"), "completion_rate": _("Completion rate (%)"),
+              "attempts": _("Quiz attempts"), "passed": _("Passed attempts"),
+              "pass_rate": _("Pass rate (%)"), "month": _("Month"),
+              "enrolments": _("Enrolments"), "completions": _("Completions"),
+              "by_month": _("By month"), "audience": _("Audience"), "province": _("Province"),
+              "hours": _("Certified hours"), "by_audience": _("Hours by audience"),
+              "by_province": _("Hours by province")}
+    body = reports.to_xlsx(figures, labels, _audience_names())
+    stamp = dt.date.today().isoformat()
+    return Response(body, mimetype="application/vnd.openxmlformats-officedocument."
+                                   "spreadsheetml.sheet",
+                    headers={"Content-Disposition":
+                             f"attachment; filename=training-report-{stamp}.xlsx"})
+
+
+# --- required training ------------------------------------------------------------------------
+
+@roles_required(Role.ADMIN)
+def required() -> Any:
+    rule = training.TrainingRule.from_config(current_app.config)
+    return render_template("courses/admin/required.html",
+                           courses=training.required_courses(db.session),
+                           missing=training.experts_missing_training(db.session, rule=rule),
+                           rule=rule, form=DueDateForm(formdata=None))
+
+
+@roles_required(Role.ADMIN)
+def assign_required() -> Any:
+    form = DueDateForm()
+    if not form.validate_on_submit():
+        form_errors(form)
+    else:
+        _report_assignment(learning.assign_required_to_experts(
+            db.session, current_user, due_date=form.due_date.data))
+    return redirect(url_for("courses.admin_required"))
+
+
+# --- a learner's record -----------------------------------------------------------------------
+
+@roles_required(Role.ADMIN)
+def learner(user_id: int) -> Any:
+    user = get_or_404(User, user_id)
+    return render_template("courses/transcript.html", t=transcripts.build(db.session, user),
+                           own=False)
+
+
+@roles_required(Role.ADMIN)
+def learner_export(user_id: int, fmt: str) -> Any:
+    user = get_or_404(User, user_id)
+    if fmt not in ("xlsx", "pdf"):
+        abort(404)
+    return transcript_response(user, fmt)

@@ -1,0 +1,61 @@
+"""Helpers shared by the handlers: lookups that 404, failure flashing, file responses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, current_app, flash, g, send_file
+from flask_login import current_user
+from sqlalchemy import select
+
+from expertpool.db import db
+
+from .. import content
+from ..models import Course
+
+
+def fail(message: str) -> None:
+    """Show an error and roll the request's changes back."""
+    flash(message, "danger")
+    g.rollback = True
+
+
+def form_errors(form: Any) -> None:
+    for name, errors in form.errors.items():
+        label = getattr(getattr(form, name, None), "label", None)
+        fail(f"{label.text if label else name}: {'; '.join(map(str, errors))}")
+
+
+def visible_course(slug: str) -> Course:
+    """A published course by slug; drafts only for administrators (preview)."""
+    course = db.session.scalar(select(Course).where(Course.slug == slug))
+    if course is None or (not course.is_published and not current_user.is_admin):
+        abort(404)
+    return course
+
+
+def get_or_404(model: type, ident: int) -> Any:
+    row = db.session.get(model, ident)
+    if row is None:
+        abort(404)
+    return row
+
+
+def upload_root() -> str:
+    return current_app.config["UPLOAD_FOLDER"]
+
+
+def stored_file(relative: str | None, *, name: str | None, mime: str | None,
+                attachment: bool) -> Any:
+    """Send a stored file; `conditional=True` gives ETags and HTTP Range (206) for videos."""
+    if not relative:
+        abort(404)
+    try:
+        path = content.resolve(upload_root(), relative)
+    except ValueError:
+        abort(404)
+    if not path.is_file():
+        abort(404)
+    return send_file(path, mimetype=mime or content.guess_mime(name or path.name),
+                     as_attachment=attachment, download_name=name or path.name,
+                     conditional=True, max_age=3600)

@@ -1,0 +1,23 @@
+"""The public certificate verification page (the QR code on a certificate points here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import render_template
+
+from expertpool.core.access import public
+from expertpool.db import db
+
+from .. import certificates
+
+
+@public
+def verify(code: str) -> Any:
+    """Name, course, hours, date and status only: no contact or identity data of the holder."""
+    cert = certificates.find(db.session, code)
+    if cert is None:
+        return render_template("courses/verify.html", cert=None, code=code[:40]), 404
+    return render_template("courses/verify.html", cert=cert, code=cert.code,
+                           current=certificates.is_current(cert),
+                           valid_until=cert.valid_until())

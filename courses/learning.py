@@ -1,0 +1,263 @@
+"""Learning operations: enrolment (self or assigned), prerequisites, progress, completion.
+
+Operations take the acting user, flush but never commit, and raise `CourseError` subclasses with
+a message fit for the user. `now` can be given so tests need no clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from expertpool.accounts.models import User
+from expertpool.db import utcnow
+
+from . import certificates
+from .constants import COMPLETED, ENROLLED, PASSED_STATUSES
+from .errors import CourseError, NotEnrolled, PrerequisiteMissing
+from .models import Certificate, Course, Enrollment, Lesson, LessonProgress, QuizAttempt
+
+# --- enrolment --------------------------------------------------------------------------------
+
+def latest_enrollment(session: Session, user_id: int, course_id: int) -> Enrollment | None:
+    return session.scalar(select(Enrollment).where(
+        Enrollment.user_id == user_id, Enrollment.course_id == course_id)
+        .order_by(Enrollment.cycle.desc()).limit(1))
+
+
+def completed_course_ids(session: Session, user_id: int) -> set[int]:
+    return set(session.scalars(select(Enrollment.course_id).where(
+        Enrollment.user_id == user_id, Enrollment.status == COMPLETED)))
+
+
+def missing_prerequisites(session: Session, user: User, course: Course) -> list[Course]:
+    done = completed_course_ids(session, user.id)
+    return [p for p in course.prerequisites if p.id not in done]
+
+
+def require_prerequisites(session: Session, user: User, course: Course) -> None:
+    missing = missing_prerequisites(session, user, course)
+    if missing:
+        names = "、".join(f"“{c.title}”" for c in missing)
+        raise PrerequisiteMissing(
+            str(_l("Complete the prerequisite course(s) %(names)s before “%(course)s”.",
+                   names=names, course=course.title)), [c.slug for c in missing])
+
+
+def enrol(session: Session, actor: User, course: Course, *, learner: User | None = None,
+          due_date: dt.date | None = None, now: dt.datetime | None = None) -> Enrollment:
+    """Enrol `learner` (default: the actor themself); an administrator enrolling another assigns.
+
+    Self-enrolment needs the prerequisites done; an assignment is allowed without them (the
+    learner still can't open lessons until they are done). Enrolling again while enrolled
+    returns the same enrolment; after a completed course a new cycle starts only when its
+    certificate is revoked or expired (renewal).
+    """
+    learner = learner or actor
+    assigned = learner.id != actor.id
+    if assigned and not actor.is_admin:
+        raise CourseError(str(_l("Only administrators can enrol other people.")))
+    if not course.is_published:
+        raise CourseError(str(_l("This course is not open for enrolment.")))
+    if not assigned:
+        require_prerequisites(session, learner, course)
+    latest = latest_enrollment(session, learner.id, course.id)
+    if latest is not None and not latest.is_completed:
+        if assigned and due_date is not None:
+            latest.due_date = due_date
+            latest.assigned_by_id = latest.assigned_by_id or actor.id
+        return latest
+    if latest is not None and _certificate_current(session, latest, now):
+        if assigned:
+            return latest
+        raise CourseError(str(_l("You have already completed “%(course)s”.",
+                                 course=course.title)))
+    enrollment = Enrollment(user=learner, course=course, cycle=(latest.cycle + 1) if latest else 1,
+                            assigned_by_id=actor.id if assigned else None, due_date=due_date,
+                            status=ENROLLED, enrolled_at=now or utcnow())
+    session.add(enrollment)
+    session.flush()
+    return enrollment
+
+
+def _certificate_current(session: Session, enrollment: Enrollment,
+                         now: dt.datetime | None) -> bool:
+    cert = session.scalar(select(Certificate).where(Certificate.enrollment_id == enrollment.id))
+    if cert is None:
+        return True  # completed without a certificate (should not happen): don't re-enrol
+    return certificates.is_current(cert, (now or utcnow()).date())
+
+
+@dataclass
+class AssignResult:
+    created: list[Enrollment] = field(default_factory=list)
+    unchanged: list[User] = field(default_factory=list)
+    refused: list[tuple[User, str]] = field(default_factory=list)
+    without_account: list[str] = field(default_factory=list)  # experts with no login
+
+    @property
+    def count(self) -> int:
+        return len(self.created)
+
+
+def assign(session: Session, actor: User, course: Course, learners: Iterable[User], *,
+           due_date: dt.date | None = None, now: dt.datetime | None = None,
+           result: AssignResult | None = None) -> AssignResult:
+    """Assign a course to several learners; those already enrolled keep their enrolment."""
+    result = result or AssignResult()
+    for learner in learners:
+        before = latest_enrollment(session, learner.id, course.id)
+        try:
+            enrollment = enrol(session, actor, course, learner=learner, due_date=due_date,
+                               now=now)
+        except CourseError as exc:
+            result.refused.append((learner, str(exc)))
+            continue
+        if enrollment is before:
+            result.unchanged.append(learner)
+        else:
+            result.created.append(enrollment)
+    return result
+
+
+def assign_required_to_experts(session: Session, actor: User, *,
+                               courses: list[Course] | None = None,
+                               due_date: dt.date | None = None,
+                               now: dt.datetime | None = None) -> AssignResult:
+    """Assign every required course (or `courses`) to every active expert who has a login."""
+    from expertpool.experts.constants import Status
+    from expertpool.experts.models import Expert
+
+    from .training import required_courses
+
+    courses = courses if courses is not None else required_courses(session)
+    experts = list(session.scalars(select(Expert).where(Expert.status == Status.ACTIVE)
+                                   .order_by(Expert.id)))
+    users = {u.id: u for u in session.scalars(select(User).where(
+        User.id.in_([e.user_id for e in experts if e.user_id])))}
+    result = AssignResult(without_account=[e.name for e in experts if e.user_id not in users])
+    learners = [users[e.user_id] for e in experts if e.user_id in users]
+    for course in courses:
+        assign(session, actor, course, learners, due_date=due_date, now=now, result=result)
+    return result
+
+
+# --- progress ---------------------------------------------------------------------------------
+
+def require_enrollment(session: Session, user: User, course: Course) -> Enrollment:
+    enrollment = latest_enrollment(session, user.id, course.id)
+    if enrollment is None:
+        raise NotEnrolled(str(_l("Enrol in “%(course)s” first.", course=course.title)))
+    return enrollment
+
+
+def _progress_row(enrollment: Enrollment, lesson: Lesson) -> LessonProgress:
+    row = enrollment.progress_of(lesson.id)
+    if row is None:
+        row = LessonProgress(lesson_id=lesson.id)
+        enrollment.progress.append(row)
+    return row
+
+
+def record_visit(session: Session, enrollment: Enrollment, lesson: Lesson) -> None:
+    """Remember the lesson as the place to resume."""
+    if enrollment.last_lesson_id != lesson.id:
+        enrollment.last_lesson_id = lesson.id
+        session.flush()
+
+
+def save_position(session: Session, enrollment: Enrollment, lesson: Lesson,
+                  seconds: float) -> LessonProgress:
+    """The resume point inside a lesson (seconds into its video)."""
+    row = _progress_row(enrollment, lesson)
+    row.position = max(0.0, min(float(seconds), 24 * 3600.0))
+    enrollment.last_lesson_id = lesson.id
+    session.flush()
+    return row
+
+
+def mark_done(session: Session, enrollment: Enrollment, lesson: Lesson, *, done: bool = True,
+              now: dt.datetime | None = None) -> Certificate | None:
+    """Tick a lesson (or untick it); returns the certificate if this completed the course."""
+    if lesson.course_id != enrollment.course_id:
+        raise CourseError(str(_l("This lesson belongs to another course.")))
+    if enrollment.is_completed:
+        return None  # a completed course stays completed
+    row = _progress_row(enrollment, lesson)
+    row.done, row.done_at = done, (now or utcnow()) if done else None
+    enrollment.last_lesson_id = lesson.id
+    session.flush()
+    return check_completion(session, enrollment, now=now)
+
+
+def resume_lesson(enrollment: Enrollment) -> Lesson | None:
+    """Where to pick up: the last lesson opened unless done, else the next lesson not done."""
+    lessons = enrollment.course.lessons
+    if not lessons:
+        return None
+    done = enrollment.done_lesson_ids
+    by_id = {lesson.id: index for index, lesson in enumerate(lessons)}
+    start = by_id.get(enrollment.last_lesson_id or -1)
+    if start is not None and lessons[start].id not in done:
+        return lessons[start]
+    ordered = lessons[start + 1:] + lessons[:start + 1] if start is not None else lessons
+    return next((lesson for lesson in ordered if lesson.id not in done), lessons[0])
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int
+    total: int
+    quiz_required: bool
+    quiz_passed: bool
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 0
+
+    @property
+    def lessons_done(self) -> bool:
+        return self.done >= self.total
+
+
+def progress(session: Session, enrollment: Enrollment) -> Progress:
+    ids = {lesson.id for lesson in enrollment.course.lessons}
+    return Progress(done=len(ids & enrollment.done_lesson_ids), total=len(ids),
+                    quiz_required=enrollment.course.has_quiz,
+                    quiz_passed=quiz_passed(session, enrollment))
+
+
+def quiz_passed(session: Session, enrollment: Enrollment) -> bool:
+    return bool(session.scalar(select(QuizAttempt.id).where(
+        QuizAttempt.enrollment_id == enrollment.id, QuizAttempt.passed.is_(True),
+        QuizAttempt.status.in_(PASSED_STATUSES)).limit(1)))
+
+
+def check_completion(session: Session, enrollment: Enrollment, *,
+                     now: dt.datetime | None = None) -> Certificate | None:
+    """Completion rule: every lesson done and (if the course has one) the final quiz passed.
+
+    On completion the enrolment is closed and its certificate issued — once: later calls return
+    None and issue nothing.
+    """
+    if enrollment.is_completed:
+        return None
+    state = progress(session, enrollment)
+    if state.total == 0 or not state.lessons_done:
+        return None
+    if state.quiz_required and not state.quiz_passed:
+        return None
+    now = now or utcnow()
+    enrollment.status, enrollment.completed_at = COMPLETED, now
+    session.flush()
+    return certificates.issue(session, enrollment, now)
+
+
+def enrollments_of(session: Session, user_id: int) -> list[Enrollment]:
+    return list(session.scalars(select(Enrollment).where(Enrollment.user_id == user_id)
+                                .order_by(Enrollment.enrolled_at.desc())))

@@ -1,0 +1,62 @@
+"""Certificates of completion, verifiable by their public code."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Float, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from expertpool.accounts.models import User
+from expertpool.db import db, utcnow
+
+from .catalogue import Course
+from .learning import Enrollment
+
+
+class Certificate(db.Model):
+    """Issued once per enrolment; name, title and hours are copied so later edits don't change it."""
+
+    __tablename__ = "course_certificate"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(24), unique=True)
+    enrollment_id: Mapped[int] = mapped_column(
+        ForeignKey("course_enrollment.id", ondelete="CASCADE"), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"),
+                                           index=True)
+    learner_name: Mapped[str] = mapped_column(String(64))
+    course_title: Mapped[str] = mapped_column(String(200))
+    hours: Mapped[float] = mapped_column(Float)
+    issued_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    revoked_at: Mapped[dt.datetime | None]
+    revoked_reason: Mapped[str | None] = mapped_column(Text)
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    course: Mapped[Course] = relationship()
+    enrollment: Mapped[Enrollment] = relationship()
+
+    @property
+    def audit_expert_id(self) -> None:
+        return None
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def valid_until(self) -> dt.date | None:
+        """Last day the certificate counts for required training (None: no expiry)."""
+        years = self.course.validity_years
+        if not years:
+            return None
+        issued = self.issued_at.date()
+        try:
+            return issued.replace(year=issued.year + years)
+        except ValueError:  # 29 February
+            return issued.replace(year=issued.year + years, day=28)
+
+    def __repr__(self) -> str:
+        return f"<Certificate {self.code}>"

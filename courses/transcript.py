@@ -1,0 +1,131 @@
+"""A learner's transcript: courses taken, hours per year, certificates; XLSX and PDF exports.
+
+Hours count in the year the certificate was issued; a revoked certificate counts for nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from expertpool.accounts.models import User
+
+from . import pdf
+from .models import Certificate, Enrollment
+
+
+@dataclass(frozen=True)
+class TranscriptRow:
+    course_title: str
+    course_slug: str
+    cycle: int
+    status: str  # enrolled | completed
+    enrolled_on: dt.date
+    completed_on: dt.date | None
+    hours: float  # credited hours (0 unless a valid certificate)
+    certificate_code: str | None
+    revoked: bool
+    due_date: dt.date | None
+
+
+@dataclass
+class Transcript:
+    user: User
+    rows: list[TranscriptRow]
+    hours_by_year: dict[int, float] = field(default_factory=dict)
+
+    @property
+    def total_hours(self) -> float:
+        return sum(self.hours_by_year.values())
+
+    @property
+    def certificates(self) -> list[TranscriptRow]:
+        return [r for r in self.rows if r.certificate_code]
+
+
+def build(session: Session, user: User) -> Transcript:
+    enrollments = list(session.scalars(select(Enrollment).where(Enrollment.user_id == user.id)
+                                       .order_by(Enrollment.enrolled_at)))
+    certs = {c.enrollment_id: c for c in session.scalars(
+        select(Certificate).where(Certificate.user_id == user.id))}
+    rows, by_year = [], defaultdict(float)
+    for e in enrollments:
+        cert = certs.get(e.id)
+        credited = cert.hours if cert is not None and not cert.is_revoked else 0.0
+        if credited:
+            by_year[cert.issued_at.year] += credited
+        rows.append(TranscriptRow(
+            course_title=cert.course_title if cert else e.course.title, course_slug=e.course.slug,
+            cycle=e.cycle, status=e.status, enrolled_on=e.enrolled_at.date(),
+            completed_on=e.completed_at.date() if e.completed_at else None, hours=credited,
+            certificate_code=cert.code if cert else None,
+            revoked=bool(cert and cert.is_revoked), due_date=e.due_date))
+    return Transcript(user=user, rows=rows, hours_by_year=dict(sorted(by_year.items())))
+
+
+LABELS = {
+    "title": "Training transcript", "learner": "Learner", "course": "Course",
+    "status": "Status", "enrolled": "Enrolled", "completed": "Completed", "hours": "Hours",
+    "certificate": "Certificate", "revoked": "revoked", "year": "Year", "total": "Total",
+    "courses": "Courses", "hours_by_year": "Hours per year", "generated": "Generated",
+    "status_enrolled": "in progress", "status_completed": "completed",
+}
+
+
+def _row_values(row: TranscriptRow, labels: Mapping[str, str]) -> list[object]:
+    code = row.certificate_code or ""
+    if row.revoked:
+        code = f"{code} ({labels['revoked']})"
+    return [row.course_title, labels.get(f"status_{row.status}", row.status), row.enrolled_on,
+            row.completed_on, pdf.format_hours(row.hours), code]
+
+
+def to_xlsx(t: Transcript, labels: Mapping[str, str] | None = None) -> bytes:
+    lb = {**LABELS, **(labels or {})}
+    book = Workbook()
+    sheet = book.active
+    sheet.title = lb["courses"][:31]
+    sheet.append([lb["learner"], t.user.name, t.user.organisation or ""])
+    sheet.append([])
+    sheet.append([lb["course"], lb["status"], lb["enrolled"], lb["completed"], lb["hours"],
+                  lb["certificate"]])
+    for cell in sheet[3]:
+        cell.font = Font(bold=True)
+    for row in t.rows:
+        values = _row_values(row, lb)
+        values[4] = row.hours
+        sheet.append(values)
+    years = book.create_sheet(lb["hours_by_year"][:31])
+    years.append([lb["year"], lb["hours"]])
+    for year, hours in t.hours_by_year.items():
+        years.append([year, hours])
+    years.append([lb["total"], t.total_hours])
+    for column, width in zip("ABCDEF", (48, 14, 12, 12, 8, 24), strict=True):
+        sheet.column_dimensions[column].width = width
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def to_pdf(t: Transcript, labels: Mapping[str, str] | None = None,
+           today: dt.date | None = None) -> bytes:
+    lb = {**LABELS, **(labels or {})}
+    rows = [_row_values(r, lb) for r in t.rows]
+    years = [[year, pdf.format_hours(h)] for year, h in t.hours_by_year.items()]
+    years.append([lb["total"], pdf.format_hours(t.total_hours)])
+    subtitle = f"{lb['learner']}: {t.user.name}" + \
+        (f" · {t.user.organisation}" if t.user.organisation else "")
+    return pdf.table_pdf(
+        title=lb["title"], subtitle=subtitle,
+        sections=[(lb["courses"], [lb["course"], lb["status"], lb["enrolled"], lb["completed"],
+                                   lb["hours"], lb["certificate"]], rows),
+                  (lb["hours_by_year"], [lb["year"], lb["hours"]], years)],
+        footer=f"{lb['generated']}: {(today or dt.date.today()).isoformat()}")

@@ -1,0 +1,56 @@
+"""Registry of text providers: where ``flask embeddings rebuild`` gets the texts to embed.
+
+A feature registers a callable yielding :class:`TextRecord` tuples for everything it wants
+searchable, e.g. in its package ``__init__`` or the app factory::
+
+    register_text_provider("experts", expert_texts, indexes=("experts",))
+
+``indexes`` names the indexes the provider fills completely, so a rebuild may delete rows
+there that the provider no longer yields even when it yields nothing at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+
+class TextRecord(NamedTuple):
+    index_name: str
+    source_type: str
+    source_id: int
+    chunk: str  # key within the source, e.g. 'profile' or 'pub:12'
+    text: str
+    lang: str | None = None  # 'zh', 'en', ...; None: guessed from the text
+
+
+TextSource = Callable[[], Iterable[TextRecord | tuple]]
+
+
+@dataclass(frozen=True)
+class TextProvider:
+    name: str
+    fn: TextSource
+    indexes: tuple[str, ...] = ()
+
+    def records(self) -> Iterable[TextRecord]:
+        for rec in self.fn():
+            yield rec if isinstance(rec, TextRecord) else TextRecord(*rec)
+
+
+_registry: dict[str, TextProvider] = {}
+
+
+def register_text_provider(name: str, fn: TextSource, indexes: Iterable[str] = ()) -> TextSource:
+    """Register (or replace: app factories run once per test) the provider called ``name``."""
+    _registry[name] = TextProvider(name, fn, tuple(indexes))
+    return fn
+
+
+def unregister_text_provider(name: str) -> None:
+    _registry.pop(name, None)
+
+
+def text_providers() -> dict[str, TextProvider]:
+    return dict(_registry)
