@@ -1,0 +1,277 @@
+"""Eligibility: every recusal rule, and the vectorised table agreeing with the scalar checks."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from expertpool.matching.core import (
+    CODES,
+    ExpertRecord,
+    ExpertTable,
+    Rules,
+    SubmissionRecord,
+    eligibility,
+    eligible_mask,
+    employment_cutoff,
+    exclusion_masks,
+    normalize_gbw,
+    top_eligible,
+)
+
+TODAY = date(2025, 6, 1)
+RULES = Rules()
+
+
+def _codes(expert, submission, rules=RULES, today=TODAY):
+    return [x.code for x in eligibility(expert, submission, rules, today)]
+
+
+def test_eligible_expert_has_no_exclusions():
+    expert = ExpertRecord(
+        id=1, institution_id=5, term_start=date(2021, 1, 1), term_end=date(2026, 1, 1)
+    )
+    assert (
+        eligibility(expert, SubmissionRecord(id=1, applicant_institution_id=6), RULES, TODAY) == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("expert", "submission", "code", "params"),
+    [
+        (
+            ExpertRecord(id=1, status="suspended"),
+            SubmissionRecord(id=1),
+            "not_active",
+            {"status": "suspended"},
+        ),
+        (
+            ExpertRecord(id=1, term_start=date(2025, 7, 1)),
+            SubmissionRecord(id=1),
+            "term_not_started",
+            {"term_start": "2025-07-01"},
+        ),
+        (
+            ExpertRecord(id=1, term_end=date(2025, 6, 10)),
+            SubmissionRecord(id=1, window_start=date(2025, 6, 1), window_end=date(2025, 6, 30)),
+            "term_ended",
+            {"term_end": "2025-06-10"},
+        ),
+        (
+            ExpertRecord(id=1, unavailable=((date(2025, 6, 20), date(2025, 8, 1)),)),
+            SubmissionRecord(id=1, window_end=date(2025, 6, 20)),
+            "unavailable",
+            {"start": "2025-06-20", "end": "2025-08-01", "periods": 1},
+        ),
+        (
+            ExpertRecord(id=1, institution_id=7),
+            SubmissionRecord(id=1, applicant_institution_id=7),
+            "same_institution",
+            {"institution_id": 7},
+        ),
+        (
+            ExpertRecord(id=1, institution_id=7),
+            SubmissionRecord(
+                id=1, applicant_institution_id=3, co_applicant_institution_ids=frozenset({7})
+            ),
+            "same_institution",
+            {"institution_id": 7},
+        ),
+        (
+            ExpertRecord(id=1, conflict_institution_ids=frozenset({3})),
+            SubmissionRecord(id=1, applicant_institution_id=3),
+            "declared_conflict",
+            {"institution_ids": (3,), "persons": ()},
+        ),
+        (
+            ExpertRecord(id=1, conflict_persons=frozenset({"p:9"})),
+            SubmissionRecord(id=1, related_people=frozenset({"p:9", "p:2"})),
+            "declared_conflict",
+            {"institution_ids": (), "persons": ("p:9",)},
+        ),
+        (
+            ExpertRecord(id=1, developed_rms=frozenset({"GBW（E） 080123"})),
+            SubmissionRecord(id=1, rm_numbers=frozenset({"gbw(e)080123"})),
+            "developed_rm",
+            {"rm_numbers": ("GBW(E)080123",), "listed_as_developer": False},
+        ),
+        (
+            ExpertRecord(id=1),
+            SubmissionRecord(id=1, developer_expert_ids=frozenset({1})),
+            "developed_rm",
+            {"rm_numbers": (), "listed_as_developer": True},
+        ),
+        (
+            ExpertRecord(id=1, past_employers=((3, date(2022, 6, 1)),)),
+            SubmissionRecord(id=1, applicant_institution_id=3),
+            "recent_employment",
+            {"institution_id": 3, "until": "2022-06-01"},
+        ),
+        (
+            ExpertRecord(id=1, past_employers=((3, date(2019, 1, 1)), (3, None))),
+            SubmissionRecord(id=1, applicant_institution_id=3),
+            "recent_employment",
+            {"institution_id": 3, "until": "present"},
+        ),
+        (
+            ExpertRecord(id=1, load_this_year=10),
+            SubmissionRecord(id=1),
+            "load_cap",
+            {"load": 10, "cap": 10},
+        ),
+    ],
+)
+def test_each_exclusion(expert, submission, code, params):
+    found = eligibility(expert, submission, RULES, TODAY)
+    assert [x.code for x in found] == [code]
+    assert found[0].params == params
+
+
+def test_boundaries_are_inclusive():
+    # Employment that ended exactly three years before the window start still counts.
+    start = date(2025, 6, 1)
+    sub = SubmissionRecord(id=1, applicant_institution_id=3, window_start=start)
+    assert _codes(ExpertRecord(id=1, past_employers=((3, date(2022, 6, 1)),)), sub) == [
+        "recent_employment"
+    ]
+    assert _codes(ExpertRecord(id=1, past_employers=((3, date(2022, 5, 31)),)), sub) == []
+    # A term ending on the window's last day covers it; one ending the day before does not.
+    window = SubmissionRecord(id=1, window_start=start, window_end=start + timedelta(days=9))
+    assert _codes(ExpertRecord(id=1, term_end=start + timedelta(days=9)), window) == []
+    assert _codes(ExpertRecord(id=1, term_end=start + timedelta(days=8)), window) == ["term_ended"]
+    assert _codes(ExpertRecord(id=1, load_this_year=9), sub) == []
+
+
+def test_training_and_category_rules_are_opt_in():
+    expert = ExpertRecord(id=1, training_ok=None, categories=frozenset({8}))
+    sub = SubmissionRecord(id=1, category=9)
+    assert _codes(expert, sub) == []
+    strict = Rules(require_training=True, require_category=True)
+    found = eligibility(expert, sub, strict, TODAY)
+    assert [(x.code, x.params) for x in found] == [
+        ("training_missing", {"training": "unknown"}),
+        ("category_mismatch", {"category": 9}),
+    ]
+    assert (
+        _codes(ExpertRecord(id=1, training_ok=True, categories=frozenset({9})), sub, strict) == []
+    )
+
+
+def test_all_reasons_are_reported_in_code_order():
+    expert = ExpertRecord(
+        id=1, institution_id=3, status="retired", load_this_year=12, past_employers=((3, None),)
+    )
+    found = _codes(expert, SubmissionRecord(id=1, applicant_institution_id=3))
+    assert found == ["not_active", "same_institution", "recent_employment", "load_cap"]
+    assert found == [c for c in CODES if c in found]
+
+
+def test_employment_cutoff_on_leap_day():
+    assert employment_cutoff(date(2024, 2, 29), 3) == date(2021, 2, 28)
+    assert normalize_gbw(" gbw（e） 08 0123 ") == "GBW(E)080123"
+
+
+# --- the vectorised form agrees with the scalar one -----------------------------------------------
+
+# Coarse dates so that boundaries (cutoff day, term end = window end...) are hit often.
+DAYS = st.builds(
+    date, st.integers(2020, 2026), st.sampled_from([1, 6]), st.sampled_from([1, 2, 28])
+)
+OPT_DAY = st.one_of(st.none(), DAYS)
+INST = st.integers(0, 4)
+PERSONS = st.frozensets(st.sampled_from(["a", "b", "c"]), max_size=2)
+RMS = st.frozensets(st.sampled_from(["GBW 01001", "GBW(E)080001", "gbw 02002"]), max_size=2)
+
+
+@st.composite
+def periods(draw):
+    start = draw(DAYS)
+    return start, start + timedelta(days=draw(st.sampled_from([0, 1, 30, 400])))
+
+
+experts_strategy = st.builds(
+    ExpertRecord,
+    id=st.just(0),
+    institution_id=st.one_of(st.none(), INST),
+    province=st.sampled_from([None, "BJ", "SH"]),
+    status=st.sampled_from(["active", "active", "suspended"]),
+    term_start=OPT_DAY,
+    term_end=OPT_DAY,
+    unavailable=st.lists(periods(), max_size=2).map(tuple),
+    conflict_institution_ids=st.frozensets(INST, max_size=2),
+    conflict_persons=PERSONS,
+    developed_rms=RMS,
+    past_employers=st.lists(st.tuples(INST, OPT_DAY), max_size=2).map(tuple),
+    load_this_year=st.integers(0, 12),
+    metrology_competent=st.booleans(),
+    training_ok=st.sampled_from([None, True, False]),
+    categories=st.frozensets(st.integers(1, 13), max_size=3),
+)
+
+
+@st.composite
+def submissions(draw):
+    start = draw(OPT_DAY)
+    end = draw(OPT_DAY)
+    if start and end and end < start:
+        start, end = end, start
+    return SubmissionRecord(
+        id=1,
+        applicant_institution_id=draw(st.one_of(st.none(), INST)),
+        co_applicant_institution_ids=draw(st.frozensets(INST, max_size=1)),
+        rm_numbers=draw(RMS),
+        window_start=start,
+        window_end=end,
+        category=draw(st.one_of(st.none(), st.integers(1, 13))),
+        related_people=draw(PERSONS),
+        developer_expert_ids=draw(st.frozensets(st.integers(0, 30), max_size=2)),
+    )
+
+
+rules_strategy = st.builds(
+    Rules,
+    years_since_employment=st.integers(0, 4),
+    load_cap_per_year=st.integers(0, 12),
+    require_training=st.booleans(),
+    require_category=st.booleans(),
+)
+
+
+@settings(database=None, max_examples=400, deadline=None)
+@given(
+    st.lists(experts_strategy, min_size=1, max_size=25),
+    st.lists(submissions(), min_size=1, max_size=3),
+    rules_strategy,
+    DAYS,
+)
+def test_table_agrees_with_scalar_code_by_code(experts, subs, rules, today):
+    experts = [ExpertRecord(**{**_fields(e), "id": i}) for i, e in enumerate(experts)]
+    table = ExpertTable.from_records(experts)
+    for sub in subs:
+        masks = exclusion_masks(table, sub, rules, today)
+        assert set(masks) == set(CODES)
+        for row, expert in enumerate(experts):
+            scalar = {x.code for x in eligibility(expert, sub, rules, today)}
+            vector = {code for code, mask in masks.items() if mask[row]}
+            assert scalar == vector, (expert, sub)
+        expected = [not eligibility(e, sub, rules, today) for e in experts]
+        assert eligible_mask(table, sub, rules, today).tolist() == expected
+
+
+def _fields(expert: ExpertRecord) -> dict:
+    return {name: getattr(expert, name) for name in ExpertRecord.__slots__}
+
+
+def test_top_eligible_skips_excluded_and_breaks_ties_by_row():
+    experts = [ExpertRecord(id=10 + i, institution_id=i) for i in range(6)]
+    table = ExpertTable.from_records(experts)
+    sub = SubmissionRecord(id=1, applicant_institution_id=0)  # row 0 is excluded
+    scores = np.array([9.0, 0.5, 0.7, 0.7, np.nan, 0.1])
+    rows = top_eligible(table, scores, sub, RULES, TODAY, k=3)
+    assert rows.tolist() == [2, 3, 1]
+    assert table.ids[rows].tolist() == [12, 13, 11]
+    assert table.round_capacity(Rules(load_cap_per_round=2)).tolist() == [2] * 6
