@@ -90,22 +90,34 @@ def _app_languages() -> list[str]:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from courses.blueprint import bp as courses_bp
+
     from .accounts.blueprint import bp as accounts_bp
     from .api.blueprint import bp as api_bp
     from .experts.blueprint import bp as experts_bp
     from .main.blueprint import bp as main_bp
+    from .reviews.blueprint import bp as reviews_bp
+    from .submissions.blueprint import bp as submissions_bp
 
-    for blueprint in (main_bp, accounts_bp, experts_bp, api_bp):
+    for blueprint in (main_bp, accounts_bp, experts_bp, api_bp, courses_bp, submissions_bp,
+                      reviews_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # read-only GET API: nothing to forge
 
 
 def _register_cli(app: Flask) -> None:
+    from .core import embeddings
+
+    embeddings.init_app(app)
+    from courses.cli import courses_cli
+
     from .accounts.cli import users_cli
     from .demo.cli import demo_cli
     from .experts.cli import experts_cli
+    from .reviews.cli import reviews_cli
+    from .submissions.cli import submissions_cli
 
-    for group in (users_cli, experts_cli, demo_cli):
+    for group in (users_cli, experts_cli, demo_cli, courses_cli, submissions_cli, reviews_cli):
         app.cli.add_command(group)
 
 

@@ -39,6 +39,20 @@ DEFAULTS: dict[str, Any] = {
     "TRAINING_WITHIN_TERM": False,  # required training must also fall within the current term
     "COURSES_QUIZ_GRACE_SECONDS": 30,  # answers this late after a quiz's time limit still count
     "PUBLIC_BASE_URL": None,  # e.g. https://rm.example.gov.cn: used in certificate QR codes
+    "REVIEW_DUE_DAYS": 30,  # due date of a review when the administrator gives none
+    "REVIEW_REPLACEMENT_MIN_DAYS": 14,  # least time an alternate invited late gets
+    "REVIEW_INVITE_REMINDER_DAYS": 3,  # remind experts of invitations unanswered this long
+    "REVIEW_DUE_REMINDER_DAYS": 7,  # remind experts of reviews due within this many days
+    # Matching rules (DOMAIN.md defaults; see expertpool/matching/core/records.py `Rules`).
+    "MATCH_YEARS_SINCE_EMPLOYMENT": 3,  # recusal after leaving the applicant, in years
+    "MATCH_LOAD_CAP_PER_YEAR": 10,  # reviews per expert per calendar year
+    "MATCH_LOAD_CAP_PER_ROUND": None,  # reviews per expert in one round (None: only the yearly cap)
+    "MATCH_REQUIRE_TRAINING": False,  # only experts holding the required training
+    "MATCH_REQUIRE_CATEGORY": False,  # only experts registered for the submission's category
+    "MATCH_PANEL_SIZE": 3,  # 3-7
+    "MATCH_MIN_METROLOGY": 1,  # members with metrology/statistics competence
+    "MATCH_MAX_PER_PROVINCE": 2,  # panel members from one province (None: no cap)
+    "MATCH_ONE_PER_INSTITUTION": True,  # no two members from one institution
     "SMTP_HOST": None,
     "SMTP_PORT": 25,
     "SMTP_USER": None,
@@ -55,6 +69,11 @@ def _coerce(default: Any, raw: str) -> Any:
         return raw.strip().lower() in _BOOL_TRUE
     if isinstance(default, int):
         return int(raw)
+    if default is None:  # optional number or text: "none"/"" means unset
+        value = raw.strip()
+        if value.lower() in ("", "none", "null"):
+            return None
+        return int(value) if value.lstrip("-").isdigit() else value
     if isinstance(default, list):
         return [item.strip() for item in raw.split(",") if item.strip()]
     return raw

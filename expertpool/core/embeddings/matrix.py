@@ -114,9 +114,7 @@ class VectorMatrix:
         """
         if not len(self) or k <= 0:
             return []
-        query = np.asarray(query, np.float32).reshape(-1)
-        cosines = self.vectors @ query
-        scores = self._fair(cosines, query, calibration) if calibration is not None else cosines
+        scores = self.scores(query, calibration)
         candidates = self._candidates(mask)
         if per_source:
             candidates = self._best_per_source(candidates, scores)
@@ -125,6 +123,18 @@ class VectorMatrix:
             Hit(self.source_types[i], int(self.source_ids[i]), self.chunks[i], float(scores[i]))
             for i in top
         ]
+
+    def scores(
+        self, query: np.ndarray, calibration: dict[str, np.ndarray] | None = None
+    ) -> np.ndarray:
+        """The score of every row for ``query``: cosine, or language-fair with ``calibration``.
+
+        Callers that aggregate over many rows (the expert matcher scores every text of every
+        expert) use this instead of a top-k search.
+        """
+        query = np.asarray(query, np.float32).reshape(-1)
+        cosines = self.vectors @ query
+        return self._fair(cosines, query, calibration) if calibration is not None else cosines
 
     def _fair(
         self, cosines: np.ndarray, query: np.ndarray, calibration: dict[str, np.ndarray]

@@ -333,6 +333,12 @@ class VectorStore:
         calibration = calibration_vectors(self.encoder) if self.fairness else None
         return m.search(query_vec, k, mask=mask, calibration=calibration, per_source=per_source)
 
+    def score_all(self, index: str, query_vec: np.ndarray) -> tuple[VectorMatrix, np.ndarray]:
+        """The index's matrix snapshot and the (language-fair) score of each of its rows."""
+        m = self.matrix(index)
+        calibration = calibration_vectors(self.encoder) if self.fairness else None
+        return m, m.scores(query_vec, calibration)
+
     def search_text(self, index: str, query: str, k: int = 10, **kwargs) -> list[Hit]:
         """:meth:`search` with the query encoded by the store's encoder."""
         return self.search(index, self.encoder.encode_query(query), k, **kwargs)

@@ -1,0 +1,138 @@
+"""From the database models to the pure matching core's records, and back to reasons.
+
+The core (`matching.core`) knows nothing of SQLAlchemy; this module is the only place that
+reads experts, submissions and assignments to build its `ExpertRecord` / `SubmissionRecord`.
+Institution ids are canonical already (aliases resolve to one `Institution` row), GBW numbers
+are normalised by the records themselves, and people are compared by `person_key`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import fields
+from typing import Any
+
+from sqlalchemy import extract, func, select
+from sqlalchemy.orm import Session
+
+from ..experts.institutions import normalise_name
+from ..experts.models import Expert
+from ..reviews.constants import LOAD_STATUSES
+from ..reviews.models import Assignment
+from ..submissions.models import Submission
+from .core.constraints import eligibility
+from .core.records import Exclusion, ExpertRecord, Rules, SubmissionRecord
+
+
+def person_key(name: str) -> str:
+    """How a person's name is compared: width, case and spacing folded ('王 强' is '王强')."""
+    return normalise_name(name).replace(" ", "")
+
+
+def _assigned_on():
+    # An assignment counts in the year it was offered (a proposal not yet sent has no
+    # invited_at; it does not count, as its status is outside LOAD_STATUSES anyway).
+    return func.coalesce(Assignment.invited_at, Assignment.created_at)
+
+
+def yearly_loads(
+    session: Session, year: int, expert_ids: Iterable[int] | None = None
+) -> dict[int, int]:
+    """Reviews each expert holds in calendar `year` (invited, accepted or completed)."""
+    stmt = (
+        select(Assignment.expert_id, func.count())
+        .where(Assignment.status.in_(LOAD_STATUSES), extract("year", _assigned_on()) == year)
+        .group_by(Assignment.expert_id)
+    )
+    if expert_ids is not None:
+        stmt = stmt.where(Assignment.expert_id.in_(list(expert_ids)))
+    return {expert_id: count for expert_id, count in session.execute(stmt).all()}
+
+
+def expert_record(
+    session: Session,
+    expert: Expert,
+    today: dt.date,
+    *,
+    load: int | None = None,
+    training_ok: bool | None = None,
+) -> ExpertRecord:
+    """The core's view of `expert` on `today` (`load` may be given when known in bulk)."""
+    if load is None:
+        load = yearly_loads(session, today.year, [expert.id]).get(expert.id, 0)
+    return ExpertRecord(
+        id=expert.id,
+        institution_id=expert.institution_id,
+        province=expert.province,
+        status=str(expert.status),
+        term_start=expert.term_start,
+        term_end=expert.term_end,
+        unavailable=tuple((p.start, p.end) for p in expert.unavailable_periods),
+        conflict_institution_ids=frozenset(
+            c.institution_id for c in expert.conflicts if c.institution_id is not None
+        ),
+        conflict_persons=frozenset(
+            person_key(c.person_name) for c in expert.conflicts if c.person_name
+        ),
+        developed_rms=frozenset(rm.gbw_number for rm in expert.developed_rms),
+        # An employment without an end date counts as current: the safe side for recusal.
+        past_employers=tuple((e.institution_id, e.end) for e in expert.employments),
+        load_this_year=load,
+        metrology_competent=expert.metrology_competent,
+        training_ok=training_ok,
+        categories=frozenset(expert.category_codes),
+    )
+
+
+def submission_record(submission: Submission) -> SubmissionRecord:
+    """The core's view of `submission`."""
+    return SubmissionRecord(
+        id=submission.id,
+        applicant_institution_id=submission.applicant_institution_id,
+        applicant_province=submission.applicant_province,
+        rm_numbers=frozenset({submission.gbw_number} if submission.gbw_number else ()),
+        rm_name=submission.rm_name or "",
+        window_start=submission.window_start,
+        window_end=submission.window_end,
+        category=submission.category,
+        related_people=frozenset(person_key(p) for p in submission.applicant_people or [] if p),
+    )
+
+
+# The parts of an expert's file that recusal reads.
+_FILE_PARTS = ("categories", "unavailable_periods", "conflicts", "developed_rms", "employments")
+
+
+def exclusion_reasons(
+    session: Session, expert: Expert, submission: Submission, rules: Rules, today: dt.date
+) -> list[Exclusion]:
+    """Every reason `expert` may not review `submission` today ([] = eligible).
+
+    Reads the file as stored now: a conflict added by foreign key earlier in this session is
+    not in a collection loaded before it, and a missed conflict is never acceptable.
+    """
+    session.flush()
+    session.expire(expert, _FILE_PARTS)
+    return eligibility(
+        expert_record(session, expert, today), submission_record(submission), rules, today
+    )
+
+
+def rules_from_config(config: Mapping[str, Any]) -> Rules:
+    """`Rules` with any field overridden by a `MATCH_<FIELD>` setting (e.g. MATCH_PANEL_SIZE)."""
+    overrides = {
+        f.name: config[f"MATCH_{f.name.upper()}"]
+        for f in fields(Rules)
+        if f"MATCH_{f.name.upper()}" in config
+    }
+    return Rules(**overrides)
+
+
+def exclusion_dicts(reasons: Iterable[Exclusion]) -> list[dict[str, Any]]:
+    """JSON-friendly form of exclusions, for storing beside a skipped alternate."""
+    return [{"code": r.code, "params": _jsonable(r.params)} for r in reasons]
+
+
+def _jsonable(params: Mapping[str, object]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple | frozenset | set) else v for k, v in params.items()}

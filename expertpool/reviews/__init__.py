@@ -1,0 +1,1 @@
+"""The review workflow: panels, invitations, reviews, reminders and the inbox."""

@@ -1,0 +1,65 @@
+"""URL rules of the review workflow, and the inbox's unread count for the navigation bar."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+
+from . import controllers as c
+
+bp = Blueprint("reviews", __name__, template_folder="templates")
+
+rule = bp.add_url_rule
+rule("/reviews/invitations", "invitations", c.invitations)
+rule("/reviews/assignments/<int:assignment_id>/accept", "accept", c.accept, methods=["POST"])
+rule("/reviews/assignments/<int:assignment_id>/decline", "decline", c.decline, methods=["POST"])
+rule("/reviews/mine", "mine", c.mine)
+rule(
+    "/reviews/assignments/<int:assignment_id>/review",
+    "review_form",
+    c.review_form,
+    methods=["GET", "POST"],
+)
+rule(
+    "/reviews/assignments/<int:assignment_id>/attachments/<int:attachment_id>",
+    "attachment",
+    c.attachment,
+)
+rule("/inbox", "inbox", c.inbox)
+rule("/inbox/<int:notification_id>/read", "mark_read", c.mark_read, methods=["POST"])
+rule("/inbox/read-all", "mark_all_read", c.mark_all_read, methods=["POST"])
+rule("/reviews/board", "board", c.board)
+rule("/reviews/<int:review_id>", "review_detail", c.review_detail)
+rule("/reviews/<int:review_id>/rate", "rate", c.rate, methods=["POST"])
+rule("/reviews/assignments/<int:assignment_id>/withdraw", "withdraw", c.withdraw, methods=["POST"])
+rule("/reviews/assignments/<int:assignment_id>/due", "set_due", c.set_due, methods=["POST"])
+
+
+@bp.app_context_processor
+def inbox_badge() -> dict[str, Any]:
+    """`inbox_unread()` for the navigation bar: one COUNT, only on pages that show it."""
+
+    def inbox_unread() -> int:
+        from flask_login import current_user
+        from sqlalchemy import select
+
+        from ..db import db
+        from ..experts.models import Expert
+        from .notices import unread_count
+
+        if not current_user.is_authenticated:
+            return 0
+        expert_id = db.session.scalar(select(Expert.id).where(Expert.user_id == current_user.id))
+        return unread_count(db.session, current_user, expert_id)
+
+    return {"inbox_unread": inbox_unread}
+
+
+@bp.app_template_global()
+def assignment_status_label(status: str) -> str:
+    from .constants import STATUS_LABELS, AssignmentStatus
+
+    return (
+        str(STATUS_LABELS[AssignmentStatus(status)]) if status in set(AssignmentStatus) else status
+    )

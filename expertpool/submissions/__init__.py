@@ -1,0 +1,1 @@
+"""Submissions to review: RM certification applications and technical-assistance requests."""

@@ -1,0 +1,289 @@
+"""Request handlers of submissions: parse, check access, call an operation, render."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from werkzeug.routing import BuildError
+
+from ..core.access import Role, roles_required
+from ..db import db
+from ..experts.constants import CATEGORIES, category_label
+from ..experts.queries import paginate
+from . import operations as ops
+from .constants import GRADE_LABELS, KIND_LABELS, REVIEW_TYPE_LABELS, STATUS_LABELS
+from .forms import AttachmentForm, SubmissionForm, WithdrawForm
+from .models import Attachment, Submission
+from .queries import SubmissionFilter
+
+_SPLIT = re.compile(r"[\n;；,，、]+")
+
+
+def _submission_or_404(submission_id: int) -> Submission:
+    submission = db.session.get(Submission, submission_id)
+    if submission is None:
+        abort(404)
+    return submission
+
+
+def _fail(message: str) -> None:
+    flash(message, "danger")
+    g.rollback = True
+
+
+def _split(text: str | None) -> list[str]:
+    return [part.strip() for part in _SPLIT.split(text or "") if part.strip()]
+
+
+def _upload_folder() -> str:
+    return current_app.config["UPLOAD_FOLDER"]
+
+
+# --- list -------------------------------------------------------------------------------------
+
+
+@roles_required(Role.ADMIN)
+def index() -> Any:
+    flt = SubmissionFilter.from_args(request.args)
+    page = paginate(
+        db.session,
+        flt.statement(),
+        request.args.get("page", 1, type=int),
+        current_app.config["PER_PAGE"],
+    )
+    provinces = sorted(
+        db.session.scalars(
+            select(Submission.applicant_province)
+            .distinct()
+            .where(Submission.applicant_province.is_not(None))
+        )
+    )
+    return render_template(
+        "submissions/index.html",
+        page=page,
+        flt=flt,
+        categories=CATEGORIES,
+        kinds=KIND_LABELS,
+        statuses=STATUS_LABELS,
+        provinces=provinces,
+    )
+
+
+# --- create and edit --------------------------------------------------------------------------
+
+
+def _form(obj: Submission | None = None, formdata: Any = ...) -> SubmissionForm:
+    kwargs: dict[str, Any] = {} if formdata is ... else {"formdata": formdata}
+    form = SubmissionForm(obj=obj, **kwargs)
+    locale = str(get_locale())
+    form.category.choices = [("", "—")] + [(str(c), category_label(c, locale)) for c in CATEGORIES]
+    if obj is not None and formdata is None:
+        form.category.data = str(obj.category or "")
+        for name in ("analytes", "methods", "applicant_people"):
+            getattr(form, name).data = "\n".join(getattr(obj, name) or [])
+        form.applicant_institution.data = (
+            obj.applicant_institution.name if obj.applicant_institution else ""
+        )
+        form.version.data = obj.version
+    return form
+
+
+def _data(form: SubmissionForm) -> dict[str, Any]:
+    data = {
+        k: (v.strip() or None) if isinstance(v, str) else v
+        for k, v in form.data.items()
+        if k not in ("csrf_token", "version")
+    }
+    data["category"] = int(form.category.data) if (form.category.data or "").isdigit() else None
+    for name in ("analytes", "methods", "applicant_people"):
+        data[name] = _split(getattr(form, name).data)
+    return data
+
+
+def _reference_clash(data: dict[str, Any], but: int | None = None) -> bool:
+    reference = data.get("reference")
+    if reference and ops.reference_taken(db.session, reference, but):
+        _fail(_("A submission with reference %(value)s is already registered.", value=reference))
+        return True
+    return False
+
+
+@roles_required(Role.ADMIN)
+def new() -> Any:
+    form = _form()
+    if form.validate_on_submit():
+        data = _data(form)
+        if not _reference_clash(data):
+            try:
+                submission = ops.create_submission(db.session, current_user, data)
+            except ops.SubmissionError as exc:
+                _fail(str(exc))
+            else:
+                flash(_("Submission registered."), "success")
+                return redirect(url_for("submissions.detail", submission_id=submission.id))
+    return render_template("submissions/edit.html", form=form, submission=None)
+
+
+@roles_required(Role.ADMIN)
+def edit(submission_id: int) -> Any:
+    submission = _submission_or_404(submission_id)
+    if request.method == "GET":
+        return render_template(
+            "submissions/edit.html", form=_form(submission, None), submission=submission
+        )
+    form = _form()
+    if form.validate_on_submit():
+        data = _data(form)
+        if not _reference_clash(data, submission.id):
+            try:
+                ops.update_submission(
+                    db.session, current_user, submission, data, form.expected_version()
+                )
+            except ops.SubmissionError as exc:
+                _fail(str(exc))
+            else:
+                flash(_("Saved."), "success")
+                return redirect(url_for("submissions.detail", submission_id=submission.id))
+    return render_template("submissions/edit.html", form=form, submission=submission), 400
+
+
+# --- one submission ---------------------------------------------------------------------------
+
+
+def _candidates_url(submission: Submission) -> str | None:
+    """The matching feature's candidate page, once it exists."""
+    try:
+        return url_for("matching.candidates", submission_id=submission.id)
+    except BuildError:
+        return None
+
+
+@roles_required(Role.ADMIN)
+def detail(submission_id: int) -> Any:
+    from ..reviews import queries as review_queries
+    from ..reviews.forms import DueDateForm
+    from ..reviews.forms import WithdrawForm as AssignmentWithdrawForm
+
+    submission = _submission_or_404(submission_id)
+    return render_template(
+        "submissions/detail.html",
+        submission=submission,
+        panel=review_queries.panel(db.session, submission.id),
+        today=dt.date.today(),
+        withdraw_form=WithdrawForm(formdata=None, version=submission.version),
+        attachment_form=AttachmentForm(formdata=None),
+        assignment_withdraw_form=AssignmentWithdrawForm(formdata=None),
+        due_form=DueDateForm(formdata=None),
+        candidates_url=_candidates_url(submission),
+        kinds=KIND_LABELS,
+        review_types=REVIEW_TYPE_LABELS,
+        grades=GRADE_LABELS,
+        statuses=STATUS_LABELS,
+    )
+
+
+@roles_required(Role.ADMIN)
+def withdraw(submission_id: int) -> Any:
+    from ..reviews import operations as review_ops
+
+    submission = _submission_or_404(submission_id)
+    form = WithdrawForm()
+    if not form.validate_on_submit():
+        _fail(_("A reason is required."))
+        return redirect(url_for("submissions.detail", submission_id=submission.id))
+    try:
+        ops.withdraw_submission(
+            db.session, current_user, submission, form.reason.data, form.expected_version()
+        )
+        review_ops.close_submission(db.session, current_user, submission, form.reason.data)
+    except (ops.SubmissionError, review_ops.ReviewError) as exc:
+        _fail(str(exc))
+    else:
+        flash(_("Submission withdrawn."), "info")
+    return redirect(url_for("submissions.detail", submission_id=submission.id))
+
+
+@roles_required(Role.ADMIN)
+def add_attachment(submission_id: int) -> Any:
+    submission = _submission_or_404(submission_id)
+    form = AttachmentForm()
+    if not form.validate_on_submit():
+        _fail(_("Choose a file to attach."))
+        return redirect(url_for("submissions.detail", submission_id=submission.id))
+    upload = form.file.data
+    try:
+        attachment = ops.add_attachment(
+            db.session,
+            current_user,
+            submission,
+            upload.filename,
+            upload.read(),
+            _upload_folder(),
+            upload.mimetype,
+        )
+    except ops.SubmissionError as exc:
+        _fail(str(exc))
+    else:
+        flash(
+            _(
+                "Attached %(name)s (%(chars)s characters of text for matching).",
+                name=attachment.filename,
+                chars=attachment.text_chars,
+            ),
+            "success",
+        )
+    return redirect(url_for("submissions.detail", submission_id=submission.id))
+
+
+def _attachment_or_404(submission_id: int, attachment_id: int) -> Attachment:
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or attachment.submission_id != submission_id:
+        abort(404)
+    return attachment
+
+
+@roles_required(Role.ADMIN)
+def attachment(submission_id: int, attachment_id: int) -> Any:
+    item = _attachment_or_404(submission_id, attachment_id)
+    path = ops.attachment_path(item, _upload_folder())
+    if not path.is_file():
+        abort(404)
+    return send_file(
+        path,
+        as_attachment=True,
+        download_name=item.filename,
+        mimetype=item.content_type or "application/octet-stream",
+    )
+
+
+@roles_required(Role.ADMIN)
+def remove_attachment(submission_id: int, attachment_id: int) -> Any:
+    submission = _submission_or_404(submission_id)
+    _attachment_or_404(submission_id, attachment_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        ops.remove_attachment(db.session, current_user, submission, attachment_id, _upload_folder())
+    except ops.SubmissionError as exc:
+        _fail(str(exc))
+    else:
+        flash(_("Attachment removed."), "info")
+    return redirect(url_for("submissions.detail", submission_id=submission.id))

@@ -1,0 +1,346 @@
+"""Operations on submissions: create, edit, withdraw, status steps and attachments.
+
+Operations take the acting user explicitly, flush but never commit (the request or CLI command
+commits once), and raise `SubmissionError` with a message fit for the user.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..accounts.models import User
+from ..core import audit
+from ..experts import institutions
+from ..experts.constants import CATEGORIES
+from . import text as text_mod
+from .constants import CLOSED, NEEDS_GBW, Grade, Kind, ReviewType, SubmissionStatus
+from .gbw import parse_gbw
+from .models import Attachment, AttachmentText, Submission
+
+
+class SubmissionError(Exception):
+    """A refused operation; `str(error)` is shown to the user."""
+
+
+class StaleEdit(SubmissionError):
+    def __init__(self) -> None:
+        super().__init__(
+            str(
+                _l(
+                    "This submission was changed by someone else after you opened "
+                    "the form. Your changes were not saved: reload and edit again."
+                )
+            )
+        )
+
+
+# Plain fields copied from the data dict as they are (after `normalise`).
+PLAIN_FIELDS = (
+    "reference",
+    "kind",
+    "review_type",
+    "grade",
+    "title",
+    "rm_name",
+    "gbw_number",
+    "category",
+    "matrix",
+    "analytes",
+    "methods",
+    "intended_use",
+    "applicant_province",
+    "applicant_people",
+    "description",
+    "window_start",
+    "window_end",
+)
+LIST_FIELDS = ("analytes", "methods", "applicant_people")
+
+# status -> statuses it may move to (withdrawal is separate: from any open status)
+TRANSITIONS: dict[str, frozenset[str]] = {
+    SubmissionStatus.REGISTERED: frozenset({SubmissionStatus.MATCHING, SubmissionStatus.ASSIGNED}),
+    SubmissionStatus.MATCHING: frozenset({SubmissionStatus.REGISTERED, SubmissionStatus.ASSIGNED}),
+    SubmissionStatus.ASSIGNED: frozenset({SubmissionStatus.IN_REVIEW, SubmissionStatus.COMPLETED}),
+    SubmissionStatus.IN_REVIEW: frozenset({SubmissionStatus.COMPLETED}),
+    SubmissionStatus.COMPLETED: frozenset(),
+    SubmissionStatus.WITHDRAWN: frozenset(),
+}
+
+ALLOWED_EXTENSIONS = frozenset(
+    {".pdf", ".doc", ".docx", ".xls", ".xlsx", ".txt", ".jpg", ".jpeg", ".png", ".zip"}
+)
+
+
+# --- validation shared with the importer -------------------------------------------------------
+
+Problem = tuple[str, str]  # (field key, message)
+
+
+def normalise(data: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
+    """Check a submission's plain data for consistency; fill what the GBW number implies.
+
+    Returns the cleaned copy and every problem found (an empty list means valid). The form and
+    the importer both call this, so they accept exactly the same submissions.
+    """
+    out = {key: data.get(key) for key in PLAIN_FIELDS}
+    out["applicant_institution"] = (data.get("applicant_institution") or "").strip() or None
+    for key in LIST_FIELDS:
+        out[key] = _clean_list(out[key])
+    problems: list[Problem] = []
+    if not (out["title"] or "").strip():
+        problems.append(("title", str(_l("A value is required."))))
+    if not out["applicant_institution"]:
+        problems.append(("applicant_institution", str(_l("A value is required."))))
+    if out["kind"] not in set(Kind):
+        problems.append(("kind", str(_l("Unknown kind of submission."))))
+    problems += _check_gbw(out)
+    if out["kind"] == Kind.RM_CERTIFICATION:
+        problems += _check_certification(out)
+    else:
+        out["review_type"] = out["grade"] = None  # meaningless for technical assistance
+    if out["category"] is not None and out["category"] not in CATEGORIES:
+        problems.append(("category", str(_l("Unknown category: use the codes 01-13."))))
+    start, end = out["window_start"], out["window_end"]
+    if start and end and end < start:
+        problems.append(("window_end", str(_l("The review window ends before it starts."))))
+    return out, problems
+
+
+def _clean_list(value: Any) -> list[str]:
+    items = value or []
+    return list(dict.fromkeys(str(v).strip() for v in items if str(v).strip()))
+
+
+def _check_gbw(out: dict[str, Any]) -> list[Problem]:
+    """Canonical GBW spelling; grade and category follow from the number when not given."""
+    if not out["gbw_number"]:
+        out["gbw_number"] = None
+        return []
+    number = parse_gbw(out["gbw_number"])
+    if number is None:
+        return [
+            (
+                "gbw_number",
+                str(
+                    _l(
+                        "“%(value)s” is not a GBW number: write GBW 08301 "
+                        "(first grade) or GBW(E) 080123 (second grade).",
+                        value=out["gbw_number"],
+                    )
+                ),
+            )
+        ]
+    out["gbw_number"] = number.display
+    problems: list[Problem] = []
+    if out["kind"] == Kind.RM_CERTIFICATION:
+        if out["grade"] and out["grade"] != number.grade:
+            problems.append(
+                (
+                    "grade",
+                    str(
+                        _l(
+                            "The grade does not match the GBW number %(number)s.",
+                            number=number.display,
+                        )
+                    ),
+                )
+            )
+        out["grade"] = out["grade"] or number.grade.value
+    if out["category"] is not None and out["category"] != number.category:
+        problems.append(
+            (
+                "category",
+                str(
+                    _l(
+                        "The category does not match the GBW number "
+                        "%(number)s (category %(code)02d).",
+                        number=number.display,
+                        code=number.category,
+                    )
+                ),
+            )
+        )
+    if out["category"] is None:
+        out["category"] = number.category
+    return problems
+
+
+def _check_certification(out: dict[str, Any]) -> list[Problem]:
+    problems: list[Problem] = []
+    required = str(_l("Required for an RM certification review."))
+    if out["review_type"] not in set(ReviewType):
+        problems.append(("review_type", required))
+    if out["grade"] not in set(Grade):
+        problems.append(("grade", required))
+    if not (out["rm_name"] or "").strip():
+        problems.append(("rm_name", required))
+    if out["category"] is None:
+        problems.append(("category", required))
+    if out["review_type"] in NEEDS_GBW and not out["gbw_number"]:
+        problems.append(("gbw_number", str(_l("Required for a reproduction or re-certification."))))
+    return problems
+
+
+def check_version(submission: Submission, expected_version: int | None) -> None:
+    """Refuse a form built from an older version of the record."""
+    if expected_version is not None and expected_version != submission.version:
+        raise StaleEdit()
+
+
+# --- creating and editing ---------------------------------------------------------------------
+
+
+def create_submission(session: Session, actor: User | None, data: dict[str, Any]) -> Submission:
+    """Register a submission from plain data (administrator form, import)."""
+    clean = _valid(data)
+    submission = Submission(
+        status=SubmissionStatus.REGISTERED, created_by_id=getattr(actor, "id", None)
+    )
+    _apply(session, submission, clean)
+    session.add(submission)
+    session.flush()
+    return submission
+
+
+def update_submission(
+    session: Session,
+    actor: User,
+    submission: Submission,
+    data: dict[str, Any],
+    expected_version: int | None,
+) -> Submission:
+    check_version(submission, expected_version)
+    if submission.status in CLOSED:
+        raise SubmissionError(str(_l("A completed or withdrawn submission cannot be edited.")))
+    _apply(session, submission, _valid(data))
+    session.flush()
+    return submission
+
+
+def _valid(data: dict[str, Any]) -> dict[str, Any]:
+    clean, problems = normalise(data)
+    if problems:
+        raise SubmissionError("; ".join(message for _key, message in problems))
+    return clean
+
+
+def _apply(session: Session, submission: Submission, clean: dict[str, Any]) -> None:
+    for key in PLAIN_FIELDS:
+        setattr(submission, key, clean[key])
+    inst = institutions.get_or_create(
+        session, clean["applicant_institution"], clean["applicant_province"]
+    )
+    submission.applicant_institution = inst
+    submission.applicant_province = clean["applicant_province"] or inst.province
+    submission.reference = (clean["reference"] or "").strip() or None
+
+
+def reference_taken(session: Session, reference: str, but: int | None = None) -> bool:
+    stmt = select(Submission.id).where(Submission.reference == reference)
+    if but is not None:
+        stmt = stmt.where(Submission.id != but)
+    return session.scalar(stmt) is not None
+
+
+def withdraw_submission(
+    session: Session,
+    actor: User,
+    submission: Submission,
+    reason: str,
+    expected_version: int | None = None,
+) -> Submission:
+    """Withdraw an open submission; the reviews feature withdraws its open assignments."""
+    check_version(submission, expected_version)
+    reason = (reason or "").strip()
+    if not reason:
+        raise SubmissionError(str(_l("A reason is required.")))
+    if submission.status in CLOSED:
+        raise SubmissionError(str(_l("This submission is already closed.")))
+    audit.set_note(session, reason)
+    submission.status, submission.status_reason = SubmissionStatus.WITHDRAWN, reason
+    session.flush()
+    return submission
+
+
+def set_status(session: Session, submission: Submission, status: str) -> bool:
+    """Move along the review steps; False (and no change) when the step does not apply."""
+    if status == submission.status or status not in TRANSITIONS.get(submission.status, ()):
+        return False
+    submission.status = status
+    session.flush()
+    return True
+
+
+# --- attachments ------------------------------------------------------------------------------
+
+
+def add_attachment(
+    session: Session,
+    actor: User | None,
+    submission: Submission,
+    filename: str,
+    data: bytes,
+    upload_folder: str | Path,
+    content_type: str | None = None,
+) -> Attachment:
+    """Store the file under UPLOAD_FOLDER with a random name and keep its text for matching."""
+    name = Path(filename or "").name.strip()
+    ext = Path(name).suffix.lower()
+    if not name or ext not in ALLOWED_EXTENSIONS:
+        raise SubmissionError(
+            str(
+                _l(
+                    "This kind of file cannot be attached (allowed: %(exts)s).",
+                    exts=", ".join(sorted(ALLOWED_EXTENSIONS)),
+                )
+            )
+        )
+    if not data:
+        raise SubmissionError(str(_l("The file is empty.")))
+    if ext == ".pdf" and not data.startswith(b"%PDF-"):
+        raise SubmissionError(str(_l("This file is not a PDF.")))
+    relative = Path("submissions") / str(submission.id) / f"{secrets.token_hex(16)}{ext}"
+    target = Path(upload_folder) / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    extracted = text_mod.extract_text(ext, data)
+    attachment = Attachment(
+        submission_id=submission.id,
+        filename=name[:256],
+        stored_path=relative.as_posix(),
+        content_type=content_type,
+        size=len(data),
+        text_chars=len(extracted),
+        uploaded_by_id=getattr(actor, "id", None),
+    )
+    if extracted:
+        attachment.text_row = AttachmentText(text=extracted)
+    session.add(attachment)
+    session.flush()
+    return attachment
+
+
+def remove_attachment(
+    session: Session,
+    actor: User,
+    submission: Submission,
+    attachment_id: int,
+    upload_folder: str | Path,
+) -> None:
+    attachment = session.get(Attachment, attachment_id)
+    if attachment is None or attachment.submission_id != submission.id:
+        raise SubmissionError(str(_l("No such attachment.")))
+    path = attachment_path(attachment, upload_folder)
+    session.delete(attachment)
+    session.flush()
+    path.unlink(missing_ok=True)
+
+
+def attachment_path(attachment: Attachment, upload_folder: str | Path) -> Path:
+    return Path(upload_folder) / attachment.stored_path

@@ -1,0 +1,109 @@
+"""Bulk import pages: upload → dry-run preview with row-numbered errors → all-or-nothing commit."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Response, abort, current_app, flash, g, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..core.access import Role, roles_required
+from ..db import db
+from . import importer
+from .forms import ImportCommitForm, ImportForm
+
+TEMPLATES = {
+    "xlsx": (
+        importer.template_xlsx,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ),
+    "csv": (importer.template_csv, "text/csv; charset=utf-8"),
+    "json": (importer.template_json, "application/json"),
+}
+
+
+def _staging_dir() -> Path:
+    path = Path(current_app.config["UPLOAD_FOLDER"]) / "imports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _staged(token: str) -> Path | None:
+    """The staged upload for `token` (tokens are random hex: nothing else can be named)."""
+    if not token.isalnum():
+        return None
+    matches = [p for p in _staging_dir().glob(f"sub-{token}.*") if p.suffix in importer.FORMATS]
+    return matches[0] if matches else None
+
+
+@roles_required(Role.ADMIN)
+def upload() -> Any:
+    form = ImportForm()
+    report = token = None
+    if form.validate_on_submit():
+        upload_file = form.file.data
+        data = upload_file.read()
+        parsed = importer.parse(upload_file.filename, data, form.encoding.data)
+        report = importer.validate(db.session, parsed)
+        g.rollback = True  # a dry run never writes
+        if report.ok:
+            token = secrets.token_hex(16)
+            suffix = Path(upload_file.filename).suffix.lower()
+            (_staging_dir() / f"sub-{token}{suffix}").write_bytes(data)
+            (_staging_dir() / f"sub-{token}.enc").write_text(form.encoding.data)
+    return render_template(
+        "submissions/import.html",
+        form=form,
+        report=report,
+        token=token,
+        commit_form=ImportCommitForm(token=token),
+    )
+
+
+@roles_required(Role.ADMIN)
+def commit() -> Any:
+    form = ImportCommitForm()
+    if not form.validate_on_submit():
+        abort(400)
+    path = _staged(form.token.data)
+    if path is None:
+        flash(_("The preview expired. Upload the file again."), "danger")
+        return redirect(url_for("submissions.import_submissions"))
+    encoding_file = path.with_suffix(".enc")
+    encoding = encoding_file.read_text() if encoding_file.exists() else "utf-8"
+    report = importer.validate(db.session, importer.parse(path.name, path.read_bytes(), encoding))
+    if not report.ok:
+        g.rollback = True
+        flash(_("The file no longer passes validation; nothing was imported."), "danger")
+        return render_template(
+            "submissions/import.html",
+            form=ImportForm(),
+            report=report,
+            token=None,
+            commit_form=None,
+        )
+    try:
+        created = importer.commit(db.session, current_user, report)
+    except importer.ImportRefused as exc:
+        g.rollback = True
+        flash(str(exc), "danger")
+        return redirect(url_for("submissions.import_submissions"))
+    path.unlink(missing_ok=True)
+    encoding_file.unlink(missing_ok=True)
+    flash(_("%(n)s submissions imported.", n=len(created)), "success")
+    return redirect(url_for("submissions.index"))
+
+
+@roles_required(Role.ADMIN)
+def template(fmt: str) -> Any:
+    if fmt not in TEMPLATES:
+        abort(404)
+    build, mimetype = TEMPLATES[fmt]
+    return Response(
+        build(),
+        mimetype=mimetype,
+        headers={"Content-Disposition": f"attachment; filename=submission-import-template.{fmt}"},
+    )
