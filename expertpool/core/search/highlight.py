@@ -1,0 +1,169 @@
+"""Snippets with <mark> around whole matched words, for Chinese text without spaces.
+
+Whoosh's own highlighter feeds every token to the fragmenter; our index-mode stream has
+overlapping tokens (重金属 and its sub-word 金属), which would be marked piecemeal and would
+make the fragmenter count characters twice. We first reduce the stream to non-overlapping
+pieces (the longest matching token wins), then use Whoosh's `ContextFragmenter`, whose
+`surround`/`maxchars` are character counts and so suit text without spaces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from html import escape
+
+from whoosh.analysis import Analyzer, Token
+from whoosh.highlight import (
+    FIRST,
+    BasicFragmentScorer,
+    ContextFragmenter,
+    Formatter,
+    Fragment,
+    top_fragments,
+)
+
+ELLIPSIS = "…"
+_CONNECTORS = frozenset("-_/.·")
+
+
+@dataclass(frozen=True, slots=True)
+class Highlight:
+    """HTML snippet (escaped, matches in <mark>) and the matched words as written in the text."""
+
+    html: str
+    matched: tuple[str, ...]
+
+
+class MarkFormatter(Formatter):
+    """Escapes text and wraps matches in <mark>; ellipses where the fragment is cut."""
+
+    between = ELLIPSIS
+
+    def _text(self, text: str) -> str:
+        return escape(text, quote=False)
+
+    def format_token(self, text: str, token: Token, replace: bool = False) -> str:
+        return f"<mark>{escape(text[token.startchar : token.endchar], quote=False)}</mark>"
+
+    def format(self, fragments: list[Fragment], replace: bool = False) -> str:
+        if not fragments:
+            return ""
+        body = super().format(fragments, replace)
+        text = fragments[0].text
+        before, after = text[: fragments[0].startchar], text[fragments[-1].endchar :]
+        return self._edge(before) + body + self._edge(after)
+
+    def _edge(self, rest: str) -> str:
+        # Fragments start and end on words; a lone "。" left over is shown, not elided.
+        if len(rest) <= 2 and not any(ch.isalnum() for ch in rest):
+            return self._text(rest)
+        return ELLIPSIS
+
+
+@dataclass(frozen=True, slots=True)
+class _Piece:
+    start: int
+    end: int
+    text: str
+    unit: bool
+    matched: bool
+
+
+def highlight_text(
+    text: str,
+    terms: Collection[str],
+    analyzer: Analyzer,
+    *,
+    maxchars: int = 160,
+    surround: int = 40,
+    top: int = 2,
+) -> Highlight | None:
+    """Best fragments of `text` with `terms` (analysed forms) marked; None if none occur."""
+    if not text or not terms:
+        return None
+    pieces = _analyse(text, terms, analyzer)
+    marked = _marked_pieces(pieces)
+    if not marked:
+        return None
+    spans = _join_connected(text, [(p.start, p.end) for p in marked])
+    tokens = list(_fragment_stream(text, pieces, spans))
+    fragmenter = ContextFragmenter(maxchars=maxchars, surround=surround)
+    fragments = fragmenter.fragment_tokens(text, iter(tokens))
+    best = top_fragments(fragments, top, BasicFragmentScorer(), FIRST, minscore=1)
+    # Report what was marked, as written: 重金属 (not also the 金属 inside it), ICP-MS.
+    matched = tuple(dict.fromkeys(text[a:b] for a, b in spans))
+    return Highlight(MarkFormatter().format(best), matched)
+
+
+def plain_snippet(text: str, maxchars: int = 160) -> str:
+    """Escaped start of `text`, for hits with nothing to mark (e.g. found by meaning only)."""
+    text = " ".join(text.split())
+    if len(text) <= maxchars:
+        return escape(text, quote=False)
+    return escape(text[:maxchars], quote=False) + ELLIPSIS
+
+
+def _analyse(text: str, terms: Collection[str], analyzer: Analyzer) -> list[_Piece]:
+    tokens = analyzer(text, chars=True, positions=True, mode="index", removestops=False)
+    return [
+        _Piece(
+            t.startchar,
+            t.endchar,
+            t.text,
+            getattr(t, "unit", True),
+            t.text in terms and not t.stopped,
+        )
+        for t in tokens
+    ]
+
+
+def _marked_pieces(pieces: Iterable[_Piece]) -> list[_Piece]:
+    """Non-overlapping matched pieces, the longest winning at each start."""
+    marked: list[_Piece] = []
+    end = -1
+    for p in sorted((p for p in pieces if p.matched), key=lambda p: (p.start, -p.end)):
+        if p.start >= end:
+            marked.append(p)
+            end = p.end
+    return marked
+
+
+def _join_connected(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Merge spans separated by one connector, so ICP-MS is one mark, not ICP and MS."""
+    out: list[tuple[int, int]] = []
+    for start, end in spans:
+        if out and start - out[-1][1] == 1 and text[start - 1] in _CONNECTORS:
+            out[-1] = (out[-1][0], end)
+        else:
+            out.append((start, end))
+    return out
+
+
+def _fragment_stream(
+    text: str, pieces: list[_Piece], spans: list[tuple[int, int]]
+) -> Iterable[Token]:
+    """Monotonic, non-overlapping tokens: matched spans plus the unmatched rest of each unit."""
+    units = sorted((p for p in pieces if p.unit), key=lambda p: p.start)
+    i = 0
+    done = 0  # everything before this offset has been emitted
+    for unit in units:
+        cursor = max(unit.start, done)
+        while i < len(spans) and spans[i][0] < unit.end:
+            start, end = spans[i]
+            if start > cursor:
+                yield _token(text, cursor, start, False)
+            if end > done:
+                yield _token(text, max(start, done), end, True)
+            cursor = done = max(done, end)
+            i += 1
+        if cursor < unit.end:
+            yield _token(text, cursor, unit.end, False)
+            done = unit.end
+
+
+def _token(text: str, start: int, end: int, matched: bool) -> Token:
+    # The fragment scorer counts distinct `text`s of matches to prefer varied fragments.
+    t = Token(chars=True, startchar=start, endchar=end, boost=1.0, text=text[start:end])
+    t.matched = matched
+    return t
