@@ -53,6 +53,15 @@ DEFAULTS: dict[str, Any] = {
     "MATCH_MIN_METROLOGY": 1,  # members with metrology/statistics competence
     "MATCH_MAX_PER_PROVINCE": 2,  # panel members from one province (None: no cap)
     "MATCH_ONE_PER_INSTITUTION": True,  # no two members from one institution
+    # Affinity (expertpool/matching/scoring.py; chosen by bench/match_quality.py, BENCHMARKS.md)
+    "MATCH_AGGREGATION": "mean_top_k",  # per-expert text scores: max | mean_top_k | softmax
+    "MATCH_TOP_K": 2,
+    "MATCH_TEMPERATURE": 0.05,  # softmax aggregation only
+    "MATCH_SEMANTIC_MINMAX": True,  # rescale semantic scores over the pool before fusing
+    "MATCH_WEIGHT_SEMANTIC": 0.6,
+    "MATCH_WEIGHT_KEYWORD": 0.1,
+    "MATCH_WEIGHT_CATEGORY": 0.2,
+    "MATCH_WEIGHT_SPECIALTY": 0.1,
     "SMTP_HOST": None,
     "SMTP_PORT": 25,
     "SMTP_USER": None,

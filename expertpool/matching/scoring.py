@@ -1,0 +1,144 @@
+"""How a submission's affinity to every expert is computed: pure numpy, no Flask, no database.
+
+An expert is represented by several texts (profile, review fields, each publication, each RM
+developed, each past review). A submission is scored against every text; the per-text scores
+are aggregated per expert, then fused with keyword relevance (BM25F over the expert's texts)
+and the overlap of GBW category and specialties. `bench/match_quality.py` compares the
+variants on our evaluation set; the defaults below are the variant it chose (BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .core.affinity import (
+    AffinityWeights,
+    combine,
+    segment_max,
+    segment_mean_top_k,
+    segment_softmax,
+)
+
+AGGREGATIONS = ("max", "mean_top_k", "softmax")
+# Chosen by bench/match_quality.py (nDCG@10 0.823 vs 0.767 for the unscaled 0.6/0.2/0.1/0.1).
+DEFAULT_WEIGHTS = AffinityWeights(semantic=0.6, keyword=0.1, category=0.2, specialty=0.1)
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    """Aggregation of per-text similarities and the weights of the fused signals."""
+
+    aggregation: str = "mean_top_k"
+    top_k: int = 2
+    temperature: float = 0.05
+    weights: AffinityWeights = field(default_factory=lambda: DEFAULT_WEIGHTS)
+    # Rescale the semantic scores of one submission to [0, 1] over the pool before fusing:
+    # cosines of e5 sit in a narrow band (~0.75-0.9), so unscaled, a 0.1 category bonus
+    # outweighs any difference in content.
+    semantic_minmax: bool = True
+
+    def __post_init__(self) -> None:
+        if self.aggregation not in AGGREGATIONS:
+            raise ValueError(f"aggregation must be one of {AGGREGATIONS}")
+
+    @classmethod
+    def from_mapping(cls, config: dict) -> ScoringConfig:
+        """From app settings MATCH_AGGREGATION, MATCH_TOP_K, MATCH_WEIGHT_<SIGNAL>."""
+        defaults = cls()
+        w = defaults.weights
+        return cls(
+            aggregation=config.get("MATCH_AGGREGATION", defaults.aggregation),
+            semantic_minmax=bool(config.get("MATCH_SEMANTIC_MINMAX", defaults.semantic_minmax)),
+            top_k=int(config.get("MATCH_TOP_K", defaults.top_k)),
+            temperature=float(config.get("MATCH_TEMPERATURE", defaults.temperature)),
+            weights=AffinityWeights(
+                semantic=float(config.get("MATCH_WEIGHT_SEMANTIC", w.semantic)),
+                keyword=float(config.get("MATCH_WEIGHT_KEYWORD", w.keyword)),
+                category=float(config.get("MATCH_WEIGHT_CATEGORY", w.category)),
+                specialty=float(config.get("MATCH_WEIGHT_SPECIALTY", w.specialty)),
+            ),
+        )
+
+
+@dataclass
+class PoolScores:
+    """Scores of every expert (axis 0 follows the pool order) and the parts they came from."""
+
+    total: np.ndarray
+    semantic: np.ndarray
+    keyword: np.ndarray
+    category: np.ndarray
+    specialty: np.ndarray
+
+
+def aggregate(
+    row_scores: np.ndarray, row_expert: np.ndarray, n_experts: int, cfg: ScoringConfig
+) -> np.ndarray:
+    """Per-expert semantic score from per-text scores (`row_expert`: pool index of each row)."""
+    if cfg.aggregation == "max":
+        return segment_max(row_scores, row_expert, n_experts)
+    if cfg.aggregation == "softmax":
+        return segment_softmax(row_scores, row_expert, n_experts, cfg.temperature)
+    return segment_mean_top_k(row_scores, row_expert, n_experts, cfg.top_k)
+
+
+def score_pool(
+    row_scores: np.ndarray,
+    row_expert: np.ndarray,
+    keyword: np.ndarray,
+    category: np.ndarray,
+    specialty: np.ndarray,
+    cfg: ScoringConfig,
+) -> PoolScores:
+    """Fuse the signals of one submission over a pool of `len(category)` experts."""
+    n = len(category)
+    semantic = aggregate(row_scores, row_expert, n, cfg) if len(row_scores) else np.zeros(n)
+    fused_semantic = _minmax(semantic) if cfg.semantic_minmax else semantic
+    total = combine(fused_semantic, keyword, category, specialty, cfg.weights)
+    kw = keyword / keyword.max() if keyword.size and keyword.max() > 0 else np.zeros(n)
+    return PoolScores(total=total, semantic=semantic, keyword=kw, category=category,
+                      specialty=specialty)
+
+
+def _minmax(x: np.ndarray) -> np.ndarray:
+    low, high = (float(x.min()), float(x.max())) if x.size else (0.0, 0.0)
+    return (x - low) / (high - low) if high > low else np.zeros_like(x)
+
+
+# --- specialty overlap ------------------------------------------------------------------------
+
+_SPLIT = re.compile(r"[\s,，、;；/／()（）]+")
+
+
+def fold(term: str) -> str:
+    """Compare specialties by folded form: full-width, case and spacing ignored."""
+    return unicodedata.normalize("NFKC", term).casefold().replace(" ", "").replace("-", "")
+
+
+def specialty_overlap(wanted: Sequence[str], experts: Sequence[Iterable[str]]) -> np.ndarray:
+    """Share of the submission's terms (matrix, analytes, methods) each expert covers.
+
+    A term counts as covered when it and one of the expert's specialties contain one another
+    (铅 covers 铅; 电感耦合等离子体质谱 covers ICP-MS only through the expert's own listing),
+    which is forgiving about qualifiers such as 土壤中铅 vs 铅.
+    """
+    terms = [t for t in dict.fromkeys(fold(w) for w in wanted) if t]
+    out = np.zeros(len(experts))
+    if not terms:
+        return out
+    for i, specialties in enumerate(experts):
+        folded = [fold(s) for s in specialties if s]
+        covered = sum(1 for t in terms if any(t in s or s in t for s in folded if s))
+        out[i] = covered / len(terms)
+    return out
+
+
+def submission_terms(matrix: str | None, analytes: Iterable[str], methods: Iterable[str]) -> list[str]:
+    """The submission's own field terms (a matrix like '土壤、沉积物' splits into two)."""
+    parts = [p for p in _SPLIT.split(matrix or "") if p]
+    return parts + [a for a in analytes if a] + [m for m in methods if m]
