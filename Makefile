@@ -17,6 +17,7 @@ setup: $(VENV)/.installed
 	$(FLASK) db upgrade
 	$(FLASK) embeddings install-model
 	$(FLASK) demo load --if-empty
+	$(FLASK) embeddings rebuild
 	$(FLASK) search reindex --if-missing
 
 $(VENV)/.installed: requirements.txt

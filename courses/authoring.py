@@ -20,6 +20,7 @@ from expertpool.accounts.models import User
 from expertpool.db import utcnow
 
 from . import content, grading
+from .material_index import material_changed
 from .constants import (
     AUDIENCES,
     DRAFT,
@@ -124,6 +125,7 @@ def create_course(session: Session, actor: User | None, data: dict[str, Any]) ->
     apply_course_fields(course, data)
     session.add(course)
     session.flush()
+    material_changed(session, course)
     return course
 
 
@@ -138,6 +140,7 @@ def update_course(session: Session, actor: User, course: Course, data: dict[str,
                                  slug=merged["slug"])))
     apply_course_fields(course, data)
     session.flush()
+    material_changed(session, course)
     return course
 
 
@@ -178,6 +181,7 @@ def set_status(session: Session, actor: User, course: Course, publish: bool) -> 
     else:
         course.status = DRAFT
     session.flush()
+    material_changed(session, course)
     return course
 
 
@@ -279,6 +283,7 @@ def save_lesson(session: Session, chapter: Chapter, lesson: Lesson | None, *, ti
     if kind != "pdf":
         lesson.pdf_text = None
     session.flush()
+    material_changed(session, lesson.course)
     return lesson
 
 
@@ -312,8 +317,10 @@ def move_lesson(session: Session, lesson: Lesson, step: int) -> None:
 
 def delete_lesson(session: Session, lesson: Lesson) -> None:
     """Delete a lesson with its learners' progress in it (files are pruned by the CLI)."""
+    course = lesson.chapter.course
     lesson.chapter.lessons.remove(lesson)
     session.flush()
+    material_changed(session, course)
 
 
 def add_material(session: Session, course: Course, lesson: Lesson | None, title: str,

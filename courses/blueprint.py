@@ -10,6 +10,7 @@ from .controllers import admin as adm
 from .controllers import authoring as auth
 from .controllers import learn, public
 from .controllers import quiz as qz
+from .controllers import search as sr
 
 bp = Blueprint("courses", __name__, template_folder="templates")
 rule = bp.add_url_rule
@@ -18,6 +19,7 @@ GET_POST = ["GET", "POST"]
 
 # Learners (any signed-in user).
 rule("/courses/", "catalogue", learn.catalogue)
+rule("/courses/search", "search", sr.search)
 rule("/courses/<slug>", "course", learn.course)
 rule("/courses/<slug>/cover", "cover", learn.cover)
 rule("/courses/<slug>/enrol", "enrol", learn.enrol, methods=POST)

@@ -28,10 +28,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from expertpool.accounts.models import User
-from expertpool.db import utcnow
+from expertpool.db import savepoint, utcnow
 
 from . import authoring, grading
 from .constants import PDF_EXTENSIONS, PUBLISHED, VIDEO_EXTENSIONS
+from .material_index import material_changed
 from .models import Course, Lesson, Question
 
 log = logging.getLogger(__name__)
@@ -386,7 +387,7 @@ def apply(session: Session, actor: User | None, specs: list[CourseSpec], *, uplo
           ) -> ImportResult:
     """Write checked specs (inside a savepoint: a failure leaves nothing half-written)."""
     result = ImportResult()
-    with session.begin_nested():
+    with savepoint(session):
         courses = {}
         for spec in (progress or iter)(specs):
             course = session.scalar(select(Course).where(Course.slug == spec.slug))
@@ -397,6 +398,8 @@ def apply(session: Session, actor: User | None, specs: list[CourseSpec], *, uplo
             prerequisites = [courses.get(s) or session.scalar(select(Course).where(
                 Course.slug == s)) for s in spec.prerequisites]
             authoring.set_prerequisites(session, courses[spec.slug], prerequisites)
+    for course in courses.values():
+        material_changed(session, course)
     return result
 
 

@@ -96,19 +96,27 @@ def _register_blueprints(app: Flask) -> None:
     from .api.blueprint import bp as api_bp
     from .experts.blueprint import bp as experts_bp
     from .main.blueprint import bp as main_bp
+    from .matching.blueprint import bp as matching_bp
     from .reviews.blueprint import bp as reviews_bp
     from .submissions.blueprint import bp as submissions_bp
 
     for blueprint in (main_bp, accounts_bp, experts_bp, api_bp, courses_bp, submissions_bp,
-                      reviews_bp):
+                      reviews_bp, matching_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # read-only GET API: nothing to forge
 
 
 def _register_cli(app: Flask) -> None:
     from .core import embeddings
+    from .core.search import app as search
 
     embeddings.init_app(app)
+    search.init_app(app)
+    from .matching import sync as matching_sync
+    from .matching.cli import match_cli
+
+    matching_sync.init_app(app)
+    app.cli.add_command(match_cli)
     from courses.cli import courses_cli
 
     from .accounts.cli import users_cli

@@ -36,6 +36,18 @@ DEFAULTS: dict[str, Any] = {
     "EMBEDDING_MODEL": "multilingual-e5-small",
     "EMBEDDING_FAIRNESS": True,  # normalise scores so a document's language doesn't decide rank
     "SEARCH_INDEX_DIR": None,  # default: <instance>/search
+    "SEARCH_LOCK_TIMEOUT": 10.0,  # seconds a writer waits for another's index lock
+    # Hybrid retrieval (expertpool/core/search/hybrid.py `HybridConfig`); chosen with
+    # bench/search_quality.py on the course-material evaluation set.
+    "SEARCH_FUSION": "rrf",  # "rrf" (reciprocal rank fusion) or "score" (normalised scores)
+    "SEARCH_RRF_K": 60,  # RRF damping: larger gives the top ranks less advantage
+    "SEARCH_KEYWORD_WEIGHT": 1.0,  # weight of the keyword (BM25F) list in the fusion
+    "SEARCH_SEMANTIC_WEIGHT": 1.0,  # weight of the semantic (embedding) list in the fusion
+    "SEARCH_NORMALIZATION": "minmax",  # score fusion only: "minmax" or "zscore"
+    "SEARCH_CANDIDATES": 100,  # hits taken from each list before fusion
+    "SEARCH_SEMANTIC_MIN_SCORE": None,  # a semantic hit scoring below this is no match
+    "SEARCH_KEYWORD_MATCH": "auto",  # "auto": all words, else any; or "all" / "any"
+    "SEARCH_SNIPPET_CHARS": 160,  # length of a result's snippet
     "TRAINING_WITHIN_TERM": False,  # required training must also fall within the current term
     "COURSES_QUIZ_GRACE_SECONDS": 30,  # answers this late after a quiz's time limit still count
     "PUBLIC_BASE_URL": None,  # e.g. https://rm.example.gov.cn: used in certificate QR codes

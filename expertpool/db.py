@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import Engine, MetaData, event
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 
 # Stable constraint names so Alembic migrations work the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -50,3 +52,20 @@ def configure_sqlite(engine: Engine) -> None:
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
+
+
+@contextmanager
+def savepoint(session: Session) -> Iterator[None]:
+    """All-or-nothing block: a SAVEPOINT inside a real transaction.
+
+    pysqlite (in its default, legacy mode) only sends BEGIN before the first INSERT/UPDATE; a
+    SAVEPOINT sent earlier opens the transaction itself and its RELEASE then commits the whole
+    block, so the caller could no longer roll it back. Imports and bulk operations use this.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        dbapi = connection.connection.dbapi_connection
+        if dbapi is not None and not getattr(dbapi, "in_transaction", True):
+            connection.exec_driver_sql("BEGIN")
+    with session.begin_nested():
+        yield

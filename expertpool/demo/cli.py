@@ -21,14 +21,22 @@ def load(if_empty: bool, n_experts: int) -> None:
     if not loader.is_empty(db.session):
         if if_empty:
             click.echo("Database already has data: demo data not loaded.")
+            _print_accounts(loader.existing_demo_accounts(db.session))
             return
         raise click.ClickException(
             "The database is not empty; demo data is only loaded into an empty database."
         )
     audit.set_actor(db.session, None, note="demo data")
+    # Embeddings and keyword indexes are built in bulk afterwards, with progress bars
+    # (`flask embeddings rebuild`, `flask search reindex`), not expert by expert at commit.
+    from ..matching.sync import SKIP
+
+    db.session.info[SKIP] = True
     result = loader.load(db.session, n_experts=n_experts)
     db.session.commit()
+    db.session.info.pop(SKIP, None)
     click.echo(f"Loaded {result['expert_count']} experts.")
+    click.echo("Next: `flask embeddings rebuild` and `flask search reindex` (make run does both).")
     _print_accounts(result)
 
 

@@ -180,3 +180,15 @@ def _expert_accounts(session: Session, experts: list[Expert]) -> list[dict[str, 
         expert.user_id = user.id
         logins.append({"username": username, "password": DEMO_EXPERT_PASSWORD, "name": expert.name})
     return logins
+
+
+def existing_demo_accounts(session: Session) -> dict[str, list[dict[str, Any]]]:
+    """The demo accounts still present (for `make run` on a database that has data)."""
+    accounts_data = data.generate_accounts()
+    names = set(session.scalars(select(User.username)))
+    experts = [{"username": f"expert{n}", "password": DEMO_EXPERT_PASSWORD} for n in (1, 2, 3)]
+    return {
+        "admins": [a for a in accounts_data["admins"] if a["username"] in names],
+        "experts": [e for e in experts if e["username"] in names],
+        "trainees": [t for t in accounts_data["trainees"] if t["username"] in names],
+    }

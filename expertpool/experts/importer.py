@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts.models import User
 from ..core import audit
+from ..db import savepoint
 from . import institutions
 from .constants import EDUCATIONS, TITLE_GRADES, Status, category_by_name
 from .models import Expert
@@ -1085,9 +1086,8 @@ def commit(
     row_no = 0
     # The audit log names whoever imports, with the file as the note of every change.
     audit.set_actor(session, actor, note=f"import {report.filename}"[:200])
-    _open_transaction(session)
     try:
-        with session.begin_nested():
+        with savepoint(session):
             for row_no, data in zip(report.row_numbers, report.rows, strict=True):
                 created.append(create_expert(session, actor, data, status=data["status"]))
                 if progress:
@@ -1104,21 +1104,6 @@ def commit(
     finally:
         audit.set_note(session, None)
     return created
-
-
-def _open_transaction(session: Session) -> None:
-    """Make sure a real transaction is open before the SAVEPOINT.
-
-    pysqlite (in its default, legacy mode) only sends BEGIN before the first INSERT/UPDATE; a
-    SAVEPOINT sent earlier opens the transaction itself and its RELEASE then commits the whole
-    import, so the caller could no longer roll it back. No-op elsewhere, or when already open.
-    """
-    connection = session.connection()
-    if connection.dialect.name != "sqlite":
-        return
-    dbapi = connection.connection.dbapi_connection
-    if dbapi is not None and not getattr(dbapi, "in_transaction", True):
-        connection.exec_driver_sql("BEGIN")
 
 
 def _short(exc: Exception) -> str:

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts.models import User
 from ..core import audit
+from ..db import savepoint
 from ..experts import institutions
 from ..experts.constants import category_by_name
 from ..experts.importer import (
@@ -40,7 +41,6 @@ from ..experts.importer import (
     split_list,
     workbook_bytes,
 )
-from ..experts.importer import _open_transaction as open_transaction  # shared pysqlite fix
 from .constants import (
     GRADE_WORDS,
     GRADE_ZH,
@@ -780,9 +780,8 @@ def commit(session: Session, actor: User | None, report: ImportReport) -> list[S
     created: list[Submission] = []
     current_row = 0
     audit.set_actor(session, actor, note=f"import {report.filename}"[:200])
-    open_transaction(session)
     try:
-        with session.begin_nested():
+        with savepoint(session):
             for row_no, data in zip(report.row_numbers, report.rows, strict=True):
                 current_row = row_no  # named in the refusal when this row fails
                 created.append(create_submission(session, actor, data))

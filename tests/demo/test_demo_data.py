@@ -261,3 +261,22 @@ def test_accounts():
         assert insts[t["institution"]]["province"] == t["province"]
     for u in users:
         assert len(u["password"]) >= 10
+
+
+def test_demo_load_cli_loads_once_and_prints_accounts(runner):
+    from sqlalchemy import func, select
+
+    from expertpool.db import db
+    from expertpool.experts.models import Expert
+
+    first = runner.invoke(args=["demo", "load", "--if-empty", "--experts", "40"])
+    assert first.exit_code == 0, first.output
+    assert "admin" in first.output and "Demo-2026!admin" in first.output
+    count = db.session.scalar(select(func.count()).select_from(Expert))
+    assert count == 40
+    again = runner.invoke(args=["demo", "load", "--if-empty", "--experts", "40"])
+    assert again.exit_code == 0 and "already has data" in again.output
+    assert "Demo-2026!admin" in again.output
+    assert db.session.scalar(select(func.count()).select_from(Expert)) == count
+    refused = runner.invoke(args=["demo", "load", "--experts", "40"])
+    assert refused.exit_code != 0

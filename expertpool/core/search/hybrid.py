@@ -29,6 +29,7 @@ Mode = Literal["hybrid", "keyword", "semantic"]
 Filters = Mapping[str, FilterValue] | None
 KEYWORD = "keyword"
 SEMANTIC = "semantic"
+_LOOKUP_BATCH = 32  # fewest semantic hits checked against the catalogue at a time
 
 
 # -- fusion maths --------------------------------------------------------------------------
@@ -399,9 +400,18 @@ class HybridRetriever:
             log.exception("semantic search failed for %r; using keyword search only", query)
             return None
         best = _best_chunk_per_doc(raw, self.config.semantic_min_score)
-        docs = self.keyword.documents([h.doc_id for h in best], filters=filters)
-        hits = [h for h in best if h.doc_id in docs][:limit]
-        return hits, docs
+        hits: list[SemanticHit] = []
+        docs: dict[str, dict[str, Any]] = {}
+        start = 0
+        # Only as many documents are looked up as the `limit` hits need (most exist and pass
+        # the filters), not all `k` chunks' documents: each lookup reads stored fields.
+        while len(hits) < limit and start < len(best):
+            part = best[start : start + max(limit - len(hits), _LOOKUP_BATCH)]
+            start += len(part)
+            found = self.keyword.documents([h.doc_id for h in part], filters=filters)
+            docs.update(found)
+            hits += [h for h in part if h.doc_id in found]
+        return hits[:limit], docs
 
     # fusion
 

@@ -625,15 +625,19 @@ class SearchIndex:
     def documents(
         self, ids: Iterable[str], *, filters: Mapping[str, FilterValue] | None = None
     ) -> dict[str, dict[str, Any]]:
-        """Stored fields of the given ids that exist and pass `filters`."""
-        wanted = [Q.Term(self.spec.id_field, str(i)) for i in ids]
+        """Stored fields of the given ids that exist and pass `filters`, in the order given."""
         with self.searcher() as s:
             fq = self._filter_set(s, filters) if s is not None else None
-            if s is None or not wanted or (fq is not None and not fq):
+            if s is None or (fq is not None and not fq):
                 return {}
-            results = s.search(Q.Or(wanted), limit=None, filter=fq)
-            docs = (self._stored(h.fields()) for h in results)
-            return {d[self.spec.id_field]: d for d in docs}
+            out: dict[str, dict[str, Any]] = {}
+            for doc_id in dict.fromkeys(str(i) for i in ids):
+                # One term lookup per id (deleted documents skipped): an OR query over the ids
+                # costs ~0.1 ms per id, three times as much, with the hybrid asking for 100s.
+                num = s.document_number(**{self.spec.id_field: doc_id})
+                if num is not None and (fq is None or num in fq):
+                    out[doc_id] = self._stored(s.stored_fields(num))
+            return out
 
     def close(self) -> None:
         s = getattr(self._local, "searcher", None)

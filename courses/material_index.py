@@ -1,0 +1,291 @@
+"""The course-material search indexes and how they follow the catalogue.
+
+Two indexes named "materials", both one entry per passage (`passages.py`): a keyword index
+(Whoosh, via `expertpool.core.search.app`) and a vector index (the embeddings store, one
+vector per passage: source ("course", course id), chunk = the passage id).
+
+Keeping them current (the microblog `app/search.py` pattern): authoring operations call
+`material_changed(session, course)`. When the transaction commits, `before_commit` writes the
+course's vectors in that same transaction (they flush with it) and prepares its keyword
+documents; `after_commit` writes those to Whoosh, so a rolled-back change never reaches the
+index. Whoosh is derived data: `flask search reindex` rebuilds it from the database.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+from tqdm import tqdm
+
+from expertpool.core.embeddings import ModelNotFound, TextRecord, register_text_provider
+from expertpool.core.embeddings.store import TextItem, VectorStore, get_store
+from expertpool.core.search import IndexSpec, SearchIndex
+from expertpool.core.search.app import get_index, index_exists, register_keyword_index
+from expertpool.db import db
+
+from .models import Course, Lesson
+from .passages import Passage, course_passages
+
+log = logging.getLogger(__name__)
+
+INDEX = "materials"
+SOURCE_TYPE = "course"  # vector rows: ("course", course id, passage id)
+YES, NO = "yes", "no"
+
+# BM25F boosts, applied at index time (a change needs `flask search reindex`). A passage's
+# heading and its lesson title say what the whole passage is about, so a word there weighs
+# more than one in passing; chosen with bench/search_quality.py.
+TEXT_BOOSTS = {"text": 1.0, "heading": 2.0, "lesson_title": 2.0, "course_title": 1.0}
+SPEC = IndexSpec(
+    name=INDEX,
+    # "text" first: the retriever takes the first field with a match as the snippet.
+    text_fields=TEXT_BOOSTS,
+    filter_fields=("course", "course_id", "topic", "audience", "level", "language", "published"),
+    stored_fields=("lesson_id", "anchor", "source", "page"),
+)
+
+_PENDING = "materials_pending"  # session.info: ids of courses changed in this transaction
+_STAGED = "materials_staged"  # session.info: what after_commit writes to Whoosh
+
+
+@dataclass(frozen=True)
+class Staged:
+    """Keyword documents prepared before the commit, written to Whoosh after it."""
+
+    app: Flask
+    docs: dict[int, list[dict[str, Any]]]  # course id -> its documents ([] when deleted)
+    full: bool = False  # the index did not exist: build it from these documents
+
+
+# -- documents -------------------------------------------------------------------------------
+
+
+def passages_with_titles(course: Course) -> Iterator[tuple[Passage, str]]:
+    """Every passage of `course` with the title of its lesson ("" for the course passage)."""
+    titles = {lesson.id: lesson.title for lesson in course.lessons}
+    for passage in course_passages(course):
+        yield passage, titles.get(passage.lesson_id, "") if passage.lesson_id else ""
+
+
+def passage_document(course: Course, passage: Passage, lesson_title: str) -> dict[str, Any]:
+    """The keyword-index document of one passage (text, titles, facets, link data)."""
+    heading = passage.heading if passage.heading not in (lesson_title, course.title) else ""
+    return {
+        "id": passage.id,
+        "text": passage.text,
+        "heading": heading,
+        "lesson_title": lesson_title,
+        "course_title": course.title,
+        "course": course.slug,
+        "course_id": str(course.id),
+        "topic": course.topic,
+        "audience": list(course.audience or []),
+        "level": course.level,
+        "language": course.language,
+        "published": YES if course.is_published else NO,
+        "lesson_id": passage.lesson_id,
+        "anchor": passage.anchor,
+        "source": passage.source,
+        "page": passage.page,
+    }
+
+
+def embed_text(course: Course, passage: Passage, lesson_title: str) -> str:
+    """What the model reads for a passage: its lesson and heading give a short passage context.
+
+    bench/search_quality.py compared this with the bare passage text (see the report there).
+    """
+    context = " · ".join(dict.fromkeys(t for t in (lesson_title, passage.heading) if t))
+    return f"{context}\n{passage.text}" if context and passage.source != "course" else passage.text
+
+
+def course_documents(course: Course) -> list[dict[str, Any]]:
+    return [passage_document(course, p, t) for p, t in passages_with_titles(course)]
+
+
+def course_text_items(course: Course) -> list[TextItem]:
+    return [
+        TextItem(SOURCE_TYPE, course.id, p.id, embed_text(course, p, t))
+        for p, t in passages_with_titles(course)
+    ]
+
+
+def all_courses(session: Session) -> Iterable[Course]:
+    return session.scalars(select(Course).order_by(Course.id))
+
+
+def material_documents() -> Iterator[dict[str, Any]]:
+    """Every passage of every course (drafts too: the search filters on `published`)."""
+    for course in all_courses(db.session):
+        yield from course_documents(course)
+
+
+def material_count() -> int:
+    return sum(len(course_passages(c)) for c in all_courses(db.session))
+
+
+def material_texts() -> Iterator[TextRecord]:
+    """Texts for `flask embeddings rebuild`."""
+    for course in all_courses(db.session):
+        for item in course_text_items(course):
+            yield TextRecord(INDEX, *item)
+
+
+register_keyword_index(SPEC, material_documents, material_count)
+register_text_provider("course_materials", material_texts, indexes=(INDEX,))
+
+
+# -- keeping the indexes current -------------------------------------------------------------
+
+
+def material_changed(session: Session, course: Course) -> None:
+    """Re-index `course` when this transaction commits (nothing happens if it rolls back)."""
+    if course.id is None:
+        session.flush()
+    session.info.setdefault(_PENDING, set()).add(course.id)
+
+
+@event.listens_for(Session, "before_flush")
+def _note_deleted(session: Session, _context: Any, _instances: Any) -> None:
+    """Courses or lessons deleted by any means leave the index too."""
+    for obj in session.deleted:
+        if isinstance(obj, Course) and obj.id is not None:
+            session.info.setdefault(_PENDING, set()).add(obj.id)
+        elif isinstance(obj, Lesson) and obj.course_id is not None:
+            session.info.setdefault(_PENDING, set()).add(obj.course_id)
+
+
+def _has_changes(session: Session) -> bool:
+    return bool(session.info.get(_PENDING)) or any(
+        isinstance(obj, Course | Lesson) for obj in session.deleted
+    )
+
+
+@event.listens_for(Session, "before_commit")
+def _stage(session: Session) -> None:
+    # Savepoints fire the commit events too; only the real commit counts.
+    if session.in_nested_transaction() or not _has_changes(session):
+        return
+    if not has_app_context():
+        log.warning("course materials changed outside an app: run `flask search reindex`")
+        session.info.pop(_PENDING, None)
+        return
+    session.flush()  # deletions must be visible below
+    pending = session.info.pop(_PENDING, set())
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    store = _writer_store(session, app)
+    docs: dict[int, list[dict[str, Any]]] = {}
+    for course_id in sorted(pending):
+        course = session.get(Course, course_id)
+        docs[course_id] = course_documents(course) if course is not None else []
+        if store is not None:
+            _write_vectors(store, course_id, course)
+    full = not index_exists(get_index(INDEX, app))
+    if full:  # first write ever: build the whole index, not just these courses
+        docs = {c.id: course_documents(c) for c in all_courses(session)}
+    session.info[_STAGED] = Staged(app, docs, full)
+
+
+@event.listens_for(Session, "after_commit")
+def _apply(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
+    staged: Staged | None = session.info.pop(_STAGED, None)
+    if staged is None:
+        return
+    try:
+        index = get_index(INDEX, staged.app)
+        if staged.full:
+            index.rebuild([d for docs in staged.docs.values() for d in docs], progress=False)
+        else:
+            write_course_documents(index, staged.docs)
+    except Exception:  # the database is committed; the derived index can be rebuilt
+        log.exception(
+            "search index %r not updated for courses %r: run `flask search reindex`",
+            INDEX,
+            sorted(staged.docs),
+        )
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _discard(session: Session, transaction: Any) -> None:
+    """A rollback (or a close without commit) forgets what was waiting for the commit."""
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
+        session.info.pop(_STAGED, None)
+
+
+def write_course_documents(index: SearchIndex, docs: Mapping[int, list[dict[str, Any]]]) -> None:
+    """Make the index hold exactly `docs` for each of these courses."""
+    stale: list[str] = []
+    for course_id, new in docs.items():
+        keep = {d["id"] for d in new}
+        stale += [i for i in course_doc_ids(index, course_id) if i not in keep]
+    if stale:
+        index.delete(stale)
+    fresh = [d for new in docs.values() for d in new]
+    if fresh:
+        index.update(fresh)
+
+
+def course_doc_ids(index: SearchIndex, course_id: int) -> list[str]:
+    """Ids of the documents the index holds for a course."""
+    page = index.search(
+        "", filters={"course_id": str(course_id)}, per_page=100_000, snippets=False
+    )
+    return [h.doc_id for h in page.hits]
+
+
+# -- vectors -----------------------------------------------------------------------------------
+
+_PROGRESS_MIN = 100  # texts to encode before a commit shows a progress bar (imports)
+
+
+def _writer_store(session: Session, app: Flask) -> VectorStore | None:
+    """The app's store, bound to `session` if that is not the app's own session."""
+    try:
+        store = get_store(app)
+    except ModelNotFound as exc:
+        log.warning("course material vectors not written (%s); run `flask embeddings "
+                    "rebuild` once the model is installed", exc)
+        return None
+    if session is db.session():
+        return store
+    return VectorStore(store.encoder, session, fairness=store.fairness)
+
+
+def _write_vectors(store: VectorStore, course_id: int, course: Course | None) -> None:
+    if course is None:
+        store.delete(INDEX, SOURCE_TYPE, course_id)
+        return
+    items = course_text_items(course)
+    with _Progress(course.slug) as progress:
+        store.upsert(INDEX, items, replace_sources=True, progress=progress)
+
+
+class _Progress:
+    """A tqdm bar (on a terminal only) for commits that encode many passages, e.g. imports."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar: tqdm | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None and total >= _PROGRESS_MIN:
+            self.bar = tqdm(total=total, desc=f"embed {self.label}", unit="passage",
+                            disable=None, leave=False)
+        if self.bar is not None:
+            self.bar.update(done - self.bar.n)
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()

@@ -1,0 +1,185 @@
+"""Flask glue of the search core: the app's index manager, the index registry, `flask search`.
+
+The rest of `expertpool.core.search` knows nothing of Flask; this module ties it to an app.
+A feature declares each keyword index it owns once, with where its documents come from::
+
+    register_keyword_index(SPEC, documents=material_documents, count=material_count)
+
+`flask search reindex` rebuilds registered indexes from those callables (they run inside an
+app context, so they may query the database), and `get_index(name)` opens one for searching
+or for incremental writes.
+"""
+
+from __future__ import annotations
+
+import logging
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+
+from .hybrid import HybridConfig
+from .index import IndexManager, IndexSpec, SearchIndex
+
+log = logging.getLogger(__name__)
+
+_EXTENSION = "expertpool.search"
+CONFIG_PREFIX = "SEARCH_"
+# Keys of HybridConfig read from app settings, e.g. SEARCH_FUSION, SEARCH_RRF_K.
+HYBRID_KEYS = {f.name: f"{CONFIG_PREFIX}{f.name.upper()}" for f in fields(HybridConfig)}
+
+Documents = Callable[[], Iterable[Mapping[str, Any]]]
+
+
+@dataclass(frozen=True)
+class RegisteredIndex:
+    """A keyword index a feature owns: its spec and the source of truth for rebuilding it."""
+
+    spec: IndexSpec
+    documents: Documents
+    count: Callable[[], int] | None = None
+
+
+_registry: dict[str, RegisteredIndex] = {}
+
+
+def register_keyword_index(
+    spec: IndexSpec, documents: Documents, count: Callable[[], int] | None = None
+) -> None:
+    """Declare (or replace: app factories run once per test) the index `spec.name`.
+
+    `documents()` yields every document the index should hold; `count()`, if given, says how
+    many in advance so the rebuild's progress bar has a total.
+    """
+    _registry[spec.name] = RegisteredIndex(spec, documents, count)
+
+
+def unregister_keyword_index(name: str) -> None:
+    _registry.pop(name, None)
+
+
+def registered_indexes() -> dict[str, RegisteredIndex]:
+    return dict(_registry)
+
+
+# -- the app's indexes ---------------------------------------------------------------------
+
+
+def init_app(app: Flask) -> None:
+    """Register `flask search`; the index manager is created on first use."""
+    app.config.setdefault("SEARCH_INDEX_DIR", f"{app.instance_path}/search")
+    app.cli.add_command(search_cli)
+
+
+def get_index_manager(app: Flask | None = None) -> IndexManager:
+    """The app's `IndexManager` at SEARCH_INDEX_DIR, one per app (each holds open searchers)."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    manager = app.extensions.get(_EXTENSION)
+    if manager is None:
+        manager = IndexManager(
+            app.config["SEARCH_INDEX_DIR"],
+            lock_timeout=float(app.config.get("SEARCH_LOCK_TIMEOUT", 10.0)),
+        )
+        app.extensions[_EXTENSION] = manager
+    return manager
+
+
+def get_index(name: str, app: Flask | None = None) -> SearchIndex:
+    """The registered index `name` of the app (KeyError if no feature registered it)."""
+    return get_index_manager(app).index(_registry[name].spec)
+
+
+def hybrid_config(app: Flask | None = None, **overrides: Any) -> HybridConfig:
+    """HybridConfig from the app's SEARCH_* settings; `overrides` are the caller's fixed choices.
+
+    Settings given as environment variables arrive as text, so numbers are converted here.
+    """
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    types_ = typing.get_type_hints(HybridConfig)
+    values = {
+        name: _coerce(types_[name], app.config[key])
+        for name, key in HYBRID_KEYS.items()
+        if key in app.config
+    }
+    return HybridConfig.from_mapping(values | overrides)
+
+
+def _coerce(hint: Any, value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    options = set(typing.get_args(hint)) if isinstance(hint, types.UnionType) else {hint}
+    text = value.strip()
+    if type(None) in options and text.lower() in ("", "none", "null"):
+        return None
+    for kind in (int, float):
+        if kind in options:
+            try:
+                return kind(text)
+            except ValueError:
+                continue
+    return text
+
+
+def index_exists(index: SearchIndex) -> bool:
+    return index.current_generation() is not None
+
+
+def rebuild_index(name: str, app: Flask | None = None, *, progress: bool | None = None) -> int:
+    """Rebuild `name` from its feature's documents; returns the number of documents."""
+    source = _registry[name]
+    index = get_index(name, app)
+    total = source.count() if source.count else None
+    return index.rebuild(source.documents(), total=total, progress=progress)
+
+
+# -- flask search ----------------------------------------------------------------------------
+
+search_cli = AppGroup("search", help="Keyword search indexes (derived from the database).")
+
+
+@search_cli.command("reindex")
+@click.option("--index", "names", multiple=True, help="Only this index (repeatable).")
+@click.option("--if-missing", is_flag=True, help="Only build indexes that do not exist yet.")
+@with_appcontext
+def reindex_command(names: tuple[str, ...], if_missing: bool) -> None:
+    """Rebuild search indexes from the database, with a progress bar per index."""
+    unknown = sorted(set(names) - set(_registry))
+    if unknown:
+        raise click.BadParameter(
+            f"unknown index {', '.join(unknown)}; known: {', '.join(sorted(_registry)) or '-'}",
+            param_hint="--index",
+        )
+    for name in names or sorted(_registry):
+        index = get_index(name)
+        if if_missing and index_exists(index):
+            click.echo(f"{name}: exists ({index.doc_count()} documents), skipped")
+            continue
+        count = rebuild_index(name, progress=True)
+        click.echo(f"{name}: {count} documents indexed")
+
+
+@search_cli.command("status")
+@with_appcontext
+def status_command() -> None:
+    """Documents per index, against what the database holds now."""
+    manager = get_index_manager()
+    click.echo(f"index folder: {manager.root}")
+    if not _registry:
+        click.echo("no search indexes registered")
+    for name in sorted(_registry):
+        index = get_index(name)
+        source = _registry[name]
+        expected = source.count() if source.count else None
+        if not index_exists(index):
+            click.echo(f"  {name:<20} missing: run `flask search reindex --index {name}`")
+            continue
+        line = f"  {name:<20} {index.current_generation()}  {index.doc_count():>8} documents"
+        if expected is not None:
+            mark = "" if expected == index.doc_count() else "  (out of date: reindex)"
+            line += f"  ({expected} in the database){mark}"
+        click.echo(line)

@@ -1,0 +1,204 @@
+"""Matching pages: ranked candidates with explanations, one-click panels, review rounds."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..core.access import Role, roles_required
+from ..db import db
+from ..experts.models import Expert
+from ..reviews.operations import ReviewError, assign_panel
+from ..reviews.queries import assigned_expert_ids
+from ..submissions.models import Submission
+from . import rounds as ops
+from .assignments_csv import export_csv
+from .core.constraints import CODES
+from .forms import AssignForm, ConfirmForm, RoundForm
+from .models import ReviewRound
+from .records_db import rules_from_config
+from .service import rank
+
+EXCLUSION_LABELS = {
+    "not_active": _l("Not active in the pool"),
+    "term_not_started": _l("Term not started"),
+    "term_ended": _l("Term ended"),
+    "unavailable": _l("Unavailable in the review window"),
+    "same_institution": _l("Same institution as the applicant"),
+    "declared_conflict": _l("Declared conflict of interest"),
+    "developed_rm": _l("Took part in developing this RM"),
+    "recent_employment": _l("Worked for the applicant recently"),
+    "load_cap": _l("Yearly review load reached"),
+    "training_missing": _l("Required training missing"),
+    "category_mismatch": _l("Does not cover the category"),
+}
+assert set(EXCLUSION_LABELS) == set(CODES)
+
+
+def _submission(submission_id: int) -> Submission:
+    submission = db.session.get(Submission, submission_id)
+    if submission is None:
+        abort(404)
+    return submission
+
+
+def _fail(message: str) -> None:
+    flash(message, "danger")
+    g.rollback = True
+
+
+@roles_required(Role.ADMIN)
+def candidates(submission_id: int) -> Any:
+    submission = _submission(submission_id)
+    rules = rules_from_config(current_app.config)
+    k = min(request.args.get("k", 50, type=int), 200)
+    ranking = rank(db.session, submission, rules, k=k,
+                   skip_ids=assigned_expert_ids(db.session, submission.id))
+    province = request.args.get("province", "")
+    metrology_only = request.args.get("metrology") == "1"
+    shown = [c for c in ranking.candidates
+             if (not province or c.expert.province == province)
+             and (not metrology_only or c.expert.metrology_competent)]
+    form = AssignForm(formdata=None, members=list(ranking.panel.member_ids),
+                      alternates=[a.expert_id for a in ranking.panel.alternates])
+    return render_template(
+        "matching/candidates.html", submission=submission, ranking=ranking, shown=shown,
+        form=form, labels=EXCLUSION_LABELS,
+        provinces=sorted({c.expert.province for c in ranking.candidates if c.expert.province}),
+        province=province, metrology_only=metrology_only)
+
+
+@roles_required(Role.ADMIN)
+def assign(submission_id: int) -> Any:
+    submission = _submission(submission_id)
+    form = AssignForm()
+    if not form.validate_on_submit():
+        abort(400)
+    ranking = rank(db.session, submission, rules_from_config(current_app.config), k=200,
+                   skip_ids=assigned_expert_ids(db.session, submission.id))
+    chosen = _candidates(ranking, form.members.data)
+    extra = _candidates(ranking, [e for e in form.alternates.data if e not in form.members.data])
+    try:
+        assign_panel(db.session, current_user, submission, chosen, extra, form.due_date.data,
+                     rules=ranking.rules)
+    except ReviewError as exc:
+        _fail(str(exc))
+        return redirect(url_for("matching.candidates", submission_id=submission.id))
+    flash(_("Invitations sent to %(n)s experts.", n=len(chosen)), "success")
+    return redirect(url_for("submissions.detail", submission_id=submission.id))
+
+
+def _candidates(ranking: Any, ids: list[int]) -> list[tuple[int, float, dict]]:
+    out = []
+    for expert_id in ids:
+        candidate = ranking.candidate(expert_id)
+        if candidate is None:  # not eligible (or not in the top 200): assign_panel refuses
+            out.append((expert_id, 0.0, {}))
+        else:
+            out.append((expert_id, candidate.score, candidate.explanation.as_dict()))
+    return out
+
+
+@roles_required(Role.ADMIN)
+def rounds() -> Any:
+    items = db.session.scalars(select(ReviewRound).order_by(ReviewRound.id.desc())).all()
+    return render_template("matching/rounds.html", rounds=items)
+
+
+@roles_required(Role.ADMIN)
+def new_round() -> Any:
+    open_items = ops.open_submissions(db.session)
+    form = RoundForm()
+    form.submissions.choices = [(s.id, s.title) for s in open_items]
+    if request.method == "GET":
+        form.submissions.data = [s.id for s in open_items]
+        form.name.data = _("Review round of %(date)s", date=dt.date.today().isoformat())
+    if form.validate_on_submit():
+        chosen = [s for s in open_items if s.id in set(form.submissions.data)]
+        rules = dataclasses.replace(rules_from_config(current_app.config),
+                                    panel_size=form.panel_size.data,
+                                    load_cap_per_round=form.load_cap_per_round.data)
+        try:
+            round_ = ops.propose(db.session, current_user, form.name.data, chosen, rules,
+                                 fairness=form.fairness.data, due_date=form.due_date.data)
+        except ops.RoundError as exc:
+            _fail(str(exc))
+        else:
+            return redirect(url_for("matching.round", round_id=round_.id))
+    return render_template("matching/new_round.html", form=form, open_items=open_items)
+
+
+def _round(round_id: int) -> ReviewRound:
+    item = db.session.get(ReviewRound, round_id)
+    if item is None:
+        abort(404)
+    return item
+
+
+@roles_required(Role.ADMIN)
+def round_detail(round_id: int) -> Any:
+    item = _round(round_id)
+    panels = item.proposal.get("panels", [])
+    ids = {e for p in panels for e, _a in p["members"] + p["alternates"]}
+    ids |= {w["expert_id"] for w in item.proposal.get("weakest", [])}
+    experts = {e.id: e for e in db.session.scalars(select(Expert).where(Expert.id.in_(ids)))}
+    subs = {s.id: s for s in db.session.scalars(
+        select(Submission).where(Submission.id.in_([p["submission_id"] for p in panels])))}
+    chart = {"histogram": item.proposal.get("load_histogram", []),
+             "affinity": [p["affinity"] for p in panels],
+             "labels": {"experts": _("Experts"), "reviews": _("Reviews in this round"),
+                        "panels": _("Panels"), "affinity": _("Panel affinity")}}
+    return render_template("matching/round.html", item=item, panels=panels, experts=experts,
+                           subs=subs, chart=chart, form=ConfirmForm(version=item.version))
+
+
+@roles_required(Role.ADMIN)
+def confirm_round(round_id: int) -> Any:
+    item = _round(round_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    version = int(form.version.data) if (form.version.data or "").isdigit() else None
+    try:
+        created = ops.confirm(db.session, current_user, item, version)
+    except (ops.RoundError, ReviewError) as exc:
+        _fail(str(exc))
+    else:
+        flash(_("Round confirmed: %(n)s invitations and alternates created.", n=len(created)),
+              "success")
+    return redirect(url_for("matching.round", round_id=item.id))
+
+
+@roles_required(Role.ADMIN)
+def cancel_round(round_id: int) -> Any:
+    item = _round(round_id)
+    try:
+        ops.cancel(db.session, current_user, item)
+    except ops.RoundError as exc:
+        _fail(str(exc))
+    return redirect(url_for("matching.rounds"))
+
+
+@roles_required(Role.ADMIN)
+def export_assignments() -> Any:
+    round_id = request.args.get("round", type=int)
+    name = f"assignments-round-{round_id}.csv" if round_id else "assignments.csv"
+    return Response(export_csv(db.session, round_id), mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f"attachment; filename={name}"})

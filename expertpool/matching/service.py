@@ -1,0 +1,265 @@
+"""Ranking a submission's candidate experts: scores, explanations, exclusions and a panel.
+
+Reads the database and the indexes, then hands plain arrays to the pure core (scoring,
+constraints, panel). One call ranks the whole pool, so an administrator also sees who is
+excluded and why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from ..core.embeddings.store import get_store
+from ..core.search.highlight import highlight_text
+from ..experts.constants import Status
+from ..experts.models import Expert
+from ..submissions.models import Submission
+from ..submissions.text import matching_text
+from .core.constraints import CODES, ExpertTable, exclusion_masks
+from .core.panel import Panel, build_panel
+from .core.records import Exclusion, ExpertRecord, Rules
+from .records_db import expert_record, submission_record, yearly_loads
+from .scoring import PoolScores, ScoringConfig, score_pool, specialty_overlap, submission_terms
+from .texts import EXPERT_INDEX, ExpertTexts, chunk_label, chunk_texts, submission_query
+
+EXCLUDED_SHOWN = 30  # excluded experts listed below the ranking, best-scoring first
+_EAGER = (
+    selectinload(Expert.categories), selectinload(Expert.specialties),
+    selectinload(Expert.publications), selectinload(Expert.developed_rms),
+    selectinload(Expert.past_reviews), selectinload(Expert.unavailable_periods),
+    selectinload(Expert.conflicts), selectinload(Expert.employments),
+)
+
+
+@dataclass
+class Explanation:
+    parts: dict[str, float]  # each signal's contribution to the score
+    categories: list[int]  # the submission's category, when the expert covers it
+    specialties: list[str]  # the expert's specialties that cover the submission's terms
+    texts: list[dict[str, Any]]  # best-matching texts: label, chunk, score, html
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"parts": self.parts, "categories": self.categories,
+                "specialties": self.specialties, "texts": self.texts}
+
+
+@dataclass
+class Candidate:
+    expert: Expert
+    score: float
+    explanation: Explanation
+    exclusions: list[Exclusion] = field(default_factory=list)
+
+    @property
+    def eligible(self) -> bool:
+        return not self.exclusions
+
+
+@dataclass
+class Ranking:
+    submission: Submission
+    candidates: list[Candidate]
+    excluded: list[Candidate]
+    panel: Panel
+    rules: Rules
+    pool_size: int
+    elapsed_ms: float
+    model_id: str
+
+    def candidate(self, expert_id: int) -> Candidate | None:
+        return next((c for c in self.candidates if c.expert.id == expert_id), None)
+
+
+@dataclass
+class Pool:
+    """The experts a ranking considers, in one fixed order, with their core records."""
+
+    experts: list[Expert]
+    records: list[ExpertRecord]
+    table: ExpertTable
+    index: dict[int, int]  # expert id -> position
+
+    @classmethod
+    def load(cls, session: Session, today: dt.date, rules: Rules,
+             statuses: Sequence[str] | None = None) -> Pool:
+        stmt = select(Expert).options(*_EAGER).order_by(Expert.id)
+        if statuses:
+            stmt = stmt.where(Expert.status.in_(list(statuses)))
+        experts = list(session.scalars(stmt))
+        loads = yearly_loads(session, today.year)
+        trained = _trained(session, [e.id for e in experts]) if rules.require_training else None
+        records = [
+            expert_record(session, e, today, load=loads.get(e.id, 0),
+                          training_ok=None if trained is None else e.id in trained)
+            for e in experts
+        ]
+        return cls(experts, records, ExpertTable.from_records(records),
+                   {e.id: i for i, e in enumerate(experts)})
+
+
+def _trained(session: Session, ids: list[int]) -> set[int]:
+    from courses.training import experts_with_required_training
+
+    return experts_with_required_training(session, ids)
+
+
+def scoring_config() -> ScoringConfig:
+    return ScoringConfig.from_mapping(current_app.config)
+
+
+def pool_scores(session: Session, submission: Submission, pool: Pool,
+                cfg: ScoringConfig) -> tuple[PoolScores, np.ndarray, np.ndarray, Any]:
+    """Scores of every pool expert, plus the rows (texts) behind the semantic part."""
+    store = get_store()
+    query = store.encoder.encode_query(matching_text(submission))
+    matrix, row_scores = store.score_all(EXPERT_INDEX, query)
+    known = np.array([pool.index.get(int(s), -1) for s in matrix.source_ids], dtype=np.int64)
+    keep = known >= 0
+    row_expert = known[keep]
+    scores = score_pool(row_scores[keep], row_expert, keyword_scores(submission, pool),
+                        category_overlap(submission, pool), _specialty(submission, pool), cfg)
+    return scores, np.flatnonzero(keep), row_scores, matrix
+
+
+def keyword_scores(submission: Submission, pool: Pool) -> np.ndarray:
+    from .sync import expert_keyword_index
+
+    query = submission_query(submission.title, submission.rm_name, submission.matrix,
+                             submission.analytes or [], submission.methods or [])
+    out = np.zeros(len(pool.experts))
+    page = expert_keyword_index().candidates(query, limit=len(pool.experts), match="any")
+    for hit in page.hits:
+        position = pool.index.get(int(hit.doc_id))
+        if position is not None:
+            out[position] = hit.score
+    return out
+
+
+def category_overlap(submission: Submission, pool: Pool) -> np.ndarray:
+    return np.array([1.0 if submission.category in e.category_codes else 0.0
+                     for e in pool.experts])
+
+
+def _terms(submission: Submission) -> list[str]:
+    return submission_terms(submission.matrix, submission.analytes or [], submission.methods or [])
+
+
+def _specialty(submission: Submission, pool: Pool) -> np.ndarray:
+    return specialty_overlap(_terms(submission),
+                             [[s.name for s in e.specialties] for e in pool.experts])
+
+
+def rank(session: Session, submission: Submission, rules: Rules, *, today: dt.date | None = None,
+         k: int = 50, skip_ids: Iterable[int] = (), pool: Pool | None = None) -> Ranking:
+    """Eligible candidates (best first, at most `k`), excluded experts with reasons, a panel."""
+    start = time.perf_counter()
+    today = today or dt.date.today()
+    pool = pool or Pool.load(session, today, rules)
+    cfg = scoring_config()
+    scores, rows, row_scores, matrix = pool_scores(session, submission, pool, cfg)
+    sub_record = submission_record(submission)
+    masks = exclusion_masks(pool.table, sub_record, rules, today)
+    excluded = np.zeros(len(pool.experts), bool)
+    for mask in masks.values():
+        excluded |= mask
+    skip = np.isin(np.array([e.id for e in pool.experts]), list(skip_ids))
+    order = np.lexsort((np.arange(len(scores.total)), -scores.total))
+    eligible = [i for i in order if not excluded[i] and not skip[i]][:k]
+    shown_out = [i for i in order if excluded[i] and not skip[i]][:EXCLUDED_SHOWN]
+    explain = _Explainer(submission, pool, scores, rows, row_scores, matrix, cfg)
+    candidates = [Candidate(pool.experts[i], float(scores.total[i]), explain(i)) for i in eligible]
+    out = [Candidate(pool.experts[i], float(scores.total[i]), explain(i),
+                     [Exclusion(code) for code in CODES if code in masks and masks[code][i]])
+           for i in shown_out]
+    panel = build_panel([(c.expert.id, c.score) for c in candidates],
+                        {pool.experts[i].id: pool.records[i] for i in eligible}, rules)
+    return Ranking(submission, candidates, out, panel, rules, len(pool.experts),
+                   (time.perf_counter() - start) * 1000, get_store().model_id)
+
+
+class _Explainer:
+    """Builds each candidate's explanation from the arrays the ranking already computed."""
+
+    def __init__(self, submission: Submission, pool: Pool, scores: PoolScores, rows: np.ndarray,
+                 row_scores: np.ndarray, matrix: Any, cfg: ScoringConfig) -> None:
+        self.submission, self.pool, self.scores, self.cfg = submission, pool, scores, cfg
+        from .sync import expert_keyword_index
+
+        self.terms = _terms(submission)
+        self.query_words = _query_words(submission)
+        self.analyzer = expert_keyword_index().analyzer
+        self.rows_of: dict[int, list[tuple[float, str]]] = {}
+        for r in rows:
+            position = pool.index[int(matrix.source_ids[r])]
+            self.rows_of.setdefault(position, []).append((float(row_scores[r]), matrix.chunks[r]))
+
+    def __call__(self, i: int) -> Explanation:
+        expert = self.pool.experts[i]
+        w = self.cfg.weights
+        total_w = w.semantic + w.keyword + w.category + w.specialty or 1.0
+        semantic = float(self.scores.semantic[i])
+        parts = {
+            "semantic": round(w.semantic * _scaled(self.scores.semantic, i, self.cfg) / total_w, 4),
+            "keyword": round(w.keyword * float(self.scores.keyword[i]) / total_w, 4),
+            "category": round(w.category * float(self.scores.category[i]) / total_w, 4),
+            "specialty": round(w.specialty * float(self.scores.specialty[i]) / total_w, 4),
+            "similarity": round(semantic, 4),
+        }
+        specialties = [s.name for s in expert.specialties
+                       if any(_covers(t, s.name) for t in self.terms)]
+        cats = [self.submission.category] if self.scores.category[i] else []
+        return Explanation(parts, cats, specialties, self._texts(expert, i))
+
+    def _texts(self, expert: Expert, i: int, n: int = 3) -> list[dict[str, Any]]:
+        texts = chunk_texts(ExpertTexts.from_model(expert))
+        best = sorted(self.rows_of.get(i, []), reverse=True)[:n]
+        out = []
+        for score, chunk in best:
+            text = texts.get(chunk, "")
+            marked = highlight_text(text, self.query_words, self.analyzer, maxchars=200,
+                                    surround=60)
+            out.append({"chunk": chunk, "label": chunk_label(chunk)[0], "score": round(score, 4),
+                        "html": marked.html if marked else _escape(text[:200])})
+        return out
+
+
+def _scaled(values: np.ndarray, i: int, cfg: ScoringConfig) -> float:
+    if not cfg.semantic_minmax:
+        return float(values[i])
+    low, high = float(values.min()), float(values.max())
+    return (float(values[i]) - low) / (high - low) if high > low else 0.0
+
+
+def _covers(term: str, specialty: str) -> bool:
+    from .scoring import fold
+
+    a, b = fold(term), fold(specialty)
+    return bool(a and b) and (a in b or b in a)
+
+
+def _query_words(submission: Submission) -> frozenset[str]:
+    from .sync import expert_keyword_index
+
+    index = expert_keyword_index()
+    return index.query_terms(submission_query(
+        submission.title, submission.rm_name, submission.matrix, submission.analytes or [],
+        submission.methods or []))
+
+
+def _escape(text: str) -> str:
+    from markupsafe import escape
+
+    return str(escape(text))
+
+
+def active_statuses() -> list[str]:
+    return [Status.ACTIVE]

@@ -1,0 +1,22 @@
+// Review-round proposal charts: expert load histogram and per-panel affinity (vendored ECharts).
+(function () {
+  const data = JSON.parse(document.getElementById("round-data").textContent);
+  const draw = (id, option) => {
+    const chart = echarts.init(document.getElementById(id));
+    chart.setOption(option);
+    window.addEventListener("resize", () => chart.resize());
+  };
+  draw("chart-load", {
+    tooltip: {},
+    xAxis: { type: "category", name: data.labels.reviews, data: data.histogram.map((_, i) => String(i)) },
+    yAxis: { type: "value", name: data.labels.experts },
+    series: [{ type: "bar", data: data.histogram }],
+  });
+  const sorted = [...data.affinity].sort((a, b) => a - b);
+  draw("chart-affinity", {
+    tooltip: {},
+    xAxis: { type: "category", name: data.labels.panels, data: sorted.map((_, i) => String(i + 1)) },
+    yAxis: { type: "value", name: data.labels.affinity },
+    series: [{ type: "bar", data: sorted }],
+  });
+})();

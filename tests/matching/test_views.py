@@ -1,0 +1,85 @@
+"""Matching through the test client: candidates page, one-click panel, review rounds, CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from sqlalchemy import select
+
+from expertpool.db import db
+from expertpool.matching.models import ReviewRound
+from expertpool.reviews.models import Assignment
+
+
+def test_candidates_page_explains_and_excludes(client, auth, pool, make_submission):
+    submission = make_submission()
+    auth.login()
+    page = client.get(f"/submissions/{submission.id}/candidates").get_data(as_text=True)
+    assert "土壤甲" in page and "<mark>" in page
+    assert "Same institution as the applicant" in page and "同单位" in page
+    assert "Not active in the pool" in page
+
+
+def test_one_click_assignment_invites_the_panel(client, auth, pool, make_submission):
+    submission = make_submission()
+    auth.login()
+    ids = [pool["soil1"].id, pool["soil2"].id, pool["soil3"].id]
+    response = client.post(f"/submissions/{submission.id}/assign",
+                           data={"members": ids, "alternates": [pool["stats"].id]})
+    assert response.status_code == 302
+    rows = db.session.scalars(select(Assignment).where(
+        Assignment.submission_id == submission.id)).all()
+    assert {(a.expert_id, a.role) for a in rows} == {
+        *((i, "member") for i in ids), (pool["stats"].id, "alternate")}
+    members = [a for a in rows if a.role == "member"]
+    assert all(a.status == "invited" and a.explanation.get("parts") for a in members)
+
+
+def test_assigning_a_recused_expert_is_refused(client, auth, pool, make_submission):
+    submission = make_submission()
+    auth.login()
+    client.post(f"/submissions/{submission.id}/assign",
+                data={"members": [pool["same_inst"].id]})
+    assert db.session.scalars(select(Assignment)).all() == []
+
+
+def test_round_proposal_then_confirmation(client, auth, pool, make_submission):
+    first = make_submission()
+    second = make_submission(title="奶粉中三聚氰胺成分分析标准物质", category=10, matrix="奶粉",
+                             analytes=["三聚氰胺"], methods=["LC-MS/MS"],
+                             applicant_institution="某乳业公司")
+    auth.login()
+    response = client.post("/rounds/new", data={
+        "name": "2026 第一轮", "submissions": [first.id, second.id], "panel_size": 3,
+        "load_cap_per_round": 1})
+    assert response.status_code == 302
+    round_ = db.session.scalar(select(ReviewRound))
+    panels = {p["submission_id"]: p for p in round_.proposal["panels"]}
+    assert round_.status == "proposed" and round_.proposal["status"] == "optimal"
+    members = [e for p in panels.values() for e, _a in p["members"]]
+    assert len(members) == len(set(members))  # load cap 1 per round
+    assert pool["same_inst"].id not in [e for e, _a in panels[first.id]["members"]]
+    assert db.session.scalars(select(Assignment)).all() == []  # nothing invited yet
+    page = client.get(f"/rounds/{round_.id}").get_data(as_text=True)
+    assert "round-data" in page and "2026 第一轮" in page
+    client.post(f"/rounds/{round_.id}/confirm", data={"version": round_.version})
+    db.session.refresh(round_)
+    assert round_.status == "confirmed"
+    created = db.session.scalars(select(Assignment).where(Assignment.round_id == round_.id)).all()
+    assert {a.expert_id for a in created if a.role == "member"} == set(members)
+    body = client.get(f"/assignments.csv?round={round_.id}").get_data().decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert len(rows) == len(created) and {r["round_id"] for r in rows} == {str(round_.id)}
+
+
+def test_stale_round_confirmation_is_refused(client, auth, pool, make_submission):
+    submission = make_submission()
+    auth.login()
+    client.post("/rounds/new", data={"name": "r", "submissions": [submission.id],
+                                     "panel_size": 3, "load_cap_per_round": 2})
+    round_ = db.session.scalar(select(ReviewRound))
+    client.post(f"/rounds/{round_.id}/confirm", data={"version": round_.version + 7})
+    db.session.refresh(round_)
+    assert round_.status == "proposed"
+    assert db.session.scalars(select(Assignment)).all() == []
