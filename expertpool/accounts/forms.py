@@ -72,5 +72,5 @@ class UserForm(FlaskForm):
             (Role.TRAINEE.value, _l("Trainee")),
         ],
     )
-    active = BooleanField(_l("Active"), default=True)
+    active = BooleanField(_l("Account enabled"), default=True)
     password = PasswordField(_l("New password"), validators=[Optional(), Length(min=10)])
