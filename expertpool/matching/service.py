@@ -246,13 +246,19 @@ def _covers(term: str, specialty: str) -> bool:
     return bool(a and b) and (a in b or b in a)
 
 
+# Function words a title like 土壤中铅 splits off: marking them in explanations is noise.
+# Single-character analytes (铅, 镉, 砷, 汞) stay: they are what the expert must know.
+_FUNCTION_WORDS = frozenset("中的和与及在对用等之其为或并由从以于及其")
+
+
 def _query_words(submission: Submission) -> frozenset[str]:
     from .sync import expert_keyword_index
 
     index = expert_keyword_index()
-    return index.query_terms(submission_query(
+    words = index.query_terms(submission_query(
         submission.title, submission.rm_name, submission.matrix, submission.analytes or [],
         submission.methods or []))
+    return frozenset(w for w in words if w not in _FUNCTION_WORDS)
 
 
 def _escape(text: str) -> str:

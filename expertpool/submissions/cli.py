@@ -11,7 +11,7 @@ from sqlalchemy import select
 from ..accounts.models import User
 from ..core import audit
 from ..db import db
-from . import importer
+from . import demo, importer  # noqa: F401  (demo: registers demo submissions)
 
 submissions_cli = AppGroup("submissions", help="Import submissions.")
 
