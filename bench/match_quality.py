@@ -177,7 +177,7 @@ def summary(rows: dict) -> str:
 def variants() -> list[tuple[str, ScoringConfig, bool]]:
     sem = AffinityWeights(1, 0, 0, 0)
     out = [
-        ("semantic max, raw cosine", ScoringConfig("max", weights=sem), False),
+        ("semantic max, no language fairness", ScoringConfig("max", weights=sem), False),
         ("semantic max", ScoringConfig("max", weights=sem), True),
         ("semantic mean top-2", ScoringConfig("mean_top_k", 2, weights=sem), True),
         ("semantic mean top-3", ScoringConfig("mean_top_k", 3, weights=sem), True),
@@ -190,8 +190,9 @@ def variants() -> list[tuple[str, ScoringConfig, bool]]:
         for s, kw, cat, spec in ((.6, .2, .1, .1), (.5, .3, .1, .1), (.7, .1, .1, .1),
                                  (.6, .3, 0, .1), (.5, .2, .1, .2), (.6, .2, .2, 0),
                                  (.4, .3, .1, .2), (.7, .2, 0, .1), (.8, .2, 0, 0)):
-            label = f"hybrid {agg}{'' if agg != 'mean_top_k' else '2'} s{s} k{kw} c{cat} sp{spec}"
-            cfg = ScoringConfig(agg, max(k, 1), 0.05, AffinityWeights(s, kw, cat, spec))
+            label = f"raw {agg}{'' if agg != 'mean_top_k' else '2'} s{s} k{kw} c{cat} sp{spec}"
+            cfg = ScoringConfig(agg, max(k, 1), 0.05, AffinityWeights(s, kw, cat, spec),
+                                semantic_minmax=False)
             out.append((label, cfg, True))
     for agg, k in (("mean_top_k", 2), ("softmax", 0)):
         for s, kw, cat, spec in ((.6, .2, .1, .1), (.7, .1, .1, .1), (.5, .2, .2, .1),
@@ -203,9 +204,9 @@ def variants() -> list[tuple[str, ScoringConfig, bool]]:
             out.append((label, cfg, True))
     for s, kw, cat, spec in ((.75, .05, .1, .1), (.8, 0, .1, .1), (.7, .1, .15, .05),
                              (.7, .05, .15, .1)):
-        label = f"hybrid mean_top_k2 s{s} k{kw} c{cat} sp{spec}"
-        out.append((label, ScoringConfig("mean_top_k", 2, 0.05, AffinityWeights(s, kw, cat, spec)),
-                    True))
+        label = f"raw mean_top_k2 s{s} k{kw} c{cat} sp{spec}"
+        out.append((label, ScoringConfig("mean_top_k", 2, 0.05, AffinityWeights(s, kw, cat, spec),
+                                         semantic_minmax=False), True))
     return out
 
 
@@ -223,7 +224,7 @@ def main() -> None:
         rows = evaluate(name, lambda i, c=cfg, f=fair: rank_variant(sig, i, c, f), subs, qrels)
         results.append((float(np.mean(rows["ndcg"])), rows))
         print(summary(rows))
-    rows = evaluate("RRF(semantic mean top-2, keyword)",
+    rows = evaluate("RRF(semantic mean top-2, keyword)",  # rank fusion: scale-free
                     lambda i: rrf_rank(sig, i, ScoringConfig()), subs, qrels)
     results.append((float(np.mean(rows["ndcg"])), rows))
     print(summary(rows))
