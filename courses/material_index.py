@@ -9,6 +9,7 @@ Keeping them current (the microblog `app/search.py` pattern): authoring operatio
 course's vectors in that same transaction (they flush with it) and prepares its keyword
 documents; `after_commit` writes those to Whoosh, so a rolled-back change never reaches the
 index. Whoosh is derived data: `flask search reindex` rebuilds it from the database.
+Bulk loaders (`flask demo load`) set `session.info[SKIP_SYNC]` and rebuild both afterwards.
 """
 
 from __future__ import annotations
@@ -26,7 +27,12 @@ from tqdm import tqdm
 from expertpool.core.embeddings import ModelNotFound, TextRecord, register_text_provider
 from expertpool.core.embeddings.store import TextItem, VectorStore, get_store
 from expertpool.core.search import IndexSpec, SearchIndex
-from expertpool.core.search.app import get_index, index_exists, register_keyword_index
+from expertpool.core.search.app import (
+    SKIP_SYNC,
+    get_index,
+    index_exists,
+    register_keyword_index,
+)
 from expertpool.db import db
 
 from .models import Course, Lesson
@@ -172,6 +178,9 @@ def _stage(session: Session) -> None:
     # Savepoints fire the commit events too; only the real commit counts.
     if session.in_nested_transaction() or not _has_changes(session):
         return
+    if session.info.get(SKIP_SYNC):
+        session.info.pop(_PENDING, None)
+        return
     if not has_app_context():
         log.warning("course materials changed outside an app: run `flask search reindex`")
         session.info.pop(_PENDING, None)
@@ -236,9 +245,7 @@ def write_course_documents(index: SearchIndex, docs: Mapping[int, list[dict[str,
 
 def course_doc_ids(index: SearchIndex, course_id: int) -> list[str]:
     """Ids of the documents the index holds for a course."""
-    page = index.search(
-        "", filters={"course_id": str(course_id)}, per_page=100_000, snippets=False
-    )
+    page = index.search("", filters={"course_id": str(course_id)}, per_page=100_000, snippets=False)
     return [h.doc_id for h in page.hits]
 
 
@@ -252,8 +259,11 @@ def _writer_store(session: Session, app: Flask) -> VectorStore | None:
     try:
         store = get_store(app)
     except ModelNotFound as exc:
-        log.warning("course material vectors not written (%s); run `flask embeddings "
-                    "rebuild` once the model is installed", exc)
+        log.warning(
+            "course material vectors not written (%s); run `flask embeddings "
+            "rebuild` once the model is installed",
+            exc,
+        )
         return None
     if session is db.session():
         return store
@@ -278,8 +288,9 @@ class _Progress:
 
     def __call__(self, done: int, total: int) -> None:
         if self.bar is None and total >= _PROGRESS_MIN:
-            self.bar = tqdm(total=total, desc=f"embed {self.label}", unit="passage",
-                            disable=None, leave=False)
+            self.bar = tqdm(
+                total=total, desc=f"embed {self.label}", unit="passage", disable=None, leave=False
+            )
         if self.bar is not None:
             self.bar.update(done - self.bar.n)
 

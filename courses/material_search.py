@@ -31,6 +31,7 @@ from expertpool.core.search import (
     SearchIndex,
     SearchPage,
     SemanticHit,
+    highlight_text,
     normalize,
     plain_snippet,
 )
@@ -42,6 +43,7 @@ from .material_index import INDEX, SOURCE_TYPE, YES
 from .models import Course, Lesson
 
 PER_PAGE = 20
+MAX_PAGE = 25  # deeper pages make both sides rank page x 20 candidates: nobody reads that far
 MAX_QUERY_CHARS = 200  # a pasted page of text is not a query; long ones cost the most
 FACETS: dict[str, Mapping[str, Any]] = {
     "topic": TOPICS,
@@ -52,6 +54,7 @@ FACETS: dict[str, Mapping[str, Any]] = {
 MODES = ("hybrid", "keyword", "semantic")
 RELATED_COURSES = 3
 MAX_WORDS_CHECKED = 8
+SNIPPET_CHARS = 160  # what SearchIndex.annotate gives per field
 
 Filters = Mapping[str, Any] | None
 
@@ -78,7 +81,7 @@ class MaterialQuery:
             return value if value in allowed else ""
 
         try:
-            page = max(1, int(args.get("page", 1)))
+            page = min(MAX_PAGE, max(1, int(args.get("page", 1))))
         except (TypeError, ValueError):
             page = 1
         return cls(
@@ -192,13 +195,20 @@ class SemanticMaterials:
 
     `allowed(filters)` gives the ids of those courses (None: all); the query vector is kept,
     so asking twice for one query (results, then related courses) encodes it once.
+
+    `min_best`: when even the best passage scores below it, the query is about something the
+    material does not cover and nothing counts as a match (see COURSES_SEARCH_MIN_BEST_SCORE).
     """
 
     def __init__(
-        self, store: VectorStore, allowed: Callable[[Filters], Collection[int] | None]
+        self,
+        store: VectorStore,
+        allowed: Callable[[Filters], Collection[int] | None],
+        min_best: float | None = None,
     ) -> None:
         self.store = store
         self.allowed = allowed
+        self.min_best = min_best
         self._vectors: dict[str, np.ndarray] = {}
 
     def vector(self, query: str) -> np.ndarray:
@@ -210,6 +220,8 @@ class SemanticMaterials:
         rows = self.store.search(
             INDEX, self.vector(query), k, source_type=SOURCE_TYPE, allowed_ids=self.allowed(filters)
         )
+        if self.min_best is not None and (not rows or rows[0].score < self.min_best):
+            return []
         return [SemanticHit(chunk, score) for _type, _id, chunk, score in rows]
 
     def best_courses(self, query: str, filters: Filters, n: int) -> list[int]:
@@ -232,7 +244,11 @@ def allowed_courses(session: Session) -> Callable[[Filters], set[int]]:
         wanted = dict(filters or {})
         rows = session.execute(
             select(
-                Course.id, Course.topic, Course.audience, Course.level, Course.language,
+                Course.id,
+                Course.topic,
+                Course.audience,
+                Course.level,
+                Course.language,
                 Course.status,
             )
         )
@@ -252,24 +268,120 @@ def _course_passes(row: Any, wanted: Mapping[str, Any]) -> bool:
     return all(checks[name](value) for name, value in wanted.items() if name in checks)
 
 
-class RecordingIndex:
-    """The keyword index as the retriever sees it, remembering every candidate's fields.
+# Words that shape a question but say nothing about its subject. Matched literally they only
+# add noise ("how", "i", 怎样 match everywhere); the semantic side still reads the whole question.
+_QUESTION_WORDS = """
+    how what which who whom whose why when where whether do does did done can could should
+    would will shall may might must i me my we our us you your he she they them their it its
+    this these those there here if then than so not no any some each other others all also
+    very just about into been being was were has have had am get
+    怎样 怎么 怎么样 怎么办 如何 什么 为什么 哪些 哪个 哪 是否 能不能 能否 可不可以 可以 要不要
+    吗 呢 吧 啊 呀 应该 应当 会不会 有没有 多久 多少 几 一下 我 我们 你 你们 他们 这 那 这个
+    那个 这些 那些 时候
+"""
+QUESTION_WORDS = frozenset(_QUESTION_WORDS.split())
 
-    The fused result set is the union of the keyword candidates and the semantic hits the
-    index confirmed, so these fields are exactly what facet counts need, without a second
-    search.
+
+def keyword_text(text: str) -> str:
+    """`text` with question words cut out, for the keyword side ("ICP-MS" stays whole)."""
+    cuts = [
+        (t.start, t.end)
+        for t in raw_tokens(text, overlays=False)
+        if t.unit and normalize(text[t.start : t.end]) in QUESTION_WORDS
+    ]
+    return cut_out(text, cuts) or text  # a query of question words only: search them after all
+
+
+def cut_out(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    """`text` without the (start, end) spans, in order; the rest keeps its adjacency."""
+    out, last = [], 0
+    for start, end in sorted(spans):
+        out.append(text[last:start])
+        last = end
+    out.append(text[last:])
+    return " ".join("".join(out).split())
+
+
+# Cost caps for the keyword side of a large index, from bench/search.py at 100k passages:
+# Whoosh intersects the posting lists of every word in each of the four text fields, so a
+# ten-word question cost up to 960 ms (p50 66 ms). Its rarest words carry nearly all of BM25's
+# weight; keeping four, and leaving out words found in over a tenth of the passages, brought
+# p50 to 16 ms and p95 to 44 ms. Smaller indexes search every word: at 10k passages that costs
+# p50 17 ms, and on the demo courses the cap lowered nDCG@10 from 0.724 to 0.718.
+MAX_KEYWORDS = 4
+COMMON_SHARE = 0.1
+PRUNE_FROM_DOCS = 20_000
+
+
+class MaterialKeywords:
+    """The keyword index as the retriever sees it: the query without its question words,
+    snippets marking whole query words only, and every candidate's fields remembered.
+
+    Whole words: the index also searches a compound word's pieces (重金属 -> 重 + 金属), but
+    marking those alone would put <mark> on the 重 of 较重; a passage found through pieces is
+    still found, only not marked. The fused result set is the union of the keyword candidates
+    and the semantic hits the index confirmed, so `seen` is exactly what facet counts need.
     """
 
-    def __init__(self, index: SearchIndex) -> None:
+    def __init__(
+        self,
+        index: SearchIndex,
+        *,
+        strip_question_words: bool = True,
+        max_words: int | None = MAX_KEYWORDS,
+        prune_from: int = PRUNE_FROM_DOCS,
+    ) -> None:
         self.index = index
         self.analyzer = index.analyzer
         self.text_fieldnames = index.text_fieldnames
+        self.strip = strip_question_words
+        self.max_words = max_words
+        self.prune_from = prune_from
         self.seen: dict[str, dict[str, Any]] = {}
+        self._texts: dict[str, str] = {}
+        self._marks: dict[tuple[str, frozenset[str]], tuple[tuple[str, ...], str] | None] = {}
 
-    def search(self, text: str, **kwargs: Any) -> KeywordPage:
-        page = self.index.search(text, **kwargs)
+    def text(self, query: str) -> str:
+        """The words of `query` the keyword side searches for."""
+        if query not in self._texts:
+            text = keyword_text(query) if self.strip else query
+            self._texts[query] = self.rarest_words(text) if self.max_words else text
+        return self._texts[query]
+
+    def rarest_words(self, text: str) -> str:
+        """`text` cut down to its `max_words` rarest words, very common ones left out
+        (only in an index of `prune_from` documents or more)."""
+        tokens = [t for t in raw_tokens(text, overlays=False) if t.unit and not t.stopped]
+        if len(tokens) <= 1:
+            return text
+        with self.index.searcher() as s:
+            if s is None or s.doc_count_all() < self.prune_from:
+                return text
+            reader = s.reader()
+            common = COMMON_SHARE * s.doc_count_all()
+            ranked = sorted(
+                (self._doc_frequency(reader, text[t.start : t.end]), i)
+                for i, t in enumerate(tokens)
+            )
+        kept = {i for df, i in ranked if df <= common}
+        kept = set([i for _df, i in ranked if i in kept][: self.max_words] or [ranked[0][1]])
+        return cut_out(text, [(t.start, t.end) for i, t in enumerate(tokens) if i not in kept])
+
+    def _doc_frequency(self, reader: Any, word: str) -> int:
+        terms = [t.text for t in self.analyzer(word, mode="query")]
+        return max((reader.doc_frequency("text", t) for t in terms), default=0)
+
+    def search(self, text: str, *, snippets: bool = True, **kwargs: Any) -> KeywordPage:
+        page = self.index.search(self.text(text), snippets=False, **kwargs)
         self.seen.update((h.doc_id, h.fields) for h in page.hits)
-        return page
+        if not snippets or not text.strip():
+            return page
+        terms = self.query_terms(text)
+        hits = []
+        for hit in page.hits:
+            matched, marked = self.annotate(hit.fields, terms)
+            hits.append(replace(hit, matched=matched, snippets=marked))
+        return replace(page, hits=hits)
 
     def documents(self, ids: Collection[str], *, filters: Filters = None) -> dict[str, Any]:
         docs = self.index.documents(ids, filters=filters)
@@ -277,10 +389,46 @@ class RecordingIndex:
         return docs
 
     def query_terms(self, text: str) -> frozenset[str]:
-        return self.index.query_terms(text)
+        """The query's own words as the index stores them (no pieces, no stop words)."""
+        return frozenset(t.text for t in self.analyzer(self.text(text), mode="query"))
 
-    def annotate(self, fields: Mapping[str, Any], terms: Collection[str]) -> Any:
-        return self.index.annotate(fields, terms)
+    def annotate(
+        self, fields: Mapping[str, Any], terms: Collection[str]
+    ) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+        """Per text field: the matched words (as written) and a <mark>ed HTML snippet.
+
+        What `SearchIndex.annotate` does, minus its cost on this page (measured: 30-70 ms of a
+        60-110 ms search): a field none of whose terms occurs as text is not analysed, and a
+        title shared by many passages of one page is analysed once.
+        """
+        key = frozenset(terms)
+        matched: dict[str, tuple[str, ...]] = {}
+        marked: dict[str, str] = {}
+        for name in self.text_fieldnames:
+            value = str(fields.get(name) or "")
+            if (value, key) not in self._marks:
+                self._marks[value, key] = self._highlight(value, key)
+            found = self._marks[value, key]
+            if found is not None:
+                matched[name], marked[name] = found
+        return matched, marked
+
+    def _highlight(self, value: str, terms: frozenset[str]) -> tuple[tuple[str, ...], str] | None:
+        if not value or not may_contain(value, terms):
+            return None
+        hl = highlight_text(value, terms, self.analyzer, maxchars=SNIPPET_CHARS, surround=40)
+        return (hl.matched, hl.html) if hl is not None else None
+
+
+def may_contain(text: str, terms: Collection[str]) -> bool:
+    """False only if no term can occur in `text`: a cheap test before analysing it.
+
+    Terms are analysed forms: case-folded, and English words Porter-stemmed, which only cuts or
+    changes the word's end ("bottles" -> "bottl", "quality" -> "qualiti"), so all but the last
+    letter of a stem is still found in the text as typed.
+    """
+    folded = normalize(text)
+    return any((t[:-1] if t.isascii() and len(t) > 3 else t) in folded for t in terms)
 
 
 def material_config(app: Any = None) -> HybridConfig:
@@ -294,10 +442,27 @@ def semantic_materials(session: Session) -> SemanticMaterials | None:
         store = get_store()
     except ModelNotFound:
         return None
-    return SemanticMaterials(store, allowed_courses(session))
+    min_best = current_app.config.get("COURSES_SEARCH_MIN_BEST_SCORE")
+    return SemanticMaterials(store, allowed_courses(session), _optional_float(min_best))
+
+
+def _optional_float(value: Any) -> float | None:
+    """A number setting that may be unset (None, or "none"/"" from the environment)."""
+    if value is None or str(value).strip().lower() in ("", "none", "null"):
+        return None
+    return float(value)
 
 
 # -- the search --------------------------------------------------------------------------------
+
+
+def material_retriever(
+    session: Session, config: HybridConfig | None = None, **keyword_options: Any
+) -> tuple[HybridRetriever, MaterialKeywords, SemanticMaterials | None]:
+    """The retriever over both material indexes (also used by bench/search_quality.py)."""
+    keywords = MaterialKeywords(get_index(INDEX), **keyword_options)
+    semantic = semantic_materials(session)
+    return HybridRetriever(keywords, semantic, config or material_config()), keywords, semantic
 
 
 def search_materials(
@@ -308,20 +473,23 @@ def search_materials(
     per_page: int = PER_PAGE,
 ) -> MaterialResults:
     """One page of passages for `query`, grouped by course, with facet counts."""
-    index = get_index(INDEX)
-    config = material_config()
-    semantic = semantic_materials(session)
-    recorder = RecordingIndex(index)
-    retriever = HybridRetriever(recorder, semantic, config)
+    retriever, keywords, semantic = material_retriever(session)
+    config = retriever.config
     filters = query.filters(include_drafts)
     mode = query.mode if semantic is not None else "keyword"
+    # Searching by words alone, passages with some of the words beat an empty page.
+    match = "auto" if mode == "keyword" else None
     page = retriever.search(
-        query.q, filters=filters, page=query.page, per_page=per_page, mode=mode
+        query.q, filters=filters, page=query.page, per_page=per_page, mode=mode, match=match
     )
-    if mode == "keyword":  # the page holds one page of hits: collect the candidates too
-        recorder.search(
-            query.q, filters=filters, per_page=config.candidates, snippets=False,
+    if mode == "keyword":  # that was one page of hits: collect the candidates too
+        keywords.search(
+            query.q,
+            filters=filters,
+            per_page=config.candidates,
+            snippets=False,
             exact_total=False,
+            match="auto",
         )
     results = MaterialResults(
         query=query,
@@ -330,13 +498,13 @@ def search_materials(
         page=page.page,
         per_page=per_page,
         mode=page.mode,
-        facets=facet_counts(recorder.seen.values()),
+        facets=facet_counts(keywords.seen.values()),
         semantic_available=page.semantic_available,
-        index_ready=index_exists(index),
+        index_ready=index_exists(keywords.index),
         relaxed=page.relaxed,
     )
     if not page.hits and query.q:
-        results.help = no_results_help(session, index, query, filters, semantic)
+        results.help = no_results_help(session, keywords, query, filters, semantic)
     return results
 
 
@@ -406,12 +574,12 @@ def _first(values: Any) -> str:
 
 def no_results_help(
     session: Session,
-    index: SearchIndex,
+    index: MaterialKeywords,
     query: MaterialQuery,
     filters: Mapping[str, Any],
     semantic: SemanticMaterials | None,
 ) -> NoResultsHelp:
-    words = query_words(query.q)[:MAX_WORDS_CHECKED]
+    words = query_words(index.text(query.q))[:MAX_WORDS_CHECKED]
     checks = []
     corrector: ListCorrector | None = None
     for word in words:

@@ -14,8 +14,6 @@ from expertpool.core.embeddings.encoder import HashingEncoder
 from expertpool.core.embeddings.providers import (
     TextRecord,
     register_text_provider,
-    text_providers,
-    unregister_text_provider,
 )
 from expertpool.core.embeddings.store import (
     Embedding,
@@ -54,10 +52,15 @@ def store(emb_app: Flask) -> VectorStore:
 
 @pytest.fixture
 def providers():
-    before = set(text_providers())
+    """Only the providers a test registers: the app's own (experts, course material) are set
+    aside, since this test app has none of their tables."""
+    from expertpool.core.embeddings import providers as registry
+
+    saved = dict(registry._registry)
+    registry._registry.clear()
     yield register_text_provider
-    for name in set(text_providers()) - before:
-        unregister_text_provider(name)
+    registry._registry.clear()
+    registry._registry.update(saved)
 
 
 def ids(hits) -> list[tuple[str, int]]:

