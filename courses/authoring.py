@@ -20,7 +20,6 @@ from expertpool.accounts.models import User
 from expertpool.db import utcnow
 
 from . import content, grading
-from .material_index import material_changed
 from .constants import (
     AUDIENCES,
     DRAFT,
@@ -34,6 +33,7 @@ from .constants import (
     VIDEO_EXTENSIONS,
 )
 from .errors import CourseError, StaleEdit
+from .material_index import material_changed
 from .models import Chapter, Course, Enrollment, Lesson, Material, Question, Quiz, QuizAttempt
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
