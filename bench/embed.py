@@ -10,7 +10,8 @@ Prints
     snippets), semantic (`VectorStore.search`, language-fair, k=20) and hybrid
     (`HybridRetriever` + `semantic_from_store`, first page), p50/p95 with the query embedding
     included and excluded (target hybrid p50 <= 100 ms at 100k, embedding included);
-(c) memory: process RSS growth when each index's matrix is loaded, and the matrix bytes.
+(c) memory: the matrix's vector bytes, what the loaded matrix holds and the peak while
+    loading (tracemalloc), and the process RSS growth at the first load.
 
 Texts are real: sentences of the demo course lessons (courses/demo_content) and of the demo
 experts' publications (expertpool/demo/data.py), Chinese and English. Larger pools are
