@@ -48,12 +48,18 @@ DIM = 384
 TEXTS_PER_EXPERT = 4
 TOP_K = 40  # arcs kept per submission (bench/match_core.py: near-optimal, certified gap)
 VOCAB = {
-    1: ["钢铁", "合金钢", "碳硫", "火花直读光谱"], 2: ["铝合金", "铜", "氧氮氢", "惰气熔融"],
-    3: ["水泥", "熟料", "X射线荧光", "玻璃"], 4: ["铀", "放射性", "伽马能谱", "铯137"],
-    5: ["聚乙烯", "分子量", "凝胶渗透色谱", "熔体流动速率"], 6: ["化工", "纯度", "滴定法", "有机溶剂"],
-    7: ["岩石", "矿石", "稀土", "地球化学"], 8: ["土壤", "重金属", "铅", "镉", "ICP-MS"],
-    9: ["血清", "葡萄糖", "胆固醇", "同位素稀释质谱"], 10: ["奶粉", "三聚氰胺", "农药残留", "大米"],
-    11: ["煤炭", "发热量", "原油", "硫含量"], 12: ["硬度", "拉伸", "粗糙度", "涂层"],
+    1: ["钢铁", "合金钢", "碳硫", "火花直读光谱"],
+    2: ["铝合金", "铜", "氧氮氢", "惰气熔融"],
+    3: ["水泥", "熟料", "X射线荧光", "玻璃"],
+    4: ["铀", "放射性", "伽马能谱", "铯137"],
+    5: ["聚乙烯", "分子量", "凝胶渗透色谱", "熔体流动速率"],
+    6: ["化工", "纯度", "滴定法", "有机溶剂"],
+    7: ["岩石", "矿石", "稀土", "地球化学"],
+    8: ["土壤", "重金属", "铅", "镉", "ICP-MS"],
+    9: ["血清", "葡萄糖", "胆固醇", "同位素稀释质谱"],
+    10: ["奶粉", "三聚氰胺", "农药残留", "大米"],
+    11: ["煤炭", "发热量", "原油", "硫含量"],
+    12: ["硬度", "拉伸", "粗糙度", "涂层"],
     13: ["pH", "电导率", "粒度", "密度"],
 }
 
@@ -74,12 +80,19 @@ class SyntheticPool:
         rows = n * TEXTS_PER_EXPERT
         self.row_expert = np.repeat(np.arange(n), TEXTS_PER_EXPERT)
         vectors = centers[self.category[self.row_expert]] + 0.9 * rng.standard_normal(
-            (rows, DIM)).astype(np.float32)
+            (rows, DIM)
+        ).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         langs = tuple("en" if r % 3 == 0 else "zh" for r in range(rows))  # a third English
-        self.matrix = VectorMatrix(dim=DIM, row_ids=np.arange(rows),
-                                   source_types=("expert",) * rows, source_ids=self.row_expert,
-                                   chunks=("c",) * rows, langs=langs, vectors=vectors)
+        self.matrix = VectorMatrix(
+            dim=DIM,
+            row_ids=np.arange(rows),
+            source_types=("expert",) * rows,
+            source_ids=self.row_expert,
+            chunks=("c",) * rows,
+            langs=langs,
+            vectors=vectors,
+        )
         self.centers = centers
         self.specialty_seed = rng.random(n)
 
@@ -96,17 +109,32 @@ def keyword_index(pool: SyntheticPool, folder: Path, rng: np.random.Generator):
         for i, cat in enumerate(pool.category):
             words = VOCAB[int(cat)]
             picked = " ".join(rng.choice(words, size=3))
-            yield {"id": str(i), "fields": f"审评类别 {picked}", "profile": f"从事{picked}标准物质研制",
-                   "publications": f"{picked} 测定方法研究", "rms": "", "reviews": "",
-                   "status": "active", "category": [str(int(cat))]}
+            yield {
+                "id": str(i),
+                "fields": f"审评类别 {picked}",
+                "profile": f"从事{picked}标准物质研制",
+                "publications": f"{picked} 测定方法研究",
+                "rms": "",
+                "reviews": "",
+                "status": "active",
+                "category": [str(int(cat))],
+            }
 
     start = time.perf_counter()
     index.rebuild(docs(), total=len(pool.category))
     return index, time.perf_counter() - start
 
 
-def one_query(pool: SyntheticPool, index, q: np.ndarray, sub, words: str, rules: Rules,
-              cfg: ScoringConfig, calibration) -> tuple[float, float]:
+def one_query(
+    pool: SyntheticPool,
+    index,
+    q: np.ndarray,
+    sub,
+    words: str,
+    rules: Rules,
+    cfg: ScoringConfig,
+    calibration,
+) -> tuple[float, float]:
     """Returns (total ms, keyword ms) for the whole ranking of one submission."""
     start = time.perf_counter()
     row_scores = pool.matrix.scores(q, calibration)
@@ -124,8 +152,11 @@ def one_query(pool: SyntheticPool, index, q: np.ndarray, sub, words: str, rules:
     total = np.where(excluded, -np.inf, scores.total)
     top = np.argpartition(-total, 50)[:50]
     top = top[np.argsort(-total[top])]
-    build_panel([(int(i), float(total[i])) for i in top if np.isfinite(total[i])],
-                {int(i): pool.records[i] for i in top}, rules)
+    build_panel(
+        [(int(i), float(total[i])) for i in top if np.isfinite(total[i])],
+        {int(i): pool.records[i] for i in top},
+        rules,
+    )
     end = time.perf_counter()
     return (end - start) * 1000, (k1 - k0) * 1000
 
@@ -142,8 +173,10 @@ def bench_one(sizes: list[int], queries: int, encoder) -> None:
     embed_p50 = float(np.percentile(embed, 50))
     calibration = calibration_vectors(encoder)  # the real model's: 384 dimensions, like DIM
     print(f"query embedding (real model): p50 {embed_p50:.1f} ms")
-    print(f"{'experts':>8} {'texts':>8}  total p50/p95 ms  keyword p50  with embedding p50"
-          f"  index build s  RSS MB")
+    print(
+        f"{'experts':>8} {'texts':>8}  total p50/p95 ms  keyword p50  with embedding p50"
+        f"  index build s  RSS MB"
+    )
     for n in sizes:
         pool = SyntheticPool(n, rng)
         subs, _cats = synthetic_submissions(queries, max(n // 8, 10), rng)
@@ -160,8 +193,10 @@ def bench_one(sizes: list[int], queries: int, encoder) -> None:
                 kw.append(keyword)
             index.close()
         p50 = float(np.percentile(samples, 50))
-        print(f"{n:>8} {n * TEXTS_PER_EXPERT:>8}  {pct(samples)}   {np.percentile(kw, 50):8.1f}"
-              f"   {p50 + embed_p50:12.1f}   {build_s:10.1f}  {rss_mb():7.0f}")
+        print(
+            f"{n:>8} {n * TEXTS_PER_EXPERT:>8}  {pct(samples)}   {np.percentile(kw, 50):8.1f}"
+            f"   {p50 + embed_p50:12.1f}   {build_s:10.1f}  {rss_mb():7.0f}"
+        )
 
 
 def bench_round(m: int, n: int, seats: int) -> None:
@@ -176,8 +211,14 @@ def bench_round(m: int, n: int, seats: int) -> None:
         sub = dataclasses.replace(sub, category=int(1 + j % 13))
         q = pool.query_vector(sub.category, rng)
         category = (pool.category == sub.category).astype(float)
-        scores = score_pool(pool.matrix.scores(q, None), pool.row_expert, np.zeros(n), category,
-                            category * pool.specialty_seed, cfg)
+        scores = score_pool(
+            pool.matrix.scores(q, None),
+            pool.row_expert,
+            np.zeros(n),
+            category,
+            category * pool.specialty_seed,
+            cfg,
+        )
         excluded = np.zeros(n, bool)
         for mask in exclusion_masks(pool.table, sub, rules, TODAY).values():
             excluded |= mask
@@ -189,15 +230,18 @@ def bench_round(m: int, n: int, seats: int) -> None:
     result = assign_round(arcs, attributes, rules, submission_ids=np.arange(m))
     solve_s = time.perf_counter() - start
     filled = int(result.panel_filled.sum())
-    print(f"round {m} x {n} x {seats}: affinity {scoring_s:.1f} s + assignment {solve_s:.1f} s "
-          f"= {scoring_s + solve_s:.1f} s; status {result.status} ({result.method}); "
-          f"seats {filled}/{m * seats}; total affinity {result.total_affinity:.1f}; "
-          f"peak RSS {rss_mb():.0f} MB")
+    print(
+        f"round {m} x {n} x {seats}: affinity {scoring_s:.1f} s + assignment {solve_s:.1f} s "
+        f"= {scoring_s + solve_s:.1f} s; status {result.status} ({result.method}); "
+        f"seats {filled}/{m * seats}; total affinity {result.total_affinity:.1f}; "
+        f"peak RSS {rss_mb():.0f} MB"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
     parser.add_argument("--queries", type=int, default=40)
     parser.add_argument("--part", choices=["all", "one", "round"], default="all")

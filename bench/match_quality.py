@@ -50,19 +50,34 @@ def load() -> tuple[list[ExpertTexts], list[dict], dict[str, dict[str, int]], li
     qrels = json.loads((DATA / "qrels.json").read_text("utf-8"))
     experts = []
     for n, e in enumerate(raw):
-        experts.append(ExpertTexts(
-            id=n, summary=e.get("summary", ""), categories=e.get("categories", []),
-            specialties=e.get("specialties", {}),
-            publications=[(i, p["title"], p.get("abstract", ""), p.get("language", "zh"))
-                          for i, p in enumerate(e.get("publications", []))],
-            rms=[(i, r["gbw"], r.get("name", "")) for i, r in enumerate(e.get("developed_rms", []))],
-        ))
+        experts.append(
+            ExpertTexts(
+                id=n,
+                summary=e.get("summary", ""),
+                categories=e.get("categories", []),
+                specialties=e.get("specialties", {}),
+                publications=[
+                    (i, p["title"], p.get("abstract", ""), p.get("language", "zh"))
+                    for i, p in enumerate(e.get("publications", []))
+                ],
+                rms=[
+                    (i, r["gbw"], r.get("name", ""))
+                    for i, r in enumerate(e.get("developed_rms", []))
+                ],
+            )
+        )
     return experts, subs, qrels, raw
 
 
 def sub_text(s: dict) -> str:
-    parts = [s["title"], s.get("rm_name", ""), s.get("matrix", ""), "、".join(s.get("analytes", [])),
-             "、".join(s.get("methods", [])), s.get("description", "")]
+    parts = [
+        s["title"],
+        s.get("rm_name", ""),
+        s.get("matrix", ""),
+        "、".join(s.get("analytes", [])),
+        "、".join(s.get("methods", [])),
+        s.get("description", ""),
+    ]
     return "\n".join(p for p in parts if p)
 
 
@@ -97,21 +112,31 @@ class Signals:
         self.encode_s = time.perf_counter() - start
         self.n_texts = len(items)
         langs = tuple(it.lang or guess_lang(it.text) for it in items)
-        matrix = VectorMatrix(dim=encoder.dim, row_ids=np.arange(len(items)),
-                              source_types=tuple("expert" for _ in items),
-                              source_ids=self.row_expert, chunks=tuple(it.chunk for it in items),
-                              langs=langs, vectors=vectors)
+        matrix = VectorMatrix(
+            dim=encoder.dim,
+            row_ids=np.arange(len(items)),
+            source_types=tuple("expert" for _ in items),
+            source_ids=self.row_expert,
+            chunks=tuple(it.chunk for it in items),
+            langs=langs,
+            vectors=vectors,
+        )
         calibration = calibration_vectors(encoder)
         queries = encoder.encode_query([sub_text(s) for s in subs])
         self.fair = [matrix.scores(q, calibration) for q in queries]
         self.raw = [matrix.scores(q, None) for q in queries]
         self.keyword = self._keyword(experts, subs)
-        self.category = [np.array([1.0 if s.get("category") in e.categories else 0.0
-                                   for e in experts]) for s in subs]
+        self.category = [
+            np.array([1.0 if s.get("category") in e.categories else 0.0 for e in experts])
+            for s in subs
+        ]
         spec = [e.all_specialties for e in experts]
-        self.specialty = [specialty_overlap(submission_terms(s.get("matrix"), s.get("analytes", []),
-                                                             s.get("methods", [])), spec)
-                          for s in subs]
+        self.specialty = [
+            specialty_overlap(
+                submission_terms(s.get("matrix"), s.get("analytes", []), s.get("methods", [])), spec
+            )
+            for s in subs
+        ]
 
     def _keyword(self, experts: list[ExpertTexts], subs: list[dict]) -> list[np.ndarray]:
         with tempfile.TemporaryDirectory() as tmp:
@@ -121,8 +146,13 @@ class Signals:
             out = []
             for s in subs:
                 scores = np.zeros(len(experts))
-                query = submission_query(s["title"], s.get("rm_name"), s.get("matrix"),
-                                         s.get("analytes", []), s.get("methods", []))
+                query = submission_query(
+                    s["title"],
+                    s.get("rm_name"),
+                    s.get("matrix"),
+                    s.get("analytes", []),
+                    s.get("methods", []),
+                )
                 for hit in index.candidates(query, limit=len(experts), match="any").hits:
                     scores[int(hit.doc_id)] = hit.score
                 out.append(scores)
@@ -138,8 +168,14 @@ def rank_variant(sig: Signals, i: int, cfg: ScoringConfig, fair: bool = True) ->
 
 def rrf_rank(sig: Signals, i: int, cfg: ScoringConfig, k: int = 60) -> list[int]:
     zero = np.zeros_like(sig.category[i])
-    sem = score_pool(sig.fair[i], sig.row_expert, zero, zero, zero,
-                     replace(cfg, weights=AffinityWeights(1, 0, 0, 0))).semantic
+    sem = score_pool(
+        sig.fair[i],
+        sig.row_expert,
+        zero,
+        zero,
+        zero,
+        replace(cfg, weights=AffinityWeights(1, 0, 0, 0)),
+    ).semantic
     fused = np.zeros_like(sem)
     for scores in (sem, sig.keyword[i]):
         order = np.argsort(-scores, kind="stable")
@@ -169,9 +205,11 @@ def summary(rows: dict) -> str:
     nd = np.array(rows["ndcg"])
     zh = nd[langs == "zh"].mean() if (langs == "zh").any() else float("nan")
     en = nd[langs == "en"].mean() if (langs == "en").any() else float("nan")
-    return (f"{rows['variant']:<44} {nd.mean():.3f}  {np.mean(rows['map']):.3f}  "
-            f"{np.mean(rows['p5']):.3f}  {np.mean(rows['map1']):.3f}  {np.mean(rows['p5_1']):.3f}"
-            f"   {zh:.3f} {en:.3f}")
+    return (
+        f"{rows['variant']:<44} {nd.mean():.3f}  {np.mean(rows['map']):.3f}  "
+        f"{np.mean(rows['p5']):.3f}  {np.mean(rows['map1']):.3f}  {np.mean(rows['p5_1']):.3f}"
+        f"   {zh:.3f} {en:.3f}"
+    )
 
 
 def variants() -> list[tuple[str, ScoringConfig, bool]]:
@@ -184,29 +222,58 @@ def variants() -> list[tuple[str, ScoringConfig, bool]]:
         ("semantic softmax t=0.05", ScoringConfig("softmax", temperature=0.05, weights=sem), True),
         ("semantic softmax t=0.02", ScoringConfig("softmax", temperature=0.02, weights=sem), True),
         ("keyword only (BM25F)", ScoringConfig(weights=AffinityWeights(0, 1, 0, 0)), True),
-        ("category + specialty only", ScoringConfig(weights=AffinityWeights(0, 0, .5, .5)), True),
+        ("category + specialty only", ScoringConfig(weights=AffinityWeights(0, 0, 0.5, 0.5)), True),
     ]
     for agg, k in (("max", 1), ("mean_top_k", 2), ("softmax", 0)):
-        for s, kw, cat, spec in ((.6, .2, .1, .1), (.5, .3, .1, .1), (.7, .1, .1, .1),
-                                 (.6, .3, 0, .1), (.5, .2, .1, .2), (.6, .2, .2, 0),
-                                 (.4, .3, .1, .2), (.7, .2, 0, .1), (.8, .2, 0, 0)):
+        for s, kw, cat, spec in (
+            (0.6, 0.2, 0.1, 0.1),
+            (0.5, 0.3, 0.1, 0.1),
+            (0.7, 0.1, 0.1, 0.1),
+            (0.6, 0.3, 0, 0.1),
+            (0.5, 0.2, 0.1, 0.2),
+            (0.6, 0.2, 0.2, 0),
+            (0.4, 0.3, 0.1, 0.2),
+            (0.7, 0.2, 0, 0.1),
+            (0.8, 0.2, 0, 0),
+        ):
             label = f"raw {agg}{'' if agg != 'mean_top_k' else '2'} s{s} k{kw} c{cat} sp{spec}"
-            cfg = ScoringConfig(agg, max(k, 1), 0.05, AffinityWeights(s, kw, cat, spec),
-                                semantic_minmax=False)
+            cfg = ScoringConfig(
+                agg, max(k, 1), 0.05, AffinityWeights(s, kw, cat, spec), semantic_minmax=False
+            )
             out.append((label, cfg, True))
     for agg, k in (("mean_top_k", 2), ("softmax", 0)):
-        for s, kw, cat, spec in ((.6, .2, .1, .1), (.7, .1, .1, .1), (.5, .2, .2, .1),
-                                 (.6, .1, .2, .1), (.7, .1, .2, 0), (.5, .1, .2, .2),
-                                 (.6, 0, .2, .2), (.8, 0, .1, .1), (.6, .2, .2, 0)):
+        for s, kw, cat, spec in (
+            (0.6, 0.2, 0.1, 0.1),
+            (0.7, 0.1, 0.1, 0.1),
+            (0.5, 0.2, 0.2, 0.1),
+            (0.6, 0.1, 0.2, 0.1),
+            (0.7, 0.1, 0.2, 0),
+            (0.5, 0.1, 0.2, 0.2),
+            (0.6, 0, 0.2, 0.2),
+            (0.8, 0, 0.1, 0.1),
+            (0.6, 0.2, 0.2, 0),
+        ):
             label = f"minmax {agg}{'' if agg != 'mean_top_k' else '2'} s{s} k{kw} c{cat} sp{spec}"
-            cfg = ScoringConfig(agg, max(k, 1), 0.05, AffinityWeights(s, kw, cat, spec),
-                                semantic_minmax=True)
+            cfg = ScoringConfig(
+                agg, max(k, 1), 0.05, AffinityWeights(s, kw, cat, spec), semantic_minmax=True
+            )
             out.append((label, cfg, True))
-    for s, kw, cat, spec in ((.75, .05, .1, .1), (.8, 0, .1, .1), (.7, .1, .15, .05),
-                             (.7, .05, .15, .1)):
+    for s, kw, cat, spec in (
+        (0.75, 0.05, 0.1, 0.1),
+        (0.8, 0, 0.1, 0.1),
+        (0.7, 0.1, 0.15, 0.05),
+        (0.7, 0.05, 0.15, 0.1),
+    ):
         label = f"raw mean_top_k2 s{s} k{kw} c{cat} sp{spec}"
-        out.append((label, ScoringConfig("mean_top_k", 2, 0.05, AffinityWeights(s, kw, cat, spec),
-                                         semantic_minmax=False), True))
+        out.append(
+            (
+                label,
+                ScoringConfig(
+                    "mean_top_k", 2, 0.05, AffinityWeights(s, kw, cat, spec), semantic_minmax=False
+                ),
+                True,
+            )
+        )
     return out
 
 
@@ -216,20 +283,30 @@ def main() -> None:
     start = time.perf_counter()
     sig = Signals(experts, subs, encoder)
     print(f"machine: {machine()}")
-    print(f"{len(experts)} experts ({sig.n_texts} texts, encoded in {sig.encode_s:.1f} s), "
-          f"{len(subs)} submissions; signals ready in {time.perf_counter() - start:.1f} s\n")
+    print(
+        f"{len(experts)} experts ({sig.n_texts} texts, encoded in {sig.encode_s:.1f} s), "
+        f"{len(subs)} submissions; signals ready in {time.perf_counter() - start:.1f} s\n"
+    )
     print(f"{'variant':<44} nDCG10  MAP   P@5   MAP@1 P@5@1   nDCG zh / en")
     results = []
     for name, cfg, fair in variants():
         rows = evaluate(name, lambda i, c=cfg, f=fair: rank_variant(sig, i, c, f), subs, qrels)
         results.append((float(np.mean(rows["ndcg"])), rows))
         print(summary(rows))
-    rows = evaluate("RRF(semantic mean top-2, keyword)",  # rank fusion: scale-free
-                    lambda i: rrf_rank(sig, i, ScoringConfig()), subs, qrels)
+    rows = evaluate(
+        "RRF(semantic mean top-2, keyword)",  # rank fusion: scale-free
+        lambda i: rrf_rank(sig, i, ScoringConfig()),
+        subs,
+        qrels,
+    )
     results.append((float(np.mean(rows["ndcg"])), rows))
     print(summary(rows))
-    default = evaluate("DEFAULT " + describe(ScoringConfig()),
-                       lambda i: rank_variant(sig, i, ScoringConfig(), True), subs, qrels)
+    default = evaluate(
+        "DEFAULT " + describe(ScoringConfig()),
+        lambda i: rank_variant(sig, i, ScoringConfig(), True),
+        subs,
+        qrels,
+    )
     print("\n" + summary(default))
     best = max(results, key=lambda r: r[0])[1]
     print(summary(best).replace(best["variant"], "BEST " + best["variant"][:39]))

@@ -37,8 +37,20 @@ from .material_index import material_changed
 from .models import Chapter, Course, Enrollment, Lesson, Material, Question, Quiz, QuizAttempt
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
-COURSE_FIELDS = ("slug", "title", "summary", "language", "topic", "audience", "level", "hours",
-                 "instructor", "tags", "required_for_experts", "validity_years")
+COURSE_FIELDS = (
+    "slug",
+    "title",
+    "summary",
+    "language",
+    "topic",
+    "audience",
+    "level",
+    "hours",
+    "instructor",
+    "tags",
+    "required_for_experts",
+    "validity_years",
+)
 
 
 @dataclass(frozen=True)
@@ -49,11 +61,18 @@ class Upload:
 
 def check_version(course: Course, expected: int | None) -> None:
     if expected is not None and expected != course.version:
-        raise StaleEdit(str(_l("This course was changed by someone else after you opened the "
-                               "form. Your changes were not saved: reload and edit again.")))
+        raise StaleEdit(
+            str(
+                _l(
+                    "This course was changed by someone else after you opened the "
+                    "form. Your changes were not saved: reload and edit again."
+                )
+            )
+        )
 
 
 # --- course fields ----------------------------------------------------------------------------
+
 
 def course_field_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
     """(field, problem) for every course field that is missing or wrong; [] when all is well."""
@@ -75,8 +94,7 @@ def course_field_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
     _choice(bad, data, "topic", TOPICS)
     _choice(bad, data, "level", LEVELS)
     audience = data.get("audience")
-    if not isinstance(audience, list) or not audience or \
-            any(a not in AUDIENCES for a in audience):
+    if not isinstance(audience, list) or not audience or any(a not in AUDIENCES for a in audience):
         bad("audience", f"must be a non-empty list of: {', '.join(AUDIENCES)}")
     hours = data.get("hours")
     if isinstance(hours, bool) or not isinstance(hours, int | float) or not 0 < hours <= 1000:
@@ -87,8 +105,9 @@ def course_field_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
     if not isinstance(data.get("required_for_experts", False), bool):
         bad("required_for_experts", "must be true or false")
     validity = data.get("validity_years")
-    if validity is not None and (isinstance(validity, bool) or not isinstance(validity, int)
-                                 or validity < 1):
+    if validity is not None and (
+        isinstance(validity, bool) or not isinstance(validity, int) or validity < 1
+    ):
         bad("validity_years", "must be a whole number of years (at least 1)")
     return problems
 
@@ -119,8 +138,9 @@ def create_course(session: Session, actor: User | None, data: dict[str, Any]) ->
     data = {"summary": "", "tags": [], "required_for_experts": False, **data}
     _raise_problems(course_field_problems(data))
     if session.scalar(select(Course.id).where(Course.slug == data["slug"])):
-        raise CourseError(str(_l("A course with the short name %(slug)s already exists.",
-                                 slug=data["slug"])))
+        raise CourseError(
+            str(_l("A course with the short name %(slug)s already exists.", slug=data["slug"]))
+        )
     course = Course(status=DRAFT, created_by_id=getattr(actor, "id", None))
     apply_course_fields(course, data)
     session.add(course)
@@ -129,15 +149,22 @@ def create_course(session: Session, actor: User | None, data: dict[str, Any]) ->
     return course
 
 
-def update_course(session: Session, actor: User, course: Course, data: dict[str, Any],
-                  expected_version: int | None = None) -> Course:
+def update_course(
+    session: Session,
+    actor: User,
+    course: Course,
+    data: dict[str, Any],
+    expected_version: int | None = None,
+) -> Course:
     check_version(course, expected_version)
     merged = {f: getattr(course, f) for f in COURSE_FIELDS} | data
     _raise_problems(course_field_problems(merged))
     if merged["slug"] != course.slug and session.scalar(
-            select(Course.id).where(Course.slug == merged["slug"])):
-        raise CourseError(str(_l("A course with the short name %(slug)s already exists.",
-                                 slug=merged["slug"])))
+        select(Course.id).where(Course.slug == merged["slug"])
+    ):
+        raise CourseError(
+            str(_l("A course with the short name %(slug)s already exists.", slug=merged["slug"]))
+        )
     apply_course_fields(course, data)
     session.flush()
     material_changed(session, course)
@@ -149,9 +176,16 @@ def set_prerequisites(session: Session, course: Course, prerequisites: Iterable[
     wanted = list(dict.fromkeys(prerequisites))
     for other in wanted:
         if other.id == course.id or course in _all_prerequisites(other):
-            raise CourseError(str(_l("“%(other)s” cannot be a prerequisite of “%(course)s”: it "
-                                     "would make a loop.", other=other.title,
-                                     course=course.title)))
+            raise CourseError(
+                str(
+                    _l(
+                        "“%(other)s” cannot be a prerequisite of “%(course)s”: it "
+                        "would make a loop.",
+                        other=other.title,
+                        course=course.title,
+                    )
+                )
+            )
     course.prerequisites = wanted
     session.flush()
 
@@ -172,10 +206,20 @@ def set_status(session: Session, actor: User, course: Course, publish: bool) -> 
     if publish:
         if not course.lessons:
             raise CourseError(str(_l("A course needs at least one lesson to be published.")))
-        if course.quiz is not None and course.quiz.draw_size and \
-                course.quiz.draw_size > len(course.active_questions):
-            raise CourseError(str(_l("The quiz draws %(n)s questions but the bank has %(m)s.",
-                                     n=course.quiz.draw_size, m=len(course.active_questions))))
+        if (
+            course.quiz is not None
+            and course.quiz.draw_size
+            and course.quiz.draw_size > len(course.active_questions)
+        ):
+            raise CourseError(
+                str(
+                    _l(
+                        "The quiz draws %(n)s questions but the bank has %(m)s.",
+                        n=course.quiz.draw_size,
+                        m=len(course.active_questions),
+                    )
+                )
+            )
         course.status = PUBLISHED
         course.published_at = course.published_at or utcnow()
     else:
@@ -193,6 +237,7 @@ def set_cover(session: Session, course: Course, upload: Upload, upload_root: str
 
 
 # --- chapters and lessons ---------------------------------------------------------------------
+
 
 def add_chapter(session: Session, course: Course, title: str) -> Chapter:
     title = title.strip()
@@ -236,8 +281,9 @@ def _swap(items: list[Any], item: Any, step: int) -> None:
         each.position = position
 
 
-def lesson_problems(kind: str, title: str, minutes: Any, video_url: str | None,
-                    has_file: bool, markdown: str | None) -> list[tuple[str, str]]:
+def lesson_problems(
+    kind: str, title: str, minutes: Any, video_url: str | None, has_file: bool, markdown: str | None
+) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     if kind not in LESSON_KINDS:
         problems.append(("kind", f"must be one of: {', '.join(LESSON_KINDS)}"))
@@ -256,10 +302,20 @@ def lesson_problems(kind: str, title: str, minutes: Any, video_url: str | None,
     return problems
 
 
-def save_lesson(session: Session, chapter: Chapter, lesson: Lesson | None, *, title: str,
-                kind: str, minutes: int, markdown: str | None = None,
-                video_url: str | None = None, upload: Upload | None = None,
-                upload_root: str | None = None, source_key: str | None = None) -> Lesson:
+def save_lesson(
+    session: Session,
+    chapter: Chapter,
+    lesson: Lesson | None,
+    *,
+    title: str,
+    kind: str,
+    minutes: int,
+    markdown: str | None = None,
+    video_url: str | None = None,
+    upload: Upload | None = None,
+    upload_root: str | None = None,
+    source_key: str | None = None,
+) -> Lesson:
     """Create or change a lesson; an upload replaces the lesson's file (PDF text re-extracted)."""
     has_file = upload is not None or bool(lesson and lesson.file_path)
     problems = lesson_problems(kind, title, minutes, video_url, has_file, markdown)
@@ -301,8 +357,9 @@ def upload_problems(kind: str, upload: Upload) -> list[tuple[str, str]]:
 def _attach_file(lesson: Lesson, upload: Upload, upload_root: str | None) -> None:
     if upload_root is None:
         raise ValueError("upload_root is needed to store a file")
-    lesson.file_path = content.store_file(upload_root, lesson.course_id, upload.filename,
-                                          upload.data)
+    lesson.file_path = content.store_file(
+        upload_root, lesson.course_id, upload.filename, upload.data
+    )
     lesson.file_name = Path(upload.filename).name
     lesson.file_mime = content.guess_mime(upload.filename)
     lesson.file_size = len(upload.data)
@@ -323,15 +380,25 @@ def delete_lesson(session: Session, lesson: Lesson) -> None:
     material_changed(session, course)
 
 
-def add_material(session: Session, course: Course, lesson: Lesson | None, title: str,
-                 upload: Upload, upload_root: str) -> Material:
+def add_material(
+    session: Session,
+    course: Course,
+    lesson: Lesson | None,
+    title: str,
+    upload: Upload,
+    upload_root: str,
+) -> Material:
     if not upload.data:
         raise CourseError(str(_l("The file is empty.")))
-    material = Material(course=course, lesson=lesson,
-                        title=title.strip() or Path(upload.filename).name,
-                        file_name=Path(upload.filename).name,
-                        mime=content.guess_mime(upload.filename), size=len(upload.data),
-                        file_path="")
+    material = Material(
+        course=course,
+        lesson=lesson,
+        title=title.strip() or Path(upload.filename).name,
+        file_name=Path(upload.filename).name,
+        mime=content.guess_mime(upload.filename),
+        size=len(upload.data),
+        file_path="",
+    )
     session.add(material)
     session.flush()
     material.file_path = content.store_file(upload_root, course.id, upload.filename, upload.data)
@@ -346,21 +413,34 @@ def delete_material(session: Session, material: Material) -> None:
 
 # --- quiz and question bank -------------------------------------------------------------------
 
-def quiz_problems(pass_mark: Any, time_limit: Any, attempt_limit: Any,
-                  draw_size: Any) -> list[tuple[str, str]]:
+
+def quiz_problems(
+    pass_mark: Any, time_limit: Any, attempt_limit: Any, draw_size: Any
+) -> list[tuple[str, str]]:
     problems = []
     if isinstance(pass_mark, bool) or not isinstance(pass_mark, int) or not 0 < pass_mark <= 100:
         problems.append(("pass_mark", "must be a percentage from 1 to 100"))
-    for field, value in (("time_limit_minutes", time_limit), ("attempt_limit", attempt_limit),
-                         ("draw", draw_size)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                  or value < 1):
+    for field, value in (
+        ("time_limit_minutes", time_limit),
+        ("attempt_limit", attempt_limit),
+        ("draw", draw_size),
+    ):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
             problems.append((field, "must be a whole number of at least 1 (or left empty)"))
     return problems
 
 
-def set_quiz(session: Session, course: Course, *, pass_mark: int, time_limit: int | None,
-             attempt_limit: int | None, draw_size: int | None) -> Quiz:
+def set_quiz(
+    session: Session,
+    course: Course,
+    *,
+    pass_mark: int,
+    time_limit: int | None,
+    attempt_limit: int | None,
+    draw_size: int | None,
+) -> Quiz:
     _raise_problems(quiz_problems(pass_mark, time_limit, attempt_limit, draw_size))
     quiz = course.quiz or Quiz(course=course)
     quiz.pass_mark, quiz.time_limit_minutes = pass_mark, time_limit
@@ -370,9 +450,17 @@ def set_quiz(session: Session, course: Course, *, pass_mark: int, time_limit: in
     return quiz
 
 
-def save_question(session: Session, course: Course, question: Question | None, *, kind: str,
-                  text: str, options: list[str], answer: Any,
-                  explanation: str | None) -> Question:
+def save_question(
+    session: Session,
+    course: Course,
+    question: Question | None,
+    *,
+    kind: str,
+    text: str,
+    options: list[str],
+    answer: Any,
+    explanation: str | None,
+) -> Question:
     options = [o.strip() for o in options if o.strip()] if kind in ("single", "multiple") else []
     problems = grading.validate_question(kind, options, answer)
     if not text.strip():
@@ -391,9 +479,14 @@ def save_question(session: Session, course: Course, question: Question | None, *
 
 def delete_question(session: Session, question: Question) -> bool:
     """Delete a question; one already drawn in an attempt is retired instead (returns False)."""
-    used = any(question.id in (ids or []) for ids in session.scalars(
-        select(QuizAttempt.question_ids).join(Enrollment)
-        .where(Enrollment.course_id == question.course_id)))
+    used = any(
+        question.id in (ids or [])
+        for ids in session.scalars(
+            select(QuizAttempt.question_ids)
+            .join(Enrollment)
+            .where(Enrollment.course_id == question.course_id)
+        )
+    )
     if used:
         question.active = False
         session.flush()

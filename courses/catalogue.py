@@ -36,15 +36,20 @@ class CatalogueFilter:
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> CatalogueFilter:
         """Build from request args, ignoring values that are not known."""
+
         def pick(name: str, allowed: Mapping[str, Any]) -> str:
             value = args.get(name, "")
             return value if value in allowed else ""
 
-        return cls(q=args.get("q", "").strip()[:100], topic=pick("topic", TOPICS),
-                   audience=pick("audience", AUDIENCES), level=pick("level", LEVELS),
-                   hours=pick("hours", HOUR_RANGES),
-                   language=pick("language", {"zh": 1, "en": 1}),
-                   sort=pick("sort", SORTS) or "title")
+        return cls(
+            q=args.get("q", "").strip()[:100],
+            topic=pick("topic", TOPICS),
+            audience=pick("audience", AUDIENCES),
+            level=pick("level", LEVELS),
+            hours=pick("hours", HOUR_RANGES),
+            language=pick("language", {"zh": 1, "en": 1}),
+            sort=pick("sort", SORTS) or "title",
+        )
 
     def as_args(self, **changes: str) -> dict[str, str]:
         values = asdict(replace(self, **changes))
@@ -59,13 +64,15 @@ class CatalogueFilter:
             "language": lambda: course.language == self.language,
             "q": lambda: _text_match(course, self.q),
         }
-        return all(check() for name, check in checks.items()
-                   if name != skip and getattr(self, name))
+        return all(
+            check() for name, check in checks.items() if name != skip and getattr(self, name)
+        )
 
     def apply(self, courses: list[Course], popularity: Mapping[int, int]) -> list[Course]:
         key = SORTS[self.sort]
-        return sorted((c for c in courses if self.matches(c)),
-                      key=lambda c: (key(c, popularity), c.title))
+        return sorted(
+            (c for c in courses if self.matches(c)), key=lambda c: (key(c, popularity), c.title)
+        )
 
     def facets(self, courses: list[Course]) -> dict[str, Counter[str]]:
         """For each facet: value -> courses matching it and every *other* active filter."""
@@ -86,8 +93,9 @@ def _in_range(hours: float, key: str) -> bool:
 
 def _text_match(course: Course, q: str) -> bool:
     needle = q.casefold()
-    haystack = " ".join([course.title, course.summary or "", course.instructor or "",
-                         " ".join(course.tags or [])]).casefold()
+    haystack = " ".join(
+        [course.title, course.summary or "", course.instructor or "", " ".join(course.tags or [])]
+    ).casefold()
     return all(word in haystack for word in needle.split())
 
 
@@ -116,5 +124,6 @@ def paginate(items: list[Any], page: int, per_page: int) -> ListPage:
     total = len(items)
     page = min(max(1, page), max(1, -(-total // per_page)))
     start = (page - 1) * per_page
-    return ListPage(items=items[start:start + per_page], page=page, per_page=per_page,
-                    total=total)
+    return ListPage(
+        items=items[start : start + per_page], page=page, per_page=per_page, total=total
+    )

@@ -40,22 +40,32 @@ def find(session: Session, code: str) -> Certificate | None:
 
 def issue(session: Session, enrollment: Enrollment, now: dt.datetime | None = None) -> Certificate:
     """The enrolment's certificate, created on first call only (issued once)."""
-    existing = session.scalar(select(Certificate).where(
-        Certificate.enrollment_id == enrollment.id))
+    existing = session.scalar(select(Certificate).where(Certificate.enrollment_id == enrollment.id))
     if existing is not None:
         return existing
     course = enrollment.course
     certificate = Certificate(
-        code=new_code(session), enrollment_id=enrollment.id, user_id=enrollment.user_id,
-        course_id=course.id, learner_name=enrollment.user.name, course_title=course.title,
-        hours=course.hours, issued_at=now or utcnow())
+        code=new_code(session),
+        enrollment_id=enrollment.id,
+        user_id=enrollment.user_id,
+        course_id=course.id,
+        learner_name=enrollment.user.name,
+        course_title=course.title,
+        hours=course.hours,
+        issued_at=now or utcnow(),
+    )
     session.add(certificate)
     session.flush()
     return certificate
 
 
-def revoke(session: Session, actor: User, certificate: Certificate, reason: str,
-           now: dt.datetime | None = None) -> Certificate:
+def revoke(
+    session: Session,
+    actor: User,
+    certificate: Certificate,
+    reason: str,
+    now: dt.datetime | None = None,
+) -> Certificate:
     reason = (reason or "").strip()
     if not reason:
         raise CourseError(str(_l("A reason is required to revoke a certificate.")))
@@ -78,5 +88,10 @@ def is_current(certificate: Certificate, today: dt.date | None = None) -> bool:
 
 
 def of_user(session: Session, user_id: int) -> list[Certificate]:
-    return list(session.scalars(select(Certificate).where(Certificate.user_id == user_id)
-                                .order_by(Certificate.issued_at.desc())))
+    return list(
+        session.scalars(
+            select(Certificate)
+            .where(Certificate.user_id == user_id)
+            .order_by(Certificate.issued_at.desc())
+        )
+    )

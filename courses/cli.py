@@ -34,13 +34,17 @@ def _actor(username: str | None) -> User | None:
 
 @courses_cli.command("import")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--replace", is_flag=True,
-              help="Update courses whose slug already exists (otherwise they are refused).")
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Update courses whose slug already exists (otherwise they are refused).",
+)
 @click.option("--draft", is_flag=True, help="Leave new courses unpublished.")
 @click.option("--dry-run", is_flag=True, help="Check everything, write nothing.")
 @click.option("--as-user", "username", help="Administrator the import is recorded under.")
-def import_command(folder: Path, replace: bool, draft: bool, dry_run: bool,
-                   username: str | None) -> None:
+def import_command(
+    folder: Path, replace: bool, draft: bool, dry_run: bool, username: str | None
+) -> None:
     """Import one course folder, or a folder of course folders: all of them or none.
 
     Every manifest, lesson file and question bank is checked first; any problem is listed with
@@ -50,24 +54,32 @@ def import_command(folder: Path, replace: bool, draft: bool, dry_run: bool,
     audit.set_actor(db.session, actor, note="course import")
     try:
         specs = importer.parse_folder(
-            db.session, folder, replace=replace,
-            progress=lambda items: tqdm(items, desc="check", unit="course"))
+            db.session,
+            folder,
+            replace=replace,
+            progress=lambda items: tqdm(items, desc="check", unit="course"),
+        )
     except importer.ImportFailed as failed:
         db.session.rollback()
         for problem in failed.problems:
             click.echo(f"error: {problem}", err=True)
         raise click.ClickException(
-            f"{len(failed.problems)} problem(s) found; nothing was imported.") from None
+            f"{len(failed.problems)} problem(s) found; nothing was imported."
+        ) from None
     if dry_run:
         db.session.rollback()
         click.echo(f"{len(specs)} course(s) are valid (dry run: nothing written).")
         return
-    result = importer.apply(db.session, actor, specs,
-                            upload_root=current_app.config["UPLOAD_FOLDER"], publish=not draft,
-                            progress=lambda items: tqdm(items, desc="import", unit="course"))
+    result = importer.apply(
+        db.session,
+        actor,
+        specs,
+        upload_root=current_app.config["UPLOAD_FOLDER"],
+        publish=not draft,
+        progress=lambda items: tqdm(items, desc="import", unit="course"),
+    )
     db.session.commit()
-    click.echo(f"Imported {len(result.created)} new and updated {len(result.updated)} "
-               f"course(s).")
+    click.echo(f"Imported {len(result.created)} new and updated {len(result.updated)} course(s).")
 
 
 @courses_cli.command("assign-required")
@@ -82,8 +94,10 @@ def assign_required(due: dt.datetime | None, username: str) -> None:
     audit.set_actor(db.session, actor, note="required training")
     result = assign_required_to_experts(db.session, actor, due_date=due.date() if due else None)
     db.session.commit()
-    click.echo(f"{result.count} enrolment(s) created; {len(result.unchanged)} already enrolled; "
-               f"{len(result.without_account)} active expert(s) have no login.")
+    click.echo(
+        f"{result.count} enrolment(s) created; {len(result.unchanged)} already enrolled; "
+        f"{len(result.without_account)} active expert(s) have no login."
+    )
 
 
 @courses_cli.command("prune-files")

@@ -18,10 +18,26 @@ from .passages import section_anchor
 log = logging.getLogger(__name__)
 
 _EXTENSIONS = ["tables", "fenced_code", "sane_lists", "attr_list"]
-_ALLOWED_TAGS = nh3.ALLOWED_TAGS | {"table", "thead", "tbody", "tr", "th", "td", "pre", "code",
-                                    "sup", "sub", "hr"}
-_ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"},
-                       "th": {"align"}, "td": {"align"}, "code": {"class"}}
+_ALLOWED_TAGS = nh3.ALLOWED_TAGS | {
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "pre",
+    "code",
+    "sup",
+    "sub",
+    "hr",
+}
+_ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title"},
+    "th": {"align"},
+    "td": {"align"},
+    "code": {"class"},
+}
 _TITLE_LINE = re.compile(r"\A\s*#\s+[^\n]*\n")
 _H2 = re.compile(r"<h2>")
 
@@ -29,9 +45,13 @@ _H2 = re.compile(r"<h2>")
 def render_markdown(text: str) -> str:
     """Markdown -> HTML safe to show as is: sanitised by nh3, `##` headings given anchors."""
     body = _TITLE_LINE.sub("", text or "", count=1)  # the page shows the lesson title already
-    html = nh3.clean(md.markdown(body, extensions=_EXTENSIONS), tags=_ALLOWED_TAGS,
-                     attributes=_ALLOWED_ATTRIBUTES, link_rel="noopener noreferrer",
-                     url_schemes={"http", "https", "mailto"})
+    html = nh3.clean(
+        md.markdown(body, extensions=_EXTENSIONS),
+        tags=_ALLOWED_TAGS,
+        attributes=_ALLOWED_ATTRIBUTES,
+        link_rel="noopener noreferrer",
+        url_schemes={"http", "https", "mailto"},
+    )
     counter = iter(range(1, 10_000))
     # Anchors are added after sanitising: we write them, nothing from the input.
     return _H2.sub(lambda _m: f'<h2 id="{section_anchor(next(counter))}">', html)

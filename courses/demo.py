@@ -35,15 +35,20 @@ def load_demo(session: Session, admin: User, progress: bool = True) -> None:
     if not DEMO_DIR.is_dir() or not importer.course_folders(DEMO_DIR):
         return
     specs = importer.parse_folder(
-        session, DEMO_DIR,
-        progress=lambda items: tqdm(items, desc="courses", disable=not progress, unit="course"))
+        session,
+        DEMO_DIR,
+        progress=lambda items: tqdm(items, desc="courses", disable=not progress, unit="course"),
+    )
     importer.apply(session, admin, specs, upload_root=current_app.config["UPLOAD_FOLDER"])
     simulate_learning(session, admin)
 
 
 def _by_role(session: Session, role: Role) -> list[User]:
-    return list(session.scalars(select(User).join(UserRole).where(UserRole.role == role.value)
-                                .order_by(User.id)))
+    return list(
+        session.scalars(
+            select(User).join(UserRole).where(UserRole.role == role.value).order_by(User.id)
+        )
+    )
 
 
 def _ordered(courses: list[Course]) -> list[Course]:
@@ -64,8 +69,9 @@ def _ordered(courses: list[Course]) -> list[Course]:
 def simulate_learning(session: Session, admin: User, *, now: dt.datetime | None = None) -> None:
     now = now or utcnow()
     rng = random.Random(SEED)
-    courses = list(session.scalars(select(Course).where(Course.status == PUBLISHED)
-                                   .order_by(Course.slug)))
+    courses = list(
+        session.scalars(select(Course).where(Course.status == PUBLISHED).order_by(Course.slug))
+    )
     if not courses:
         return
     for number, trainee in enumerate(_by_role(session, Role.TRAINEE)):
@@ -84,16 +90,23 @@ def simulate_learning(session: Session, admin: User, *, now: dt.datetime | None 
     session.flush()
 
 
-def _experts(session: Session, admin: User, courses: list[Course], now: dt.datetime,
-             rng: random.Random) -> None:
+def _experts(
+    session: Session, admin: User, courses: list[Course], now: dt.datetime, rng: random.Random
+) -> None:
     """Required courses assigned to the demo experts: one holds them all, one is on the way."""
     required = [c for c in courses if c.required_for_experts]
     users = _by_role(session, Role.EXPERT)
     if not required or not users:
         return
     for course in required:
-        learning.assign(session, admin, course, users, now=now - dt.timedelta(days=200),
-                        due_date=(now + dt.timedelta(days=90)).date())
+        learning.assign(
+            session,
+            admin,
+            course,
+            users,
+            now=now - dt.timedelta(days=200),
+            due_date=(now + dt.timedelta(days=90)).date(),
+        )
     start = now - dt.timedelta(days=180)
     for index, course in enumerate(_ordered(required)):
         _complete(session, users[0], course, start + dt.timedelta(days=12 * index))
@@ -106,8 +119,9 @@ def _experts(session: Session, admin: User, courses: list[Course], now: dt.datet
                 break
 
 
-def _complete(session: Session, user: User, course: Course, when: dt.datetime, *,
-              fail_first: bool = False) -> None:
+def _complete(
+    session: Session, user: User, course: Course, when: dt.datetime, *, fail_first: bool = False
+) -> None:
     enrollment = learning.enrol(session, user, course, now=when)
     if enrollment.is_completed:
         return
@@ -121,15 +135,20 @@ def _complete(session: Session, user: User, course: Course, when: dt.datetime, *
         quizzes.submit_attempt(session, attempt, {}, now=at + dt.timedelta(minutes=5))
         at += dt.timedelta(days=1)
     attempt = quizzes.start_attempt(session, enrollment, now=at, seed=2)
-    quizzes.submit_attempt(session, attempt, right_answers(quizzes.questions_of(session, attempt)),
-                           now=at + dt.timedelta(minutes=12))
+    quizzes.submit_attempt(
+        session,
+        attempt,
+        right_answers(quizzes.questions_of(session, attempt)),
+        now=at + dt.timedelta(minutes=12),
+    )
 
 
-def _partial(session: Session, user: User, course: Course, when: dt.datetime,
-             rng: random.Random) -> None:
+def _partial(
+    session: Session, user: User, course: Course, when: dt.datetime, rng: random.Random
+) -> None:
     enrollment = learning.enrol(session, user, course, now=when)
     lessons = course.lessons
-    for offset, lesson in enumerate(lessons[:rng.randint(1, max(1, len(lessons) - 1))]):
+    for offset, lesson in enumerate(lessons[: rng.randint(1, max(1, len(lessons) - 1))]):
         learning.mark_done(session, enrollment, lesson, now=when + dt.timedelta(hours=offset))
         learning.record_visit(session, enrollment, lesson)
 

@@ -106,14 +106,16 @@ def validate_question(kind: str, options: Sequence[str], answer: Any) -> list[st
     if kind in ("single", "multiple"):
         if len(options) < 2:
             problems.append("options: at least two options are needed")
-        if not isinstance(answer, list) or not answer or \
-                not all(isinstance(i, int) and not isinstance(i, bool) for i in answer):
+        if (
+            not isinstance(answer, list)
+            or not answer
+            or not all(isinstance(i, int) and not isinstance(i, bool) for i in answer)
+        ):
             problems.append("answer: a list of 0-based option indices is needed")
         else:
             bad = [i for i in answer if not 0 <= i < len(options)]
             if bad:
-                problems.append(f"answer: index {bad[0]} is out of range "
-                                f"({len(options)} options)")
+                problems.append(f"answer: index {bad[0]} is out of range ({len(options)} options)")
             if kind == "single" and len(answer) != 1:
                 problems.append("answer: a single-choice question has exactly one right option")
             if len(set(answer)) != len(answer):
@@ -121,7 +123,10 @@ def validate_question(kind: str, options: Sequence[str], answer: Any) -> list[st
     elif kind == "truefalse":
         if not isinstance(answer, bool):
             problems.append("answer: must be true or false")
-    elif not isinstance(answer, list) or not answer or \
-            not all(isinstance(a, str) and a.strip() for a in answer):
+    elif (
+        not isinstance(answer, list)
+        or not answer
+        or not all(isinstance(a, str) and a.strip() for a in answer)
+    ):
         problems.append("answer: a list of accepted answers (non-empty text) is needed")
     return problems

@@ -46,8 +46,11 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}: {self.field}: {self.message}" if self.field else \
-            f"{self.file}: {self.message}"
+        return (
+            f"{self.file}: {self.field}: {self.message}"
+            if self.field
+            else f"{self.file}: {self.message}"
+        )
 
 
 class ImportFailed(Exception):
@@ -99,6 +102,7 @@ class ImportResult:
 
 # --- reading and checking ---------------------------------------------------------------------
 
+
 def course_folders(root: Path) -> list[Path]:
     """`root` itself when it is a course folder, else its sub-folders that hold a manifest."""
     if (root / MANIFEST).is_file():
@@ -106,17 +110,22 @@ def course_folders(root: Path) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.is_dir() and (p / MANIFEST).is_file())
 
 
-def parse_folder(session: Session, root: Path, *, replace: bool = False,
-                 progress: Callable[[Iterable[Path]], Iterable[Path]] | None = None
-                 ) -> list[CourseSpec]:
+def parse_folder(
+    session: Session,
+    root: Path,
+    *,
+    replace: bool = False,
+    progress: Callable[[Iterable[Path]], Iterable[Path]] | None = None,
+) -> list[CourseSpec]:
     """Read and check every course under `root`; raises ImportFailed listing all problems."""
     root = Path(root)
     if not root.is_dir():
         raise ImportFailed([Problem(str(root), "", "not a folder")])
     folders = course_folders(root)
     if not folders:
-        raise ImportFailed([Problem(str(root), "", f"no {MANIFEST} found in it or its "
-                                                    "sub-folders")])
+        raise ImportFailed(
+            [Problem(str(root), "", f"no {MANIFEST} found in it or its sub-folders")]
+        )
     problems: list[Problem] = []
     specs = []
     for folder in (progress or iter)(folders):
@@ -165,19 +174,31 @@ def _parse_course(folder: Path, problems: list[Problem]) -> CourseSpec | None:
         prerequisites = []
     chapters = _parse_chapters(folder, manifest.get("chapters"), label, problems)
     quiz, questions = _parse_quiz(folder, manifest.get("quiz"), label, problems)
-    cover = _read_file(folder, manifest["cover"], label, "cover", problems) \
-        if manifest.get("cover") else None
-    materials = _parse_materials(folder, manifest.get("materials", []), label, "materials",
-                                 problems)
+    cover = (
+        _read_file(folder, manifest["cover"], label, "cover", problems)
+        if manifest.get("cover")
+        else None
+    )
+    materials = _parse_materials(
+        folder, manifest.get("materials", []), label, "materials", problems
+    )
     if len(problems) > before:
         return None
-    return CourseSpec(folder=folder, fields=fields, prerequisites=list(prerequisites),
-                      chapters=chapters, quiz=quiz, questions=questions, cover=cover,
-                      materials=materials)
+    return CourseSpec(
+        folder=folder,
+        fields=fields,
+        prerequisites=list(prerequisites),
+        chapters=chapters,
+        quiz=quiz,
+        questions=questions,
+        cover=cover,
+        materials=materials,
+    )
 
 
-def _read_file(folder: Path, name: Any, label: str, where: str,
-               problems: list[Problem]) -> FileSpec | None:
+def _read_file(
+    folder: Path, name: Any, label: str, where: str, problems: list[Problem]
+) -> FileSpec | None:
     if not isinstance(name, str) or not name.strip():
         problems.append(Problem(label, where, "must name a file"))
         return None
@@ -191,8 +212,9 @@ def _read_file(folder: Path, name: Any, label: str, where: str,
     return FileSpec(name=name, data=path.read_bytes())
 
 
-def _parse_materials(folder: Path, items: Any, label: str, where: str,
-                     problems: list[Problem]) -> list[FileSpec]:
+def _parse_materials(
+    folder: Path, items: Any, label: str, where: str, problems: list[Problem]
+) -> list[FileSpec]:
     if not isinstance(items, list):
         problems.append(Problem(label, where, "must be a list of file names"))
         return []
@@ -202,13 +224,15 @@ def _parse_materials(folder: Path, items: Any, label: str, where: str,
         spec = _read_file(folder, name, label, f"{where}[{index}]", problems)
         if spec is not None:
             spec.title = (item.get("title") if isinstance(item, dict) else None) or Path(
-                spec.name).name
+                spec.name
+            ).name
             out.append(spec)
     return out
 
 
-def _parse_chapters(folder: Path, chapters: Any, label: str,
-                    problems: list[Problem]) -> list[tuple[str, list[LessonSpec]]]:
+def _parse_chapters(
+    folder: Path, chapters: Any, label: str, problems: list[Problem]
+) -> list[tuple[str, list[LessonSpec]]]:
     if not isinstance(chapters, list) or not chapters:
         problems.append(Problem(label, "chapters", "at least one [[chapters]] is needed"))
         return []
@@ -228,8 +252,13 @@ def _parse_chapters(folder: Path, chapters: Any, label: str,
             if spec is None:
                 continue
             if spec.source_key in seen:
-                problems.append(Problem(label, f"{where}.lessons[{l_index}].file",
-                                        f"{spec.source_key!r} is used by two lessons"))
+                problems.append(
+                    Problem(
+                        label,
+                        f"{where}.lessons[{l_index}].file",
+                        f"{spec.source_key!r} is used by two lessons",
+                    )
+                )
             seen.add(spec.source_key)
             specs.append(spec)
         out.append((str(title or "").strip(), specs))
@@ -247,8 +276,9 @@ def _kind_of(name: str) -> str:
     return "file"
 
 
-def _parse_lesson(folder: Path, lesson: Any, label: str, where: str,
-                  problems: list[Problem]) -> LessonSpec | None:
+def _parse_lesson(
+    folder: Path, lesson: Any, label: str, where: str, problems: list[Problem]
+) -> LessonSpec | None:
     if not isinstance(lesson, dict):
         problems.append(Problem(label, where, "must be a table"))
         return None
@@ -256,8 +286,13 @@ def _parse_lesson(folder: Path, lesson: Any, label: str, where: str,
     title, minutes = lesson.get("title"), lesson.get("minutes")
     name, video_url = lesson.get("file"), lesson.get("video_url")
     kind = lesson.get("kind") or (_kind_of(name) if isinstance(name, str) else "video")
-    spec = LessonSpec(title=str(title or "").strip(), kind=kind, minutes=minutes,
-                      source_key=str(name or video_url or title or ""), video_url=video_url)
+    spec = LessonSpec(
+        title=str(title or "").strip(),
+        kind=kind,
+        minutes=minutes,
+        source_key=str(name or video_url or title or ""),
+        video_url=video_url,
+    )
     if name is not None:
         upload = _read_file(folder, name, label, f"{where}.file", problems)
         if upload is not None and kind == "text":
@@ -267,16 +302,19 @@ def _parse_lesson(folder: Path, lesson: Any, label: str, where: str,
     elif not video_url:
         problems.append(Problem(label, f"{where}.file", "is required (or video_url)"))
     file_ok = len(problems) == before  # don't report a missing file twice
-    for name_, message in authoring.lesson_problems(kind, spec.title, minutes, video_url,
-                                                    spec.upload is not None, spec.markdown):
+    for name_, message in authoring.lesson_problems(
+        kind, spec.title, minutes, video_url, spec.upload is not None, spec.markdown
+    ):
         if file_ok or name_ in ("title", "minutes", "kind", "video_url"):
             problems.append(Problem(label, f"{where}.{name_}", message))
     if file_ok and spec.upload is not None:
-        for name_, message in authoring.upload_problems(kind, authoring.Upload(
-                spec.upload.name, spec.upload.data)):
+        for name_, message in authoring.upload_problems(
+            kind, authoring.Upload(spec.upload.name, spec.upload.data)
+        ):
             problems.append(Problem(label, f"{where}.{name_}", message))
-    spec.materials = _parse_materials(folder, lesson.get("materials", []), label,
-                                      f"{where}.materials", problems)
+    spec.materials = _parse_materials(
+        folder, lesson.get("materials", []), label, f"{where}.materials", problems
+    )
     return spec if len(problems) == before else None
 
 
@@ -292,16 +330,20 @@ def _markdown(upload: FileSpec, label: str, problems: list[Problem]) -> str | No
     return text
 
 
-def _parse_quiz(folder: Path, quiz: Any, label: str,
-                problems: list[Problem]) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+def _parse_quiz(
+    folder: Path, quiz: Any, label: str, problems: list[Problem]
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     if quiz is None:
         return None, []
     if not isinstance(quiz, dict):
         problems.append(Problem(label, "quiz", "must be a table"))
         return None, []
-    settings = {"pass_mark": quiz.get("pass_mark", 60),
-                "time_limit": quiz.get("time_limit_minutes"),
-                "attempt_limit": quiz.get("attempt_limit"), "draw_size": quiz.get("draw")}
+    settings = {
+        "pass_mark": quiz.get("pass_mark", 60),
+        "time_limit": quiz.get("time_limit_minutes"),
+        "attempt_limit": quiz.get("attempt_limit"),
+        "draw_size": quiz.get("draw"),
+    }
     for name, message in authoring.quiz_problems(**settings):
         problems.append(Problem(label, f"quiz.{name}", message))
     bank_name = quiz.get("file", "quiz.toml")
@@ -332,31 +374,48 @@ def _parse_quiz(folder: Path, quiz: Any, label: str,
         for problem in grading.validate_question(kind, options, q.get("answer")):
             name, _sep, message = problem.partition(": ")
             problems.append(Problem(bank_label, f"{where}.{name}", message))
-        out.append({"kind": kind, "text": str(text or "").strip(), "options": options,
-                    "answer": q.get("answer"), "explanation": q.get("explanation")})
+        out.append(
+            {
+                "kind": kind,
+                "text": str(text or "").strip(),
+                "options": options,
+                "answer": q.get("answer"),
+                "explanation": q.get("explanation"),
+            }
+        )
     draw = settings["draw_size"]
     if isinstance(draw, int) and not isinstance(draw, bool) and draw > len(out):
-        problems.append(Problem(label, "quiz.draw",
-                                f"draws {draw} questions but the bank has {len(out)}"))
+        problems.append(
+            Problem(label, "quiz.draw", f"draws {draw} questions but the bank has {len(out)}")
+        )
     return settings, out
 
 
-def _check_batch(session: Session, specs: list[CourseSpec], replace: bool,
-                 problems: list[Problem]) -> None:
+def _check_batch(
+    session: Session, specs: list[CourseSpec], replace: bool, problems: list[Problem]
+) -> None:
     """Slugs unique in the batch, existing ones only with replace, prerequisites known, no loop."""
     by_slug: dict[str, CourseSpec] = {}
     for spec in specs:
         label = _rel(spec.folder, MANIFEST)
         if spec.slug in by_slug:
-            problems.append(Problem(label, "slug", f"{spec.slug!r} is also used by "
-                                                   f"{by_slug[spec.slug].folder.name}"))
+            problems.append(
+                Problem(
+                    label, "slug", f"{spec.slug!r} is also used by {by_slug[spec.slug].folder.name}"
+                )
+            )
         by_slug[spec.slug] = spec
     existing = {c.slug: c for c in session.scalars(select(Course))}
     for spec in specs:
         label = _rel(spec.folder, MANIFEST)
         if spec.slug in existing and not replace:
-            problems.append(Problem(label, "slug", f"course {spec.slug!r} already exists "
-                                                   "(use --replace to update it)"))
+            problems.append(
+                Problem(
+                    label,
+                    "slug",
+                    f"course {spec.slug!r} already exists (use --replace to update it)",
+                )
+            )
         for slug in spec.prerequisites:
             if slug not in by_slug and slug not in existing:
                 problems.append(Problem(label, "prerequisites", f"unknown course {slug!r}"))
@@ -364,8 +423,13 @@ def _check_batch(session: Session, specs: list[CourseSpec], replace: bool,
     graph.update({s.slug: list(s.prerequisites) for s in specs})
     for slug in by_slug:
         if _in_cycle(graph, slug):
-            problems.append(Problem(_rel(by_slug[slug].folder, MANIFEST), "prerequisites",
-                                    f"{slug!r} would (indirectly) require itself"))
+            problems.append(
+                Problem(
+                    _rel(by_slug[slug].folder, MANIFEST),
+                    "prerequisites",
+                    f"{slug!r} would (indirectly) require itself",
+                )
+            )
 
 
 def _in_cycle(graph: dict[str, list[str]], start: str) -> bool:
@@ -382,9 +446,16 @@ def _in_cycle(graph: dict[str, list[str]], start: str) -> bool:
 
 # --- writing ----------------------------------------------------------------------------------
 
-def apply(session: Session, actor: User | None, specs: list[CourseSpec], *, upload_root: str,
-          publish: bool = True, progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None
-          ) -> ImportResult:
+
+def apply(
+    session: Session,
+    actor: User | None,
+    specs: list[CourseSpec],
+    *,
+    upload_root: str,
+    publish: bool = True,
+    progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+) -> ImportResult:
     """Write checked specs (inside a savepoint: a failure leaves nothing half-written)."""
     result = ImportResult()
     with savepoint(session):
@@ -392,19 +463,26 @@ def apply(session: Session, actor: User | None, specs: list[CourseSpec], *, uplo
         for spec in (progress or iter)(specs):
             course = session.scalar(select(Course).where(Course.slug == spec.slug))
             (result.updated if course else result.created).append(spec.slug)
-            courses[spec.slug] = _write_course(session, actor, course, spec, upload_root,
-                                               publish)
+            courses[spec.slug] = _write_course(session, actor, course, spec, upload_root, publish)
         for spec in specs:
-            prerequisites = [courses.get(s) or session.scalar(select(Course).where(
-                Course.slug == s)) for s in spec.prerequisites]
+            prerequisites = [
+                courses.get(s) or session.scalar(select(Course).where(Course.slug == s))
+                for s in spec.prerequisites
+            ]
             authoring.set_prerequisites(session, courses[spec.slug], prerequisites)
     for course in courses.values():
         material_changed(session, course)
     return result
 
 
-def _write_course(session: Session, actor: User | None, course: Course | None, spec: CourseSpec,
-                  upload_root: str, publish: bool) -> Course:
+def _write_course(
+    session: Session,
+    actor: User | None,
+    course: Course | None,
+    spec: CourseSpec,
+    upload_root: str,
+    publish: bool,
+) -> Course:
     if course is None:
         course = authoring.create_course(session, actor, spec.fields)
         if publish:
@@ -412,23 +490,26 @@ def _write_course(session: Session, actor: User | None, course: Course | None, s
     else:
         authoring.apply_course_fields(course, spec.fields)
     if spec.cover is not None:
-        authoring.set_cover(session, course, authoring.Upload(spec.cover.name, spec.cover.data),
-                            upload_root)
+        authoring.set_cover(
+            session, course, authoring.Upload(spec.cover.name, spec.cover.data), upload_root
+        )
     _write_chapters(session, course, spec, upload_root)
     _write_quiz(session, course, spec)
     for material in list(course.materials):
         if material.lesson_id is None:
             authoring.delete_material(session, material)
     for item in spec.materials:
-        authoring.add_material(session, course, None, item.title,
-                               authoring.Upload(item.name, item.data), upload_root)
+        authoring.add_material(
+            session, course, None, item.title, authoring.Upload(item.name, item.data), upload_root
+        )
     session.flush()
     return course
 
 
 def _write_chapters(session: Session, course: Course, spec: CourseSpec, upload_root: str) -> None:
-    old_lessons: dict[str, Lesson] = {lesson.source_key or f"#{lesson.id}": lesson
-                                      for lesson in course.lessons}
+    old_lessons: dict[str, Lesson] = {
+        lesson.source_key or f"#{lesson.id}": lesson for lesson in course.lessons
+    }
     chapters = list(course.chapters)
     for index, (title, lessons) in enumerate(spec.chapters):
         if index < len(chapters):
@@ -440,18 +521,28 @@ def _write_chapters(session: Session, course: Course, spec: CourseSpec, upload_r
             lesson = old_lessons.pop(item.source_key, None)
             upload = authoring.Upload(item.upload.name, item.upload.data) if item.upload else None
             lesson = authoring.save_lesson(
-                session, chapter, lesson, title=item.title, kind=item.kind, minutes=item.minutes,
-                markdown=item.markdown, video_url=item.video_url, upload=upload,
-                upload_root=upload_root, source_key=item.source_key)
+                session,
+                chapter,
+                lesson,
+                title=item.title,
+                kind=item.kind,
+                minutes=item.minutes,
+                markdown=item.markdown,
+                video_url=item.video_url,
+                upload=upload,
+                upload_root=upload_root,
+                source_key=item.source_key,
+            )
             lesson.position = position
             for material in list(lesson.materials):
                 authoring.delete_material(session, material)
             for m in item.materials:
-                authoring.add_material(session, course, lesson, m.title,
-                                       authoring.Upload(m.name, m.data), upload_root)
+                authoring.add_material(
+                    session, course, lesson, m.title, authoring.Upload(m.name, m.data), upload_root
+                )
     for lesson in old_lessons.values():
         authoring.delete_lesson(session, lesson)
-    for chapter in chapters[len(spec.chapters):]:
+    for chapter in chapters[len(spec.chapters) :]:
         course.chapters.remove(chapter)
     session.flush()
 
@@ -468,9 +559,15 @@ def _write_quiz(session: Session, course: Course, spec: CourseSpec) -> None:
     old: dict[tuple[str, str], Question] = {(q.kind, q.text): q for q in course.questions}
     for position, item in enumerate(spec.questions, start=1):
         question = authoring.save_question(
-            session, course, old.pop((item["kind"], item["text"]), None), kind=item["kind"],
-            text=item["text"], options=item["options"], answer=item["answer"],
-            explanation=item["explanation"])
+            session,
+            course,
+            old.pop((item["kind"], item["text"]), None),
+            kind=item["kind"],
+            text=item["text"],
+            options=item["options"],
+            answer=item["answer"],
+            explanation=item["explanation"],
+        )
         question.position = position
     for question in old.values():
         authoring.delete_question(session, question)

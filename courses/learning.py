@@ -24,15 +24,24 @@ from .models import Certificate, Course, Enrollment, Lesson, LessonProgress, Qui
 
 # --- enrolment --------------------------------------------------------------------------------
 
+
 def latest_enrollment(session: Session, user_id: int, course_id: int) -> Enrollment | None:
-    return session.scalar(select(Enrollment).where(
-        Enrollment.user_id == user_id, Enrollment.course_id == course_id)
-        .order_by(Enrollment.cycle.desc()).limit(1))
+    return session.scalar(
+        select(Enrollment)
+        .where(Enrollment.user_id == user_id, Enrollment.course_id == course_id)
+        .order_by(Enrollment.cycle.desc())
+        .limit(1)
+    )
 
 
 def completed_course_ids(session: Session, user_id: int) -> set[int]:
-    return set(session.scalars(select(Enrollment.course_id).where(
-        Enrollment.user_id == user_id, Enrollment.status == COMPLETED)))
+    return set(
+        session.scalars(
+            select(Enrollment.course_id).where(
+                Enrollment.user_id == user_id, Enrollment.status == COMPLETED
+            )
+        )
+    )
 
 
 def missing_prerequisites(session: Session, user: User, course: Course) -> list[Course]:
@@ -45,12 +54,26 @@ def require_prerequisites(session: Session, user: User, course: Course) -> None:
     if missing:
         names = "、".join(f"“{c.title}”" for c in missing)
         raise PrerequisiteMissing(
-            str(_l("Complete the prerequisite course(s) %(names)s before “%(course)s”.",
-                   names=names, course=course.title)), [c.slug for c in missing])
+            str(
+                _l(
+                    "Complete the prerequisite course(s) %(names)s before “%(course)s”.",
+                    names=names,
+                    course=course.title,
+                )
+            ),
+            [c.slug for c in missing],
+        )
 
 
-def enrol(session: Session, actor: User, course: Course, *, learner: User | None = None,
-          due_date: dt.date | None = None, now: dt.datetime | None = None) -> Enrollment:
+def enrol(
+    session: Session,
+    actor: User,
+    course: Course,
+    *,
+    learner: User | None = None,
+    due_date: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> Enrollment:
     """Enrol `learner` (default: the actor themself); an administrator enrolling another assigns.
 
     Self-enrolment needs the prerequisites done; an assignment is allowed without them (the
@@ -75,18 +98,22 @@ def enrol(session: Session, actor: User, course: Course, *, learner: User | None
     if latest is not None and _certificate_current(session, latest, now):
         if assigned:
             return latest
-        raise CourseError(str(_l("You have already completed “%(course)s”.",
-                                 course=course.title)))
-    enrollment = Enrollment(user=learner, course=course, cycle=(latest.cycle + 1) if latest else 1,
-                            assigned_by_id=actor.id if assigned else None, due_date=due_date,
-                            status=ENROLLED, enrolled_at=now or utcnow())
+        raise CourseError(str(_l("You have already completed “%(course)s”.", course=course.title)))
+    enrollment = Enrollment(
+        user=learner,
+        course=course,
+        cycle=(latest.cycle + 1) if latest else 1,
+        assigned_by_id=actor.id if assigned else None,
+        due_date=due_date,
+        status=ENROLLED,
+        enrolled_at=now or utcnow(),
+    )
     session.add(enrollment)
     session.flush()
     return enrollment
 
 
-def _certificate_current(session: Session, enrollment: Enrollment,
-                         now: dt.datetime | None) -> bool:
+def _certificate_current(session: Session, enrollment: Enrollment, now: dt.datetime | None) -> bool:
     cert = session.scalar(select(Certificate).where(Certificate.enrollment_id == enrollment.id))
     if cert is None:
         return True  # completed without a certificate (should not happen): don't re-enrol
@@ -105,16 +132,22 @@ class AssignResult:
         return len(self.created)
 
 
-def assign(session: Session, actor: User, course: Course, learners: Iterable[User], *,
-           due_date: dt.date | None = None, now: dt.datetime | None = None,
-           result: AssignResult | None = None) -> AssignResult:
+def assign(
+    session: Session,
+    actor: User,
+    course: Course,
+    learners: Iterable[User],
+    *,
+    due_date: dt.date | None = None,
+    now: dt.datetime | None = None,
+    result: AssignResult | None = None,
+) -> AssignResult:
     """Assign a course to several learners; those already enrolled keep their enrolment."""
     result = result or AssignResult()
     for learner in learners:
         before = latest_enrollment(session, learner.id, course.id)
         try:
-            enrollment = enrol(session, actor, course, learner=learner, due_date=due_date,
-                               now=now)
+            enrollment = enrol(session, actor, course, learner=learner, due_date=due_date, now=now)
         except CourseError as exc:
             result.refused.append((learner, str(exc)))
             continue
@@ -125,10 +158,14 @@ def assign(session: Session, actor: User, course: Course, learners: Iterable[Use
     return result
 
 
-def assign_required_to_experts(session: Session, actor: User, *,
-                               courses: list[Course] | None = None,
-                               due_date: dt.date | None = None,
-                               now: dt.datetime | None = None) -> AssignResult:
+def assign_required_to_experts(
+    session: Session,
+    actor: User,
+    *,
+    courses: list[Course] | None = None,
+    due_date: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> AssignResult:
     """Assign every required course (or `courses`) to every active expert who has a login."""
     from expertpool.experts.constants import Status
     from expertpool.experts.models import Expert
@@ -136,10 +173,15 @@ def assign_required_to_experts(session: Session, actor: User, *,
     from .training import required_courses
 
     courses = courses if courses is not None else required_courses(session)
-    experts = list(session.scalars(select(Expert).where(Expert.status == Status.ACTIVE)
-                                   .order_by(Expert.id)))
-    users = {u.id: u for u in session.scalars(select(User).where(
-        User.id.in_([e.user_id for e in experts if e.user_id])))}
+    experts = list(
+        session.scalars(select(Expert).where(Expert.status == Status.ACTIVE).order_by(Expert.id))
+    )
+    users = {
+        u.id: u
+        for u in session.scalars(
+            select(User).where(User.id.in_([e.user_id for e in experts if e.user_id]))
+        )
+    }
     result = AssignResult(without_account=[e.name for e in experts if e.user_id not in users])
     learners = [users[e.user_id] for e in experts if e.user_id in users]
     for course in courses:
@@ -148,6 +190,7 @@ def assign_required_to_experts(session: Session, actor: User, *,
 
 
 # --- progress ---------------------------------------------------------------------------------
+
 
 def require_enrollment(session: Session, user: User, course: Course) -> Enrollment:
     enrollment = latest_enrollment(session, user.id, course.id)
@@ -171,8 +214,9 @@ def record_visit(session: Session, enrollment: Enrollment, lesson: Lesson) -> No
         session.flush()
 
 
-def save_position(session: Session, enrollment: Enrollment, lesson: Lesson,
-                  seconds: float) -> LessonProgress:
+def save_position(
+    session: Session, enrollment: Enrollment, lesson: Lesson, seconds: float
+) -> LessonProgress:
     """The resume point inside a lesson (seconds into its video)."""
     row = _progress_row(enrollment, lesson)
     row.position = max(0.0, min(float(seconds), 24 * 3600.0))
@@ -181,8 +225,14 @@ def save_position(session: Session, enrollment: Enrollment, lesson: Lesson,
     return row
 
 
-def mark_done(session: Session, enrollment: Enrollment, lesson: Lesson, *, done: bool = True,
-              now: dt.datetime | None = None) -> Certificate | None:
+def mark_done(
+    session: Session,
+    enrollment: Enrollment,
+    lesson: Lesson,
+    *,
+    done: bool = True,
+    now: dt.datetime | None = None,
+) -> Certificate | None:
     """Tick a lesson (or untick it); returns the certificate if this completed the course."""
     if lesson.course_id != enrollment.course_id:
         raise CourseError(str(_l("This lesson belongs to another course.")))
@@ -205,7 +255,7 @@ def resume_lesson(enrollment: Enrollment) -> Lesson | None:
     start = by_id.get(enrollment.last_lesson_id or -1)
     if start is not None and lessons[start].id not in done:
         return lessons[start]
-    ordered = lessons[start + 1:] + lessons[:start + 1] if start is not None else lessons
+    ordered = lessons[start + 1 :] + lessons[: start + 1] if start is not None else lessons
     return next((lesson for lesson in ordered if lesson.id not in done), lessons[0])
 
 
@@ -227,19 +277,31 @@ class Progress:
 
 def progress(session: Session, enrollment: Enrollment) -> Progress:
     ids = {lesson.id for lesson in enrollment.course.lessons}
-    return Progress(done=len(ids & enrollment.done_lesson_ids), total=len(ids),
-                    quiz_required=enrollment.course.has_quiz,
-                    quiz_passed=quiz_passed(session, enrollment))
+    return Progress(
+        done=len(ids & enrollment.done_lesson_ids),
+        total=len(ids),
+        quiz_required=enrollment.course.has_quiz,
+        quiz_passed=quiz_passed(session, enrollment),
+    )
 
 
 def quiz_passed(session: Session, enrollment: Enrollment) -> bool:
-    return bool(session.scalar(select(QuizAttempt.id).where(
-        QuizAttempt.enrollment_id == enrollment.id, QuizAttempt.passed.is_(True),
-        QuizAttempt.status.in_(PASSED_STATUSES)).limit(1)))
+    return bool(
+        session.scalar(
+            select(QuizAttempt.id)
+            .where(
+                QuizAttempt.enrollment_id == enrollment.id,
+                QuizAttempt.passed.is_(True),
+                QuizAttempt.status.in_(PASSED_STATUSES),
+            )
+            .limit(1)
+        )
+    )
 
 
-def check_completion(session: Session, enrollment: Enrollment, *,
-                     now: dt.datetime | None = None) -> Certificate | None:
+def check_completion(
+    session: Session, enrollment: Enrollment, *, now: dt.datetime | None = None
+) -> Certificate | None:
     """Completion rule: every lesson done and (if the course has one) the final quiz passed.
 
     On completion the enrolment is closed and its certificate issued — once: later calls return
@@ -259,5 +321,10 @@ def check_completion(session: Session, enrollment: Enrollment, *,
 
 
 def enrollments_of(session: Session, user_id: int) -> list[Enrollment]:
-    return list(session.scalars(select(Enrollment).where(Enrollment.user_id == user_id)
-                                .order_by(Enrollment.enrolled_at.desc())))
+    return list(
+        session.scalars(
+            select(Enrollment)
+            .where(Enrollment.user_id == user_id)
+            .order_by(Enrollment.enrolled_at.desc())
+        )
+    )

@@ -66,8 +66,12 @@ def plain_text(markdown: str) -> str:
     text = markdown
     for pattern, replacement in _INLINE:
         text = pattern.sub(replacement, text)
-    text = re.sub(r"^\s*\|(.*)\|\s*$", lambda m: " ".join(
-        c.strip() for c in m.group(1).split("|") if c.strip()), text, flags=re.M)
+    text = re.sub(
+        r"^\s*\|(.*)\|\s*$",
+        lambda m: " ".join(c.strip() for c in m.group(1).split("|") if c.strip()),
+        text,
+        flags=re.M,
+    )
     return text
 
 
@@ -78,8 +82,13 @@ def split_sections(markdown: str) -> list[Section]:
     count = 0
     for line in markdown.splitlines():
         match = _HEADING.match(line)
-        if match and len(match.group(1)) == 1 and not sections and not heading and \
-                not "".join(lines).strip():
+        if (
+            match
+            and len(match.group(1)) == 1
+            and not sections
+            and not heading
+            and not "".join(lines).strip()
+        ):
             continue  # the lesson title
         if match and len(match.group(1)) == 2:
             sections.append(Section(heading, anchor, "\n".join(lines).strip()))
@@ -97,8 +106,9 @@ def paragraphs(text: str) -> list[str]:
     return [re.sub(r"[ \t]*\n[ \t]*", "\n", b).strip() for b in blocks if b.strip()]
 
 
-def chunk(blocks: Iterable[str], min_chars: int = MIN_CHARS,
-          max_chars: int = MAX_CHARS) -> list[str]:
+def chunk(
+    blocks: Iterable[str], min_chars: int = MIN_CHARS, max_chars: int = MAX_CHARS
+) -> list[str]:
     """Pack paragraphs into chunks of about min..max characters, never splitting a sentence."""
     pieces: list[str] = []
     for block in blocks:
@@ -115,8 +125,11 @@ def chunk(blocks: Iterable[str], min_chars: int = MIN_CHARS,
             current = ""
     if current:
         # A short tail joins the previous chunk when that stays reasonable.
-        if chunks and len(current) < min_chars // 2 and \
-                len(chunks[-1]) + 1 + len(current) <= max_chars + min_chars // 2:
+        if (
+            chunks
+            and len(current) < min_chars // 2
+            and len(chunks[-1]) + 1 + len(current) <= max_chars + min_chars // 2
+        ):
             chunks[-1] = f"{chunks[-1]}\n{current}"
         else:
             chunks.append(current)
@@ -140,8 +153,9 @@ def _split_long(block: str, max_chars: int) -> list[str]:
     return out
 
 
-def lesson_passages(course_slug: str, lesson_id: int, lesson_title: str,
-                    markdown: str | None, pdf_text: str | None) -> list[Passage]:
+def lesson_passages(
+    course_slug: str, lesson_id: int, lesson_title: str, markdown: str | None, pdf_text: str | None
+) -> list[Passage]:
     """Every passage of one lesson: its Markdown sections, then its PDF pages."""
     found: list[tuple[str, str, str, str, int | None]] = []
     for section in split_sections(markdown or ""):
@@ -150,10 +164,20 @@ def lesson_passages(course_slug: str, lesson_id: int, lesson_title: str,
     for number, page in enumerate((pdf_text or "").split("\f"), start=1):
         for text in chunk(_pdf_paragraphs(page)):
             found.append((lesson_title, f"pdf-p{number}", text, "pdf", number))
-    return [Passage(id=f"{course_slug}:{lesson_id}:{index}", course_slug=course_slug,
-                    lesson_id=lesson_id, index=index, heading=heading, anchor=anchor, text=text,
-                    source=source, page=page)
-            for index, (heading, anchor, text, source, page) in enumerate(found)]
+    return [
+        Passage(
+            id=f"{course_slug}:{lesson_id}:{index}",
+            course_slug=course_slug,
+            lesson_id=lesson_id,
+            index=index,
+            heading=heading,
+            anchor=anchor,
+            text=text,
+            source=source,
+            page=page,
+        )
+        for index, (heading, anchor, text, source, page) in enumerate(found)
+    ]
 
 
 def _pdf_paragraphs(page: str) -> list[str]:
@@ -175,9 +199,16 @@ def _join_lines(block: str) -> str:
 
 def course_passage(course: Course) -> Passage:
     """The course's title and summary as one passage (lesson_id None, index 0)."""
-    return Passage(id=f"{course.slug}:course:0", course_slug=course.slug, lesson_id=None,
-                   index=0, heading=course.title, anchor="",
-                   text=f"{course.title}\n{course.summary or ''}".strip(), source="course")
+    return Passage(
+        id=f"{course.slug}:course:0",
+        course_slug=course.slug,
+        lesson_id=None,
+        index=0,
+        heading=course.title,
+        anchor="",
+        text=f"{course.title}\n{course.summary or ''}".strip(),
+        source="course",
+    )
 
 
 def course_passages(course: Course) -> list[Passage]:

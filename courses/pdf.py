@@ -44,9 +44,17 @@ def qr_png(data: str) -> bytes:
     return buffer.getvalue()
 
 
-def certificate_pdf(*, learner_name: str, course_title: str, hours: float, issued: str,
-                    code: str, verify_url: str, revoked: bool = False,
-                    issuer: str = "国家标准物质审评专家库培训平台") -> bytes:
+def certificate_pdf(
+    *,
+    learner_name: str,
+    course_title: str,
+    hours: float,
+    issued: str,
+    code: str,
+    verify_url: str,
+    revoked: bool = False,
+    issuer: str = "国家标准物质审评专家库培训平台",
+) -> bytes:
     """An A4 landscape certificate, Chinese with English subtitles."""
     font = _font()
     buffer = io.BytesIO()
@@ -78,8 +86,11 @@ def certificate_pdf(*, learner_name: str, course_title: str, hours: float, issue
         pdf.drawCentredString(width / 2, y, line)
         y -= 11 * mm
     pdf.setFont(font, 11)
-    pdf.drawCentredString(width / 2, y - 2 * mm,
-                          f"has completed the course with {format_hours(hours)} learning hours.")
+    pdf.drawCentredString(
+        width / 2,
+        y - 2 * mm,
+        f"has completed the course with {format_hours(hours)} learning hours.",
+    )
 
     pdf.setFont(font, 12)
     pdf.drawString(30 * mm, 40 * mm, f"发证单位：{issuer}")
@@ -88,8 +99,13 @@ def certificate_pdf(*, learner_name: str, course_title: str, hours: float, issue
     pdf.setFont(font, 8)
     pdf.drawRightString(width - 30 * mm, 22 * mm, verify_url)
     qr_size = 34 * mm
-    pdf.drawImage(ImageReader(io.BytesIO(qr_png(verify_url))), width - 30 * mm - qr_size,
-                  26 * mm, qr_size, qr_size)
+    pdf.drawImage(
+        ImageReader(io.BytesIO(qr_png(verify_url))),
+        width - 30 * mm - qr_size,
+        26 * mm,
+        qr_size,
+        qr_size,
+    )
     pdf.setFont(font, 8)
     pdf.drawRightString(width - 30 * mm, 26 * mm + qr_size + 2 * mm, "扫码验证 Scan to verify")
     if revoked:
@@ -105,31 +121,49 @@ def certificate_pdf(*, learner_name: str, course_title: str, hours: float, issue
     return buffer.getvalue()
 
 
-def table_pdf(*, title: str, subtitle: str, sections: Sequence[tuple[str, Sequence[str],
-                                                                     Sequence[Sequence[Any]]]],
-              footer: str = "") -> bytes:
+def table_pdf(
+    *,
+    title: str,
+    subtitle: str,
+    sections: Sequence[tuple[str, Sequence[str], Sequence[Sequence[Any]]]],
+    footer: str = "",
+) -> bytes:
     """A simple A4 document of titled tables (the transcript)."""
     font = _font()
     buffer = io.BytesIO()
-    doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm,
-                            topMargin=15 * mm, bottomMargin=15 * mm, title=title)
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=15 * mm,
+        bottomMargin=15 * mm,
+        title=title,
+    )
     h1 = ParagraphStyle("h1", fontName=font, fontSize=18, leading=24, spaceAfter=4)
-    h2 = ParagraphStyle("h2", fontName=font, fontSize=13, leading=18, spaceBefore=8,
-                        spaceAfter=4)
+    h2 = ParagraphStyle("h2", fontName=font, fontSize=13, leading=18, spaceBefore=8, spaceAfter=4)
     body = ParagraphStyle("body", fontName=font, fontSize=9, leading=12, wordWrap="CJK")
-    story: list[Any] = [Paragraph(_escape(title), h1), Paragraph(_escape(subtitle), body),
-                        Spacer(1, 4 * mm)]
+    story: list[Any] = [
+        Paragraph(_escape(title), h1),
+        Paragraph(_escape(subtitle), body),
+        Spacer(1, 4 * mm),
+    ]
     for heading, columns, rows in sections:
         story.append(Paragraph(_escape(heading), h2))
         data = [[Paragraph(_escape(str(c)), body) for c in columns]]
-        data += [[Paragraph(_escape("" if v is None else str(v)), body) for v in row]
-                 for row in rows]
+        data += [
+            [Paragraph(_escape("" if v is None else str(v)), body) for v in row] for row in rows
+        ]
         table = Table(data, repeatRows=1, hAlign="LEFT")
-        table.setStyle(TableStyle([
-            ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
-            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e9ecef")),
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ]))
+        table.setStyle(
+            TableStyle(
+                [
+                    ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e9ecef")),
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ]
+            )
+        )
         story.append(table)
     if footer:
         story += [Spacer(1, 6 * mm), Paragraph(_escape(footer), body)]

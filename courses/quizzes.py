@@ -28,16 +28,26 @@ DEFAULT_GRACE = dt.timedelta(seconds=30)
 
 
 def attempts_of(session: Session, enrollment: Enrollment) -> list[QuizAttempt]:
-    return list(session.scalars(select(QuizAttempt).where(
-        QuizAttempt.enrollment_id == enrollment.id).order_by(QuizAttempt.number)))
+    return list(
+        session.scalars(
+            select(QuizAttempt)
+            .where(QuizAttempt.enrollment_id == enrollment.id)
+            .order_by(QuizAttempt.number)
+        )
+    )
 
 
 def is_late(attempt: QuizAttempt, now: dt.datetime, grace: dt.timedelta = DEFAULT_GRACE) -> bool:
     return attempt.deadline is not None and now > attempt.deadline + grace
 
 
-def expire_overdue(session: Session, enrollment: Enrollment, *, now: dt.datetime | None = None,
-                   grace: dt.timedelta = DEFAULT_GRACE) -> list[QuizAttempt]:
+def expire_overdue(
+    session: Session,
+    enrollment: Enrollment,
+    *,
+    now: dt.datetime | None = None,
+    grace: dt.timedelta = DEFAULT_GRACE,
+) -> list[QuizAttempt]:
     """Close open attempts whose time ran out (they count as used, score 0)."""
     now = now or utcnow()
     closed = []
@@ -67,8 +77,14 @@ def open_attempt(session: Session, enrollment: Enrollment) -> QuizAttempt | None
     return next((a for a in attempts_of(session, enrollment) if a.status == OPEN), None)
 
 
-def start_attempt(session: Session, enrollment: Enrollment, *, now: dt.datetime | None = None,
-                  seed: int | None = None, grace: dt.timedelta = DEFAULT_GRACE) -> QuizAttempt:
+def start_attempt(
+    session: Session,
+    enrollment: Enrollment,
+    *,
+    now: dt.datetime | None = None,
+    seed: int | None = None,
+    grace: dt.timedelta = DEFAULT_GRACE,
+) -> QuizAttempt:
     """A new attempt with its own random draw, or the attempt still open (same deadline)."""
     course = enrollment.course
     quiz = course.quiz
@@ -84,15 +100,26 @@ def start_attempt(session: Session, enrollment: Enrollment, *, now: dt.datetime 
         return current
     used = len(attempts_of(session, enrollment))
     if quiz.attempt_limit is not None and used >= quiz.attempt_limit:
-        raise AttemptLimitReached(str(_l("You have used all %(n)s attempts at this quiz.",
-                                         n=quiz.attempt_limit)))
+        raise AttemptLimitReached(
+            str(_l("You have used all %(n)s attempts at this quiz.", n=quiz.attempt_limit))
+        )
     seed = secrets.randbits(31) if seed is None else seed
     drawn = grading.draw([q.id for q in course.active_questions], quiz.draw_size, seed)
-    deadline = now + dt.timedelta(minutes=quiz.time_limit_minutes) \
-        if quiz.time_limit_minutes else None
-    attempt = QuizAttempt(enrollment_id=enrollment.id, number=used + 1, seed=seed,
-                          question_ids=drawn, started_at=now, deadline=deadline, status=OPEN,
-                          answers={}, results={}, pass_mark=quiz.pass_mark)
+    deadline = (
+        now + dt.timedelta(minutes=quiz.time_limit_minutes) if quiz.time_limit_minutes else None
+    )
+    attempt = QuizAttempt(
+        enrollment_id=enrollment.id,
+        number=used + 1,
+        seed=seed,
+        question_ids=drawn,
+        started_at=now,
+        deadline=deadline,
+        status=OPEN,
+        answers={},
+        results={},
+        pass_mark=quiz.pass_mark,
+    )
     session.add(attempt)
     session.flush()
     return attempt
@@ -100,24 +127,33 @@ def start_attempt(session: Session, enrollment: Enrollment, *, now: dt.datetime 
 
 def questions_of(session: Session, attempt: QuizAttempt) -> list[Question]:
     """The attempt's questions in the order drawn."""
-    rows = {q.id: q for q in session.scalars(select(Question).where(
-        Question.id.in_(attempt.question_ids)))}
+    rows = {
+        q.id: q
+        for q in session.scalars(select(Question).where(Question.id.in_(attempt.question_ids)))
+    }
     return [rows[i] for i in attempt.question_ids if i in rows]
 
 
 def sheet(questions: Sequence[Question]) -> list[dict[str, Any]]:
     """What the answer sheet shows: id, kind, text, options — never answers or explanations."""
-    return [{"id": q.id, "kind": q.kind, "text": q.text, "options": list(q.options or [])}
-            for q in questions]
+    return [
+        {"id": q.id, "kind": q.kind, "text": q.text, "options": list(q.options or [])}
+        for q in questions
+    ]
 
 
 def field_name(question_id: int) -> str:
     return f"q{question_id}"
 
 
-def submit_attempt(session: Session, attempt: QuizAttempt, form: Mapping[str, Sequence[str]],
-                   *, now: dt.datetime | None = None,
-                   grace: dt.timedelta = DEFAULT_GRACE) -> tuple[QuizAttempt, Certificate | None]:
+def submit_attempt(
+    session: Session,
+    attempt: QuizAttempt,
+    form: Mapping[str, Sequence[str]],
+    *,
+    now: dt.datetime | None = None,
+    grace: dt.timedelta = DEFAULT_GRACE,
+) -> tuple[QuizAttempt, Certificate | None]:
     """Grade an answer sheet (`form`: field name -> submitted values).
 
     Returns the attempt and the certificate if passing completed the course.
@@ -126,8 +162,12 @@ def submit_attempt(session: Session, attempt: QuizAttempt, form: Mapping[str, Se
         raise CourseError(str(_l("This attempt was already submitted.")))
     now = now or utcnow()
     questions = questions_of(session, attempt)
-    responses = {q.id: grading.parse_response(q.kind, list(form.get(field_name(q.id), [])),
-                                              len(q.options or [])) for q in questions}
+    responses = {
+        q.id: grading.parse_response(
+            q.kind, list(form.get(field_name(q.id), [])), len(q.options or [])
+        )
+        for q in questions
+    }
     attempt.answers = {str(k): v for k, v in responses.items()}
     if is_late(attempt, now, grace):
         _close_expired(attempt, now)
@@ -139,8 +179,9 @@ def submit_attempt(session: Session, attempt: QuizAttempt, form: Mapping[str, Se
     attempt.correct, attempt.score, attempt.passed = result.correct, result.score, result.passed
     attempt.results = {str(k): v for k, v in result.results.items()}
     session.flush()
-    certificate = learning.check_completion(session, attempt.enrollment, now=now) \
-        if result.passed else None
+    certificate = (
+        learning.check_completion(session, attempt.enrollment, now=now) if result.passed else None
+    )
     return attempt, certificate
 
 
@@ -150,8 +191,16 @@ def review(session: Session, attempt: QuizAttempt) -> list[dict[str, Any]]:
         raise CourseError(str(_l("Answers are shown after the attempt is submitted.")))
     out = []
     for q in questions_of(session, attempt):
-        out.append({"id": q.id, "kind": q.kind, "text": q.text, "options": list(q.options or []),
-                    "response": (attempt.answers or {}).get(str(q.id)),
-                    "answer": q.answer, "explanation": q.explanation,
-                    "correct": bool((attempt.results or {}).get(str(q.id)))})
+        out.append(
+            {
+                "id": q.id,
+                "kind": q.kind,
+                "text": q.text,
+                "options": list(q.options or []),
+                "response": (attempt.answers or {}).get(str(q.id)),
+                "answer": q.answer,
+                "explanation": q.explanation,
+                "correct": bool((attempt.results or {}).get(str(q.id))),
+            }
+        )
     return out

@@ -48,8 +48,14 @@ def add_years(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year + years, day=28)
 
 
-def counts(issued: dt.date, revoked: bool, validity_years: int | None,
-           term_start: dt.date | None, rule: TrainingRule, today: dt.date) -> bool:
+def counts(
+    issued: dt.date,
+    revoked: bool,
+    validity_years: int | None,
+    term_start: dt.date | None,
+    rule: TrainingRule,
+    today: dt.date,
+) -> bool:
     """Does a certificate issued on `issued` satisfy the requirement today? (pure)"""
     if revoked or issued > today:
         return False
@@ -68,51 +74,76 @@ def _rule() -> TrainingRule:
 
 
 def required_courses(session: Session) -> list[Course]:
-    return list(session.scalars(select(Course).where(
-        Course.required_for_experts.is_(True), Course.status == PUBLISHED).order_by(Course.title)))
+    return list(
+        session.scalars(
+            select(Course)
+            .where(Course.required_for_experts.is_(True), Course.status == PUBLISHED)
+            .order_by(Course.title)
+        )
+    )
 
 
-def _certificates_by_user(session: Session, user_ids: Iterable[int],
-                          course_ids: Iterable[int]) -> dict[tuple[int, int], list[Certificate]]:
+def _certificates_by_user(
+    session: Session, user_ids: Iterable[int], course_ids: Iterable[int]
+) -> dict[tuple[int, int], list[Certificate]]:
     users, courses = list(set(user_ids)), list(set(course_ids))
     found: dict[tuple[int, int], list[Certificate]] = defaultdict(list)
     if not users or not courses:
         return found
-    stmt = select(Certificate).where(Certificate.user_id.in_(users),
-                                     Certificate.course_id.in_(courses)) \
+    stmt = (
+        select(Certificate)
+        .where(Certificate.user_id.in_(users), Certificate.course_id.in_(courses))
         .order_by(Certificate.issued_at.desc())
+    )
     for cert in session.scalars(stmt):
         found[(cert.user_id, cert.course_id)].append(cert)
     return found
 
 
-def _record(course: Course, held: list[Certificate], term_start: dt.date | None,
-            rule: TrainingRule, today: dt.date) -> TrainingRecord:
+def _record(
+    course: Course,
+    held: list[Certificate],
+    term_start: dt.date | None,
+    rule: TrainingRule,
+    today: dt.date,
+) -> TrainingRecord:
     for cert in held:  # newest first
-        if counts(cert.issued_at.date(), cert.is_revoked, course.validity_years, term_start,
-                  rule, today):
+        if counts(
+            cert.issued_at.date(), cert.is_revoked, course.validity_years, term_start, rule, today
+        ):
             return TrainingRecord(course, True, cert)
     return TrainingRecord(course, False, held[0] if held else None)
 
 
-def training_status(expert: Expert, session: Session | None = None, *,
-                    today: dt.date | None = None,
-                    rule: TrainingRule | None = None) -> list[TrainingRecord]:
+def training_status(
+    expert: Expert,
+    session: Session | None = None,
+    *,
+    today: dt.date | None = None,
+    rule: TrainingRule | None = None,
+) -> list[TrainingRecord]:
     """One record per required course: (course, ok, certificate or None)."""
     session = session or object_session(expert)
     if session is None:
         raise ValueError("training_status needs a session or an attached expert")
     today, rule = today or dt.date.today(), rule or _rule()
     courses = required_courses(session)
-    held = _certificates_by_user(session, [expert.user_id] if expert.user_id else [],
-                                 [c.id for c in courses])
-    return [_record(c, held.get((expert.user_id or -1, c.id), []), expert.term_start, rule, today)
-            for c in courses]
+    held = _certificates_by_user(
+        session, [expert.user_id] if expert.user_id else [], [c.id for c in courses]
+    )
+    return [
+        _record(c, held.get((expert.user_id or -1, c.id), []), expert.term_start, rule, today)
+        for c in courses
+    ]
 
 
-def experts_with_required_training(session: Session, expert_ids: Iterable[int], *,
-                                   today: dt.date | None = None,
-                                   rule: TrainingRule | None = None) -> set[int]:
+def experts_with_required_training(
+    session: Session,
+    expert_ids: Iterable[int],
+    *,
+    today: dt.date | None = None,
+    rule: TrainingRule | None = None,
+) -> set[int]:
     """Ids (among `expert_ids`) of experts holding every required course (matching constraint).
 
     With no required course every expert qualifies. Three queries whatever the number of ids.
@@ -124,31 +155,49 @@ def experts_with_required_training(session: Session, expert_ids: Iterable[int], 
     courses = required_courses(session)
     if not courses:
         return set(ids)
-    rows = session.execute(select(Expert.id, Expert.user_id, Expert.term_start)
-                           .where(Expert.id.in_(ids))).all()
-    held = _certificates_by_user(session, [r.user_id for r in rows if r.user_id],
-                                 [c.id for c in courses])
-    return {row.id for row in rows if row.user_id and all(
-        _record(c, held.get((row.user_id, c.id), []), row.term_start, rule, today).ok
-        for c in courses)}
+    rows = session.execute(
+        select(Expert.id, Expert.user_id, Expert.term_start).where(Expert.id.in_(ids))
+    ).all()
+    held = _certificates_by_user(
+        session, [r.user_id for r in rows if r.user_id], [c.id for c in courses]
+    )
+    return {
+        row.id
+        for row in rows
+        if row.user_id
+        and all(
+            _record(c, held.get((row.user_id, c.id), []), row.term_start, rule, today).ok
+            for c in courses
+        )
+    }
 
 
-def experts_missing_training(session: Session, *, statuses: tuple[str, ...] = ("active",),
-                             today: dt.date | None = None, rule: TrainingRule | None = None
-                             ) -> list[tuple[Expert, list[TrainingRecord]]]:
+def experts_missing_training(
+    session: Session,
+    *,
+    statuses: tuple[str, ...] = ("active",),
+    today: dt.date | None = None,
+    rule: TrainingRule | None = None,
+) -> list[tuple[Expert, list[TrainingRecord]]]:
     """Experts (active by default) missing at least one required course, with their records."""
     today, rule = today or dt.date.today(), rule or _rule()
     courses = required_courses(session)
     if not courses:
         return []
-    experts = list(session.scalars(select(Expert).where(Expert.status.in_(statuses))
-                                   .order_by(Expert.name, Expert.id)))
-    held = _certificates_by_user(session, [e.user_id for e in experts if e.user_id],
-                                 [c.id for c in courses])
+    experts = list(
+        session.scalars(
+            select(Expert).where(Expert.status.in_(statuses)).order_by(Expert.name, Expert.id)
+        )
+    )
+    held = _certificates_by_user(
+        session, [e.user_id for e in experts if e.user_id], [c.id for c in courses]
+    )
     out = []
     for expert in experts:
-        records = [_record(c, held.get((expert.user_id or -1, c.id), []), expert.term_start,
-                           rule, today) for c in courses]
+        records = [
+            _record(c, held.get((expert.user_id or -1, c.id), []), expert.term_start, rule, today)
+            for c in courses
+        ]
         if not all(r.ok for r in records):
             out.append((expert, records))
     return out

@@ -52,31 +52,55 @@ class Transcript:
 
 
 def build(session: Session, user: User) -> Transcript:
-    enrollments = list(session.scalars(select(Enrollment).where(Enrollment.user_id == user.id)
-                                       .order_by(Enrollment.enrolled_at)))
-    certs = {c.enrollment_id: c for c in session.scalars(
-        select(Certificate).where(Certificate.user_id == user.id))}
+    enrollments = list(
+        session.scalars(
+            select(Enrollment).where(Enrollment.user_id == user.id).order_by(Enrollment.enrolled_at)
+        )
+    )
+    certs = {
+        c.enrollment_id: c
+        for c in session.scalars(select(Certificate).where(Certificate.user_id == user.id))
+    }
     rows, by_year = [], defaultdict(float)
     for e in enrollments:
         cert = certs.get(e.id)
         credited = cert.hours if cert is not None and not cert.is_revoked else 0.0
         if credited:
             by_year[cert.issued_at.year] += credited
-        rows.append(TranscriptRow(
-            course_title=cert.course_title if cert else e.course.title, course_slug=e.course.slug,
-            cycle=e.cycle, status=e.status, enrolled_on=e.enrolled_at.date(),
-            completed_on=e.completed_at.date() if e.completed_at else None, hours=credited,
-            certificate_code=cert.code if cert else None,
-            revoked=bool(cert and cert.is_revoked), due_date=e.due_date))
+        rows.append(
+            TranscriptRow(
+                course_title=cert.course_title if cert else e.course.title,
+                course_slug=e.course.slug,
+                cycle=e.cycle,
+                status=e.status,
+                enrolled_on=e.enrolled_at.date(),
+                completed_on=e.completed_at.date() if e.completed_at else None,
+                hours=credited,
+                certificate_code=cert.code if cert else None,
+                revoked=bool(cert and cert.is_revoked),
+                due_date=e.due_date,
+            )
+        )
     return Transcript(user=user, rows=rows, hours_by_year=dict(sorted(by_year.items())))
 
 
 LABELS = {
-    "title": "Training transcript", "learner": "Learner", "course": "Course",
-    "status": "Status", "enrolled": "Enrolled", "completed": "Completed", "hours": "Hours",
-    "certificate": "Certificate", "revoked": "revoked", "year": "Year", "total": "Total",
-    "courses": "Courses", "hours_by_year": "Hours per year", "generated": "Generated",
-    "status_enrolled": "in progress", "status_completed": "completed",
+    "title": "Training transcript",
+    "learner": "Learner",
+    "course": "Course",
+    "status": "Status",
+    "enrolled": "Enrolled",
+    "completed": "Completed",
+    "hours": "Hours",
+    "certificate": "Certificate",
+    "revoked": "revoked",
+    "year": "Year",
+    "total": "Total",
+    "courses": "Courses",
+    "hours_by_year": "Hours per year",
+    "generated": "Generated",
+    "status_enrolled": "in progress",
+    "status_completed": "completed",
 }
 
 
@@ -84,8 +108,14 @@ def _row_values(row: TranscriptRow, labels: Mapping[str, str]) -> list[object]:
     code = row.certificate_code or ""
     if row.revoked:
         code = f"{code} ({labels['revoked']})"
-    return [row.course_title, labels.get(f"status_{row.status}", row.status), row.enrolled_on,
-            row.completed_on, pdf.format_hours(row.hours), code]
+    return [
+        row.course_title,
+        labels.get(f"status_{row.status}", row.status),
+        row.enrolled_on,
+        row.completed_on,
+        pdf.format_hours(row.hours),
+        code,
+    ]
 
 
 def to_xlsx(t: Transcript, labels: Mapping[str, str] | None = None) -> bytes:
@@ -95,8 +125,16 @@ def to_xlsx(t: Transcript, labels: Mapping[str, str] | None = None) -> bytes:
     sheet.title = lb["courses"][:31]
     sheet.append([lb["learner"], t.user.name, t.user.organisation or ""])
     sheet.append([])
-    sheet.append([lb["course"], lb["status"], lb["enrolled"], lb["completed"], lb["hours"],
-                  lb["certificate"]])
+    sheet.append(
+        [
+            lb["course"],
+            lb["status"],
+            lb["enrolled"],
+            lb["completed"],
+            lb["hours"],
+            lb["certificate"],
+        ]
+    )
     for cell in sheet[3]:
         cell.font = Font(bold=True)
     for row in t.rows:
@@ -115,17 +153,33 @@ def to_xlsx(t: Transcript, labels: Mapping[str, str] | None = None) -> bytes:
     return out.getvalue()
 
 
-def to_pdf(t: Transcript, labels: Mapping[str, str] | None = None,
-           today: dt.date | None = None) -> bytes:
+def to_pdf(
+    t: Transcript, labels: Mapping[str, str] | None = None, today: dt.date | None = None
+) -> bytes:
     lb = {**LABELS, **(labels or {})}
     rows = [_row_values(r, lb) for r in t.rows]
     years = [[year, pdf.format_hours(h)] for year, h in t.hours_by_year.items()]
     years.append([lb["total"], pdf.format_hours(t.total_hours)])
-    subtitle = f"{lb['learner']}: {t.user.name}" + \
-        (f" · {t.user.organisation}" if t.user.organisation else "")
+    subtitle = f"{lb['learner']}: {t.user.name}" + (
+        f" · {t.user.organisation}" if t.user.organisation else ""
+    )
     return pdf.table_pdf(
-        title=lb["title"], subtitle=subtitle,
-        sections=[(lb["courses"], [lb["course"], lb["status"], lb["enrolled"], lb["completed"],
-                                   lb["hours"], lb["certificate"]], rows),
-                  (lb["hours_by_year"], [lb["year"], lb["hours"]], years)],
-        footer=f"{lb['generated']}: {(today or dt.date.today()).isoformat()}")
+        title=lb["title"],
+        subtitle=subtitle,
+        sections=[
+            (
+                lb["courses"],
+                [
+                    lb["course"],
+                    lb["status"],
+                    lb["enrolled"],
+                    lb["completed"],
+                    lb["hours"],
+                    lb["certificate"],
+                ],
+                rows,
+            ),
+            (lb["hours_by_year"], [lb["year"], lb["hours"]], years),
+        ],
+        footer=f"{lb['generated']}: {(today or dt.date.today()).isoformat()}",
+    )

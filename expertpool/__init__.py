@@ -33,8 +33,12 @@ log = logging.getLogger(__name__)
 
 def create_app(config: dict[str, Any] | None = None, instance_path: str | None = None) -> Flask:
     """Build the application; `config` overrides every other source (used by tests)."""
-    app = Flask(__name__, instance_path=instance_path or str(ROOT / "instance"),
-                static_folder=str(ROOT / "static"), static_url_path="/static")
+    app = Flask(
+        __name__,
+        instance_path=instance_path or str(ROOT / "instance"),
+        static_folder=str(ROOT / "static"),
+        static_url_path="/static",
+    )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(load_config(Path(app.instance_path), config))
     _init_extensions(app)
@@ -58,8 +62,11 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_view = "accounts.login"
     login_manager.login_message = None
     login_manager.session_protection = "strong"
-    babel.init_app(app, locale_selector=_select_locale,
-                   default_translation_directories=str(ROOT / "expertpool" / "translations"))
+    babel.init_app(
+        app,
+        locale_selector=_select_locale,
+        default_translation_directories=str(ROOT / "expertpool" / "translations"),
+    )
 
     from flask_babel import get_locale
 
@@ -100,8 +107,16 @@ def _register_blueprints(app: Flask) -> None:
     from .reviews.blueprint import bp as reviews_bp
     from .submissions.blueprint import bp as submissions_bp
 
-    for blueprint in (main_bp, accounts_bp, experts_bp, api_bp, courses_bp, submissions_bp,
-                      reviews_bp, matching_bp):
+    for blueprint in (
+        main_bp,
+        accounts_bp,
+        experts_bp,
+        api_bp,
+        courses_bp,
+        submissions_bp,
+        reviews_bp,
+        matching_bp,
+    ):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # read-only GET API: nothing to forge
 
@@ -145,8 +160,12 @@ def _install_request_hooks(app: Flask) -> None:
             db.session.commit()
         except StaleDataError:
             db.session.rollback()
-            return _conflict(_("Someone else changed this record while you were editing it. "
-                               "Reload the page to see their changes, then edit again."))
+            return _conflict(
+                _(
+                    "Someone else changed this record while you were editing it. "
+                    "Reload the page to see their changes, then edit again."
+                )
+            )
         except IntegrityError as exc:
             db.session.rollback()
             log.warning("integrity error on %r: %r", request.path, exc.orig)

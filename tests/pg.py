@@ -70,16 +70,21 @@ class PgServer:
     def connect(self, database: str | None = None):  # -> psycopg.Connection
         import psycopg
 
-        return psycopg.connect(host=self.host, port=self.port, user=self.user,
-                               password=self.password or None,
-                               dbname=database or self.maintenance_db, autocommit=True,
-                               connect_timeout=10)
+        return psycopg.connect(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password or None,
+            dbname=database or self.maintenance_db,
+            autocommit=True,
+            connect_timeout=10,
+        )
 
     def create_database(self, name: str) -> str:
         """(Re)create an empty UTF-8 database `name`; return its URL."""
         self.drop_database(name)
         with self.connect() as conn:
-            conn.execute(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0')
+            conn.execute(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0")
         return self.url(name)
 
     def drop_database(self, name: str) -> None:
@@ -96,6 +101,7 @@ def database_name(prefix: str = "expertpool_test") -> str:
 
 # --- the server -------------------------------------------------------------------------------
 
+
 @contextlib.contextmanager
 def postgres_server() -> Iterator[PgServer]:
     """The server of `DATABASE_URL_TEST`, or a private temporary cluster; skip when neither."""
@@ -104,8 +110,10 @@ def postgres_server() -> Iterator[PgServer]:
         yield _server_from_url(url)
         return
     if shutil.which("initdb") is None or shutil.which("pg_ctl") is None:
-        pytest.skip(f"PostgreSQL tests need a server: set {ENV_URL}=postgresql://user:pw@host/db "
-                    "or put PostgreSQL's initdb and pg_ctl on PATH")
+        pytest.skip(
+            f"PostgreSQL tests need a server: set {ENV_URL}=postgresql://user:pw@host/db "
+            "or put PostgreSQL's initdb and pg_ctl on PATH"
+        )
     with _temporary_cluster() as server:
         yield server
 
@@ -116,9 +124,13 @@ def _server_from_url(url: str) -> PgServer:
     parsed = make_url(url)
     if not parsed.drivername.startswith(("postgresql", "postgres")):
         raise pytest.UsageError(f"{ENV_URL} must be a postgresql:// URL, not {parsed.drivername}")
-    return PgServer(host=parsed.host or "localhost", port=parsed.port or 5432,
-                    user=parsed.username or "postgres", password=parsed.password or "",
-                    maintenance_db=parsed.database or "postgres")
+    return PgServer(
+        host=parsed.host or "localhost",
+        port=parsed.port or 5432,
+        user=parsed.username or "postgres",
+        password=parsed.password or "",
+        maintenance_db=parsed.database or "postgres",
+    )
 
 
 def _run_as() -> list[str]:
@@ -163,20 +175,53 @@ def _temporary_cluster() -> Iterator[PgServer]:
         stopped = True
         if (data / "postmaster.pid").exists():
             # immediate: nothing to keep, so skip the shutdown checkpoint
-            subprocess.run([*prefix, "pg_ctl", "-D", str(data), "-m", "immediate", "-w",
-                            "-t", str(READY_TIMEOUT_S), "stop"], capture_output=True)
+            subprocess.run(
+                [
+                    *prefix,
+                    "pg_ctl",
+                    "-D",
+                    str(data),
+                    "-m",
+                    "immediate",
+                    "-w",
+                    "-t",
+                    str(READY_TIMEOUT_S),
+                    "stop",
+                ],
+                capture_output=True,
+            )
         shutil.rmtree(root, ignore_errors=True)
 
     atexit.register(stop)  # also when the session is interrupted before fixture teardown
     try:
         # Password auth over TCP: the port is reachable by every user of this machine.
-        _run([*prefix, "initdb", "-D", str(data), "-U", "postgres", "-E", "UTF8",
-              "--no-locale", "--no-sync", "--auth-local=trust", "--auth-host=scram-sha-256",
-              f"--pwfile={pwfile}"], "initdb")
+        _run(
+            [
+                *prefix,
+                "initdb",
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-sync",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                f"--pwfile={pwfile}",
+            ],
+            "initdb",
+        )
         pwfile.unlink()
         port = _start(prefix, data, sockets, logfile)
-        server = PgServer(host="127.0.0.1", port=port, user="postgres", password=password,
-                          maintenance_db="postgres")
+        server = PgServer(
+            host="127.0.0.1",
+            port=port,
+            user="postgres",
+            password=password,
+            maintenance_db="postgres",
+        )
         _wait_until_connectable(server)
         yield server
     finally:
@@ -191,13 +236,26 @@ def _start(prefix: list[str], data: Path, sockets: Path, logfile: Path) -> int:
     error = ""
     for _attempt in range(_PORT_ATTEMPTS):
         port = _free_port()
-        settings = dict(_SERVER_SETTINGS, port=str(port),
-                        unix_socket_directories=f"'{sockets}'")
+        settings = dict(_SERVER_SETTINGS, port=str(port), unix_socket_directories=f"'{sockets}'")
         conf.write_text(base + "\n" + "".join(f"{k} = {v}\n" for k, v in settings.items()))
         # -w waits until the server reports ready (bounded by -t); no sleeping.
-        done = subprocess.run([*prefix, "pg_ctl", "-D", str(data), "-l", str(logfile), "-w",
-                               "-t", str(READY_TIMEOUT_S), "start"], capture_output=True,
-                              text=True, timeout=READY_TIMEOUT_S * 2)
+        done = subprocess.run(
+            [
+                *prefix,
+                "pg_ctl",
+                "-D",
+                str(data),
+                "-l",
+                str(logfile),
+                "-w",
+                "-t",
+                str(READY_TIMEOUT_S),
+                "start",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=READY_TIMEOUT_S * 2,
+        )
         if done.returncode == 0:
             return port
         error = logfile.read_text(errors="replace") if logfile.exists() else done.stderr
@@ -222,6 +280,7 @@ def _wait_until_connectable(server: PgServer) -> None:
 
 
 # --- fixtures ---------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:

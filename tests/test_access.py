@@ -146,8 +146,9 @@ def _url(rule: Rule) -> str:
     values: dict[str, Any] = {}
     for arg in rule.arguments:
         converter = rule._converters[arg]
-        values[arg] = 1 if type(converter).__name__ == "IntegerConverter" \
-            else SAMPLE_VALUES.get(arg, "x")
+        values[arg] = (
+            1 if type(converter).__name__ == "IntegerConverter" else SAMPLE_VALUES.get(arg, "x")
+        )
     return rule.build(values)[1]
 
 
@@ -158,8 +159,9 @@ def test_every_route_is_listed(app: Flask) -> None:
 
 def test_declarations_match_the_list(app: Flask) -> None:
     for rule in _rules(app):
-        assert set(access_of(app.view_functions[rule.endpoint])) == EXPECTED[rule.endpoint], \
+        assert set(access_of(app.view_functions[rule.endpoint])) == EXPECTED[rule.endpoint], (
             rule.endpoint
+        )
 
 
 def _requests(app: Flask) -> list[tuple[str, str, str]]:
@@ -182,8 +184,9 @@ def test_anonymous_is_sent_to_login(app: Flask, client: Any) -> None:
 
 
 @pytest.mark.parametrize("role", [A, E, T])
-def test_roles_get_exactly_their_routes(app: Flask, client: Any, make_user: Any,
-                                        make_expert: Any, role: str) -> None:
+def test_roles_get_exactly_their_routes(
+    app: Flask, client: Any, make_user: Any, make_expert: Any, role: str
+) -> None:
     user = make_user(Role(role), username=f"who-{role}")
     own = make_expert()  # expert #1 belongs to the signed-in expert, so ownership passes
     own.user_id = user.id if role == E else None

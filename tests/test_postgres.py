@@ -41,15 +41,18 @@ pg_database_url = pg.pg_database_url
 
 
 def _make_app(url: str, tmp_path) -> Flask:
-    return create_app({
-        "TESTING": True,
-        "DATABASE_URL": url,
-        "SECRET_KEY": "test-secret",
-        "WTF_CSRF_ENABLED": False,
-        "RATELIMIT_ENABLED": False,
-        "EMBEDDING_MODEL": "hashing",
-        "SERVER_NAME": "localhost",
-    }, instance_path=str(tmp_path / "instance"))
+    return create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": url,
+            "SECRET_KEY": "test-secret",
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+            "EMBEDDING_MODEL": "hashing",
+            "SERVER_NAME": "localhost",
+        },
+        instance_path=str(tmp_path / "instance"),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -90,12 +93,27 @@ def _empty_all_tables() -> None:
 
 def _pool(make_expert):
     """Two experts that differ in every filtered field; 中国计量院 is an alias of the first."""
-    nim = make_expert(name="张伟", institution="中国计量科学研究院", province="北京市",
-                      categories=[8], specialties={"technique": ["ICP-MS"]}, title="研究员",
-                      title_grade="正高级", years_experience=20)
-    gd = make_expert(name="李娜", institution="广东省计量科学研究院", province="广东省",
-                     categories=[10], specialties={"analyte": ["三聚氰胺"]}, title="高级工程师",
-                     title_grade="副高级", status="suspended", summary="乳制品检测")
+    nim = make_expert(
+        name="张伟",
+        institution="中国计量科学研究院",
+        province="北京市",
+        categories=[8],
+        specialties={"technique": ["ICP-MS"]},
+        title="研究员",
+        title_grade="正高级",
+        years_experience=20,
+    )
+    gd = make_expert(
+        name="李娜",
+        institution="广东省计量科学研究院",
+        province="广东省",
+        categories=[10],
+        specialties={"analyte": ["三聚氰胺"]},
+        title="高级工程师",
+        title_grade="副高级",
+        status="suspended",
+        summary="乳制品检测",
+    )
     institutions.add_alias(db.session, nim.institution, "中国计量院")
     db.session.commit()
     return nim, gd
@@ -106,6 +124,7 @@ def _names(flt: ExpertFilter) -> list[str]:
 
 
 # --- schema -------------------------------------------------------------------------------------
+
 
 def test_migrations_build_the_models_schema_and_remove_it(pg_server: PgServer, tmp_path):
     name = database_name("expertpool_migrations")
@@ -130,10 +149,15 @@ def test_migrations_build_the_models_schema_and_remove_it(pg_server: PgServer, t
 
 # --- operations and queries ---------------------------------------------------------------------
 
+
 def test_create_expert_stores_the_file_and_unique_email_holds(app, admin, make_expert):
-    expert = make_expert(name="王芳", email="wf@example.cn", categories=[9, 8],
-                         specialties={"analyte": ["葡萄糖"], "matrix": ["人血清"]},
-                         birth_date=dt.date(1975, 2, 28))
+    expert = make_expert(
+        name="王芳",
+        email="wf@example.cn",
+        categories=[9, 8],
+        specialties={"analyte": ["葡萄糖"], "matrix": ["人血清"]},
+        birth_date=dt.date(1975, 2, 28),
+    )
     db.session.expire_all()
     stored = db.session.get(Expert, expert.id)
     assert stored.category_codes == [8, 9]
@@ -189,10 +213,12 @@ def test_paginate_returns_every_expert_once(app, make_expert):
 
 def test_coverage_counts_active_experts(app, make_expert):
     today = dt.date(2026, 6, 1)
-    make_expert(province="北京市", categories=[8, 9], title_grade="正高级",
-                birth_date=dt.date(1970, 1, 1))
-    make_expert(province="北京市", categories=[8], title_grade="副高级",
-                birth_date=dt.date(1990, 7, 1))
+    make_expert(
+        province="北京市", categories=[8, 9], title_grade="正高级", birth_date=dt.date(1970, 1, 1)
+    )
+    make_expert(
+        province="北京市", categories=[8], title_grade="副高级", birth_date=dt.date(1990, 7, 1)
+    )
     make_expert(province="广东省", institution="广东省计量科学研究院", categories=[10])
     make_expert(status="suspended", categories=[8])
     cov = queries.coverage(db.session, minimum=2, today=today)
@@ -212,8 +238,9 @@ def test_audit_log_keeps_old_and_new_values(app, admin, make_expert):
     ops.change_status(db.session, admin, expert, "suspend", reason="审评意见严重失实")
     db.session.commit()
     db.session.expire_all()
-    entries = db.session.scalars(select(AuditLog).where(AuditLog.expert_id == expert.id)
-                                 .order_by(AuditLog.id)).all()
+    entries = db.session.scalars(
+        select(AuditLog).where(AuditLog.expert_id == expert.id).order_by(AuditLog.id)
+    ).all()
     assert (entries[0].entity_type, entries[0].action) == ("Expert", "create")
     assert entries[0].changes["term_end"] == [None, "2026-11-30"]  # dates stored as JSON text
     titled = [e for e in entries if "title" in e.changes and e.action == "update"]
@@ -239,6 +266,7 @@ def test_second_of_two_concurrent_commits_is_refused(app, make_expert):
 
 
 # --- through the web ----------------------------------------------------------------------------
+
 
 def test_admin_list_filters_and_csv_export(client, auth, make_expert):
     _pool(make_expert)

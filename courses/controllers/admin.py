@@ -32,8 +32,9 @@ def _find_users(lines: str) -> tuple[list[User], list[str]]:
         login = raw.strip()
         if not login:
             continue
-        user = db.session.scalar(select(User).where(or_(
-            User.username == login, func.lower(User.email) == login.lower())))
+        user = db.session.scalar(
+            select(User).where(or_(User.username == login, func.lower(User.email) == login.lower()))
+        )
         if user is None:
             unknown.append(login)
         else:
@@ -42,14 +43,25 @@ def _find_users(lines: str) -> tuple[list[User], list[str]]:
 
 
 def _report_assignment(result: learning.AssignResult) -> None:
-    flash(_("%(n)s enrolment(s) created, %(m)s already enrolled.", n=result.count,
-            m=len(result.unchanged)), "success")
+    flash(
+        _(
+            "%(n)s enrolment(s) created, %(m)s already enrolled.",
+            n=result.count,
+            m=len(result.unchanged),
+        ),
+        "success",
+    )
     for user, message in result.refused:
         flash(f"{user.name}: {message}", "warning")
     if result.without_account:
-        flash(_("Experts without a login (not assigned): %(names)s",
+        flash(
+            _(
+                "Experts without a login (not assigned): %(names)s",
                 names="、".join(result.without_account[:20])
-                + ("…" if len(result.without_account) > 20 else "")), "warning")
+                + ("…" if len(result.without_account) > 20 else ""),
+            ),
+            "warning",
+        )
 
 
 @roles_required(Role.ADMIN)
@@ -61,17 +73,29 @@ def enrolments(course_id: int) -> Any:
         if unknown:
             fail(_("Unknown users: %(names)s", names=", ".join(unknown)))
         else:
-            _report_assignment(learning.assign(db.session, current_user, course, users,
-                                               due_date=form.due_date.data))
+            _report_assignment(
+                learning.assign(
+                    db.session, current_user, course, users, due_date=form.due_date.data
+                )
+            )
             return redirect(url_for("courses.admin_enrolments", course_id=course_id))
     elif request.method == "POST":
         form_errors(form)
-    rows = db.session.scalars(select(Enrollment).where(Enrollment.course_id == course.id)
-                              .order_by(Enrollment.enrolled_at.desc())).all()
+    rows = db.session.scalars(
+        select(Enrollment)
+        .where(Enrollment.course_id == course.id)
+        .order_by(Enrollment.enrolled_at.desc())
+    ).all()
     states = {e.id: learning.progress(db.session, e) for e in rows}
-    return render_template("courses/admin/enrolments.html", course=course, rows=rows,
-                           states=states, form=form, experts_form=DueDateForm(formdata=None),
-                           today=dt.date.today())
+    return render_template(
+        "courses/admin/enrolments.html",
+        course=course,
+        rows=rows,
+        states=states,
+        form=form,
+        experts_form=DueDateForm(formdata=None),
+        today=dt.date.today(),
+    )
 
 
 @roles_required(Role.ADMIN)
@@ -83,8 +107,11 @@ def assign_experts(course_id: int) -> Any:
     elif not course.is_published:
         fail(_("Publish the course before assigning it."))
     else:
-        _report_assignment(learning.assign_required_to_experts(
-            db.session, current_user, courses=[course], due_date=form.due_date.data))
+        _report_assignment(
+            learning.assign_required_to_experts(
+                db.session, current_user, courses=[course], due_date=form.due_date.data
+            )
+        )
     return redirect(url_for("courses.admin_enrolments", course_id=course_id))
 
 
@@ -94,13 +121,25 @@ def certificate_list() -> Any:
     stmt = select(Certificate).order_by(Certificate.issued_at.desc())
     if q:
         like = f"%{q}%"
-        stmt = stmt.where(or_(Certificate.code.ilike(like), Certificate.learner_name.like(like),
-                              Certificate.course_title.like(like)))
+        stmt = stmt.where(
+            or_(
+                Certificate.code.ilike(like),
+                Certificate.learner_name.like(like),
+                Certificate.course_title.like(like),
+            )
+        )
     page_no = max(1, request.args.get("page", 1, type=int))
-    rows = db.session.scalars(stmt.limit(CERTIFICATES_PER_PAGE)
-                              .offset((page_no - 1) * CERTIFICATES_PER_PAGE)).all()
-    return render_template("courses/admin/certificates.html", rows=rows, q=q, page_no=page_no,
-                           per_page=CERTIFICATES_PER_PAGE, form=RevokeForm(formdata=None))
+    rows = db.session.scalars(
+        stmt.limit(CERTIFICATES_PER_PAGE).offset((page_no - 1) * CERTIFICATES_PER_PAGE)
+    ).all()
+    return render_template(
+        "courses/admin/certificates.html",
+        rows=rows,
+        q=q,
+        page_no=page_no,
+        per_page=CERTIFICATES_PER_PAGE,
+        form=RevokeForm(formdata=None),
+    )
 
 
 @roles_required(Role.ADMIN)
@@ -121,6 +160,7 @@ def revoke(certificate_id: int) -> Any:
 
 # --- reports ----------------------------------------------------------------------------------
 
+
 def _audience_names() -> dict[str, str]:
     return {k: str(v) for k, v in AUDIENCES.items()} | {reports.UNKNOWN: _("Not stated")}
 
@@ -130,51 +170,72 @@ def report() -> Any:
     figures = reports.build(db.session)
     names = _audience_names()
     chart = {
-        "months": figures.months, "enrolments": figures.enrolments_by_month,
+        "months": figures.months,
+        "enrolments": figures.enrolments_by_month,
         "completions": figures.completions_by_month,
         "courses": [c.title for c in figures.courses],
         "completionRate": [c.completion_rate for c in figures.courses],
         "passRate": [c.pass_rate for c in figures.courses],
-        "audience": [{"name": names.get(k, k), "value": v}
-                     for k, v in figures.hours_by_audience.items()],
+        "audience": [
+            {"name": names.get(k, k), "value": v} for k, v in figures.hours_by_audience.items()
+        ],
         "provinces": list(figures.hours_by_province),
         "provinceHours": list(figures.hours_by_province.values()),
-        "labels": {"enrolments": _("Enrolments"), "completions": _("Completions"),
-                   "completionRate": _("Completion rate (%)"), "passRate": _("Pass rate (%)"),
-                   "hours": _("Certified hours")},
+        "labels": {
+            "enrolments": _("Enrolments"),
+            "completions": _("Completions"),
+            "completionRate": _("Completion rate (%)"),
+            "passRate": _("Pass rate (%)"),
+            "hours": _("Certified hours"),
+        },
     }
-    return render_template("courses/admin/reports.html", figures=figures, chart=chart,
-                           names=names)
+    return render_template("courses/admin/reports.html", figures=figures, chart=chart, names=names)
 
 
 @roles_required(Role.ADMIN)
 def report_export() -> Any:
     figures = reports.build(db.session)
-    labels = {"courses": _("Courses"), "course": _("Course"), "enrolled": _("Enrolled"),
-              "completed": _("Completed"), "completion_rate": _("Completion rate (%)"),
-              "attempts": _("Quiz attempts"), "passed": _("Passed attempts"),
-              "pass_rate": _("Pass rate (%)"), "month": _("Month"),
-              "enrolments": _("Enrolments"), "completions": _("Completions"),
-              "by_month": _("By month"), "audience": _("Audience"), "province": _("Province"),
-              "hours": _("Certified hours"), "by_audience": _("Hours by audience"),
-              "by_province": _("Hours by province")}
+    labels = {
+        "courses": _("Courses"),
+        "course": _("Course"),
+        "enrolled": _("Enrolled"),
+        "completed": _("Completed"),
+        "completion_rate": _("Completion rate (%)"),
+        "attempts": _("Quiz attempts"),
+        "passed": _("Passed attempts"),
+        "pass_rate": _("Pass rate (%)"),
+        "month": _("Month"),
+        "enrolments": _("Enrolments"),
+        "completions": _("Completions"),
+        "by_month": _("By month"),
+        "audience": _("Audience"),
+        "province": _("Province"),
+        "hours": _("Certified hours"),
+        "by_audience": _("Hours by audience"),
+        "by_province": _("Hours by province"),
+    }
     body = reports.to_xlsx(figures, labels, _audience_names())
     stamp = dt.date.today().isoformat()
-    return Response(body, mimetype="application/vnd.openxmlformats-officedocument."
-                                   "spreadsheetml.sheet",
-                    headers={"Content-Disposition":
-                             f"attachment; filename=training-report-{stamp}.xlsx"})
+    return Response(
+        body,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f"attachment; filename=training-report-{stamp}.xlsx"},
+    )
 
 
 # --- required training ------------------------------------------------------------------------
 
+
 @roles_required(Role.ADMIN)
 def required() -> Any:
     rule = training.TrainingRule.from_config(current_app.config)
-    return render_template("courses/admin/required.html",
-                           courses=training.required_courses(db.session),
-                           missing=training.experts_missing_training(db.session, rule=rule),
-                           rule=rule, form=DueDateForm(formdata=None))
+    return render_template(
+        "courses/admin/required.html",
+        courses=training.required_courses(db.session),
+        missing=training.experts_missing_training(db.session, rule=rule),
+        rule=rule,
+        form=DueDateForm(formdata=None),
+    )
 
 
 @roles_required(Role.ADMIN)
@@ -183,18 +244,23 @@ def assign_required() -> Any:
     if not form.validate_on_submit():
         form_errors(form)
     else:
-        _report_assignment(learning.assign_required_to_experts(
-            db.session, current_user, due_date=form.due_date.data))
+        _report_assignment(
+            learning.assign_required_to_experts(
+                db.session, current_user, due_date=form.due_date.data
+            )
+        )
     return redirect(url_for("courses.admin_required"))
 
 
 # --- a learner's record -----------------------------------------------------------------------
 
+
 @roles_required(Role.ADMIN)
 def learner(user_id: int) -> Any:
     user = get_or_404(User, user_id)
-    return render_template("courses/transcript.html", t=transcripts.build(db.session, user),
-                           own=False)
+    return render_template(
+        "courses/transcript.html", t=transcripts.build(db.session, user), own=False
+    )
 
 
 @roles_required(Role.ADMIN)

@@ -42,18 +42,24 @@ def _upload(field: Any) -> ops.Upload | None:
 
 # --- courses ----------------------------------------------------------------------------------
 
+
 @roles_required(Role.ADMIN)
 def courses() -> Any:
     rows = db.session.scalars(select(Course).order_by(Course.status, Course.title)).all()
-    counts = dict(db.session.execute(select(Enrollment.course_id, func.count())
-                                     .group_by(Enrollment.course_id)).all())
-    return render_template("courses/admin/courses.html", courses=rows, counts=counts,
-                           form=ActionForm())
+    counts = dict(
+        db.session.execute(
+            select(Enrollment.course_id, func.count()).group_by(Enrollment.course_id)
+        ).all()
+    )
+    return render_template(
+        "courses/admin/courses.html", courses=rows, counts=counts, form=ActionForm()
+    )
 
 
 def _course_form(course: Course | None) -> CourseForm:
-    form = CourseForm(obj=course) if course is not None and request.method == "GET" \
-        else CourseForm()
+    form = (
+        CourseForm(obj=course) if course is not None and request.method == "GET" else CourseForm()
+    )
     others = db.session.scalars(select(Course).order_by(Course.title)).all()
     form.prerequisites.choices = [(c.id, c.title) for c in others if c is not course]
     if request.method == "GET" and course is not None:
@@ -65,13 +71,20 @@ def _course_form(course: Course | None) -> CourseForm:
 
 def _form_data(form: CourseForm) -> dict[str, Any]:
     tags = [t.strip() for t in (form.tags.data or "").replace("，", ",").split(",")]
-    return {"slug": form.slug.data.strip(), "title": form.title.data,
-            "summary": form.summary.data or "", "language": form.language.data,
-            "topic": form.topic.data, "audience": form.audience.data, "level": form.level.data,
-            "hours": float(form.hours.data), "instructor": form.instructor.data,
-            "tags": [t for t in tags if t],
-            "required_for_experts": bool(form.required_for_experts.data),
-            "validity_years": form.validity_years.data or None}
+    return {
+        "slug": form.slug.data.strip(),
+        "title": form.title.data,
+        "summary": form.summary.data or "",
+        "language": form.language.data,
+        "topic": form.topic.data,
+        "audience": form.audience.data,
+        "level": form.level.data,
+        "hours": float(form.hours.data),
+        "instructor": form.instructor.data,
+        "tags": [t for t in tags if t],
+        "required_for_experts": bool(form.required_for_experts.data),
+        "validity_years": form.validity_years.data or None,
+    }
 
 
 def _save_extras(course: Course, form: CourseForm) -> None:
@@ -92,8 +105,10 @@ def course_new() -> Any:
         except CourseError as exc:
             fail(str(exc))
         else:
-            flash(_("Course created as a draft. Add chapters and lessons, then publish it."),
-                  "success")
+            flash(
+                _("Course created as a draft. Add chapters and lessons, then publish it."),
+                "success",
+            )
             return redirect(url_for("courses.admin_edit", course_id=course.id))
     elif request.method == "POST":
         form_errors(form)
@@ -106,8 +121,9 @@ def course_edit(course_id: int) -> Any:
     form = _course_form(course)
     if form.validate_on_submit():
         try:
-            ops.update_course(db.session, current_user, course, _form_data(form),
-                              form.expected_version())
+            ops.update_course(
+                db.session, current_user, course, _form_data(form), form.expected_version()
+            )
             _save_extras(course, form)
         except CourseError as exc:
             fail(str(exc))
@@ -116,8 +132,13 @@ def course_edit(course_id: int) -> Any:
             return redirect(url_for("courses.admin_edit", course_id=course.id))
     elif request.method == "POST":
         form_errors(form)
-    return render_template("courses/admin/course_form.html", form=form, course=course,
-                           chapter_form=ChapterForm(formdata=None), action_form=ActionForm())
+    return render_template(
+        "courses/admin/course_form.html",
+        form=form,
+        course=course,
+        chapter_form=ChapterForm(formdata=None),
+        action_form=ActionForm(),
+    )
 
 
 @roles_required(Role.ADMIN)
@@ -138,6 +159,7 @@ def course_publish(course_id: int) -> Any:
 
 
 # --- outline ----------------------------------------------------------------------------------
+
 
 @roles_required(Role.ADMIN)
 def chapter_add(course_id: int) -> Any:
@@ -169,8 +191,9 @@ def chapter_action(chapter_id: int) -> Any:
 
 
 def _lesson_form(course: Course, lesson: Lesson | None) -> LessonForm:
-    form = LessonForm(obj=lesson) if lesson is not None and request.method == "GET" \
-        else LessonForm()
+    form = (
+        LessonForm(obj=lesson) if lesson is not None and request.method == "GET" else LessonForm()
+    )
     form.chapter_id.choices = [(c.id, c.title) for c in course.chapters]
     if request.method == "GET" and lesson is None and request.args.get("chapter", type=int):
         form.chapter_id.data = request.args.get("chapter", type=int)
@@ -183,10 +206,18 @@ def _save_lesson(course: Course, lesson: Lesson | None, form: LessonForm) -> Les
         fail(_("Choose a chapter of this course."))
         return None
     try:
-        return ops.save_lesson(db.session, chapter, lesson, title=form.title.data,
-                               kind=form.kind.data, minutes=form.minutes.data,
-                               markdown=form.markdown.data, video_url=form.video_url.data,
-                               upload=_upload(form.file), upload_root=upload_root())
+        return ops.save_lesson(
+            db.session,
+            chapter,
+            lesson,
+            title=form.title.data,
+            kind=form.kind.data,
+            minutes=form.minutes.data,
+            markdown=form.markdown.data,
+            video_url=form.video_url.data,
+            upload=_upload(form.file),
+            upload_root=upload_root(),
+        )
     except CourseError as exc:
         fail(str(exc))
         return None
@@ -206,8 +237,7 @@ def lesson_new(course_id: int) -> Any:
             return redirect(url_for("courses.admin_lesson_edit", lesson_id=lesson.id))
     elif request.method == "POST":
         form_errors(form)
-    return render_template("courses/admin/lesson_form.html", form=form, course=course,
-                           lesson=None)
+    return render_template("courses/admin/lesson_form.html", form=form, course=course, lesson=None)
 
 
 @roles_required(Role.ADMIN)
@@ -221,9 +251,14 @@ def lesson_edit(lesson_id: int) -> Any:
             return redirect(url_for("courses.admin_lesson_edit", lesson_id=lesson.id))
     elif request.method == "POST":
         form_errors(form)
-    return render_template("courses/admin/lesson_form.html", form=form, course=course,
-                           lesson=lesson, material_form=MaterialForm(formdata=None),
-                           action_form=ActionForm())
+    return render_template(
+        "courses/admin/lesson_form.html",
+        form=form,
+        course=course,
+        lesson=lesson,
+        material_form=MaterialForm(formdata=None),
+        action_form=ActionForm(),
+    )
 
 
 @roles_required(Role.ADMIN)
@@ -251,8 +286,14 @@ def material_add(lesson_id: int) -> Any:
         form_errors(form)
     else:
         try:
-            ops.add_material(db.session, lesson.course, lesson, form.title.data or "",
-                             _upload(form.file), upload_root())
+            ops.add_material(
+                db.session,
+                lesson.course,
+                lesson,
+                form.title.data or "",
+                _upload(form.file),
+                upload_root(),
+            )
         except CourseError as exc:
             fail(str(exc))
         else:
@@ -267,11 +308,15 @@ def material_delete(material_id: int) -> Any:
         abort(400)
     lesson_id, course_id = material.lesson_id, material.course_id
     ops.delete_material(db.session, material)
-    return redirect(url_for("courses.admin_lesson_edit", lesson_id=lesson_id) if lesson_id
-                    else url_for("courses.admin_edit", course_id=course_id))
+    return redirect(
+        url_for("courses.admin_lesson_edit", lesson_id=lesson_id)
+        if lesson_id
+        else url_for("courses.admin_edit", course_id=course_id)
+    )
 
 
 # --- quiz and questions -----------------------------------------------------------------------
+
 
 @roles_required(Role.ADMIN)
 def quiz(course_id: int) -> Any:
@@ -281,9 +326,14 @@ def quiz(course_id: int) -> Any:
         form.draw_size.data = course.quiz.draw_size
     if form.validate_on_submit():
         try:
-            ops.set_quiz(db.session, course, pass_mark=form.pass_mark.data,
-                         time_limit=form.time_limit_minutes.data,
-                         attempt_limit=form.attempt_limit.data, draw_size=form.draw_size.data)
+            ops.set_quiz(
+                db.session,
+                course,
+                pass_mark=form.pass_mark.data,
+                time_limit=form.time_limit_minutes.data,
+                attempt_limit=form.attempt_limit.data,
+                draw_size=form.draw_size.data,
+            )
         except CourseError as exc:
             fail(str(exc))
         else:
@@ -291,8 +341,13 @@ def quiz(course_id: int) -> Any:
             return redirect(url_for("courses.admin_quiz", course_id=course_id))
     elif request.method == "POST":
         form_errors(form)
-    return render_template("courses/admin/quiz.html", course=course, form=form,
-                           kinds=QUESTION_KINDS, action_form=ActionForm())
+    return render_template(
+        "courses/admin/quiz.html",
+        course=course,
+        form=form,
+        kinds=QUESTION_KINDS,
+        action_form=ActionForm(),
+    )
 
 
 def _answer_from(form: QuestionForm) -> Any:
@@ -326,9 +381,16 @@ def _question_form(question: Question | None) -> QuestionForm:
 
 def _save_question(course: Course, question: Question | None, form: QuestionForm) -> bool:
     try:
-        ops.save_question(db.session, course, question, kind=form.kind.data,
-                          text=form.text.data, options=(form.options.data or "").splitlines(),
-                          answer=_answer_from(form), explanation=form.explanation.data)
+        ops.save_question(
+            db.session,
+            course,
+            question,
+            kind=form.kind.data,
+            text=form.text.data,
+            options=(form.options.data or "").splitlines(),
+            answer=_answer_from(form),
+            explanation=form.explanation.data,
+        )
     except CourseError as exc:
         fail(str(exc))
         return False
@@ -345,8 +407,9 @@ def question_new(course_id: int) -> Any:
             return redirect(url_for("courses.admin_quiz", course_id=course_id))
     elif request.method == "POST":
         form_errors(form)
-    return render_template("courses/admin/question_form.html", form=form, course=course,
-                           question=None)
+    return render_template(
+        "courses/admin/question_form.html", form=form, course=course, question=None
+    )
 
 
 @roles_required(Role.ADMIN)
@@ -360,8 +423,9 @@ def question_edit(question_id: int) -> Any:
             return redirect(url_for("courses.admin_quiz", course_id=course.id))
     elif request.method == "POST":
         form_errors(form)
-    return render_template("courses/admin/question_form.html", form=form, course=course,
-                           question=question)
+    return render_template(
+        "courses/admin/question_form.html", form=form, course=course, question=question
+    )
 
 
 @roles_required(Role.ADMIN)
@@ -371,6 +435,10 @@ def question_delete(question_id: int) -> Any:
     if not ActionForm().validate_on_submit():
         abort(400)
     deleted = ops.delete_question(db.session, question)
-    flash(_("Question deleted.") if deleted else
-          _("The question was used in attempts: it is retired instead of deleted."), "success")
+    flash(
+        _("Question deleted.")
+        if deleted
+        else _("The question was used in attempts: it is retired instead of deleted."),
+        "success",
+    )
     return redirect(url_for("courses.admin_quiz", course_id=course_id))

@@ -45,8 +45,9 @@ def upload_root() -> str:
     return current_app.config["UPLOAD_FOLDER"]
 
 
-def stored_file(relative: str | None, *, name: str | None, mime: str | None,
-                attachment: bool) -> Any:
+def stored_file(
+    relative: str | None, *, name: str | None, mime: str | None, attachment: bool
+) -> Any:
     """Send a stored file; `conditional=True` gives ETags and HTTP Range (206) for videos."""
     if not relative:
         abort(404)
@@ -56,6 +57,11 @@ def stored_file(relative: str | None, *, name: str | None, mime: str | None,
         abort(404)
     if not path.is_file():
         abort(404)
-    return send_file(path, mimetype=mime or content.guess_mime(name or path.name),
-                     as_attachment=attachment, download_name=name or path.name,
-                     conditional=True, max_age=3600)
+    return send_file(
+        path,
+        mimetype=mime or content.guess_mime(name or path.name),
+        as_attachment=attachment,
+        download_name=name or path.name,
+        conditional=True,
+        max_age=3600,
+    )

@@ -37,20 +37,33 @@ CATALOGUE_PER_PAGE = 12
 
 # --- catalogue and course page ----------------------------------------------------------------
 
+
 @login_required
 def catalogue() -> Any:
     flt = CatalogueFilter.from_args(request.args)
     courses = list(db.session.scalars(select(Course).where(Course.status == PUBLISHED)))
-    popularity = dict(db.session.execute(select(Enrollment.course_id, func.count())
-                                         .group_by(Enrollment.course_id)).all())
-    page = paginate(flt.apply(courses, popularity), request.args.get("page", 1, type=int),
-                    CATALOGUE_PER_PAGE)
+    popularity = dict(
+        db.session.execute(
+            select(Enrollment.course_id, func.count()).group_by(Enrollment.course_id)
+        ).all()
+    )
+    page = paginate(
+        flt.apply(courses, popularity), request.args.get("page", 1, type=int), CATALOGUE_PER_PAGE
+    )
     mine = {e.course_id: e for e in learning.enrollments_of(db.session, current_user.id)}
-    return render_template("courses/catalogue.html", page=page, flt=flt,
-                           facets=flt.facets(courses), mine=mine, topics=TOPICS,
-                           audiences=AUDIENCES, levels=LEVELS,
-                           hour_labels={k: _("%(range)s hours", range=label)
-                                        for k, (_low, _high, label) in HOUR_RANGES.items()})
+    return render_template(
+        "courses/catalogue.html",
+        page=page,
+        flt=flt,
+        facets=flt.facets(courses),
+        mine=mine,
+        topics=TOPICS,
+        audiences=AUDIENCES,
+        levels=LEVELS,
+        hour_labels={
+            k: _("%(range)s hours", range=label) for k, (_low, _high, label) in HOUR_RANGES.items()
+        },
+    )
 
 
 @login_required
@@ -58,15 +71,26 @@ def course(slug: str) -> Any:
     course = visible_course(slug)
     enrollment = learning.latest_enrollment(db.session, current_user.id, course.id)
     state = learning.progress(db.session, enrollment) if enrollment else None
-    certificate = db.session.scalar(select(Certificate).where(
-        Certificate.enrollment_id == enrollment.id)) if enrollment else None
+    certificate = (
+        db.session.scalar(select(Certificate).where(Certificate.enrollment_id == enrollment.id))
+        if enrollment
+        else None
+    )
     return render_template(
-        "courses/course.html", course=course, enrollment=enrollment, progress=state,
-        certificate=certificate, form=ActionForm(),
+        "courses/course.html",
+        course=course,
+        enrollment=enrollment,
+        progress=state,
+        certificate=certificate,
+        form=ActionForm(),
         missing=learning.missing_prerequisites(db.session, current_user, course),
         resume=learning.resume_lesson(enrollment) if enrollment else None,
         can_renew=bool(certificate and not certificates.is_current(certificate)),
-        topics=TOPICS, audiences=AUDIENCES, levels=LEVELS, kinds=LESSON_KINDS)
+        topics=TOPICS,
+        audiences=AUDIENCES,
+        levels=LEVELS,
+        kinds=LESSON_KINDS,
+    )
 
 
 @login_required
@@ -87,8 +111,11 @@ def enrol(slug: str) -> Any:
         return redirect(url_for("courses.course", slug=slug))
     flash(_("You are enrolled in “%(title)s”.", title=course.title), "success")
     target = learning.resume_lesson(enrollment)
-    return redirect(url_for("courses.lesson", slug=slug, lesson_id=target.id) if target
-                    else url_for("courses.course", slug=slug))
+    return redirect(
+        url_for("courses.lesson", slug=slug, lesson_id=target.id)
+        if target
+        else url_for("courses.course", slug=slug)
+    )
 
 
 @login_required
@@ -102,6 +129,7 @@ def resume(slug: str) -> Any:
 
 
 # --- lessons ----------------------------------------------------------------------------------
+
 
 def _learning_access(course: Course) -> tuple[Enrollment | None, Any]:
     """(enrolment, None) when the user may open the course's lessons, else (None, redirect).
@@ -117,8 +145,13 @@ def _learning_access(course: Course) -> tuple[Enrollment | None, Any]:
     if not enrollment.is_completed:
         missing = learning.missing_prerequisites(db.session, current_user, course)
         if missing:
-            flash(_("Complete the prerequisite course(s) first: %(names)s",
-                    names="、".join(c.title for c in missing)), "warning")
+            flash(
+                _(
+                    "Complete the prerequisite course(s) first: %(names)s",
+                    names="、".join(c.title for c in missing),
+                ),
+                "warning",
+            )
             return None, redirect(url_for("courses.course", slug=course.slug))
     return enrollment, None
 
@@ -143,10 +176,16 @@ def lesson(slug: str, lesson_id: int) -> Any:
     index = lessons.index(item)
     row = enrollment.progress_of(item.id) if enrollment else None
     return render_template(
-        "courses/lesson.html", course=course, lesson=item, enrollment=enrollment,
-        done_ids=enrollment.done_lesson_ids if enrollment else set(), progress_row=row,
+        "courses/lesson.html",
+        course=course,
+        lesson=item,
+        enrollment=enrollment,
+        done_ids=enrollment.done_lesson_ids if enrollment else set(),
+        progress_row=row,
         previous=lessons[index - 1] if index > 0 else None,
-        next=lessons[index + 1] if index + 1 < len(lessons) else None, form=ActionForm())
+        next=lessons[index + 1] if index + 1 < len(lessons) else None,
+        form=ActionForm(),
+    )
 
 
 @login_required
@@ -156,8 +195,12 @@ def lesson_file(slug: str, lesson_id: int) -> Any:
     _enrollment, refusal = _learning_access(course)
     if refusal is not None:
         return refusal
-    return stored_file(item.file_path, name=item.file_name, mime=item.file_mime,
-                       attachment=item.kind == "file" or request.args.get("download") == "1")
+    return stored_file(
+        item.file_path,
+        name=item.file_name,
+        mime=item.file_mime,
+        attachment=item.kind == "file" or request.args.get("download") == "1",
+    )
 
 
 @login_required
@@ -186,15 +229,20 @@ def lesson_done(slug: str, lesson_id: int) -> Any:
         return redirect(url_for("courses.lesson", slug=slug, lesson_id=lesson_id))
     certificate = learning.mark_done(db.session, enrollment, item, done=form.action.data != "undo")
     if certificate is not None:
-        flash(_("Course completed. Your certificate %(code)s is ready.", code=certificate.code),
-              "success")
+        flash(
+            _("Course completed. Your certificate %(code)s is ready.", code=certificate.code),
+            "success",
+        )
         return redirect(url_for("courses.course", slug=slug))
     lessons = course.lessons
     index = lessons.index(item)
     if form.action.data != "undo" and index + 1 < len(lessons):
         return redirect(url_for("courses.lesson", slug=slug, lesson_id=lessons[index + 1].id))
-    if form.action.data != "undo" and course.has_quiz and \
-            not learning.quiz_passed(db.session, enrollment):
+    if (
+        form.action.data != "undo"
+        and course.has_quiz
+        and not learning.quiz_passed(db.session, enrollment)
+    ):
         flash(_("All lessons done? Take the final quiz to complete the course."), "info")
         return redirect(url_for("courses.quiz", slug=slug))
     return redirect(url_for("courses.lesson", slug=slug, lesson_id=lesson_id))
@@ -217,28 +265,47 @@ def lesson_position(slug: str, lesson_id: int) -> Any:
 
 # --- my learning, transcript, certificates ----------------------------------------------------
 
+
 @login_required
 def my_learning() -> Any:
     enrollments = learning.enrollments_of(db.session, current_user.id)
     states = {e.id: learning.progress(db.session, e) for e in enrollments}
     certs = {c.enrollment_id: c for c in certificates.of_user(db.session, current_user.id)}
-    return render_template("courses/my_learning.html", enrollments=enrollments, states=states,
-                           certs=certs, today=dt.date.today())
+    return render_template(
+        "courses/my_learning.html",
+        enrollments=enrollments,
+        states=states,
+        certs=certs,
+        today=dt.date.today(),
+    )
 
 
 @login_required
 def transcript() -> Any:
-    return render_template("courses/transcript.html",
-                           t=transcripts.build(db.session, current_user), own=True)
+    return render_template(
+        "courses/transcript.html", t=transcripts.build(db.session, current_user), own=True
+    )
 
 
 def transcript_labels() -> dict[str, str]:
-    return {"title": _("Training transcript"), "learner": _("Learner"), "course": _("Course"),
-            "status": _("Status"), "enrolled": _("Enrolled"), "completed": _("Completed"),
-            "hours": _("Hours"), "certificate": _("Certificate"), "revoked": _("revoked"),
-            "year": _("Year"), "total": _("Total"), "courses": _("Courses"),
-            "hours_by_year": _("Hours per year"), "generated": _("Generated"),
-            "status_enrolled": _("in progress"), "status_completed": _("completed")}
+    return {
+        "title": _("Training transcript"),
+        "learner": _("Learner"),
+        "course": _("Course"),
+        "status": _("Status"),
+        "enrolled": _("Enrolled"),
+        "completed": _("Completed"),
+        "hours": _("Hours"),
+        "certificate": _("Certificate"),
+        "revoked": _("revoked"),
+        "year": _("Year"),
+        "total": _("Total"),
+        "courses": _("Courses"),
+        "hours_by_year": _("Hours per year"),
+        "generated": _("Generated"),
+        "status_enrolled": _("in progress"),
+        "status_completed": _("completed"),
+    }
 
 
 def transcript_response(user: Any, fmt: str) -> Response:
@@ -251,8 +318,13 @@ def transcript_response(user: Any, fmt: str) -> Response:
         body, mime = transcripts.to_pdf(t, transcript_labels()), "application/pdf"
     else:
         abort(404)
-    return Response(body, mimetype=mime, headers={
-        "Content-Disposition": f"attachment; filename=transcript-{user.username}-{stamp}.{fmt}"})
+    return Response(
+        body,
+        mimetype=mime,
+        headers={
+            "Content-Disposition": f"attachment; filename=transcript-{user.username}-{stamp}.{fmt}"
+        },
+    )
 
 
 @login_required
@@ -263,8 +335,7 @@ def transcript_export(fmt: str) -> Any:
 def verify_url(code: str) -> str:
     base = current_app.config.get("PUBLIC_BASE_URL")
     path = url_for("courses.verify", code=code)
-    return base.rstrip("/") + path if base else url_for("courses.verify", code=code,
-                                                       _external=True)
+    return base.rstrip("/") + path if base else url_for("courses.verify", code=code, _external=True)
 
 
 @login_required
@@ -274,10 +345,17 @@ def certificate_pdf(code: str) -> Any:
         abort(404)
     if cert.user_id != current_user.id and not current_user.is_admin:
         abort(404)  # don't reveal that the code exists
-    body = pdf.certificate_pdf(learner_name=cert.learner_name, course_title=cert.course_title,
-                               hours=cert.hours, issued=cert.issued_at.date().isoformat(),
-                               code=cert.code, verify_url=verify_url(cert.code),
-                               revoked=cert.is_revoked)
-    return Response(body, mimetype="application/pdf", headers={
-        "Content-Disposition": f"inline; filename=certificate-{cert.code}.pdf"})
-
+    body = pdf.certificate_pdf(
+        learner_name=cert.learner_name,
+        course_title=cert.course_title,
+        hours=cert.hours,
+        issued=cert.issued_at.date().isoformat(),
+        code=cert.code,
+        verify_url=verify_url(cert.code),
+        revoked=cert.is_revoked,
+    )
+    return Response(
+        body,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f"inline; filename=certificate-{cert.code}.pdf"},
+    )

@@ -18,6 +18,10 @@ def verify(code: str) -> Any:
     cert = certificates.find(db.session, code)
     if cert is None:
         return render_template("courses/verify.html", cert=None, code=code[:40]), 404
-    return render_template("courses/verify.html", cert=cert, code=cert.code,
-                           current=certificates.is_current(cert),
-                           valid_until=cert.valid_until())
+    return render_template(
+        "courses/verify.html",
+        cert=cert,
+        code=cert.code,
+        current=certificates.is_current(cert),
+        valid_until=cert.valid_until(),
+    )

@@ -43,11 +43,16 @@ def quiz(slug: str) -> Any:
         abort(404)
     quizzes.expire_overdue(db.session, enrollment, grace=_grace())
     return render_template(
-        "courses/quiz.html", course=course, quiz=course.quiz, enrollment=enrollment,
+        "courses/quiz.html",
+        course=course,
+        quiz=course.quiz,
+        enrollment=enrollment,
         attempts=quizzes.attempts_of(db.session, enrollment),
         remaining=quizzes.remaining_attempts(db.session, enrollment),
         passed=learning.quiz_passed(db.session, enrollment),
-        bank_size=len(course.active_questions), form=ActionForm())
+        bank_size=len(course.active_questions),
+        form=ActionForm(),
+    )
 
 
 @login_required
@@ -61,8 +66,11 @@ def quiz_start(slug: str) -> Any:
         attempt = quizzes.start_attempt(db.session, enrollment, grace=_grace())
     except CourseError as exc:
         fail(str(exc))
-        return redirect(url_for("courses.quiz", slug=slug) if course.has_quiz
-                        else url_for("courses.course", slug=slug))
+        return redirect(
+            url_for("courses.quiz", slug=slug)
+            if course.has_quiz
+            else url_for("courses.course", slug=slug)
+        )
     return redirect(url_for("courses.attempt", slug=slug, attempt_id=attempt.id))
 
 
@@ -86,18 +94,28 @@ def attempt(slug: str, attempt_id: int) -> Any:
             abort(404)  # an open sheet is only for its learner
         remaining = int((item.deadline - utcnow()).total_seconds()) if item.deadline else None
         # Only id, kind, text and options reach the template: answers cannot leak.
-        return render_template("courses/attempt.html", course=course, attempt=item,
-                               sheet=quizzes.sheet(quizzes.questions_of(db.session, item)),
-                               remaining=remaining, field_name=quizzes.field_name,
-                               form=ActionForm())
-    return render_template("courses/attempt_review.html", course=course, attempt=item,
-                           review=quizzes.review(db.session, item),
-                           certificate=_certificate(item))
+        return render_template(
+            "courses/attempt.html",
+            course=course,
+            attempt=item,
+            sheet=quizzes.sheet(quizzes.questions_of(db.session, item)),
+            remaining=remaining,
+            field_name=quizzes.field_name,
+            form=ActionForm(),
+        )
+    return render_template(
+        "courses/attempt_review.html",
+        course=course,
+        attempt=item,
+        review=quizzes.review(db.session, item),
+        certificate=_certificate(item),
+    )
 
 
 def _certificate(item: QuizAttempt) -> Certificate | None:
-    return db.session.scalar(select(Certificate).where(
-        Certificate.enrollment_id == item.enrollment_id))
+    return db.session.scalar(
+        select(Certificate).where(Certificate.enrollment_id == item.enrollment_id)
+    )
 
 
 @login_required
@@ -108,21 +126,28 @@ def attempt_submit(slug: str, attempt_id: int) -> Any:
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        item, certificate = quizzes.submit_attempt(db.session, item,
-                                                   request.form.to_dict(flat=False),
-                                                   grace=_grace())
+        item, certificate = quizzes.submit_attempt(
+            db.session, item, request.form.to_dict(flat=False), grace=_grace()
+        )
     except CourseError as exc:
         fail(str(exc))
         return redirect(url_for("courses.attempt", slug=slug, attempt_id=attempt_id))
     if item.status != "submitted":
-        flash(_("Time was up before your answers arrived: this attempt was not graded."),
-              "warning")
+        flash(_("Time was up before your answers arrived: this attempt was not graded."), "warning")
     elif item.passed:
         flash(_("Passed with %(score)s%%.", score=f"{item.score:g}"), "success")
     else:
-        flash(_("Not passed (%(score)s%%; %(mark)s%% needed).", score=f"{item.score:g}",
-                mark=item.pass_mark), "warning")
+        flash(
+            _(
+                "Not passed (%(score)s%%; %(mark)s%% needed).",
+                score=f"{item.score:g}",
+                mark=item.pass_mark,
+            ),
+            "warning",
+        )
     if certificate is not None:
-        flash(_("Course completed. Your certificate %(code)s is ready.", code=certificate.code),
-              "success")
+        flash(
+            _("Course completed. Your certificate %(code)s is ready.", code=certificate.code),
+            "success",
+        )
     return redirect(url_for("courses.attempt", slug=slug, attempt_id=attempt_id))

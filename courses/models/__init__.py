@@ -6,6 +6,15 @@ from .learning import Enrollment, LessonProgress
 from .quizzes import Question, Quiz, QuizAttempt
 
 __all__ = [
-    "Certificate", "Chapter", "Course", "Enrollment", "Lesson", "LessonProgress", "Material",
-    "Question", "Quiz", "QuizAttempt", "course_prerequisite",
+    "Certificate",
+    "Chapter",
+    "Course",
+    "Enrollment",
+    "Lesson",
+    "LessonProgress",
+    "Material",
+    "Question",
+    "Quiz",
+    "QuizAttempt",
+    "course_prerequisite",
 ]

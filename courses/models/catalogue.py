@@ -57,16 +57,24 @@ class Course(db.Model):
         secondary=course_prerequisite,
         primaryjoin=lambda: Course.id == course_prerequisite.c.course_id,
         secondaryjoin=lambda: Course.id == course_prerequisite.c.prerequisite_id,
-        order_by=lambda: Course.title, lazy="selectin")
+        order_by=lambda: Course.title,
+        lazy="selectin",
+    )
     chapters: Mapped[list[Chapter]] = relationship(
-        back_populates="course", cascade="all, delete-orphan", order_by="Chapter.position",
-        lazy="selectin")
+        back_populates="course",
+        cascade="all, delete-orphan",
+        order_by="Chapter.position",
+        lazy="selectin",
+    )
     materials: Mapped[list[Material]] = relationship(
-        back_populates="course", cascade="all, delete-orphan", order_by="Material.id")
-    quiz: Mapped[Quiz | None] = relationship(back_populates="course", cascade="all, delete-orphan",
-                                             uselist=False, lazy="selectin")
+        back_populates="course", cascade="all, delete-orphan", order_by="Material.id"
+    )
+    quiz: Mapped[Quiz | None] = relationship(
+        back_populates="course", cascade="all, delete-orphan", uselist=False, lazy="selectin"
+    )
     questions: Mapped[list[Question]] = relationship(
-        back_populates="course", cascade="all, delete-orphan", order_by="Question.position")
+        back_populates="course", cascade="all, delete-orphan", order_by="Question.position"
+    )
 
     @property
     def audit_expert_id(self) -> None:
@@ -101,14 +109,16 @@ class Chapter(db.Model):
     __tablename__ = "course_chapter"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"),
-                                           index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(String(200))
     position: Mapped[int] = mapped_column(Integer, default=0)
     course: Mapped[Course] = relationship(back_populates="chapters")
     lessons: Mapped[list[Lesson]] = relationship(
-        back_populates="chapter", cascade="all, delete-orphan", order_by="Lesson.position",
-        lazy="selectin")
+        back_populates="chapter",
+        cascade="all, delete-orphan",
+        order_by="Lesson.position",
+        lazy="selectin",
+    )
 
 
 class Lesson(db.Model):
@@ -117,10 +127,10 @@ class Lesson(db.Model):
     __tablename__ = "course_lesson"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    chapter_id: Mapped[int] = mapped_column(ForeignKey("course_chapter.id", ondelete="CASCADE"),
-                                            index=True)
-    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"),
-                                           index=True)
+    chapter_id: Mapped[int] = mapped_column(
+        ForeignKey("course_chapter.id", ondelete="CASCADE"), index=True
+    )
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(8), default="text")
     markdown: Mapped[str | None] = mapped_column(Text)
@@ -142,7 +152,8 @@ class Lesson(db.Model):
     chapter: Mapped[Chapter] = relationship(back_populates="lessons")
     course: Mapped[Course] = relationship()
     materials: Mapped[list[Material]] = relationship(
-        back_populates="lesson", cascade="all, delete-orphan", order_by="Material.id")
+        back_populates="lesson", cascade="all, delete-orphan", order_by="Material.id"
+    )
 
     def __repr__(self) -> str:
         return f"<Lesson {self.id} {self.title!r}>"
@@ -154,10 +165,10 @@ class Material(db.Model):
     __tablename__ = "course_material"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"),
-                                           index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"), index=True)
     lesson_id: Mapped[int | None] = mapped_column(
-        ForeignKey("course_lesson.id", ondelete="CASCADE"), index=True)
+        ForeignKey("course_lesson.id", ondelete="CASCADE"), index=True
+    )
     title: Mapped[str] = mapped_column(String(200))
     file_path: Mapped[str] = mapped_column(String(255))
     file_name: Mapped[str] = mapped_column(String(255))
@@ -170,6 +181,12 @@ class Material(db.Model):
 
 def jsonable_course(course: Course) -> dict[str, Any]:
     """The catalogue fields of a course as plain data (exports, reports)."""
-    return {"slug": course.slug, "title": course.title, "topic": course.topic,
-            "audience": list(course.audience or []), "level": course.level,
-            "hours": course.hours, "status": course.status}
+    return {
+        "slug": course.slug,
+        "title": course.title,
+        "topic": course.topic,
+        "audience": list(course.audience or []),
+        "level": course.level,
+        "hours": course.hours,
+        "status": course.status,
+    }

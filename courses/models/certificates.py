@@ -23,10 +23,10 @@ class Certificate(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(24), unique=True)
     enrollment_id: Mapped[int] = mapped_column(
-        ForeignKey("course_enrollment.id", ondelete="CASCADE"), unique=True)
+        ForeignKey("course_enrollment.id", ondelete="CASCADE"), unique=True
+    )
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
-    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"),
-                                           index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"), index=True)
     learner_name: Mapped[str] = mapped_column(String(64))
     course_title: Mapped[str] = mapped_column(String(200))
     hours: Mapped[float] = mapped_column(Float)

@@ -27,8 +27,7 @@ class Enrollment(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
-    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"),
-                                           index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"), index=True)
     cycle: Mapped[int] = mapped_column(Integer, default=1)
     assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     due_date: Mapped[dt.date | None] = mapped_column(Date)
@@ -37,13 +36,15 @@ class Enrollment(db.Model):
     completed_at: Mapped[dt.datetime | None]
     # Where the learner was last: "resume" goes back there.
     last_lesson_id: Mapped[int | None] = mapped_column(
-        ForeignKey("course_lesson.id", ondelete="SET NULL"))
+        ForeignKey("course_lesson.id", ondelete="SET NULL")
+    )
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     assigned_by: Mapped[User | None] = relationship(foreign_keys=[assigned_by_id])
     course: Mapped[Course] = relationship()
     progress: Mapped[list[LessonProgress]] = relationship(
-        back_populates="enrollment", cascade="all, delete-orphan", lazy="selectin")
+        back_populates="enrollment", cascade="all, delete-orphan", lazy="selectin"
+    )
 
     @property
     def audit_expert_id(self) -> None:
@@ -61,8 +62,11 @@ class Enrollment(db.Model):
         return {p.lesson_id for p in self.progress if p.done}
 
     def is_overdue(self, today: dt.date | None = None) -> bool:
-        return (not self.is_completed and self.due_date is not None
-                and self.due_date < (today or dt.date.today()))
+        return (
+            not self.is_completed
+            and self.due_date is not None
+            and self.due_date < (today or dt.date.today())
+        )
 
     def __repr__(self) -> str:
         return f"<Enrollment user={self.user_id} course={self.course_id} cycle={self.cycle}>"
@@ -74,9 +78,11 @@ class LessonProgress(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     enrollment_id: Mapped[int] = mapped_column(
-        ForeignKey("course_enrollment.id", ondelete="CASCADE"), index=True)
-    lesson_id: Mapped[int] = mapped_column(ForeignKey("course_lesson.id", ondelete="CASCADE"),
-                                           index=True)
+        ForeignKey("course_enrollment.id", ondelete="CASCADE"), index=True
+    )
+    lesson_id: Mapped[int] = mapped_column(
+        ForeignKey("course_lesson.id", ondelete="CASCADE"), index=True
+    )
     done: Mapped[bool] = mapped_column(default=False)
     done_at: Mapped[dt.datetime | None]
     # Resume point inside the lesson: seconds into a video, or 0.

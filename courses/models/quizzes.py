@@ -19,8 +19,7 @@ class Quiz(db.Model):
     __tablename__ = "course_quiz"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"),
-                                           unique=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"), unique=True)
     pass_mark: Mapped[int] = mapped_column(Integer, default=60)  # percent
     time_limit_minutes: Mapped[int | None] = mapped_column(Integer)  # None: untimed
     attempt_limit: Mapped[int | None] = mapped_column(Integer)  # None: unlimited
@@ -37,8 +36,7 @@ class Question(db.Model):
     __tablename__ = "quiz_question"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"),
-                                           index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("course.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(Text)
     options: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -56,7 +54,8 @@ class QuizAttempt(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     enrollment_id: Mapped[int] = mapped_column(
-        ForeignKey("course_enrollment.id", ondelete="CASCADE"), index=True)
+        ForeignKey("course_enrollment.id", ondelete="CASCADE"), index=True
+    )
     number: Mapped[int] = mapped_column(Integer)
     seed: Mapped[int] = mapped_column(Integer)
     # The drawn questions, in the order shown (kept: the bank may change later).

@@ -206,11 +206,18 @@ SPECIALTY_MAX = 64  # Specialty.name is String(64); PostgreSQL refuses longer va
 
 
 def validate_specialties(specialties: dict[str, list[str]]) -> None:
-    too_long = [n for names in specialties.values() for n in names if len(n.strip()) > SPECIALTY_MAX]
+    too_long = [
+        n for names in specialties.values() for n in names if len(n.strip()) > SPECIALTY_MAX
+    ]
     if too_long:
         raise ExpertError(
-            str(_l("A specialty may have at most %(n)s characters: %(name)s",
-                   n=SPECIALTY_MAX, name=too_long[0][:20] + "…"))
+            str(
+                _l(
+                    "A specialty may have at most %(n)s characters: %(name)s",
+                    n=SPECIALTY_MAX,
+                    name=too_long[0][:20] + "…",
+                )
+            )
         )
 
 

@@ -18,25 +18,47 @@ from ..reviews.operations import ReviewError, assign_panel
 from ..submissions.models import Submission
 from .records_db import exclusion_reasons, rules_from_config
 
-COLUMNS = ["submission_id", "submission_title", "expert_id", "expert_name", "role", "rank",
-           "affinity", "status", "due_date", "round_id"]
+COLUMNS = [
+    "submission_id",
+    "submission_title",
+    "expert_id",
+    "expert_name",
+    "role",
+    "rank",
+    "affinity",
+    "status",
+    "due_date",
+    "round_id",
+]
 REQUIRED = ("submission_id", "expert_id", "role")
 
 Plan = dict[int, tuple[list[tuple[int, float, dict]], list[tuple[int, float, dict]]]]
 
 
 def export_csv(session: Session, round_id: int | None = None) -> bytes:
-    stmt = select(Assignment).order_by(Assignment.submission_id, Assignment.role.desc(),
-                                       Assignment.rank)
+    stmt = select(Assignment).order_by(
+        Assignment.submission_id, Assignment.role.desc(), Assignment.rank
+    )
     if round_id is not None:
         stmt = stmt.where(Assignment.round_id == round_id)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
     for a in session.scalars(stmt):
-        writer.writerow([a.submission_id, a.submission.title, a.expert_id, a.expert.name, a.role,
-                         a.rank, f"{a.affinity:.4f}" if a.affinity is not None else "", a.status,
-                         a.due_date.isoformat() if a.due_date else "", a.round_id or ""])
+        writer.writerow(
+            [
+                a.submission_id,
+                a.submission.title,
+                a.expert_id,
+                a.expert.name,
+                a.role,
+                a.rank,
+                f"{a.affinity:.4f}" if a.affinity is not None else "",
+                a.status,
+                a.due_date.isoformat() if a.due_date else "",
+                a.round_id or "",
+            ]
+        )
     return buffer.getvalue().encode("utf-8-sig")
 
 
@@ -60,8 +82,14 @@ def parse(session: Session, stream: TextIO, today: dt.date | None = None) -> tup
     return plan, errors
 
 
-def _row(session: Session, row: dict[str, Any], rules: Any, today: dt.date,
-         seen: set[tuple[int, int]], plan: Plan) -> str | None:
+def _row(
+    session: Session,
+    row: dict[str, Any],
+    rules: Any,
+    today: dt.date,
+    seen: set[tuple[int, int]],
+    plan: Plan,
+) -> str | None:
     try:
         submission_id, expert_id = int(row["submission_id"]), int(row["expert_id"])
     except (TypeError, ValueError):
@@ -81,7 +109,8 @@ def _row(session: Session, row: dict[str, Any], rules: Any, today: dt.date,
     reasons = exclusion_reasons(session, expert, submission, rules, today)
     if reasons:
         return f"expert {expert_id} may not review submission {submission_id}: " + ", ".join(
-            r.code for r in reasons)
+            r.code for r in reasons
+        )
     try:
         affinity = float(row.get("affinity") or 0.0)
     except ValueError:
@@ -91,17 +120,24 @@ def _row(session: Session, row: dict[str, Any], rules: Any, today: dt.date,
     return None
 
 
-def commit(session: Session, actor: User, plan: Plan, due_date: dt.date | None = None
-           ) -> list[Assignment]:
+def commit(
+    session: Session, actor: User, plan: Plan, due_date: dt.date | None = None
+) -> list[Assignment]:
     """Create every panel in one savepoint: any refusal leaves the database as it was."""
     created: list[Assignment] = []
     with savepoint(session):
         for submission_id, (members, alternates) in plan.items():
             submission = session.get(Submission, submission_id)
             try:
-                created += assign_panel(session, actor, submission, members, alternates,
-                                        due_date, check_eligibility=False)
+                created += assign_panel(
+                    session,
+                    actor,
+                    submission,
+                    members,
+                    alternates,
+                    due_date,
+                    check_eligibility=False,
+                )
             except ReviewError as exc:
                 raise ReviewError(f"submission {submission_id}: {exc}") from exc
     return created
-

@@ -11,8 +11,8 @@ bp.add_url_rule("/submissions/<int:submission_id>/assign", "assign", c.assign, m
 bp.add_url_rule("/rounds/", "rounds", c.rounds)
 bp.add_url_rule("/rounds/new", "new_round", c.new_round, methods=["GET", "POST"])
 bp.add_url_rule("/rounds/<int:round_id>", "round", c.round_detail)
-bp.add_url_rule("/rounds/<int:round_id>/confirm", "confirm_round", c.confirm_round,
-                methods=["POST"])
-bp.add_url_rule("/rounds/<int:round_id>/cancel", "cancel_round", c.cancel_round,
-                methods=["POST"])
+bp.add_url_rule(
+    "/rounds/<int:round_id>/confirm", "confirm_round", c.confirm_round, methods=["POST"]
+)
+bp.add_url_rule("/rounds/<int:round_id>/cancel", "cancel_round", c.cancel_round, methods=["POST"])
 bp.add_url_rule("/assignments.csv", "export_assignments", c.export_assignments)

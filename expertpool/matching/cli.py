@@ -17,18 +17,31 @@ match_cli = AppGroup("match", help="Expert matching: affinities, assignments.")
 
 
 @match_cli.command("affinity")
-@click.option("--archives", "archives_dir", required=True,
-              type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Folder of ~<reviewer id>.jsonl files (one paper per line).")
-@click.option("--submissions", "submissions_file", required=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="JSON list (or object keyed by id) of submissions.")
+@click.option(
+    "--archives",
+    "archives_dir",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder of ~<reviewer id>.jsonl files (one paper per line).",
+)
+@click.option(
+    "--submissions",
+    "submissions_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSON list (or object keyed by id) of submissions.",
+)
 @click.option("--output", "output_file", required=True, type=click.Path(path_type=Path))
-@click.option("--aggregation", type=click.Choice(["mean_top_k", "max", "softmax"]),
-              default="mean_top_k", show_default=True)
+@click.option(
+    "--aggregation",
+    type=click.Choice(["mean_top_k", "max", "softmax"]),
+    default="mean_top_k",
+    show_default=True,
+)
 @click.option("--top-k", default=2, show_default=True)
-def affinity_command(archives_dir: Path, submissions_file: Path, output_file: Path,
-                     aggregation: str, top_k: int) -> None:
+def affinity_command(
+    archives_dir: Path, submissions_file: Path, output_file: Path, aggregation: str, top_k: int
+) -> None:
     """Compute {reviewer: {submission: score}} in OpenReview's expertise format."""
     from ..core.embeddings.store import calibration_vectors, get_store
     from . import openreview
@@ -44,8 +57,9 @@ def affinity_command(archives_dir: Path, submissions_file: Path, output_file: Pa
     click.echo(f"{len(archives)} reviewers, {papers} papers, {len(submissions)} submissions")
     cfg = ScoringConfig(aggregation=aggregation, top_k=top_k)
     with tqdm(total=len(submissions), desc="submissions", unit="sub") as bar:
-        scores = openreview.affinity(archives, submissions, encoder,
-                                     calibration_vectors(encoder), cfg, progress=bar.update)
+        scores = openreview.affinity(
+            archives, submissions, encoder, calibration_vectors(encoder), cfg, progress=bar.update
+        )
     output_file.write_text(json.dumps(scores, ensure_ascii=False, indent=1), "utf-8")
     click.echo(f"Wrote {output_file}")
 
@@ -87,4 +101,3 @@ def import_assignments(input_file: Path, username: str, dry_run: bool) -> None:
     created = commit(db.session, actor, plan)
     db.session.commit()
     click.echo(f"{len(created)} assignments created")
-

@@ -69,20 +69,33 @@ def candidates(submission_id: int) -> Any:
     submission = _submission(submission_id)
     rules = rules_from_config(current_app.config)
     k = min(request.args.get("k", 50, type=int), 200)
-    ranking = rank(db.session, submission, rules, k=k,
-                   skip_ids=assigned_expert_ids(db.session, submission.id))
+    ranking = rank(
+        db.session, submission, rules, k=k, skip_ids=assigned_expert_ids(db.session, submission.id)
+    )
     province = request.args.get("province", "")
     metrology_only = request.args.get("metrology") == "1"
-    shown = [c for c in ranking.candidates
-             if (not province or c.expert.province == province)
-             and (not metrology_only or c.expert.metrology_competent)]
-    form = AssignForm(formdata=None, members=list(ranking.panel.member_ids),
-                      alternates=[a.expert_id for a in ranking.panel.alternates])
+    shown = [
+        c
+        for c in ranking.candidates
+        if (not province or c.expert.province == province)
+        and (not metrology_only or c.expert.metrology_competent)
+    ]
+    form = AssignForm(
+        formdata=None,
+        members=list(ranking.panel.member_ids),
+        alternates=[a.expert_id for a in ranking.panel.alternates],
+    )
     return render_template(
-        "matching/candidates.html", submission=submission, ranking=ranking, shown=shown,
-        form=form, labels=EXCLUSION_LABELS,
+        "matching/candidates.html",
+        submission=submission,
+        ranking=ranking,
+        shown=shown,
+        form=form,
+        labels=EXCLUSION_LABELS,
         provinces=sorted({c.expert.province for c in ranking.candidates if c.expert.province}),
-        province=province, metrology_only=metrology_only)
+        province=province,
+        metrology_only=metrology_only,
+    )
 
 
 @roles_required(Role.ADMIN)
@@ -91,13 +104,25 @@ def assign(submission_id: int) -> Any:
     form = AssignForm()
     if not form.validate_on_submit():
         abort(400)
-    ranking = rank(db.session, submission, rules_from_config(current_app.config), k=200,
-                   skip_ids=assigned_expert_ids(db.session, submission.id))
+    ranking = rank(
+        db.session,
+        submission,
+        rules_from_config(current_app.config),
+        k=200,
+        skip_ids=assigned_expert_ids(db.session, submission.id),
+    )
     chosen = _candidates(ranking, form.members.data)
     extra = _candidates(ranking, [e for e in form.alternates.data if e not in form.members.data])
     try:
-        assign_panel(db.session, current_user, submission, chosen, extra, form.due_date.data,
-                     rules=ranking.rules)
+        assign_panel(
+            db.session,
+            current_user,
+            submission,
+            chosen,
+            extra,
+            form.due_date.data,
+            rules=ranking.rules,
+        )
     except ReviewError as exc:
         _fail(str(exc))
         return redirect(url_for("matching.candidates", submission_id=submission.id))
@@ -132,12 +157,21 @@ def new_round() -> Any:
         form.name.data = _("Review round of %(date)s", date=dt.date.today().isoformat())
     if form.validate_on_submit():
         chosen = [s for s in open_items if s.id in set(form.submissions.data)]
-        rules = dataclasses.replace(rules_from_config(current_app.config),
-                                    panel_size=form.panel_size.data,
-                                    load_cap_per_round=form.load_cap_per_round.data)
+        rules = dataclasses.replace(
+            rules_from_config(current_app.config),
+            panel_size=form.panel_size.data,
+            load_cap_per_round=form.load_cap_per_round.data,
+        )
         try:
-            round_ = ops.propose(db.session, current_user, form.name.data, chosen, rules,
-                                 fairness=form.fairness.data, due_date=form.due_date.data)
+            round_ = ops.propose(
+                db.session,
+                current_user,
+                form.name.data,
+                chosen,
+                rules,
+                fairness=form.fairness.data,
+                due_date=form.due_date.data,
+            )
         except ops.RoundError as exc:
             _fail(str(exc))
         else:
@@ -159,14 +193,31 @@ def round_detail(round_id: int) -> Any:
     ids = {e for p in panels for e, _a in p["members"] + p["alternates"]}
     ids |= {w["expert_id"] for w in item.proposal.get("weakest", [])}
     experts = {e.id: e for e in db.session.scalars(select(Expert).where(Expert.id.in_(ids)))}
-    subs = {s.id: s for s in db.session.scalars(
-        select(Submission).where(Submission.id.in_([p["submission_id"] for p in panels])))}
-    chart = {"histogram": item.proposal.get("load_histogram", []),
-             "affinity": [p["affinity"] for p in panels],
-             "labels": {"experts": _("Experts"), "reviews": _("Reviews in this round"),
-                        "panels": _("Panels"), "affinity": _("Panel affinity")}}
-    return render_template("matching/round.html", item=item, panels=panels, experts=experts,
-                           subs=subs, chart=chart, form=ConfirmForm(version=item.version))
+    subs = {
+        s.id: s
+        for s in db.session.scalars(
+            select(Submission).where(Submission.id.in_([p["submission_id"] for p in panels]))
+        )
+    }
+    chart = {
+        "histogram": item.proposal.get("load_histogram", []),
+        "affinity": [p["affinity"] for p in panels],
+        "labels": {
+            "experts": _("Experts"),
+            "reviews": _("Reviews in this round"),
+            "panels": _("Panels"),
+            "affinity": _("Panel affinity"),
+        },
+    }
+    return render_template(
+        "matching/round.html",
+        item=item,
+        panels=panels,
+        experts=experts,
+        subs=subs,
+        chart=chart,
+        form=ConfirmForm(version=item.version),
+    )
 
 
 @roles_required(Role.ADMIN)
@@ -181,8 +232,10 @@ def confirm_round(round_id: int) -> Any:
     except (ops.RoundError, ReviewError) as exc:
         _fail(str(exc))
     else:
-        flash(_("Round confirmed: %(n)s invitations and alternates created.", n=len(created)),
-              "success")
+        flash(
+            _("Round confirmed: %(n)s invitations and alternates created.", n=len(created)),
+            "success",
+        )
     return redirect(url_for("matching.round", round_id=item.id))
 
 
@@ -200,5 +253,8 @@ def cancel_round(round_id: int) -> Any:
 def export_assignments() -> Any:
     round_id = request.args.get("round", type=int)
     name = f"assignments-round-{round_id}.csv" if round_id else "assignments.csv"
-    return Response(export_csv(db.session, round_id), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f"attachment; filename={name}"})
+    return Response(
+        export_csv(db.session, round_id),
+        mimetype="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f"attachment; filename={name}"},
+    )

@@ -25,8 +25,11 @@ class RoundForm(FlaskForm):
     name = StringField(_l("Name of the round"), validators=[DataRequired(), Length(max=128)])
     submissions = SelectMultipleField(_l("Submissions"), coerce=int, validate_choice=False)
     panel_size = IntegerField(_l("Panel size"), default=3, validators=[NumberRange(3, 7)])
-    load_cap_per_round = IntegerField(_l("Most reviews per expert in this round"), default=2,
-                                      validators=[Optional(), NumberRange(1, 50)])
+    load_cap_per_round = IntegerField(
+        _l("Most reviews per expert in this round"),
+        default=2,
+        validators=[Optional(), NumberRange(1, 50)],
+    )
     fairness = BooleanField(_l("Raise the weakest panel (fairness)"))
     due_date = DateField(_l("Due date"), validators=[Optional()])
 

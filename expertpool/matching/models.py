@@ -16,7 +16,9 @@ class ReviewRound(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(128))
-    status: Mapped[str] = mapped_column(String(16), default="proposed")  # proposed|confirmed|cancelled
+    status: Mapped[str] = mapped_column(
+        String(16), default="proposed"
+    )  # proposed|confirmed|cancelled
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     confirmed_at: Mapped[dt.datetime | None]

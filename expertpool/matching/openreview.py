@@ -49,8 +49,9 @@ def paper_text(obj: dict[str, Any]) -> str:
     content = obj.get("content") or {}
     if not isinstance(content, dict):
         raise FormatError("'content' must be an object")
-    return ". ".join(t for t in (_value(content.get("title")), _value(content.get("abstract")))
-                     if t)
+    return ". ".join(
+        t for t in (_value(content.get("title")), _value(content.get("abstract"))) if t
+    )
 
 
 def read_archives(folder: Path) -> dict[str, list[Paper]]:
@@ -96,9 +97,14 @@ def read_submissions(path: Path) -> dict[str, str]:
     return out
 
 
-def affinity(archives: dict[str, list[Paper]], submissions: dict[str, str], encoder: Any,
-             calibration: dict[str, np.ndarray] | None, cfg: ScoringConfig | None = None,
-             progress: Progress | None = None) -> dict[str, dict[str, float]]:
+def affinity(
+    archives: dict[str, list[Paper]],
+    submissions: dict[str, str],
+    encoder: Any,
+    calibration: dict[str, np.ndarray] | None,
+    cfg: ScoringConfig | None = None,
+    progress: Progress | None = None,
+) -> dict[str, dict[str, float]]:
     """Score every reviewer against every submission."""
     cfg = cfg or ScoringConfig(aggregation="mean_top_k", top_k=2)
     reviewers = list(archives)
@@ -107,16 +113,22 @@ def affinity(archives: dict[str, list[Paper]], submissions: dict[str, str], enco
     vectors = encoder.encode_document(texts) if texts else np.zeros((0, encoder.dim), np.float32)
     owner = {r: i for i, r in enumerate(reviewers)}
     row_reviewer = np.array([owner[r] for r, _p in papers], dtype=np.int64)
-    matrix = VectorMatrix(dim=encoder.dim, row_ids=np.arange(len(papers)),
-                          source_types=tuple("paper" for _ in papers),
-                          source_ids=row_reviewer, chunks=tuple(p.id for _r, p in papers),
-                          langs=tuple(guess_lang(t) for t in texts), vectors=vectors)
+    matrix = VectorMatrix(
+        dim=encoder.dim,
+        row_ids=np.arange(len(papers)),
+        source_types=tuple("paper" for _ in papers),
+        source_ids=row_reviewer,
+        chunks=tuple(p.id for _r, p in papers),
+        langs=tuple(guess_lang(t) for t in texts),
+        vectors=vectors,
+    )
     sub_ids = list(submissions)
     queries = encoder.encode_query([submissions[s] for s in sub_ids]) if sub_ids else []
     out: dict[str, dict[str, float]] = {r: {} for r in reviewers}
     for j, query in enumerate(queries):
-        per_reviewer = aggregate(matrix.scores(query, calibration), row_reviewer,
-                                 len(reviewers), cfg)
+        per_reviewer = aggregate(
+            matrix.scores(query, calibration), row_reviewer, len(reviewers), cfg
+        )
         for i, reviewer in enumerate(reviewers):
             if archives[reviewer]:
                 out[reviewer][sub_ids[j]] = round(float(per_reviewer[i]), 6)

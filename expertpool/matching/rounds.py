@@ -37,15 +37,25 @@ class RoundError(Exception):
 def open_submissions(session: Session) -> list[Submission]:
     """Submissions that still need a panel."""
     taken = select(Assignment.submission_id).where(Assignment.role == "member").distinct()
-    stmt = (select(Submission).where(Submission.status.in_(["registered", "matching"]),
-                                     Submission.id.not_in(taken))
-            .order_by(Submission.created_at))
+    stmt = (
+        select(Submission)
+        .where(Submission.status.in_(["registered", "matching"]), Submission.id.not_in(taken))
+        .order_by(Submission.created_at)
+    )
     return list(session.scalars(stmt))
 
 
-def propose(session: Session, actor: User, name: str, submissions: Sequence[Submission],
-            rules: Rules, *, fairness: bool = False, due_date: dt.date | None = None,
-            today: dt.date | None = None) -> ReviewRound:
+def propose(
+    session: Session,
+    actor: User,
+    name: str,
+    submissions: Sequence[Submission],
+    rules: Rules,
+    *,
+    fairness: bool = False,
+    due_date: dt.date | None = None,
+    today: dt.date | None = None,
+) -> ReviewRound:
     """Solve the round and keep the proposal for an administrator to review."""
     if not submissions:
         raise RoundError(str(_l("Choose at least one submission.")))
@@ -54,23 +64,34 @@ def propose(session: Session, actor: User, name: str, submissions: Sequence[Subm
     if not pool.experts:
         raise RoundError(str(_l("The pool has no experts.")))
     affinity = _affinity(session, submissions, pool, rules, today)
-    attributes = dataclasses.replace(PoolAttributes.from_table(pool.table, rules),
-                                     ids=np.array([e.id for e in pool.experts]))
+    attributes = dataclasses.replace(
+        PoolAttributes.from_table(pool.table, rules), ids=np.array([e.id for e in pool.experts])
+    )
     problem = affinity
     if len(pool.experts) > SPARSIFY_ABOVE:
         problem = sparsify_top_k(affinity, TOP_K, metrology=attributes.metrology, k_metrology=5)
-    result = assign_round(problem, attributes, rules, fairness=fairness,
-                          submission_ids=np.array([s.id for s in submissions]))
-    round_ = ReviewRound(name=name, created_by_id=actor.id, due_date=due_date,
-                         settings={"rules": dataclasses.asdict(rules), "fairness": fairness},
-                         proposal=_proposal(submissions, pool, affinity, result))
+    result = assign_round(
+        problem,
+        attributes,
+        rules,
+        fairness=fairness,
+        submission_ids=np.array([s.id for s in submissions]),
+    )
+    round_ = ReviewRound(
+        name=name,
+        created_by_id=actor.id,
+        due_date=due_date,
+        settings={"rules": dataclasses.asdict(rules), "fairness": fairness},
+        proposal=_proposal(submissions, pool, affinity, result),
+    )
     session.add(round_)
     session.flush()
     return round_
 
 
-def _affinity(session: Session, submissions: Sequence[Submission], pool: Pool, rules: Rules,
-              today: dt.date) -> np.ndarray:
+def _affinity(
+    session: Session, submissions: Sequence[Submission], pool: Pool, rules: Rules, today: dt.date
+) -> np.ndarray:
     """(M, N) affinities; -inf where the expert may not review or already is on the panel."""
     cfg = scoring_config()
     out = np.full((len(submissions), len(pool.experts)), -np.inf)
@@ -86,16 +107,20 @@ def _affinity(session: Session, submissions: Sequence[Submission], pool: Pool, r
 
 
 def _taken(session: Session, submission_ids: list[int]) -> dict[int, set[int]]:
-    rows = session.execute(select(Assignment.submission_id, Assignment.expert_id)
-                           .where(Assignment.submission_id.in_(submission_ids))).all()
+    rows = session.execute(
+        select(Assignment.submission_id, Assignment.expert_id).where(
+            Assignment.submission_id.in_(submission_ids)
+        )
+    ).all()
     out: dict[int, set[int]] = {}
     for sid, eid in rows:
         out.setdefault(sid, set()).add(eid)
     return out
 
 
-def _proposal(submissions: Sequence[Submission], pool: Pool, affinity: np.ndarray,
-              result: Any) -> dict[str, Any]:
+def _proposal(
+    submissions: Sequence[Submission], pool: Pool, affinity: np.ndarray, result: Any
+) -> dict[str, Any]:
     panels = []
     for m, submission in enumerate(submissions):
         members = result.panels[m]
@@ -103,33 +128,44 @@ def _proposal(submissions: Sequence[Submission], pool: Pool, affinity: np.ndarra
         order = [int(i) for i in np.argsort(-row, kind="stable") if np.isfinite(row[i])]
         member_set = set(members)
         alternates = [pool.experts[i].id for i in order if pool.experts[i].id not in member_set]
-        panels.append({
-            "submission_id": submission.id,
-            "members": [[eid, round(float(row[pool.index[eid]]), 4)] for eid in members],
-            "alternates": [[eid, round(float(row[pool.index[eid]]), 4)]
-                           for eid in alternates[:ALTERNATES]],
-            "affinity": round(float(result.panel_affinity[m]), 4),
-            "filled": int(result.panel_filled[m]), "size": int(result.panel_size[m]),
-            "metrology": int(result.panel_metrology[m]),
-        })
+        panels.append(
+            {
+                "submission_id": submission.id,
+                "members": [[eid, round(float(row[pool.index[eid]]), 4)] for eid in members],
+                "alternates": [
+                    [eid, round(float(row[pool.index[eid]]), 4)] for eid in alternates[:ALTERNATES]
+                ],
+                "affinity": round(float(result.panel_affinity[m]), 4),
+                "filled": int(result.panel_filled[m]),
+                "size": int(result.panel_size[m]),
+                "metrology": int(result.panel_metrology[m]),
+            }
+        )
     weakest = [
-        {"expert_id": int(pool.experts[i].id), "affinity": round(float(result.weakest_match[i]), 4),
-         "submission_id": int(submissions[int(result.weakest_submission[i])].id)}
-        for i in np.argsort(result.weakest_match) if np.isfinite(result.weakest_match[i])
+        {
+            "expert_id": int(pool.experts[i].id),
+            "affinity": round(float(result.weakest_match[i]), 4),
+            "submission_id": int(submissions[int(result.weakest_submission[i])].id),
+        }
+        for i in np.argsort(result.weakest_match)
+        if np.isfinite(result.weakest_match[i])
     ][:20]
     return {
-        "panels": panels, "weakest": weakest,
+        "panels": panels,
+        "weakest": weakest,
         "load_histogram": [int(x) for x in result.load_histogram],
         "total_affinity": round(float(result.total_affinity), 4),
         "min_panel_score": round(float(result.min_panel_score), 4),
-        "status": result.status, "method": result.method,
+        "status": result.status,
+        "method": result.method,
         "unfilled": [dataclasses.asdict(u) for u in result.unfilled],
         "timings": {k: round(v, 3) for k, v in result.timings.items()},
     }
 
 
-def confirm(session: Session, actor: User, round_: ReviewRound,
-            expected_version: int | None = None) -> list[Assignment]:
+def confirm(
+    session: Session, actor: User, round_: ReviewRound, expected_version: int | None = None
+) -> list[Assignment]:
     """Invite every proposed panel (all or nothing: one refusal rolls the whole round back)."""
     if expected_version is not None and expected_version != round_.version:
         raise RoundError(str(_l("This round changed since you opened it: reload and check.")))
@@ -137,20 +173,36 @@ def confirm(session: Session, actor: User, round_: ReviewRound,
         raise RoundError(str(_l("Only a proposed round can be confirmed.")))
     stale = still_eligible_problems(session, round_)
     if stale:
-        raise RoundError(str(_l("Some proposed experts may no longer review their submission "
-                                "(%(problems)s): propose the round again.",
-                                problems="; ".join(stale[:5]))))
+        raise RoundError(
+            str(
+                _l(
+                    "Some proposed experts may no longer review their submission "
+                    "(%(problems)s): propose the round again.",
+                    problems="; ".join(stale[:5]),
+                )
+            )
+        )
     created: list[Assignment] = []
     for panel in round_.proposal.get("panels", []):
         submission = session.get(Submission, panel["submission_id"])
-        members = [(eid, aff, {"round": round_.id, "affinity": aff}) for eid, aff in
-                   panel["members"]]
-        alternates = [(eid, aff, {"round": round_.id, "affinity": aff}) for eid, aff in
-                      panel["alternates"]]
+        members = [
+            (eid, aff, {"round": round_.id, "affinity": aff}) for eid, aff in panel["members"]
+        ]
+        alternates = [
+            (eid, aff, {"round": round_.id, "affinity": aff}) for eid, aff in panel["alternates"]
+        ]
         if submission is None or not members:
             continue
-        created += assign_panel(session, actor, submission, members, alternates, round_.due_date,
-                                round_id=round_.id, check_eligibility=False)
+        created += assign_panel(
+            session,
+            actor,
+            submission,
+            members,
+            alternates,
+            round_.due_date,
+            round_id=round_.id,
+            check_eligibility=False,
+        )
     round_.status, round_.confirmed_at = "confirmed", utcnow()
     session.flush()
     return created
@@ -160,8 +212,9 @@ def round_rules(round_: ReviewRound) -> Rules:
     return Rules(**round_.settings.get("rules", {}))
 
 
-def still_eligible_problems(session: Session, round_: ReviewRound,
-                            today: dt.date | None = None) -> list[str]:
+def still_eligible_problems(
+    session: Session, round_: ReviewRound, today: dt.date | None = None
+) -> list[str]:
     """Members who became ineligible since the proposal (checked in bulk, vectorised)."""
     today = today or dt.date.today()
     rules = round_rules(round_)

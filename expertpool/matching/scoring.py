@@ -101,8 +101,9 @@ def score_pool(
     fused_semantic = _minmax(semantic) if cfg.semantic_minmax else semantic
     total = combine(fused_semantic, keyword, category, specialty, cfg.weights)
     kw = keyword / keyword.max() if keyword.size and keyword.max() > 0 else np.zeros(n)
-    return PoolScores(total=total, semantic=semantic, keyword=kw, category=category,
-                      specialty=specialty)
+    return PoolScores(
+        total=total, semantic=semantic, keyword=kw, category=category, specialty=specialty
+    )
 
 
 def _minmax(x: np.ndarray) -> np.ndarray:
@@ -138,7 +139,9 @@ def specialty_overlap(wanted: Sequence[str], experts: Sequence[Iterable[str]]) -
     return out
 
 
-def submission_terms(matrix: str | None, analytes: Iterable[str], methods: Iterable[str]) -> list[str]:
+def submission_terms(
+    matrix: str | None, analytes: Iterable[str], methods: Iterable[str]
+) -> list[str]:
     """The submission's own field terms (a matrix like '土壤、沉积物' splits into two)."""
     parts = [p for p in _SPLIT.split(matrix or "") if p]
     return parts + [a for a in analytes if a] + [m for m in methods if m]

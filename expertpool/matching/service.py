@@ -33,10 +33,14 @@ from .texts import EXPERT_INDEX, ExpertTexts, chunk_label, chunk_texts, submissi
 
 EXCLUDED_SHOWN = 30  # excluded experts listed below the ranking, best-scoring first
 _EAGER = (
-    selectinload(Expert.categories), selectinload(Expert.specialties),
-    selectinload(Expert.publications), selectinload(Expert.developed_rms),
-    selectinload(Expert.past_reviews), selectinload(Expert.unavailable_periods),
-    selectinload(Expert.conflicts), selectinload(Expert.employments),
+    selectinload(Expert.categories),
+    selectinload(Expert.specialties),
+    selectinload(Expert.publications),
+    selectinload(Expert.developed_rms),
+    selectinload(Expert.past_reviews),
+    selectinload(Expert.unavailable_periods),
+    selectinload(Expert.conflicts),
+    selectinload(Expert.employments),
 )
 
 
@@ -48,8 +52,12 @@ class Explanation:
     texts: list[dict[str, Any]]  # best-matching texts: label, chunk, score, html
 
     def as_dict(self) -> dict[str, Any]:
-        return {"parts": self.parts, "categories": self.categories,
-                "specialties": self.specialties, "texts": self.texts}
+        return {
+            "parts": self.parts,
+            "categories": self.categories,
+            "specialties": self.specialties,
+            "texts": self.texts,
+        }
 
 
 @dataclass
@@ -89,8 +97,9 @@ class Pool:
     index: dict[int, int]  # expert id -> position
 
     @classmethod
-    def load(cls, session: Session, today: dt.date, rules: Rules,
-             statuses: Sequence[str] | None = None) -> Pool:
+    def load(
+        cls, session: Session, today: dt.date, rules: Rules, statuses: Sequence[str] | None = None
+    ) -> Pool:
         stmt = select(Expert).options(*_EAGER).order_by(Expert.id)
         if statuses:
             stmt = stmt.where(Expert.status.in_(list(statuses)))
@@ -98,12 +107,21 @@ class Pool:
         loads = yearly_loads(session, today.year)
         trained = _trained(session, [e.id for e in experts]) if rules.require_training else None
         records = [
-            expert_record(session, e, today, load=loads.get(e.id, 0),
-                          training_ok=None if trained is None else e.id in trained)
+            expert_record(
+                session,
+                e,
+                today,
+                load=loads.get(e.id, 0),
+                training_ok=None if trained is None else e.id in trained,
+            )
             for e in experts
         ]
-        return cls(experts, records, ExpertTable.from_records(records),
-                   {e.id: i for i, e in enumerate(experts)})
+        return cls(
+            experts,
+            records,
+            ExpertTable.from_records(records),
+            {e.id: i for i, e in enumerate(experts)},
+        )
 
 
 def _trained(session: Session, ids: list[int]) -> set[int]:
@@ -116,8 +134,9 @@ def scoring_config() -> ScoringConfig:
     return ScoringConfig.from_mapping(current_app.config)
 
 
-def pool_scores(session: Session, submission: Submission, pool: Pool,
-                cfg: ScoringConfig) -> tuple[PoolScores, np.ndarray, np.ndarray, Any]:
+def pool_scores(
+    session: Session, submission: Submission, pool: Pool, cfg: ScoringConfig
+) -> tuple[PoolScores, np.ndarray, np.ndarray, Any]:
     """Scores of every pool expert, plus the rows (texts) behind the semantic part."""
     store = get_store()
     query = store.encoder.encode_query(matching_text(submission))
@@ -125,16 +144,27 @@ def pool_scores(session: Session, submission: Submission, pool: Pool,
     known = np.array([pool.index.get(int(s), -1) for s in matrix.source_ids], dtype=np.int64)
     keep = known >= 0
     row_expert = known[keep]
-    scores = score_pool(row_scores[keep], row_expert, keyword_scores(submission, pool),
-                        category_overlap(submission, pool), _specialty(submission, pool), cfg)
+    scores = score_pool(
+        row_scores[keep],
+        row_expert,
+        keyword_scores(submission, pool),
+        category_overlap(submission, pool),
+        _specialty(submission, pool),
+        cfg,
+    )
     return scores, np.flatnonzero(keep), row_scores, matrix
 
 
 def keyword_scores(submission: Submission, pool: Pool) -> np.ndarray:
     from .sync import expert_keyword_index
 
-    query = submission_query(submission.title, submission.rm_name, submission.matrix,
-                             submission.analytes or [], submission.methods or [])
+    query = submission_query(
+        submission.title,
+        submission.rm_name,
+        submission.matrix,
+        submission.analytes or [],
+        submission.methods or [],
+    )
     out = np.zeros(len(pool.experts))
     page = expert_keyword_index().candidates(query, limit=len(pool.experts), match="any")
     for hit in page.hits:
@@ -145,8 +175,7 @@ def keyword_scores(submission: Submission, pool: Pool) -> np.ndarray:
 
 
 def category_overlap(submission: Submission, pool: Pool) -> np.ndarray:
-    return np.array([1.0 if submission.category in e.category_codes else 0.0
-                     for e in pool.experts])
+    return np.array([1.0 if submission.category in e.category_codes else 0.0 for e in pool.experts])
 
 
 def _terms(submission: Submission) -> list[str]:
@@ -154,12 +183,21 @@ def _terms(submission: Submission) -> list[str]:
 
 
 def _specialty(submission: Submission, pool: Pool) -> np.ndarray:
-    return specialty_overlap(_terms(submission),
-                             [[s.name for s in e.specialties] for e in pool.experts])
+    return specialty_overlap(
+        _terms(submission), [[s.name for s in e.specialties] for e in pool.experts]
+    )
 
 
-def rank(session: Session, submission: Submission, rules: Rules, *, today: dt.date | None = None,
-         k: int = 50, skip_ids: Iterable[int] = (), pool: Pool | None = None) -> Ranking:
+def rank(
+    session: Session,
+    submission: Submission,
+    rules: Rules,
+    *,
+    today: dt.date | None = None,
+    k: int = 50,
+    skip_ids: Iterable[int] = (),
+    pool: Pool | None = None,
+) -> Ranking:
     """Eligible candidates (best first, at most `k`), excluded experts with reasons, a panel."""
     start = time.perf_counter()
     today = today or dt.date.today()
@@ -177,20 +215,45 @@ def rank(session: Session, submission: Submission, rules: Rules, *, today: dt.da
     shown_out = [i for i in order if excluded[i] and not skip[i]][:EXCLUDED_SHOWN]
     explain = _Explainer(submission, pool, scores, rows, row_scores, matrix, cfg)
     candidates = [Candidate(pool.experts[i], float(scores.total[i]), explain(i)) for i in eligible]
-    out = [Candidate(pool.experts[i], float(scores.total[i]), explain(i),
-                     [Exclusion(code) for code in CODES if code in masks and masks[code][i]])
-           for i in shown_out]
-    panel = build_panel([(c.expert.id, c.score) for c in candidates],
-                        {pool.experts[i].id: pool.records[i] for i in eligible}, rules)
-    return Ranking(submission, candidates, out, panel, rules, len(pool.experts),
-                   (time.perf_counter() - start) * 1000, get_store().model_id)
+    out = [
+        Candidate(
+            pool.experts[i],
+            float(scores.total[i]),
+            explain(i),
+            [Exclusion(code) for code in CODES if code in masks and masks[code][i]],
+        )
+        for i in shown_out
+    ]
+    panel = build_panel(
+        [(c.expert.id, c.score) for c in candidates],
+        {pool.experts[i].id: pool.records[i] for i in eligible},
+        rules,
+    )
+    return Ranking(
+        submission,
+        candidates,
+        out,
+        panel,
+        rules,
+        len(pool.experts),
+        (time.perf_counter() - start) * 1000,
+        get_store().model_id,
+    )
 
 
 class _Explainer:
     """Builds each candidate's explanation from the arrays the ranking already computed."""
 
-    def __init__(self, submission: Submission, pool: Pool, scores: PoolScores, rows: np.ndarray,
-                 row_scores: np.ndarray, matrix: Any, cfg: ScoringConfig) -> None:
+    def __init__(
+        self,
+        submission: Submission,
+        pool: Pool,
+        scores: PoolScores,
+        rows: np.ndarray,
+        row_scores: np.ndarray,
+        matrix: Any,
+        cfg: ScoringConfig,
+    ) -> None:
         self.submission, self.pool, self.scores, self.cfg = submission, pool, scores, cfg
         from .sync import expert_keyword_index
 
@@ -214,8 +277,9 @@ class _Explainer:
             "specialty": round(w.specialty * float(self.scores.specialty[i]) / total_w, 4),
             "similarity": round(semantic, 4),
         }
-        specialties = [s.name for s in expert.specialties
-                       if any(_covers(t, s.name) for t in self.terms)]
+        specialties = [
+            s.name for s in expert.specialties if any(_covers(t, s.name) for t in self.terms)
+        ]
         cats = [self.submission.category] if self.scores.category[i] else []
         return Explanation(parts, cats, specialties, self._texts(expert, i))
 
@@ -225,10 +289,17 @@ class _Explainer:
         out = []
         for score, chunk in best:
             text = texts.get(chunk, "")
-            marked = highlight_text(text, self.query_words, self.analyzer, maxchars=200,
-                                    surround=60)
-            out.append({"chunk": chunk, "label": chunk_label(chunk)[0], "score": round(score, 4),
-                        "html": marked.html if marked else _escape(text[:200])})
+            marked = highlight_text(
+                text, self.query_words, self.analyzer, maxchars=200, surround=60
+            )
+            out.append(
+                {
+                    "chunk": chunk,
+                    "label": chunk_label(chunk)[0],
+                    "score": round(score, 4),
+                    "html": marked.html if marked else _escape(text[:200]),
+                }
+            )
         return out
 
 
@@ -255,9 +326,15 @@ def _query_words(submission: Submission) -> frozenset[str]:
     from .sync import expert_keyword_index
 
     index = expert_keyword_index()
-    words = index.query_terms(submission_query(
-        submission.title, submission.rm_name, submission.matrix, submission.analytes or [],
-        submission.methods or []))
+    words = index.query_terms(
+        submission_query(
+            submission.title,
+            submission.rm_name,
+            submission.matrix,
+            submission.analytes or [],
+            submission.methods or [],
+        )
+    )
     return frozenset(w for w in words if w not in _FUNCTION_WORDS)
 
 

@@ -40,9 +40,15 @@ def expert_keyword_index() -> SearchIndex:
 
 
 def _load(session: Session, ids: Iterable[int]) -> list[Expert]:
-    stmt = (select(Expert).where(Expert.id.in_(list(ids)))
-            .options(selectinload(Expert.publications), selectinload(Expert.developed_rms),
-                     selectinload(Expert.past_reviews)))
+    stmt = (
+        select(Expert)
+        .where(Expert.id.in_(list(ids)))
+        .options(
+            selectinload(Expert.publications),
+            selectinload(Expert.developed_rms),
+            selectinload(Expert.past_reviews),
+        )
+    )
     return list(session.scalars(stmt))
 
 
@@ -79,21 +85,35 @@ def write_keyword_documents(docs: list[dict[str, Any]], gone: set[int]) -> None:
 
 def expert_text_records() -> Iterator[TextRecord]:
     """Every expert's texts, for `flask embeddings rebuild`."""
-    stmt = select(Expert).order_by(Expert.id).options(
-        selectinload(Expert.publications), selectinload(Expert.developed_rms),
-        selectinload(Expert.past_reviews), selectinload(Expert.categories),
-        selectinload(Expert.specialties))
+    stmt = (
+        select(Expert)
+        .order_by(Expert.id)
+        .options(
+            selectinload(Expert.publications),
+            selectinload(Expert.developed_rms),
+            selectinload(Expert.past_reviews),
+            selectinload(Expert.categories),
+            selectinload(Expert.specialties),
+        )
+    )
     for expert in db.session.scalars(stmt):
         for item in text_items(ExpertTexts.from_model(expert)):
-            yield TextRecord(EXPERT_INDEX, item.source_type, item.source_id, item.chunk,
-                             item.text, item.lang)
+            yield TextRecord(
+                EXPERT_INDEX, item.source_type, item.source_id, item.chunk, item.text, item.lang
+            )
 
 
 def expert_documents() -> Iterator[dict[str, Any]]:
     """Every expert's keyword document, for `flask search reindex`."""
-    stmt = select(Expert).order_by(Expert.id).options(
-        selectinload(Expert.publications), selectinload(Expert.developed_rms),
-        selectinload(Expert.past_reviews))
+    stmt = (
+        select(Expert)
+        .order_by(Expert.id)
+        .options(
+            selectinload(Expert.publications),
+            selectinload(Expert.developed_rms),
+            selectinload(Expert.past_reviews),
+        )
+    )
     for expert in db.session.scalars(stmt):
         yield keyword_document(ExpertTexts.from_model(expert), str(expert.status))
 
@@ -111,6 +131,7 @@ def init_app(app: Any) -> None:
 
 
 # --- session events -----------------------------------------------------------------------
+
 
 def _expert_of(obj: Any) -> int | None:
     if isinstance(obj, Expert):

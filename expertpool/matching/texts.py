@@ -19,8 +19,7 @@ from ..experts.constants import CATEGORIES
 EXPERT_INDEX = "experts"  # name of the embeddings index and of the keyword index
 SOURCE = "expert"
 
-KEYWORD_FIELDS = {"fields": 3.0, "profile": 1.5, "publications": 1.0, "rms": 1.5,
-                  "reviews": 1.0}
+KEYWORD_FIELDS = {"fields": 3.0, "profile": 1.5, "publications": 1.0, "rms": 1.5, "reviews": 1.0}
 
 
 @dataclass
@@ -44,11 +43,14 @@ class ExpertTexts:
             department=expert.department or "",
             categories=list(expert.category_codes),
             specialties={k: expert.specialties_of(k) for k in ("analyte", "matrix", "technique")},
-            publications=[(p.id, p.title, p.abstract or "", p.language or "zh")
-                          for p in expert.publications],
+            publications=[
+                (p.id, p.title, p.abstract or "", p.language or "zh") for p in expert.publications
+            ],
             rms=[(r.id, r.gbw_number, r.name or "") for r in expert.developed_rms],
-            reviews=[(r.id, " ".join(x for x in (r.rm_name, r.gbw_number or "", r.note or "") if x))
-                     for r in expert.past_reviews],
+            reviews=[
+                (r.id, " ".join(x for x in (r.rm_name, r.gbw_number or "", r.note or "") if x))
+                for r in expert.past_reviews
+            ],
         )
 
     @property
@@ -112,8 +114,13 @@ def chunk_texts(texts: ExpertTexts) -> dict[str, str]:
     return {item.chunk: item.text for item in text_items(texts)}
 
 
-def submission_query(title: str, rm_name: str | None, matrix: str | None,
-                     analytes: Iterable[str], methods: Iterable[str]) -> str:
+def submission_query(
+    title: str,
+    rm_name: str | None,
+    matrix: str | None,
+    analytes: Iterable[str],
+    methods: Iterable[str],
+) -> str:
     """The short keyword query of a submission: its own field words, not the whole dossier."""
     parts = [title, rm_name or "", matrix or "", " ".join(analytes), " ".join(methods)]
     return " ".join(p for p in parts if p)

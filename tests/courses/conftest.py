@@ -19,16 +19,32 @@ _slugs = itertools.count(1)
 
 # Explanations and the fill answer carry markers a leak test can look for.
 QUESTIONS: list[dict[str, Any]] = [
-    {"kind": "single", "text": "均匀性检验通常采用哪种统计方法？",
-     "options": ["t 检验", "单因素方差分析", "卡方检验"], "answer": [1],
-     "explanation": "EXPLAIN-SINGLE 单因素方差分析比较瓶间与瓶内差异。"},
-    {"kind": "multiple", "text": "不确定度评定包括哪些分量？",
-     "options": ["定值", "均匀性", "稳定性", "包装颜色"], "answer": [0, 1, 2],
-     "explanation": "EXPLAIN-MULTIPLE 定值、均匀性和稳定性。"},
-    {"kind": "truefalse", "text": "稳定性研究只需要做长期稳定性。", "answer": False,
-     "explanation": "EXPLAIN-TF 还需短期稳定性。"},
-    {"kind": "fill", "text": "一级标准物质编号以 ____ 开头。", "answer": ["GBW", "GBW-XQZ"],
-     "explanation": "EXPLAIN-FILL 国家一级标准物质。"},
+    {
+        "kind": "single",
+        "text": "均匀性检验通常采用哪种统计方法？",
+        "options": ["t 检验", "单因素方差分析", "卡方检验"],
+        "answer": [1],
+        "explanation": "EXPLAIN-SINGLE 单因素方差分析比较瓶间与瓶内差异。",
+    },
+    {
+        "kind": "multiple",
+        "text": "不确定度评定包括哪些分量？",
+        "options": ["定值", "均匀性", "稳定性", "包装颜色"],
+        "answer": [0, 1, 2],
+        "explanation": "EXPLAIN-MULTIPLE 定值、均匀性和稳定性。",
+    },
+    {
+        "kind": "truefalse",
+        "text": "稳定性研究只需要做长期稳定性。",
+        "answer": False,
+        "explanation": "EXPLAIN-TF 还需短期稳定性。",
+    },
+    {
+        "kind": "fill",
+        "text": "一级标准物质编号以 ____ 开头。",
+        "answer": ["GBW", "GBW-XQZ"],
+        "explanation": "EXPLAIN-FILL 国家一级标准物质。",
+    },
 ]
 
 LESSON_TEXT = """# {title}
@@ -46,16 +62,19 @@ LESSON_TEXT = """# {title}
 @pytest.fixture
 def app(tmp_path: Any) -> Iterator[Flask]:
     """The shared app fixture with an in-memory database (same schema, much faster set-up)."""
-    app = create_app({
-        "TESTING": True,
-        "DATABASE_URL": "sqlite://",
-        "SECRET_KEY": "test-secret",
-        "WTF_CSRF_ENABLED": False,
-        "RATELIMIT_ENABLED": False,
-        "EMBEDDING_MODEL": "hashing",
-        "SERVER_NAME": "localhost",
-        "UPLOAD_FOLDER": str(tmp_path / "uploads"),
-    }, instance_path=str(tmp_path / "instance"))
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": "sqlite://",
+            "SECRET_KEY": "test-secret",
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+            "EMBEDDING_MODEL": "hashing",
+            "SERVER_NAME": "localhost",
+            "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+        },
+        instance_path=str(tmp_path / "instance"),
+    )
     with app.app_context():
         db.create_all()
         yield app
@@ -70,39 +89,76 @@ def _english(english_ui: None) -> None:
 
 @pytest.fixture
 def trainee(make_user: Callable[..., Any]) -> Any:
-    return make_user(Role.TRAINEE, username="learner", name="李小梅", audience="technician",
-                     province="江苏省")
+    return make_user(
+        Role.TRAINEE, username="learner", name="李小梅", audience="technician", province="江苏省"
+    )
 
 
 @pytest.fixture
 def make_course(app: Flask, admin: Any) -> Callable[..., Course]:
-    def make(*, slug: str | None = None, title: str | None = None, lessons: int = 2,
-             questions: list[dict[str, Any]] | None = None, quiz: dict[str, Any] | None = None,
-             prerequisites: tuple[Course, ...] = (), publish: bool = True,
-             required: bool = False, validity_years: int | None = None,
-             **fields: Any) -> Course:
+    def make(
+        *,
+        slug: str | None = None,
+        title: str | None = None,
+        lessons: int = 2,
+        questions: list[dict[str, Any]] | None = None,
+        quiz: dict[str, Any] | None = None,
+        prerequisites: tuple[Course, ...] = (),
+        publish: bool = True,
+        required: bool = False,
+        validity_years: int | None = None,
+        **fields: Any,
+    ) -> Course:
         n = next(_slugs)
-        data = {"slug": slug or f"course-{n}", "title": title or f"标准物质均匀性检验 {n}",
-                "summary": "均匀性检验的原理与方法。", "language": "zh",
-                "topic": "homogeneity_stability", "audience": ["technician", "reviewer"],
-                "level": "intermediate", "hours": 6, "instructor": "王建平",
-                "tags": ["均匀性"], "required_for_experts": required,
-                "validity_years": validity_years, **fields}
+        data = {
+            "slug": slug or f"course-{n}",
+            "title": title or f"标准物质均匀性检验 {n}",
+            "summary": "均匀性检验的原理与方法。",
+            "language": "zh",
+            "topic": "homogeneity_stability",
+            "audience": ["technician", "reviewer"],
+            "level": "intermediate",
+            "hours": 6,
+            "instructor": "王建平",
+            "tags": ["均匀性"],
+            "required_for_experts": required,
+            "validity_years": validity_years,
+            **fields,
+        }
         course = authoring.create_course(db.session, admin, data)
         chapter = authoring.add_chapter(db.session, course, "第一章")
         for i in range(lessons):
             title_i = f"1.{i + 1} 课时"
-            authoring.save_lesson(db.session, chapter, None, title=title_i, kind="text",
-                                  minutes=30, markdown=LESSON_TEXT.format(title=title_i))
+            authoring.save_lesson(
+                db.session,
+                chapter,
+                None,
+                title=title_i,
+                kind="text",
+                minutes=30,
+                markdown=LESSON_TEXT.format(title=title_i),
+            )
         bank = QUESTIONS if questions is None else questions
         if bank:
-            settings = {"pass_mark": 60, "time_limit": 20, "attempt_limit": 3,
-                        "draw_size": None, **(quiz or {})}
+            settings = {
+                "pass_mark": 60,
+                "time_limit": 20,
+                "attempt_limit": 3,
+                "draw_size": None,
+                **(quiz or {}),
+            }
             authoring.set_quiz(db.session, course, **settings)
             for q in bank:
-                authoring.save_question(db.session, course, None, kind=q["kind"], text=q["text"],
-                                        options=q.get("options", []), answer=q["answer"],
-                                        explanation=q.get("explanation"))
+                authoring.save_question(
+                    db.session,
+                    course,
+                    None,
+                    kind=q["kind"],
+                    text=q["text"],
+                    options=q.get("options", []),
+                    answer=q["answer"],
+                    explanation=q.get("explanation"),
+                )
         authoring.set_prerequisites(db.session, course, list(prerequisites))
         if publish:
             authoring.set_status(db.session, admin, course, True)

@@ -18,16 +18,20 @@ def test_chapters_and_lessons_are_reordered_and_guarded(client, login, admin, ma
     client.post(f"/admin/courses/chapters/{second_chapter.id}", data={"action": "up"})
     db.session.expire_all()
     assert [c.title for c in course.chapters] == ["第二章", "第一章"]
-    response = client.post(f"/admin/courses/chapters/{first_chapter.id}",
-                           data={"action": "delete"}, follow_redirects=True)
+    response = client.post(
+        f"/admin/courses/chapters/{first_chapter.id}",
+        data={"action": "delete"},
+        follow_redirects=True,
+    )
     assert "Delete or move the chapter" in response.get_data(as_text=True)
     a, b = course.lessons
     client.post(f"/admin/courses/lessons/{b.id}/action", data={"action": "up"})
     db.session.expire_all()
     assert [lesson.id for lesson in course.lessons] == [b.id, a.id]
     client.post(f"/admin/courses/lessons/{a.id}/action", data={"action": "delete"})
-    client.post(f"/admin/courses/chapters/{second_chapter.id}",
-                data={"action": "rename", "title": "附录"})
+    client.post(
+        f"/admin/courses/chapters/{second_chapter.id}", data={"action": "rename", "title": "附录"}
+    )
     db.session.expire_all()
     assert [lesson.id for lesson in course.lessons] == [b.id]
     assert course.chapters[0].title == "附录"
@@ -50,16 +54,20 @@ def test_publishing_rules(admin, make_course):
     course = make_course(publish=False, quiz={"draw_size": 10})  # bank of 4
     with pytest.raises(CourseError):
         authoring.set_status(db.session, admin, course, True)
-    authoring.set_quiz(db.session, course, pass_mark=60, time_limit=None, attempt_limit=None,
-                       draw_size=4)
+    authoring.set_quiz(
+        db.session, course, pass_mark=60, time_limit=None, attempt_limit=None, draw_size=4
+    )
     assert authoring.set_status(db.session, admin, course, True).is_published
     assert not authoring.set_status(db.session, admin, course, False).is_published
 
 
 def test_course_fields_are_checked(admin, make_course):
     with pytest.raises(CourseError) as refused:
-        authoring.create_course(db.session, admin, {"slug": "Bad Slug", "title": "", "hours": 0,
-                                                    "topic": "x", "audience": ["aliens"]})
+        authoring.create_course(
+            db.session,
+            admin,
+            {"slug": "Bad Slug", "title": "", "hours": 0, "topic": "x", "audience": ["aliens"]},
+        )
     message = str(refused.value)
     for field in ("slug", "title", "hours", "topic", "audience", "level", "instructor"):
         assert f"{field}:" in message
@@ -67,8 +75,9 @@ def test_course_fields_are_checked(admin, make_course):
     with pytest.raises(CourseError):  # duplicate slug
         authoring.create_course(db.session, admin, {**_fields(course), "title": "另一个"})
     with pytest.raises(StaleEdit):
-        authoring.update_course(db.session, admin, course, {"title": "新"},
-                                expected_version=course.version + 1)
+        authoring.update_course(
+            db.session, admin, course, {"title": "新"}, expected_version=course.version + 1
+        )
 
 
 def _fields(course):

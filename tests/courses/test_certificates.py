@@ -27,8 +27,9 @@ def certified(make_user, make_course):
     for lesson in course.lessons:
         learning.mark_done(db.session, enrollment, lesson)
     attempt = quizzes.start_attempt(db.session, enrollment)
-    quizzes.submit_attempt(db.session, attempt,
-                           right_answers(quizzes.questions_of(db.session, attempt)))
+    quizzes.submit_attempt(
+        db.session, attempt, right_answers(quizzes.questions_of(db.session, attempt))
+    )
     db.session.commit()
     return user, db.session.scalar(select(Certificate))
 
@@ -47,8 +48,13 @@ def test_pdf_has_the_chinese_name_title_and_code(client, login, certified):
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     page = PdfReader(io.BytesIO(response.data)).pages[0]
     text = page.extract_text()
-    for expected in ("张三丰", "标准物质均匀性检验与稳定性研究", "7.5 学时", cert.code,
-                     f"/verify/{cert.code}"):
+    for expected in (
+        "张三丰",
+        "标准物质均匀性检验与稳定性研究",
+        "7.5 学时",
+        cert.code,
+        f"/verify/{cert.code}",
+    ):
         assert expected in text
     assert "REVOKED" not in text
 
@@ -83,8 +89,13 @@ def test_verification_page_is_public_and_shows_the_essentials(client, certified,
     page = client.get(f"/verify/{cert.code}")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    for expected in ("张三丰", "标准物质均匀性检验与稳定性研究", "7.5", cert.code,
-                     cert.issued_at.date().isoformat()):
+    for expected in (
+        "张三丰",
+        "标准物质均匀性检验与稳定性研究",
+        "7.5",
+        cert.code,
+        cert.issued_at.date().isoformat(),
+    ):
         assert expected in html
     for secret in ("110101197001011234", "13912345678", user.email, "zhang"):
         assert secret not in html
@@ -97,11 +108,9 @@ def test_revocation_needs_a_reason_and_shows_on_verification(client, login, admi
     with pytest.raises(CourseError):
         certificates.revoke(db.session, admin, cert, "  ")
     login(admin)
-    response = client.post(f"/admin/training/certificates/{cert.id}/revoke",
-                           data={"reason": ""})
+    response = client.post(f"/admin/training/certificates/{cert.id}/revoke", data={"reason": ""})
     assert response.status_code == 302 and db.session.get(Certificate, cert.id).revoked_at is None
-    client.post(f"/admin/training/certificates/{cert.id}/revoke",
-                data={"reason": "学时记录有误"})
+    client.post(f"/admin/training/certificates/{cert.id}/revoke", data={"reason": "学时记录有误"})
     db.session.expire_all()
     cert = db.session.get(Certificate, cert.id)
     assert cert.is_revoked and cert.revoked_reason == "学时记录有误"
@@ -120,8 +129,11 @@ def test_revoked_pdf_is_marked(client, login, admin, certified):
     certificates.revoke(db.session, admin, cert, "错误")
     db.session.commit()
     login(user)
-    text = PdfReader(io.BytesIO(client.get(f"/certificates/{cert.code}.pdf").data)) \
-        .pages[0].extract_text()
+    text = (
+        PdfReader(io.BytesIO(client.get(f"/certificates/{cert.code}.pdf").data))
+        .pages[0]
+        .extract_text()
+    )
     assert "REVOKED" in text
 
 
@@ -133,7 +145,8 @@ def test_revocation_is_audited(admin, certified):
     audit.set_actor(db.session, admin)
     certificates.revoke(db.session, admin, cert, "核查不符")
     db.session.commit()
-    row = db.session.scalar(select(AuditLog).where(AuditLog.entity_type == "Certificate",
-                                                   AuditLog.action == "update"))
+    row = db.session.scalar(
+        select(AuditLog).where(AuditLog.entity_type == "Certificate", AuditLog.action == "update")
+    )
     assert row.note == "核查不符" and row.actor_id == admin.id
     assert "revoked_at" in row.changes

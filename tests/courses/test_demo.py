@@ -17,9 +17,15 @@ def test_demo_loader_is_registered():
 
 
 def test_demo_courses_and_learning_history(client, login, admin, make_user, make_expert):
-    trainees = [make_user(Role.TRAINEE, audience=audience, province=province)
-                for audience, province in (("technician", "江苏省"), ("reviewer", "北京市"),
-                                           ("regulator", "广东省"), ("manager", "上海市"))]
+    trainees = [
+        make_user(Role.TRAINEE, audience=audience, province=province)
+        for audience, province in (
+            ("technician", "江苏省"),
+            ("reviewer", "北京市"),
+            ("regulator", "广东省"),
+            ("manager", "上海市"),
+        )
+    ]
     expert_users = [make_user(Role.EXPERT) for _ in range(2)]
     experts = [make_expert() for _ in expert_users]
     for expert, user in zip(experts, expert_users, strict=True):
@@ -32,18 +38,31 @@ def test_demo_courses_and_learning_history(client, login, admin, make_user, make
     count = db.session.scalar(select(func.count()).select_from(Course))
     assert count >= 20
     assert db.session.scalar(select(func.count()).select_from(Certificate)) >= 4
-    assert db.session.scalar(select(func.count()).select_from(QuizAttempt).where(
-        QuizAttempt.passed.is_(False))) >= 1  # someone failed first
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(QuizAttempt).where(QuizAttempt.passed.is_(False))
+        )
+        >= 1
+    )  # someone failed first
     for user in trainees:
-        assert db.session.scalar(select(func.count()).select_from(Enrollment).where(
-            Enrollment.user_id == user.id)) >= 2
+        assert (
+            db.session.scalar(
+                select(func.count()).select_from(Enrollment).where(Enrollment.user_id == user.id)
+            )
+            >= 2
+        )
     holder, on_the_way = experts
     assert all(record.ok for record in training_status(holder))
     assert not all(record.ok for record in training_status(on_the_way))
 
     login(admin)
-    for url in ("/courses/", "/admin/training/reports", "/admin/training/required",
-                "/admin/courses/", f"/experts/{holder.id}"):
+    for url in (
+        "/courses/",
+        "/admin/training/reports",
+        "/admin/training/required",
+        "/admin/courses/",
+        f"/experts/{holder.id}",
+    ):
         assert client.get(url).status_code == 200, url
     login(trainees[0])
     assert client.get("/me/learning").status_code == 200

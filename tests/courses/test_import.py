@@ -17,7 +17,7 @@ from courses.demo import DEMO_DIR
 from courses.models import Course, Lesson, LessonProgress, Question
 from expertpool.db import db
 
-QUIZ = textwrap.dedent('''
+QUIZ = textwrap.dedent("""
     [[questions]]
     kind = "single"
     text = "均匀性检验通常采用哪种方法？"
@@ -34,7 +34,7 @@ QUIZ = textwrap.dedent('''
     kind = "fill"
     text = "一级标准物质编号以 ____ 开头。"
     answer = ["GBW"]
-''')
+""")
 
 
 def _pdf(text: str) -> bytes:
@@ -47,26 +47,40 @@ def _pdf(text: str) -> bytes:
     return buffer.getvalue()
 
 
-def write_course(root: Path, slug: str, *, title: str = "标准物质基础", prerequisites=(),
-                 extra_lessons: str = "", quiz: str = QUIZ, draw: int = 2,
-                 topic: str = "rm_development", lesson_two: bool = True) -> Path:
+def write_course(
+    root: Path,
+    slug: str,
+    *,
+    title: str = "标准物质基础",
+    prerequisites=(),
+    extra_lessons: str = "",
+    quiz: str = QUIZ,
+    draw: int = 2,
+    topic: str = "rm_development",
+    lesson_two: bool = True,
+) -> Path:
     folder = root / slug
     folder.mkdir(parents=True)
-    (folder / "01-intro.md").write_text("# 1.1 引言\n\n## 概念\n\n标准物质是具有足够均匀和稳定的"
-                                        "特性的材料。\n", "utf-8")
-    (folder / "02-more.md").write_text("# 1.2 分级\n\n## 一级与二级\n\nGBW 与 GBW(E)。\n",
-                                       "utf-8")
+    (folder / "01-intro.md").write_text(
+        "# 1.1 引言\n\n## 概念\n\n标准物质是具有足够均匀和稳定的特性的材料。\n", "utf-8"
+    )
+    (folder / "02-more.md").write_text("# 1.2 分级\n\n## 一级与二级\n\nGBW 与 GBW(E)。\n", "utf-8")
     (folder / "handout.pdf").write_bytes(_pdf("讲义：定值方法概述"))
     (folder / "data.csv").write_text("a,b\n1,2\n", "utf-8")
     (folder / "quiz.toml").write_text(quiz, "utf-8")
-    second = '''
+    second = (
+        """
 [[chapters.lessons]]
 title = "1.2 分级"
 file = "02-more.md"
 minutes = 20
-''' if lesson_two else ""
+"""
+        if lesson_two
+        else ""
+    )
     prereqs = ", ".join(f'"{p}"' for p in prerequisites)
-    (folder / "course.toml").write_text(f'''
+    (folder / "course.toml").write_text(
+        f'''
 slug = "{slug}"
 title = "{title}"
 summary = "一句话简介"
@@ -101,7 +115,9 @@ pass_mark = 60
 time_limit_minutes = 20
 attempt_limit = 3
 draw = {draw}
-''', "utf-8")
+''',
+        "utf-8",
+    )
     return folder
 
 
@@ -138,13 +154,18 @@ def test_a_single_course_folder_and_draft_option(runner, tmp_path):
 
 def test_a_broken_manifest_imports_nothing(runner, tmp_path):
     write_course(tmp_path, "a-good")
-    broken = write_course(tmp_path, "b-broken", topic="astrology", quiz=QUIZ.replace(
-        "answer = [1]", "answer = [5]"), extra_lessons='''
+    broken = write_course(
+        tmp_path,
+        "b-broken",
+        topic="astrology",
+        quiz=QUIZ.replace("answer = [1]", "answer = [5]"),
+        extra_lessons="""
 [[chapters.lessons]]
 title = "2.2 缺失"
 file = "missing.md"
 minutes = 10
-''')
+""",
+    )
     result = runner.invoke(args=["courses", "import", str(tmp_path)])
     assert result.exit_code != 0
     out = result.output
@@ -198,8 +219,13 @@ def test_replace_updates_in_place_and_keeps_progress(runner, tmp_path, trainee):
     enrollment = learning.enrol(db.session, trainee, course)
     learning.mark_done(db.session, enrollment, intro)
     db.session.commit()
-    write_course(tmp_path / "v2", "rm-basics", title="标准物质基础（第二版）", lesson_two=False,
-                 quiz=QUIZ.replace("稳定性研究只需要做长期稳定性。", "短期稳定性模拟运输条件。"))
+    write_course(
+        tmp_path / "v2",
+        "rm-basics",
+        title="标准物质基础（第二版）",
+        lesson_two=False,
+        quiz=QUIZ.replace("稳定性研究只需要做长期稳定性。", "短期稳定性模拟运输条件。"),
+    )
     result = runner.invoke(args=["courses", "import", "--replace", str(tmp_path / "v2")])
     assert result.exit_code == 0, result.output
     assert "updated 1" in result.output
@@ -208,8 +234,9 @@ def test_replace_updates_in_place_and_keeps_progress(runner, tmp_path, trainee):
     assert course.title == "标准物质基础（第二版）" and course.is_published
     assert [lesson.title for lesson in course.lessons] == ["1.1 引言", "2.1 讲义"]
     assert course.lessons[0].id == intro.id  # same lesson row: the learner's tick survives
-    assert db.session.scalar(select(LessonProgress.done).where(
-        LessonProgress.lesson_id == intro.id))
+    assert db.session.scalar(
+        select(LessonProgress.done).where(LessonProgress.lesson_id == intro.id)
+    )
     texts = {q.text for q in course.active_questions}
     assert "短期稳定性模拟运输条件。" in texts and "稳定性研究只需要做长期稳定性。" not in texts
     assert _count(Question) == 3  # unused old question deleted, new one added

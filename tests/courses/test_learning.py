@@ -22,9 +22,9 @@ def _finish_lessons(enrollment):
 
 def _pass_quiz(enrollment, now=None):
     attempt = quizzes.start_attempt(db.session, enrollment, now=now)
-    return quizzes.submit_attempt(db.session, attempt,
-                                  right_answers(quizzes.questions_of(db.session, attempt)),
-                                  now=now)
+    return quizzes.submit_attempt(
+        db.session, attempt, right_answers(quizzes.questions_of(db.session, attempt)), now=now
+    )
 
 
 def _complete(user, course):
@@ -59,12 +59,12 @@ def test_prerequisite_blocks_self_enrolment_and_names_the_course(trainee, make_c
     assert learning.enrol(db.session, trainee, advanced).course is advanced
 
 
-def test_assignment_by_admin_skips_the_check_but_the_quiz_enforces_it(admin, trainee,
-                                                                       make_course):
+def test_assignment_by_admin_skips_the_check_but_the_quiz_enforces_it(admin, trainee, make_course):
     basics = make_course(title="标准物质基础")
     advanced = make_course(prerequisites=(basics,))
-    enrollment = learning.enrol(db.session, admin, advanced, learner=trainee,
-                                due_date=dt.date(2030, 1, 1))
+    enrollment = learning.enrol(
+        db.session, admin, advanced, learner=trainee, due_date=dt.date(2030, 1, 1)
+    )
     assert enrollment.assigned_by_id == admin.id and enrollment.due_date == dt.date(2030, 1, 1)
     with pytest.raises(PrerequisiteMissing):
         quizzes.start_attempt(db.session, enrollment)
@@ -132,8 +132,9 @@ def test_certificate_is_issued_once(trainee, make_course):
     assert again.enrollment_id == enrollment.id
 
 
-def test_completed_course_cannot_be_retaken_until_the_certificate_lapses(admin, trainee,
-                                                                        make_course):
+def test_completed_course_cannot_be_retaken_until_the_certificate_lapses(
+    admin, trainee, make_course
+):
     course = make_course()
     first = _complete(trainee, course)
     with pytest.raises(CourseError):

@@ -91,7 +91,9 @@ def test_pdf_pages_become_passages_with_page_anchors() -> None:
     pdf_text = "第一页 内容\n接续的一行\n\n第二段\fPage two text"
     passages = lesson_passages("c", 3, "PDF 讲义", None, pdf_text)
     assert [(p.page, p.anchor, p.source) for p in passages] == [
-        (1, "pdf-p1", "pdf"), (2, "pdf-p2", "pdf")]
+        (1, "pdf-p1", "pdf"),
+        (2, "pdf-p2", "pdf"),
+    ]
     assert "第一页 内容接续的一行" in passages[0].text  # hard line breaks joined
     assert passages[1].text == "Page two text"
 

@@ -16,14 +16,17 @@ T0 = dt.datetime(2026, 3, 1, 9, 0)
 
 
 def _bank(n):
-    return [{"kind": "truefalse", "text": f"陈述 {i}", "answer": True,
-             "explanation": f"解释 {i}"} for i in range(n)]
+    return [
+        {"kind": "truefalse", "text": f"陈述 {i}", "answer": True, "explanation": f"解释 {i}"}
+        for i in range(n)
+    ]
 
 
 @pytest.fixture
 def enrollment(trainee, make_course):
     def make(**course_args):
         return learning.enrol(db.session, trainee, make_course(**course_args))
+
     return make
 
 
@@ -73,14 +76,17 @@ def test_grading_of_a_mixed_sheet(enrollment):
         quizzes.field_name(by_kind["truefalse"].id): ["false"],
         quizzes.field_name(by_kind["fill"].id): ["  gbw "],
     }
-    attempt, certificate = quizzes.submit_attempt(db.session, attempt, form,
-                                                  now=T0 + dt.timedelta(minutes=3))
+    attempt, certificate = quizzes.submit_attempt(
+        db.session, attempt, form, now=T0 + dt.timedelta(minutes=3)
+    )
     assert attempt.status == "submitted" and attempt.correct == 3 and attempt.score == 75.0
     assert attempt.passed and certificate is None  # lessons not done yet
-    assert attempt.results == {str(by_kind["single"].id): True,
-                               str(by_kind["multiple"].id): False,
-                               str(by_kind["truefalse"].id): True,
-                               str(by_kind["fill"].id): True}
+    assert attempt.results == {
+        str(by_kind["single"].id): True,
+        str(by_kind["multiple"].id): False,
+        str(by_kind["truefalse"].id): True,
+        str(by_kind["fill"].id): True,
+    }
 
 
 def test_failing_score_does_not_pass(enrollment):
@@ -100,8 +106,9 @@ def test_answers_within_the_grace_period_are_graded(enrollment):
 def test_answers_after_the_deadline_are_not_graded(enrollment):
     attempt = quizzes.start_attempt(db.session, enrollment(quiz={"time_limit": 10}), now=T0)
     form = right_answers(quizzes.questions_of(db.session, attempt))
-    attempt, certificate = quizzes.submit_attempt(db.session, attempt, form,
-                                                  now=T0 + dt.timedelta(minutes=11))
+    attempt, certificate = quizzes.submit_attempt(
+        db.session, attempt, form, now=T0 + dt.timedelta(minutes=11)
+    )
     assert attempt.status == "expired" and attempt.score == 0 and not attempt.passed
     assert certificate is None
     with pytest.raises(CourseError):  # and it cannot be submitted again
@@ -133,8 +140,9 @@ def test_attempt_limit(enrollment):
 def test_no_new_attempt_after_passing(enrollment):
     e = enrollment()
     attempt = quizzes.start_attempt(db.session, e, now=T0)
-    quizzes.submit_attempt(db.session, attempt,
-                           right_answers(quizzes.questions_of(db.session, attempt)), now=T0)
+    quizzes.submit_attempt(
+        db.session, attempt, right_answers(quizzes.questions_of(db.session, attempt)), now=T0
+    )
     with pytest.raises(CourseError):
         quizzes.start_attempt(db.session, e, now=T0)
 

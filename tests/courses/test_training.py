@@ -28,11 +28,11 @@ def _complete(user, course, when=None):
     for lesson in course.lessons:
         learning.mark_done(db.session, enrollment, lesson, now=when)
     attempt = quizzes.start_attempt(db.session, enrollment, now=when)
-    quizzes.submit_attempt(db.session, attempt,
-                           right_answers(quizzes.questions_of(db.session, attempt)), now=when)
+    quizzes.submit_attempt(
+        db.session, attempt, right_answers(quizzes.questions_of(db.session, attempt)), now=when
+    )
     db.session.commit()
-    return db.session.scalar(select(Certificate).where(
-        Certificate.enrollment_id == enrollment.id))
+    return db.session.scalar(select(Certificate).where(Certificate.enrollment_id == enrollment.id))
 
 
 @pytest.fixture
@@ -43,6 +43,7 @@ def expert_with_login(make_expert, make_user):
         expert.user_id = user.id
         db.session.commit()
         return expert, user
+
     return make
 
 
@@ -67,7 +68,7 @@ def test_status_per_required_course(expert_with_login, make_course):
     records = training_status(expert)
     assert [(r.course.title, r.ok, r.certificate) for r in records] == [("审评规则", False, None)]
     cert = _complete(user, rules)
-    (course, ok, certificate), = training_status(expert)
+    ((course, ok, certificate),) = training_status(expert)
     assert course is rules and ok and certificate is cert
 
 
@@ -77,7 +78,7 @@ def test_revoked_and_expired_certificates_do_not_count(admin, expert_with_login,
     cert = _complete(user, course)
     cert.issued_at = utcnow() - dt.timedelta(days=4 * 365)
     db.session.commit()
-    record, = training_status(expert)
+    (record,) = training_status(expert)
     assert not record.ok and record.certificate is cert  # held, but no longer counts
     cert.issued_at = utcnow()
     certificates.revoke(db.session, admin, cert, "撤销")
@@ -134,5 +135,8 @@ def test_admin_report_of_missing_training(client, login, admin, expert_with_logi
     assert response.status_code == 302
     from courses.models import Enrollment
 
-    assert db.session.scalar(select(Enrollment).where(Enrollment.user_id != done_user.id,
-                                                      Enrollment.course_id == course.id))
+    assert db.session.scalar(
+        select(Enrollment).where(
+            Enrollment.user_id != done_user.id, Enrollment.course_id == course.id
+        )
+    )

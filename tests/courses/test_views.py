@@ -30,10 +30,12 @@ def _text(response) -> str:
 
 # --- catalogue and course page ----------------------------------------------------------------
 
+
 def test_catalogue_facets_filters_and_sorting(client, login, trainee, make_course):
     make_course(title="甲 均匀性", hours=2, level="beginner")
-    make_course(title="乙 不确定度", topic="uncertainty", audience=["regulator"], hours=12,
-                level="advanced")
+    make_course(
+        title="乙 不确定度", topic="uncertainty", audience=["regulator"], hours=12, level="advanced"
+    )
     make_course(title="丙 草稿", publish=False)
     login(trainee)
     html = _text(client.get("/courses/"))
@@ -47,8 +49,10 @@ def test_catalogue_facets_filters_and_sorting(client, login, trainee, make_cours
     by_hours = _text(client.get("/courses/?sort=hours"))
     assert by_hours.index("甲 均匀性") < by_hours.index("乙 不确定度")
     # facet counts consider the other filters: with topic=uncertainty one regulator course
-    assert re.search(r"audience=regulator[^>]*>[^<]*</a> <span class=\"text-muted\">\(1\)",
-                     _text(client.get("/courses/?topic=uncertainty")))
+    assert re.search(
+        r"audience=regulator[^>]*>[^<]*</a> <span class=\"text-muted\">\(1\)",
+        _text(client.get("/courses/?topic=uncertainty")),
+    )
 
 
 def test_catalogue_pages(client, login, trainee, make_course, monkeypatch):
@@ -86,6 +90,7 @@ def test_drafts_are_hidden_from_learners(client, login, trainee, admin, make_cou
 
 # --- lessons and files ------------------------------------------------------------------------
 
+
 def test_lessons_need_an_enrolment_and_record_progress(client, login, trainee, make_course):
     course = make_course(lessons=2)
     first, second = course.lessons
@@ -98,8 +103,11 @@ def test_lessons_need_an_enrolment_and_record_progress(client, login, trainee, m
     assert response.headers["Location"].endswith(f"/lessons/{second.id}")
     enrollment = db.session.scalar(select(Enrollment))
     assert enrollment.done_lesson_ids == {first.id}
-    assert client.get(f"/courses/{course.slug}/resume").headers["Location"].endswith(
-        f"/lessons/{second.id}")
+    assert (
+        client.get(f"/courses/{course.slug}/resume")
+        .headers["Location"]
+        .endswith(f"/lessons/{second.id}")
+    )
     client.post(f"/courses/{course.slug}/lessons/{first.id}/done", data={"action": "undo"})
     db.session.expire_all()
     assert enrollment.done_lesson_ids == set()
@@ -108,9 +116,16 @@ def test_lessons_need_an_enrolment_and_record_progress(client, login, trainee, m
 def test_lesson_markdown_is_sanitised(client, login, admin, make_course):
     course = make_course(lessons=1)
     lesson = course.lessons[0]
-    authoring.save_lesson(db.session, lesson.chapter, lesson, title="x", kind="text",
-                          minutes=5, markdown="## 标题\n\n<script>alert('x')</script>"
-                                              "<img src=x onerror=alert(1)> [a](javascript:1)")
+    authoring.save_lesson(
+        db.session,
+        lesson.chapter,
+        lesson,
+        title="x",
+        kind="text",
+        minutes=5,
+        markdown="## 标题\n\n<script>alert('x')</script>"
+        "<img src=x onerror=alert(1)> [a](javascript:1)",
+    )
     db.session.commit()
     login(admin)
     html = _text(client.get(f"/courses/{course.slug}/lessons/{lesson.id}"))
@@ -123,8 +138,15 @@ def video_course(app, make_course):
     chapter = course.chapters[0]
     data = bytes(range(256)) * 40
     lesson = authoring.save_lesson(
-        db.session, chapter, None, title="视频", kind="video", minutes=10,
-        upload=authoring.Upload("demo.mp4", data), upload_root=app.config["UPLOAD_FOLDER"])
+        db.session,
+        chapter,
+        None,
+        title="视频",
+        kind="video",
+        minutes=10,
+        upload=authoring.Upload("demo.mp4", data),
+        upload_root=app.config["UPLOAD_FOLDER"],
+    )
     db.session.commit()
     return course, lesson, data
 
@@ -148,8 +170,9 @@ def test_video_position_is_saved_for_resume(client, login, trainee, video_course
     course, lesson, _data = video_course
     login(trainee)
     client.post(f"/courses/{course.slug}/enrol")
-    response = client.post(f"/courses/{course.slug}/lessons/{lesson.id}/position",
-                           data={"position": "95.0"})
+    response = client.post(
+        f"/courses/{course.slug}/lessons/{lesson.id}/position", data={"position": "95.0"}
+    )
     assert response.get_json() == {"saved": True}
     html = _text(client.get(f"/courses/{course.slug}/lessons/{lesson.id}"))
     assert 'data-position="95.0"' in html
@@ -168,23 +191,39 @@ def test_pdf_lesson_upload_extracts_text(app, client, login, admin, make_course)
 
     course = make_course(lessons=0, questions=[], publish=False)
     login(admin)
-    response = client.post(f"/admin/courses/{course.id}/lessons/new", data={
-        "chapter_id": course.chapters[0].id, "title": "PDF 讲义", "kind": "pdf", "minutes": 15,
-        "file": (io.BytesIO(_pdf("定值方法与不确定度")), "handout.pdf")},
-        content_type="multipart/form-data")
+    response = client.post(
+        f"/admin/courses/{course.id}/lessons/new",
+        data={
+            "chapter_id": course.chapters[0].id,
+            "title": "PDF 讲义",
+            "kind": "pdf",
+            "minutes": 15,
+            "file": (io.BytesIO(_pdf("定值方法与不确定度")), "handout.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302, _text(response)
     lesson = db.session.scalar(select(Lesson).where(Lesson.title == "PDF 讲义"))
     assert "定值方法与不确定度" in lesson.pdf_text
     with client.get(f"/courses/{course.slug}/lessons/{lesson.id}/file") as pdf:
         assert pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
-    bad = client.post(f"/admin/courses/{course.id}/lessons/new", data={
-        "chapter_id": course.chapters[0].id, "title": "假 PDF", "kind": "pdf", "minutes": 5,
-        "file": (io.BytesIO(b"not a pdf"), "fake.pdf")}, content_type="multipart/form-data")
+    bad = client.post(
+        f"/admin/courses/{course.id}/lessons/new",
+        data={
+            "chapter_id": course.chapters[0].id,
+            "title": "假 PDF",
+            "kind": "pdf",
+            "minutes": 5,
+            "file": (io.BytesIO(b"not a pdf"), "fake.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
     assert bad.status_code == 200
     assert db.session.scalar(select(Lesson).where(Lesson.title == "假 PDF")) is None
 
 
 # --- quiz -------------------------------------------------------------------------------------
+
 
 def _start(client, course) -> QuizAttempt:
     client.post(f"/courses/{course.slug}/enrol")
@@ -226,8 +265,11 @@ def test_submitting_shows_the_review(client, login, trainee, make_course):
     from courses.demo import right_answers
 
     form = right_answers(quizzes.questions_of(db.session, attempt))
-    response = client.post(f"/courses/{course.slug}/quiz/attempts/{attempt.id}/submit",
-                           data=form, follow_redirects=True)
+    response = client.post(
+        f"/courses/{course.slug}/quiz/attempts/{attempt.id}/submit",
+        data=form,
+        follow_redirects=True,
+    )
     html = _text(response)
     assert "EXPLAIN-SINGLE" in html and "100" in html
     db.session.expire_all()
@@ -239,11 +281,11 @@ def test_late_submission_through_the_page(client, login, trainee, make_course):
     course = make_course()
     login(trainee)
     attempt = _start(client, course)
-    attempt.deadline = utcnow().replace(microsecond=0) - __import__("datetime").timedelta(
-        minutes=5)
+    attempt.deadline = utcnow().replace(microsecond=0) - __import__("datetime").timedelta(minutes=5)
     db.session.commit()
-    response = client.post(f"/courses/{course.slug}/quiz/attempts/{attempt.id}/submit",
-                           data={}, follow_redirects=True)
+    response = client.post(
+        f"/courses/{course.slug}/quiz/attempts/{attempt.id}/submit", data={}, follow_redirects=True
+    )
     assert response.status_code == 200
     db.session.expire_all()
     assert db.session.get(QuizAttempt, attempt.id).status == "expired"
@@ -255,11 +297,13 @@ def test_someone_elses_attempt_is_not_found(client, login, make_user, trainee, m
     attempt = _start(client, course)
     login(make_user(Role.TRAINEE))
     assert client.get(f"/courses/{course.slug}/quiz/attempts/{attempt.id}").status_code == 404
-    assert client.post(
-        f"/courses/{course.slug}/quiz/attempts/{attempt.id}/submit").status_code == 404
+    assert (
+        client.post(f"/courses/{course.slug}/quiz/attempts/{attempt.id}/submit").status_code == 404
+    )
 
 
 # --- my learning, transcript, reports ---------------------------------------------------------
+
 
 def _completed(trainee, course):
     enrollment = learning.enrol(db.session, trainee, course)
@@ -268,8 +312,9 @@ def _completed(trainee, course):
     attempt = quizzes.start_attempt(db.session, enrollment)
     from courses.demo import right_answers
 
-    quizzes.submit_attempt(db.session, attempt,
-                           right_answers(quizzes.questions_of(db.session, attempt)))
+    quizzes.submit_attempt(
+        db.session, attempt, right_answers(quizzes.questions_of(db.session, attempt))
+    )
     db.session.commit()
 
 
@@ -286,7 +331,7 @@ def test_my_learning_and_transcript_exports(client, login, trainee, make_course)
     xlsx = client.get("/me/transcript.xlsx")
     book = openpyxl.load_workbook(io.BytesIO(xlsx.data))
     rows = list(book.worksheets[0].iter_rows(values_only=True))
-    assert ("已完成的课程" in {r[0] for r in rows})
+    assert "已完成的课程" in {r[0] for r in rows}
     done_row = next(r for r in rows if r[0] == "已完成的课程")
     ongoing_row = next(r for r in rows if r[0] == "学习中的课程")
     assert done_row[4] == 6 and ongoing_row[4] == 0
@@ -305,8 +350,9 @@ def test_reports_page_and_export(client, login, admin, make_user, make_course):
     login(admin)
     html = _text(client.get("/admin/training/reports"))
     _no_inline_script(html)
-    data = re.search(r'<script type="application/json" id="training-report-data">(.*?)</script>',
-                     html, re.S).group(1)
+    data = re.search(
+        r'<script type="application/json" id="training-report-data">(.*?)</script>', html, re.S
+    ).group(1)
     import json
 
     chart = json.loads(data)
@@ -316,29 +362,55 @@ def test_reports_page_and_export(client, login, admin, make_user, make_course):
     book = openpyxl.load_workbook(io.BytesIO(client.get("/admin/training/reports.xlsx").data))
     assert len(book.worksheets) == 4
     assert list(book.worksheets[0].iter_rows(values_only=True))[1][:4] == (
-        "报表课程", course.slug, 2, 2)
+        "报表课程",
+        course.slug,
+        2,
+        2,
+    )
 
 
 # --- authoring --------------------------------------------------------------------------------
 
+
 def test_authoring_a_course_through_the_forms(client, login, admin, trainee):
     login(admin)
-    response = client.post("/admin/courses/new", data={
-        "slug": "rm-new", "title": "新课程", "summary": "简介", "language": "zh",
-        "topic": "statistics", "audience": ["technician", "manager"], "level": "beginner",
-        "hours": "3.5", "instructor": "王老师", "tags": "统计，方差", "validity_years": ""})
+    response = client.post(
+        "/admin/courses/new",
+        data={
+            "slug": "rm-new",
+            "title": "新课程",
+            "summary": "简介",
+            "language": "zh",
+            "topic": "statistics",
+            "audience": ["technician", "manager"],
+            "level": "beginner",
+            "hours": "3.5",
+            "instructor": "王老师",
+            "tags": "统计，方差",
+            "validity_years": "",
+        },
+    )
     assert response.status_code == 302, _text(response)
     course = db.session.scalar(select(Course).where(Course.slug == "rm-new"))
     assert course.tags == ["统计", "方差"] and course.hours == 3.5 and not course.is_published
-    assert client.post(f"/admin/courses/{course.id}/publish",
-                       data={"action": "publish"}).status_code == 302
+    assert (
+        client.post(f"/admin/courses/{course.id}/publish", data={"action": "publish"}).status_code
+        == 302
+    )
     db.session.expire_all()
     assert not course.is_published  # no lesson yet: refused
     client.post(f"/admin/courses/{course.id}/chapters", data={"title": "第一章"})
     chapter = db.session.scalar(select(Course).where(Course.id == course.id)).chapters[0]
-    client.post(f"/admin/courses/{course.id}/lessons/new", data={
-        "chapter_id": chapter.id, "title": "1.1", "kind": "text", "minutes": 20,
-        "markdown": "# 1.1\n\n## 要点\n\n方差分析。"})
+    client.post(
+        f"/admin/courses/{course.id}/lessons/new",
+        data={
+            "chapter_id": chapter.id,
+            "title": "1.1",
+            "kind": "text",
+            "minutes": 20,
+            "markdown": "# 1.1\n\n## 要点\n\n方差分析。",
+        },
+    )
     client.post(f"/admin/courses/{course.id}/quiz", data={"pass_mark": 80, "attempt_limit": 2})
     questions = [
         {"kind": "single", "text": "单选", "options": "甲\n乙\n丙", "correct_options": "2"},
@@ -347,18 +419,22 @@ def test_authoring_a_course_through_the_forms(client, login, admin, trainee):
         {"kind": "fill", "text": "填空", "accepted": "GBW\nGBW(E)"},
     ]
     for q in questions:
-        assert client.post(f"/admin/courses/{course.id}/questions/new",
-                           data=q).status_code == 302
-    bad = client.post(f"/admin/courses/{course.id}/questions/new",
-                      data={"kind": "single", "text": "坏题", "options": "甲\n乙",
-                            "correct_options": "5"})
+        assert client.post(f"/admin/courses/{course.id}/questions/new", data=q).status_code == 302
+    bad = client.post(
+        f"/admin/courses/{course.id}/questions/new",
+        data={"kind": "single", "text": "坏题", "options": "甲\n乙", "correct_options": "5"},
+    )
     assert bad.status_code == 200 and "out of range" in _text(bad)
     client.post(f"/admin/courses/{course.id}/publish", data={"action": "publish"})
     db.session.expire_all()
     course = db.session.get(Course, course.id)
     assert course.is_published and course.quiz.pass_mark == 80
     assert [(q.kind, q.answer) for q in course.questions] == [
-        ("single", [1]), ("multiple", [0, 2]), ("truefalse", False), ("fill", ["GBW", "GBW(E)"])]
+        ("single", [1]),
+        ("multiple", [0, 2]),
+        ("truefalse", False),
+        ("fill", ["GBW", "GBW(E)"]),
+    ]
     edit = _text(client.get(f"/admin/courses/questions/{course.questions[1].id}"))
     assert "1, 3" in edit
     login(trainee)
@@ -368,10 +444,17 @@ def test_authoring_a_course_through_the_forms(client, login, admin, trainee):
 def test_stale_course_form_is_refused(client, login, admin, make_course):
     course = make_course()
     login(admin)
-    data = {"slug": course.slug, "title": "改名", "language": "zh", "topic": course.topic,
-            "audience": course.audience, "level": course.level, "hours": "6",
-            "instructor": "王建平", "version": str(course.version - 1 if course.version > 1
-                                                    else course.version + 5)}
+    data = {
+        "slug": course.slug,
+        "title": "改名",
+        "language": "zh",
+        "topic": course.topic,
+        "audience": course.audience,
+        "level": course.level,
+        "hours": "6",
+        "instructor": "王建平",
+        "version": str(course.version - 1 if course.version > 1 else course.version + 5),
+    }
     response = client.post(f"/admin/courses/{course.id}", data=data)
     assert response.status_code == 200 and "changed by someone else" in _text(response)
     db.session.expire_all()
@@ -381,12 +464,16 @@ def test_stale_course_form_is_refused(client, login, admin, make_course):
 def test_admin_assigns_learners_with_a_due_date(client, login, admin, trainee, make_course):
     course = make_course()
     login(admin)
-    response = client.post(f"/admin/courses/{course.id}/enrolments",
-                           data={"learners": "learner\nnobody", "due_date": "2030-01-31"})
+    response = client.post(
+        f"/admin/courses/{course.id}/enrolments",
+        data={"learners": "learner\nnobody", "due_date": "2030-01-31"},
+    )
     assert response.status_code == 200 and "nobody" in _text(response)
     assert db.session.scalar(select(Enrollment)) is None  # unknown name: nothing assigned
-    client.post(f"/admin/courses/{course.id}/enrolments",
-                data={"learners": "learner", "due_date": "2030-01-31"})
+    client.post(
+        f"/admin/courses/{course.id}/enrolments",
+        data={"learners": "learner", "due_date": "2030-01-31"},
+    )
     enrollment = db.session.scalar(select(Enrollment))
     assert enrollment.user_id == trainee.id and enrollment.assigned_by_id == admin.id
     assert str(enrollment.due_date) == "2030-01-31"

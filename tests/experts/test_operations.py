@@ -186,8 +186,9 @@ def test_unavailable_period_must_be_ordered(app, admin, make_expert):
 
 def test_over_long_specialty_refused(app, admin, make_expert):
     expert = make_expert()
-    fields = ops.ReviewFields(categories=[8], specialties={"analyte": ["长" * 65]},
-                              metrology_competent=False)
+    fields = ops.ReviewFields(
+        categories=[8], specialties={"analyte": ["长" * 65]}, metrology_competent=False
+    )
     with pytest.raises(ops.ExpertError):
         ops.request_review_fields(db.session, admin, expert, fields, expert.version)
     assert expert.specialties_of("analyte") == []

@@ -407,27 +407,43 @@ def test_fair_round_proves_optimality_despite_solver_tolerance():
     """Regression (found by the property test): the fixed MIP came out 2.5e-8 below the
     incumbent on the max-min objective and the round was wrongly reported 'feasible'."""
     fields = [
-        {"institution_id": 0, "load_this_year": 7}, {"load_this_year": 10},
-        {"load_this_year": 10}, {"province": "BJ", "load_this_year": 7},
-        {"province": "GD", "load_this_year": 7}, {"load_this_year": 7},
+        {"institution_id": 0, "load_this_year": 7},
+        {"load_this_year": 10},
+        {"load_this_year": 10},
+        {"province": "BJ", "load_this_year": 7},
+        {"province": "GD", "load_this_year": 7},
+        {"load_this_year": 7},
         {"institution_id": 3, "load_this_year": 7},
         {"institution_id": 1, "province": "SH", "load_this_year": 7},
         {"institution_id": 0, "province": "GD", "load_this_year": 7},
         {"status": "suspended", "load_this_year": 7},
         {"province": "SH", "past_employers": ((3, None),), "load_this_year": 7},
-        {"load_this_year": 7}, {"status": "suspended", "load_this_year": 7},
+        {"load_this_year": 7},
+        {"status": "suspended", "load_this_year": 7},
         {"institution_id": 1, "province": "BJ", "load_this_year": 7},
     ]
     experts = [ExpertRecord(id=i, **f) for i, f in enumerate(fields)]
-    subs = [SubmissionRecord(id=100 + i, applicant_institution_id=inst)
-            for i, inst in enumerate([3, None, 3, None, None])]
+    subs = [
+        SubmissionRecord(id=100 + i, applicant_institution_id=inst)
+        for i, inst in enumerate([3, None, 3, None, None])
+    ]
     rules = Rules(min_metrology=0, max_per_province=1, load_cap_per_round=1)
     table = ExpertTable.from_records(experts)
     affinity = np.round(np.random.default_rng(11).random((len(subs), len(experts))), 2)
     for i, sub in enumerate(subs):
         affinity[i, ~eligible_mask(table, sub, rules, TODAY)] = NEG
-    result = assign_round(affinity, PoolAttributes.from_table(table, rules), rules, fairness=True,
-                          submission_ids=np.array([s.id for s in subs]))
+    result = assign_round(
+        affinity,
+        PoolAttributes.from_table(table, rules),
+        rules,
+        fairness=True,
+        submission_ids=np.array([s.id for s in subs]),
+    )
     assert result.status == "optimal"
-    _check_rules(result, affinity, PoolAttributes.from_table(table, rules), rules,
-                 np.full(len(subs), rules.panel_size))
+    _check_rules(
+        result,
+        affinity,
+        PoolAttributes.from_table(table, rules),
+        rules,
+        np.full(len(subs), rules.panel_size),
+    )

@@ -32,8 +32,16 @@ def test_explanation_names_matching_fields_and_texts(app, pool, make_submission)
     assert {"铅", "镉", "土壤", "ICP-MS"} <= set(top.specialties)
     assert top.texts and any("<mark>" in t["html"] for t in top.texts)
     parts = top.parts
-    assert abs(parts["semantic"] + parts["keyword"] + parts["category"] + parts["specialty"]
-               - ranking.candidates[0].score) < 1e-3
+    assert (
+        abs(
+            parts["semantic"]
+            + parts["keyword"]
+            + parts["category"]
+            + parts["specialty"]
+            - ranking.candidates[0].score
+        )
+        < 1e-3
+    )
 
 
 def test_excluded_experts_listed_with_reasons(app, pool, make_submission):
@@ -69,23 +77,43 @@ def test_skip_ids_leave_experts_out(app, pool, make_submission):
 
 def test_expert_changes_reach_embeddings_and_keyword_index(app, admin, pool):
     expert = pool["food"]
-    chunks = set(db.session.scalars(select(Embedding.chunk).where(
-        Embedding.source_id == expert.id, Embedding.index_name == EXPERT_INDEX)))
+    chunks = set(
+        db.session.scalars(
+            select(Embedding.chunk).where(
+                Embedding.source_id == expert.id, Embedding.index_name == EXPERT_INDEX
+            )
+        )
+    )
     assert {"profile", "fields"} <= chunks and any(c.startswith("pub:") for c in chunks)
-    ops.add_part(db.session, admin, expert, "publication",
-                 {"title": "婴幼儿配方乳粉中黄曲霉毒素M1的测定", "language": "zh"})
+    ops.add_part(
+        db.session,
+        admin,
+        expert,
+        "publication",
+        {"title": "婴幼儿配方乳粉中黄曲霉毒素M1的测定", "language": "zh"},
+    )
     db.session.commit()
     hits = expert_keyword_index().search("黄曲霉毒素").hits
     assert [h.doc_id for h in hits] == [str(expert.id)]
-    assert db.session.scalar(select(Embedding.id).where(
-        Embedding.source_id == expert.id, Embedding.chunk.like("pub:%"))
-        .order_by(Embedding.id.desc())) is not None
+    assert (
+        db.session.scalar(
+            select(Embedding.id)
+            .where(Embedding.source_id == expert.id, Embedding.chunk.like("pub:%"))
+            .order_by(Embedding.id.desc())
+        )
+        is not None
+    )
 
 
 def test_rolled_back_change_never_reaches_the_keyword_index(app, admin, pool):
     expert = pool["food"]
-    ops.add_part(db.session, admin, expert, "publication",
-                 {"title": "蜂蜜中氯霉素残留测定", "language": "zh"})
+    ops.add_part(
+        db.session,
+        admin,
+        expert,
+        "publication",
+        {"title": "蜂蜜中氯霉素残留测定", "language": "zh"},
+    )
     db.session.flush()
     db.session.rollback()
     assert expert_keyword_index().search("氯霉素").hits == []

@@ -25,13 +25,18 @@ def test_one_click_assignment_invites_the_panel(client, auth, pool, make_submiss
     submission = make_submission()
     auth.login()
     ids = [pool["soil1"].id, pool["soil2"].id, pool["soil3"].id]
-    response = client.post(f"/submissions/{submission.id}/assign",
-                           data={"members": ids, "alternates": [pool["stats"].id]})
+    response = client.post(
+        f"/submissions/{submission.id}/assign",
+        data={"members": ids, "alternates": [pool["stats"].id]},
+    )
     assert response.status_code == 302
-    rows = db.session.scalars(select(Assignment).where(
-        Assignment.submission_id == submission.id)).all()
+    rows = db.session.scalars(
+        select(Assignment).where(Assignment.submission_id == submission.id)
+    ).all()
     assert {(a.expert_id, a.role) for a in rows} == {
-        *((i, "member") for i in ids), (pool["stats"].id, "alternate")}
+        *((i, "member") for i in ids),
+        (pool["stats"].id, "alternate"),
+    }
     members = [a for a in rows if a.role == "member"]
     assert all(a.status == "invited" and a.explanation.get("parts") for a in members)
 
@@ -39,20 +44,30 @@ def test_one_click_assignment_invites_the_panel(client, auth, pool, make_submiss
 def test_assigning_a_recused_expert_is_refused(client, auth, pool, make_submission):
     submission = make_submission()
     auth.login()
-    client.post(f"/submissions/{submission.id}/assign",
-                data={"members": [pool["same_inst"].id]})
+    client.post(f"/submissions/{submission.id}/assign", data={"members": [pool["same_inst"].id]})
     assert db.session.scalars(select(Assignment)).all() == []
 
 
 def test_round_proposal_then_confirmation(client, auth, pool, make_submission):
     first = make_submission()
-    second = make_submission(title="奶粉中三聚氰胺成分分析标准物质", category=10, matrix="奶粉",
-                             analytes=["三聚氰胺"], methods=["LC-MS/MS"],
-                             applicant_institution="某乳业公司")
+    second = make_submission(
+        title="奶粉中三聚氰胺成分分析标准物质",
+        category=10,
+        matrix="奶粉",
+        analytes=["三聚氰胺"],
+        methods=["LC-MS/MS"],
+        applicant_institution="某乳业公司",
+    )
     auth.login()
-    response = client.post("/rounds/new", data={
-        "name": "2026 第一轮", "submissions": [first.id, second.id], "panel_size": 3,
-        "load_cap_per_round": 1})
+    response = client.post(
+        "/rounds/new",
+        data={
+            "name": "2026 第一轮",
+            "submissions": [first.id, second.id],
+            "panel_size": 3,
+            "load_cap_per_round": 1,
+        },
+    )
     assert response.status_code == 302
     round_ = db.session.scalar(select(ReviewRound))
     panels = {p["submission_id"]: p for p in round_.proposal["panels"]}
@@ -76,8 +91,15 @@ def test_round_proposal_then_confirmation(client, auth, pool, make_submission):
 def test_stale_round_confirmation_is_refused(client, auth, pool, make_submission):
     submission = make_submission()
     auth.login()
-    client.post("/rounds/new", data={"name": "r", "submissions": [submission.id],
-                                     "panel_size": 3, "load_cap_per_round": 2})
+    client.post(
+        "/rounds/new",
+        data={
+            "name": "r",
+            "submissions": [submission.id],
+            "panel_size": 3,
+            "load_cap_per_round": 2,
+        },
+    )
     round_ = db.session.scalar(select(ReviewRound))
     client.post(f"/rounds/{round_.id}/confirm", data={"version": round_.version + 7})
     db.session.refresh(round_)
