@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 from ..core.embeddings.providers import TextRecord, register_text_provider
 from ..core.embeddings.store import VectorStore, get_store
 from ..core.search import IndexSpec, SearchIndex
+from ..core.search.app import SKIP_SYNC as SKIP  # one flag: bulk loads skip every index
 from ..db import db
 from ..experts.models import Expert
 from .texts import EXPERT_INDEX, KEYWORD_FIELDS, SOURCE, ExpertTexts, keyword_document, text_items
@@ -30,7 +31,6 @@ log = logging.getLogger(__name__)
 EXPERT_SPEC = IndexSpec(EXPERT_INDEX, KEYWORD_FIELDS, filter_fields=("status", "category"))
 _DIRTY = "matching_dirty_experts"
 _TO_INDEX = "matching_keyword_pending"
-SKIP = "skip_matching_sync"
 
 
 def expert_keyword_index() -> SearchIndex:
@@ -155,7 +155,8 @@ def _note_changes(session: Session, flush_context: Any) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _embed_before_commit(session: Session) -> None:
-    if session.info.get(SKIP) or not has_app_context():
+    # A savepoint's release fires this too: wait for the real commit.
+    if session.info.get(SKIP) or not has_app_context() or session.in_nested_transaction():
         return
     session.flush()  # changes still pending are noted by the flush event
     dirty = session.info.pop(_DIRTY, set())
