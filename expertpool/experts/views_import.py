@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import secrets
-from pathlib import Path
 from typing import Any
 
-from flask import Response, abort, current_app, flash, g, redirect, render_template, url_for
+from flask import Response, abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ..core import staging
 from ..core.access import Role, roles_required
 from ..db import db
 from . import importer
 from .forms import ImportCommitForm, ImportForm
-
-
-def _staging_dir() -> Path:
-    path = Path(current_app.config["UPLOAD_FOLDER"]) / "imports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _staged(token: str) -> Path | None:
-    """The staged upload for `token` (tokens are random hex: nothing else can be named)."""
-    if not token.isalnum():
-        return None
-    matches = [p for p in _staging_dir().glob(f"{token}.*") if p.suffix in (".xlsx", ".csv")]
-    return matches[0] if matches else None
 
 
 @roles_required(Role.ADMIN)
@@ -41,10 +26,7 @@ def upload() -> Any:
         report = importer.validate(db.session, parsed)
         g.rollback = True  # a dry run never writes
         if report.ok:
-            token = secrets.token_hex(16)
-            suffix = Path(upload_file.filename).suffix.lower()
-            (_staging_dir() / f"{token}{suffix}").write_bytes(data)
-            (_staging_dir() / f"{token}.enc").write_text(form.encoding.data)
+            token = staging.stage("", upload_file.filename, data, form.encoding.data)
     return render_template(
         "experts/import.html",
         form=form,
@@ -59,12 +41,11 @@ def commit() -> Any:
     form = ImportCommitForm()
     if not form.validate_on_submit():
         abort(400)
-    path = _staged(form.token.data)
-    if path is None:
+    found = staging.staged("", form.token.data, (".xlsx", ".csv"))
+    if found is None:
         flash(_("The preview expired. Upload the file again."), "danger")
         return redirect(url_for("experts.import_experts"))
-    encoding_file = path.with_suffix(".enc")
-    encoding = encoding_file.read_text() if encoding_file.exists() else "utf-8"
+    path, encoding = found
     report = importer.validate(db.session, importer.parse(path.name, path.read_bytes(), encoding))
     if not report.ok:
         g.rollback = True
@@ -73,8 +54,7 @@ def commit() -> Any:
             "experts/import.html", form=ImportForm(), report=report, token=None, commit_form=None
         )
     created = importer.commit(db.session, current_user, report)
-    path.unlink(missing_ok=True)
-    encoding_file.unlink(missing_ok=True)
+    staging.discard(path)
     flash(_("%(n)s experts imported.", n=len(created)), "success")
     return redirect(url_for("experts.index"))
 

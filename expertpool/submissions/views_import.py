@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
-from pathlib import Path
 from typing import Any
 
-from flask import Response, abort, current_app, flash, g, redirect, render_template, url_for
+from flask import Response, abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ..core import staging
 from ..core.access import Role, roles_required
 from ..db import db
 from . import importer
@@ -25,20 +24,6 @@ TEMPLATES = {
 }
 
 
-def _staging_dir() -> Path:
-    path = Path(current_app.config["UPLOAD_FOLDER"]) / "imports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _staged(token: str) -> Path | None:
-    """The staged upload for `token` (tokens are random hex: nothing else can be named)."""
-    if not token.isalnum():
-        return None
-    matches = [p for p in _staging_dir().glob(f"sub-{token}.*") if p.suffix in importer.FORMATS]
-    return matches[0] if matches else None
-
-
 @roles_required(Role.ADMIN)
 def upload() -> Any:
     form = ImportForm()
@@ -50,10 +35,7 @@ def upload() -> Any:
         report = importer.validate(db.session, parsed)
         g.rollback = True  # a dry run never writes
         if report.ok:
-            token = secrets.token_hex(16)
-            suffix = Path(upload_file.filename).suffix.lower()
-            (_staging_dir() / f"sub-{token}{suffix}").write_bytes(data)
-            (_staging_dir() / f"sub-{token}.enc").write_text(form.encoding.data)
+            token = staging.stage("sub-", upload_file.filename, data, form.encoding.data)
     return render_template(
         "submissions/import.html",
         form=form,
@@ -68,12 +50,11 @@ def commit() -> Any:
     form = ImportCommitForm()
     if not form.validate_on_submit():
         abort(400)
-    path = _staged(form.token.data)
-    if path is None:
+    found = staging.staged("sub-", form.token.data, importer.FORMATS)
+    if found is None:
         flash(_("The preview expired. Upload the file again."), "danger")
         return redirect(url_for("submissions.import_submissions"))
-    encoding_file = path.with_suffix(".enc")
-    encoding = encoding_file.read_text() if encoding_file.exists() else "utf-8"
+    path, encoding = found
     report = importer.validate(db.session, importer.parse(path.name, path.read_bytes(), encoding))
     if not report.ok:
         g.rollback = True
@@ -91,8 +72,7 @@ def commit() -> Any:
         g.rollback = True
         flash(str(exc), "danger")
         return redirect(url_for("submissions.import_submissions"))
-    path.unlink(missing_ok=True)
-    encoding_file.unlink(missing_ok=True)
+    staging.discard(path)
     flash(_("%(n)s submissions imported.", n=len(created)), "success")
     return redirect(url_for("submissions.index"))
 

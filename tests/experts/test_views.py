@@ -252,3 +252,38 @@ def test_failed_request_leaves_database_unchanged(client, auth, make_expert):
     db.session.expire_all()
     assert expert.unavailable_periods == []
     assert db.session.scalar(select(Expert.version).where(Expert.id == expert.id)) == before
+
+
+def test_import_preview_then_commit_through_the_web(client, auth, admin):
+    from io import BytesIO
+
+    from expertpool.experts import importer
+
+    first17 = "110105197506120010"[:17]
+    id_number = first17 + importer.id_check_digit(first17)
+    header = "姓名,身份证号,电子邮箱,工作单位,审评类别\n"
+    body = f"网页导入,{id_number},web@example.cn,中国计量科学研究院,08\n"
+    data = (header + body).encode("utf-8-sig")
+    auth.login()
+    page = client.post(
+        "/experts/import",
+        data={"file": (BytesIO(data), "e.csv"), "encoding": "utf-8"},
+        content_type="multipart/form-data",
+    ).get_data(as_text=True)
+    import re
+
+    token = re.search(r"name=\"token\" type=\"hidden\" value=\"(\w+)\"", page)
+    assert token, re.findall(r"(?:invalid-feedback|alert-[a-z]+)[^>]*>([^<]*)", page)
+    token = token.group(1)
+    assert db.session.scalar(select(Expert).where(Expert.email == "web@example.cn")) is None
+    assert client.post("/experts/import/commit", data={"token": "feed" * 8}).status_code == 302
+    assert db.session.scalar(select(Expert).where(Expert.email == "web@example.cn")) is None
+    client.post("/experts/import/commit", data={"token": token})
+    expert = db.session.scalar(select(Expert).where(Expert.email == "web@example.cn"))
+    assert expert is not None and expert.category_codes == [8]
+    again = client.post("/experts/import/commit", data={"token": token})  # used once only
+    assert (
+        again.status_code == 302
+        and len(db.session.scalars(select(Expert).where(Expert.email == "web@example.cn")).all())
+        == 1
+    )
