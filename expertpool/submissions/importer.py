@@ -13,8 +13,6 @@ import datetime as dt
 import io
 import json
 import logging
-import re
-import unicodedata
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +34,7 @@ from ..experts.constants import category_by_name
 from ..experts.importer import (
     ImportReport,
     RowError,
+    _header_form,
     csv_bytes,
     parse_date,
     split_list,
@@ -209,11 +208,6 @@ _MAX_LENGTH = {
 }
 _MAX_LENGTH["applicant_institution"] = 128
 _ITEM_MAX = 64
-
-
-def _header_form(text: str) -> str:
-    folded = unicodedata.normalize("NFKC", text).casefold().strip().rstrip("*").strip()
-    return re.sub(r"[\s_\-]+", "", folded)
 
 
 _HEADER_ALIASES = {_header_form(name): c.key for c in COLUMNS for name in (c.zh, c.en, c.key)}
