@@ -4,20 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, flash, g, send_file
+from flask import abort, current_app, send_file
 from flask_login import current_user
 from sqlalchemy import select
 
+from expertpool.core.requests import fail
 from expertpool.db import db
 
 from .. import content
 from ..models import Course
-
-
-def fail(message: str) -> None:
-    """Show an error and roll the request's changes back."""
-    flash(message, "danger")
-    g.rollback = True
 
 
 def form_errors(form: Any) -> None:

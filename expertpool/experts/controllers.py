@@ -11,7 +11,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -24,6 +23,7 @@ from sqlalchemy import select
 
 from ..core.access import Role, roles_required
 from ..core.audit import AuditLog
+from ..core.requests import fail
 from ..db import db
 from . import operations as ops
 from . import queries
@@ -58,11 +58,6 @@ def _editable(expert_id: int) -> Expert:
     if not current_user.is_admin and expert.user_id != current_user.id:
         abort(403)
     return expert
-
-
-def _fail(message: str) -> None:
-    flash(message, "danger")
-    g.rollback = True
 
 
 def _back(expert: Expert) -> Response:
@@ -271,7 +266,7 @@ def _review_data(expert: Expert) -> dict[str, Any]:
 def _invalid(form: Any) -> None:
     for name, errors in form.errors.items():
         label = getattr(getattr(form, name, None), "label", None)
-        _fail(f"{label.text if label else name}: {'; '.join(map(str, errors))}")
+        fail(f"{label.text if label else name}: {'; '.join(map(str, errors))}")
 
 
 @roles_required(Role.ADMIN, Role.EXPERT)
@@ -290,7 +285,7 @@ def save_profile(expert_id: int) -> Any:
     try:
         ops.update_ordinary(db.session, current_user, expert, data, form.expected_version())
     except ops.ExpertError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     else:
         flash(_("Saved."), "success")
     return _back(expert)
@@ -319,7 +314,7 @@ def save_review_fields(expert_id: int) -> Any:
             db.session, current_user, expert, fields, form.expected_version()
         )
     except ops.ExpertError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     else:
         flash(
             _("Your change of review fields awaits an administrator's approval.")
@@ -346,7 +341,7 @@ def save_institution(expert_id: int) -> Any:
             db.session, current_user, expert, form.institution.data, form.expected_version()
         )
     except ops.ExpertError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     else:
         flash(
             _("Your change of institution awaits an administrator's approval.")
@@ -368,12 +363,12 @@ def add_part(expert_id: int, kind: str) -> Any:
         return _back(expert)
     values = {k: v for k, v in form.data.items() if k != "csrf_token"}
     if kind == "conflict" and not (values.get("institution") or values.get("person_name")):
-        _fail(_("Name the institution or the person."))
+        fail(_("Name the institution or the person."))
         return _back(expert)
     try:
         ops.add_part(db.session, current_user, expert, kind, values)
     except ops.ExpertError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     else:
         flash(_("Added."), "success")
     return _back(expert)
@@ -391,7 +386,7 @@ def remove_part(expert_id: int, kind: str, part_id: int) -> Any:
     try:
         ops.remove_part(db.session, current_user, expert, kind, part_id)
     except ops.ExpertError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     else:
         flash(_("Removed."), "success")
     return _back(expert)
@@ -415,7 +410,7 @@ def change_status(expert_id: int) -> Any:
                 expected_version=form.expected_version(),
             )
         except ops.ExpertError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         else:
             flash(
                 _("Status changed to %(status)s.", status=status_label_of(expert.status)), "success"
@@ -445,7 +440,7 @@ def assess(expert_id: int) -> Any:
                 form.comment.data or None,
             )
         except ops.ExpertError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         else:
             flash(_("Assessment recorded."), "success")
     else:
@@ -478,7 +473,7 @@ def change(change_id: int) -> Any:
                 db.session, current_user, item, form.decision.data == "approve", form.reason.data
             )
         except ops.ExpertError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         else:
             flash(_("Decision recorded."), "success")
             return redirect(url_for("experts.changes"))

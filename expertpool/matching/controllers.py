@@ -11,7 +11,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -23,6 +22,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..core.access import Role, roles_required
+from ..core.requests import fail
 from ..db import db
 from ..experts.models import Expert
 from ..reviews.operations import ReviewError, assign_panel
@@ -57,11 +57,6 @@ def _submission(submission_id: int) -> Submission:
     if submission is None:
         abort(404)
     return submission
-
-
-def _fail(message: str) -> None:
-    flash(message, "danger")
-    g.rollback = True
 
 
 @roles_required(Role.ADMIN)
@@ -124,7 +119,7 @@ def assign(submission_id: int) -> Any:
             rules=ranking.rules,
         )
     except ReviewError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return redirect(url_for("matching.candidates", submission_id=submission.id))
     flash(_("Invitations sent to %(n)s experts.", n=len(chosen)), "success")
     return redirect(url_for("submissions.detail", submission_id=submission.id))
@@ -173,7 +168,7 @@ def new_round() -> Any:
                 due_date=form.due_date.data,
             )
         except ops.RoundError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         else:
             return redirect(url_for("matching.round", round_id=round_.id))
     return render_template("matching/new_round.html", form=form, open_items=open_items)
@@ -230,7 +225,7 @@ def confirm_round(round_id: int) -> Any:
     try:
         created = ops.confirm(db.session, current_user, item, version)
     except (ops.RoundError, ReviewError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     else:
         flash(
             _("Round confirmed: %(n)s invitations and alternates created.", n=len(created)),
@@ -245,7 +240,7 @@ def cancel_round(round_id: int) -> Any:
     try:
         ops.cancel(db.session, current_user, item)
     except ops.RoundError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     return redirect(url_for("matching.rounds"))
 
 

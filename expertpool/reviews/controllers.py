@@ -22,6 +22,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..core.access import Role, login_required, roles_required
+from ..core.requests import fail
 from ..db import db
 from ..experts.models import Expert
 from ..experts.queries import Page, count
@@ -38,11 +39,6 @@ from .constants import (
 )
 from .forms import AcceptForm, DeclineForm, DueDateForm, RateForm, ReviewForm, WithdrawForm
 from .models import Assignment, Notification, Review
-
-
-def _fail(message: str) -> None:
-    flash(message, "danger")
-    g.rollback = True
 
 
 def _my_expert() -> Expert:
@@ -77,7 +73,7 @@ def _review_or_404(review_id: int) -> Review:
 def _invalid(form: Any) -> None:
     for name, errors in form.errors.items():
         label = getattr(getattr(form, name, None), "label", None)
-        _fail(f"{label.text if label else name}: {'; '.join(map(str, errors))}")
+        fail(f"{label.text if label else name}: {'; '.join(map(str, errors))}")
 
 
 def _stale(message: str) -> Response:
@@ -135,7 +131,7 @@ def accept(assignment_id: int) -> Any:
             expected_version=form.expected_version(),
         )
     except ops.ReviewError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return redirect(url_for("reviews.invitations"))
     flash(
         _(
@@ -163,7 +159,7 @@ def decline(assignment_id: int) -> Any:
             expected_version=form.expected_version(),
         )
     except ops.ReviewError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     else:
         flash(_("The invitation is declined. Thank you for letting us know."), "info")
     return redirect(url_for("reviews.invitations"))
@@ -210,7 +206,7 @@ def review_form(assignment_id: int) -> Any:
     except ops.StaleEdit as exc:
         return _stale(str(exc))
     except ops.ReviewError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return _review_page(assignment, form), 400
     flash(_("Your review is submitted. Thank you.") if submit else _("Draft saved."), "success")
     return redirect(
@@ -383,7 +379,7 @@ def rate(review_id: int) -> Any:
         try:
             ops.rate_review(db.session, current_user, review, form.rating.data, form.comment.data)
         except ops.ReviewError as exc:
-            _fail(str(exc))
+            fail(str(exc))
         else:
             flash(_("Rating recorded in the expert's technical file."), "success")
     return redirect(url_for("reviews.review_detail", review_id=review.id))
@@ -403,7 +399,7 @@ def withdraw(assignment_id: int) -> Any:
     try:
         invited = ops.withdraw(db.session, current_user, assignment, form.reason.data)
     except ops.ReviewError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     else:
         flash(
             _("%(name)s was taken off the panel.", name=assignment.expert.name)
@@ -425,7 +421,7 @@ def set_due(assignment_id: int) -> Any:
     try:
         ops.set_due_date(db.session, current_user, assignment, form.due_date.data)
     except ops.ReviewError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     else:
         flash(_("Due date changed."), "success")
     return _back_to_submission(assignment)

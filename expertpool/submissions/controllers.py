@@ -10,7 +10,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -25,6 +24,7 @@ from sqlalchemy import select
 from werkzeug.routing import BuildError
 
 from ..core.access import Role, roles_required
+from ..core.requests import fail
 from ..db import db
 from ..experts.constants import CATEGORIES, category_label
 from ..experts.queries import paginate
@@ -42,11 +42,6 @@ def _submission_or_404(submission_id: int) -> Submission:
     if submission is None:
         abort(404)
     return submission
-
-
-def _fail(message: str) -> None:
-    flash(message, "danger")
-    g.rollback = True
 
 
 def _split(text: str | None) -> list[str]:
@@ -121,7 +116,7 @@ def _data(form: SubmissionForm) -> dict[str, Any]:
 def _reference_clash(data: dict[str, Any], but: int | None = None) -> bool:
     reference = data.get("reference")
     if reference and ops.reference_taken(db.session, reference, but):
-        _fail(_("A submission with reference %(value)s is already registered.", value=reference))
+        fail(_("A submission with reference %(value)s is already registered.", value=reference))
         return True
     return False
 
@@ -135,7 +130,7 @@ def new() -> Any:
             try:
                 submission = ops.create_submission(db.session, current_user, data)
             except ops.SubmissionError as exc:
-                _fail(str(exc))
+                fail(str(exc))
             else:
                 flash(_("Submission registered."), "success")
                 return redirect(url_for("submissions.detail", submission_id=submission.id))
@@ -158,7 +153,7 @@ def edit(submission_id: int) -> Any:
                     db.session, current_user, submission, data, form.expected_version()
                 )
             except ops.SubmissionError as exc:
-                _fail(str(exc))
+                fail(str(exc))
             else:
                 flash(_("Saved."), "success")
                 return redirect(url_for("submissions.detail", submission_id=submission.id))
@@ -207,7 +202,7 @@ def withdraw(submission_id: int) -> Any:
     submission = _submission_or_404(submission_id)
     form = WithdrawForm()
     if not form.validate_on_submit():
-        _fail(_("A reason is required."))
+        fail(_("A reason is required."))
         return redirect(url_for("submissions.detail", submission_id=submission.id))
     try:
         ops.withdraw_submission(
@@ -215,7 +210,7 @@ def withdraw(submission_id: int) -> Any:
         )
         review_ops.close_submission(db.session, current_user, submission, form.reason.data)
     except (ops.SubmissionError, review_ops.ReviewError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     else:
         flash(_("Submission withdrawn."), "info")
     return redirect(url_for("submissions.detail", submission_id=submission.id))
@@ -226,7 +221,7 @@ def add_attachment(submission_id: int) -> Any:
     submission = _submission_or_404(submission_id)
     form = AttachmentForm()
     if not form.validate_on_submit():
-        _fail(_("Choose a file to attach."))
+        fail(_("Choose a file to attach."))
         return redirect(url_for("submissions.detail", submission_id=submission.id))
     upload = form.file.data
     try:
@@ -240,7 +235,7 @@ def add_attachment(submission_id: int) -> Any:
             upload.mimetype,
         )
     except ops.SubmissionError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     else:
         flash(
             _(
@@ -283,7 +278,7 @@ def remove_attachment(submission_id: int, attachment_id: int) -> Any:
     try:
         ops.remove_attachment(db.session, current_user, submission, attachment_id, _upload_folder())
     except ops.SubmissionError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     else:
         flash(_("Attachment removed."), "info")
     return redirect(url_for("submissions.detail", submission_id=submission.id))
