@@ -125,7 +125,9 @@ class Signals:
         queries = encoder.encode_query([sub_text(s) for s in subs])
         self.fair = [matrix.scores(q, calibration) for q in queries]
         self.raw = [matrix.scores(q, None) for q in queries]
-        self.keyword = self._keyword(experts, subs)
+        # keyword: what the application scores (vectorised BM25F over every expert);
+        # keyword_page: Whoosh's own OR query page, which the application used before.
+        self.keyword, self.keyword_page = self._keyword(experts, subs)
         self.category = [
             np.array([1.0 if s.get("category") in e.categories else 0.0 for e in experts])
             for s in subs
@@ -138,14 +140,17 @@ class Signals:
             for s in subs
         ]
 
-    def _keyword(self, experts: list[ExpertTexts], subs: list[dict]) -> list[np.ndarray]:
+    def _keyword(
+        self, experts: list[ExpertTexts], subs: list[dict]
+    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
         with tempfile.TemporaryDirectory() as tmp:
             spec = IndexSpec(EXPERT_INDEX, KEYWORD_FIELDS, filter_fields=("status", "category"))
             index = IndexManager(Path(tmp)).index(spec)
             index.rebuild((keyword_document(e) for e in experts), total=len(experts))
-            out = []
+            out, page = [], []
             for s in subs:
                 scores = np.zeros(len(experts))
+                paged = np.zeros(len(experts))
                 query = submission_query(
                     s["title"],
                     s.get("rm_name"),
@@ -153,16 +158,24 @@ class Signals:
                     s.get("analytes", []),
                     s.get("methods", []),
                 )
+                ids, values = index.term_scores(
+                    query, int_ids=True, max_pairs=ScoringConfig().keyword_pairs
+                )
+                scores[ids] = values
                 for hit in index.candidates(query, limit=len(experts), match="any").hits:
-                    scores[int(hit.doc_id)] = hit.score
+                    paged[int(hit.doc_id)] = hit.score
                 out.append(scores)
+                page.append(paged)
             index.close()
-            return out
+            return out, page
 
 
-def rank_variant(sig: Signals, i: int, cfg: ScoringConfig, fair: bool = True) -> list[int]:
+def rank_variant(
+    sig: Signals, i: int, cfg: ScoringConfig, fair: bool = True, page: bool = False
+) -> list[int]:
     rows = sig.fair[i] if fair else sig.raw[i]
-    pool = score_pool(rows, sig.row_expert, sig.keyword[i], sig.category[i], sig.specialty[i], cfg)
+    keyword = sig.keyword_page[i] if page else sig.keyword[i]
+    pool = score_pool(rows, sig.row_expert, keyword, sig.category[i], sig.specialty[i], cfg)
     return [int(x) for x in np.lexsort((np.arange(len(pool.total)), -pool.total))]
 
 
@@ -308,6 +321,17 @@ def main() -> None:
         qrels,
     )
     print("\n" + summary(default))
+    for name, cfg in (
+        (
+            "keyword only, Whoosh OR page (before)",
+            ScoringConfig(weights=AffinityWeights(0, 1, 0, 0)),
+        ),
+        ("DEFAULT with Whoosh OR page keyword (before)", ScoringConfig()),
+    ):
+        before = evaluate(
+            name, lambda i, c=cfg: rank_variant(sig, i, c, True, page=True), subs, qrels
+        )
+        print(summary(before))
     best = max(results, key=lambda r: r[0])[1]
     print(summary(best).replace(best["variant"], "BEST " + best["variant"][:39]))
 

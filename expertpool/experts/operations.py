@@ -427,6 +427,13 @@ PART_MODELS: dict[str, type] = {
     "conflict": ConflictOfInterest,
     "employment": Employment,
 }
+PART_COLLECTIONS = {
+    "publication": "publications",
+    "developed_rm": "developed_rms",
+    "unavailable": "unavailable_periods",
+    "conflict": "conflicts",
+    "employment": "employments",
+}
 
 
 def add_part(
@@ -443,6 +450,9 @@ def add_part(
     session.add(part)
     touch(expert)
     session.flush()
+    # An already loaded collection does not see a part added by its foreign key: reload it,
+    # or the embeddings and keyword index would be rebuilt from the stale list.
+    session.expire(expert, [PART_COLLECTIONS[kind]])
     return part
 
 
@@ -453,6 +463,7 @@ def remove_part(session: Session, actor: User, expert: Expert, kind: str, part_i
     session.delete(part)
     touch(expert)
     session.flush()
+    session.expire(expert, [PART_COLLECTIONS[kind]])
 
 
 def record_assessment(

@@ -41,6 +41,9 @@ class ScoringConfig:
     # cosines of e5 sit in a narrow band (~0.75-0.9), so unscaled, a 0.1 category bonus
     # outweighs any difference in content.
     semantic_minmax: bool = True
+    # The keyword score uses only the submission's rarest (field, word) pairs: keyword-only
+    # nDCG@10 0.678 with 32 against 0.662 with all of them (bench/match_quality.py).
+    keyword_pairs: int | None = 32
 
     def __post_init__(self) -> None:
         if self.aggregation not in AGGREGATIONS:
@@ -54,6 +57,7 @@ class ScoringConfig:
         return cls(
             aggregation=config.get("MATCH_AGGREGATION", defaults.aggregation),
             semantic_minmax=bool(config.get("MATCH_SEMANTIC_MINMAX", defaults.semantic_minmax)),
+            keyword_pairs=_optional_int(config.get("MATCH_KEYWORD_PAIRS", defaults.keyword_pairs)),
             top_k=int(config.get("MATCH_TOP_K", defaults.top_k)),
             temperature=float(config.get("MATCH_TEMPERATURE", defaults.temperature)),
             weights=AffinityWeights(
@@ -63,6 +67,10 @@ class ScoringConfig:
                 specialty=float(config.get("MATCH_WEIGHT_SPECIALTY", w.specialty)),
             ),
         )
+
+
+def _optional_int(value: object) -> int | None:
+    return None if value in (None, "", 0, "0") else int(value)  # type: ignore[arg-type]
 
 
 @dataclass

@@ -11,6 +11,7 @@ import datetime as dt
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -123,6 +124,31 @@ class Pool:
             {e.id: i for i, e in enumerate(experts)},
         )
 
+    def positions(self, expert_ids: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Pool position of each expert id, -1 for experts not in the pool (vectorised)."""
+        ids = np.asarray(expert_ids, dtype=np.int64)
+        if not self.experts or not ids.size:
+            return np.full(ids.shape, -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self._sorted_ids, ids), len(self._sorted_ids) - 1)
+        found = self._sorted_ids[at] == ids
+        return np.where(found, self._sorted_order[at], -1)
+
+    def spread(self, expert_ids: Sequence[int], values: np.ndarray) -> np.ndarray:
+        """A pool-ordered array holding `values` at the given experts' positions, 0 elsewhere."""
+        out = np.zeros(len(self.experts))
+        at = self.positions(expert_ids)
+        known = at >= 0
+        out[at[known]] = np.asarray(values, dtype=np.float64)[known]
+        return out
+
+    @cached_property
+    def _sorted_order(self) -> np.ndarray:
+        return np.argsort(np.array([e.id for e in self.experts], dtype=np.int64), kind="stable")
+
+    @cached_property
+    def _sorted_ids(self) -> np.ndarray:
+        return np.array([e.id for e in self.experts], dtype=np.int64)[self._sorted_order]
+
 
 def _trained(session: Session, ids: list[int]) -> set[int]:
     from courses.training import experts_with_required_training
@@ -141,13 +167,13 @@ def pool_scores(
     store = get_store()
     query = store.encoder.encode_query(matching_text(submission))
     matrix, row_scores = store.score_all(EXPERT_INDEX, query)
-    known = np.array([pool.index.get(int(s), -1) for s in matrix.source_ids], dtype=np.int64)
+    known = pool.positions(matrix.source_ids)
     keep = known >= 0
     row_expert = known[keep]
     scores = score_pool(
         row_scores[keep],
         row_expert,
-        keyword_scores(submission, pool),
+        keyword_scores(submission, pool, cfg.keyword_pairs),
         category_overlap(submission, pool),
         _specialty(submission, pool),
         cfg,
@@ -155,7 +181,8 @@ def pool_scores(
     return scores, np.flatnonzero(keep), row_scores, matrix
 
 
-def keyword_scores(submission: Submission, pool: Pool) -> np.ndarray:
+def keyword_scores(submission: Submission, pool: Pool, max_pairs: int | None = None) -> np.ndarray:
+    """BM25F score of every pool expert for the submission's own field words (0 if none)."""
     from .sync import expert_keyword_index
 
     query = submission_query(
@@ -165,13 +192,8 @@ def keyword_scores(submission: Submission, pool: Pool) -> np.ndarray:
         submission.analytes or [],
         submission.methods or [],
     )
-    out = np.zeros(len(pool.experts))
-    page = expert_keyword_index().candidates(query, limit=len(pool.experts), match="any")
-    for hit in page.hits:
-        position = pool.index.get(int(hit.doc_id))
-        if position is not None:
-            out[position] = hit.score
-    return out
+    ids, scores = expert_keyword_index().term_scores(query, int_ids=True, max_pairs=max_pairs)
+    return pool.spread(ids, scores)
 
 
 def category_overlap(submission: Submission, pool: Pool) -> np.ndarray:

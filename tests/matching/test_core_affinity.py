@@ -79,6 +79,14 @@ def test_two_dimensional_sims_aggregate_per_column():
     np.testing.assert_allclose(hot[2], [0.4, 2.0 / 3.0], atol=1e-5)  # hot softmax -> mean
 
 
+def test_mean_top_k_counts_tied_best_texts_once_each():
+    seg = np.array([0, 0, 0, 1, 1, 1, 1, 2])
+    sims = np.array([0.5, 0.1, 0.5, 0.3, 0.9, 0.9, 0.9, 0.2])
+    np.testing.assert_allclose(segment_mean_top_k(sims, seg, 4, 2), [0.5, 0.9, 0.2, 0.0])
+    np.testing.assert_allclose(segment_mean_top_k(sims, seg, 4, 3), [1.1 / 3, 0.9, 0.2, 0.0])
+    np.testing.assert_allclose(segment_mean_top_k(sims, seg, 4, 4), [1.1 / 3, 0.75, 0.2, 0.0])
+
+
 def test_coverage_counts_each_wanted_item_once():
     seg = np.array([0, 0, 0, 1, 2])
     items = np.array([5, 5, 7, 9, 7])

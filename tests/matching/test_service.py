@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 from sqlalchemy import select
 
@@ -126,3 +128,38 @@ def test_store_vectors_follow_the_configured_model(app, pool):
     models = set(db.session.scalars(select(Embedding.model_id).distinct()))
     assert models == {store.model_id}
     assert np.isfinite(scores).all()
+
+
+def test_keyword_part_follows_index_changes_and_pool_order(app, admin, pool, make_submission):
+    """The vectorised keyword scores reach the right experts, also after an edit (new
+    segment, old document deleted), and experts outside the pool are ignored."""
+    from expertpool.matching.service import Pool, keyword_scores
+    from expertpool.matching.scoring import ScoringConfig
+
+    submission = make_submission()
+    rules = rules_from_config(app.config)
+    loaded = Pool.load(db.session, dt.date.today(), rules)
+    before = keyword_scores(submission, loaded, ScoringConfig().keyword_pairs)
+    soil = loaded.index[pool["soil1"].id]
+    assert before[soil] > 0 and before[loaded.index[pool["food"].id]] < before[soil]
+
+    expert = pool["food"]
+    ops.add_part(
+        db.session, admin, expert, "publication", {"title": "土壤中铅镉的测定", "language": "zh"}
+    )
+    db.session.commit()
+    after = keyword_scores(submission, loaded, ScoringConfig().keyword_pairs)
+    assert after[loaded.index[expert.id]] > before[loaded.index[expert.id]]
+
+    positions = loaded.positions([expert.id, 10**9, loaded.experts[0].id])
+    assert positions.tolist() == [loaded.index[expert.id], -1, 0]
+    spread = loaded.spread(np.array([10**9, expert.id]), np.array([5.0, 2.0]))
+    assert spread[loaded.index[expert.id]] == 2.0 and spread.sum() == 2.0
+
+
+def test_keyword_pairs_setting(app):
+    from expertpool.matching.scoring import ScoringConfig
+
+    assert ScoringConfig.from_mapping({}).keyword_pairs == 32
+    assert ScoringConfig.from_mapping({"MATCH_KEYWORD_PAIRS": 0}).keyword_pairs is None
+    assert ScoringConfig.from_mapping({"MATCH_KEYWORD_PAIRS": "16"}).keyword_pairs == 16

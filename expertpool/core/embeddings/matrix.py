@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .fairness import language_fair_scores
+from .fairness import GroupSums, language_fair_scores
 
 
 class Row(NamedTuple):
@@ -144,7 +144,7 @@ class VectorMatrix:
     ) -> np.ndarray:
         names, groups = self._lang_groups
         priors = [calibration[name] @ query if name in calibration else None for name in names]
-        return language_fair_scores(cosines, groups, priors)
+        return language_fair_scores(cosines, groups, priors, prepared=self._lang_sums)
 
     def _candidates(self, mask: Mask | None) -> np.ndarray:
         if mask is None:
@@ -171,6 +171,11 @@ class VectorMatrix:
         """One integer per distinct (source_type, source_id)."""
         keys = np.char.add(np.char.add(self._type_array, "\0"), self.source_ids.astype(str))
         return np.unique(keys, return_inverse=True)[1].reshape(-1)
+
+    @cached_property
+    def _lang_sums(self) -> GroupSums:
+        names, groups = self._lang_groups
+        return GroupSums.of(groups, len(names))
 
     @cached_property
     def _lang_groups(self) -> tuple[list[str], np.ndarray]:

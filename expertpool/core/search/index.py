@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 from tqdm import tqdm
 from whoosh import index as whoosh_index
 from whoosh import query as Q
@@ -50,6 +51,7 @@ from whoosh.writing import IndexWriter
 
 from .analysis import finer_split, rm_analyzer
 from .highlight import highlight_text
+from .termscores import TermScorer
 
 log = logging.getLogger(__name__)
 
@@ -298,6 +300,7 @@ class SearchIndex:
         self._local = threading.local()
         self._indexes: dict[Path, FileIndex] = {}
         self._indexes_guard = threading.Lock()
+        self._term_scorer = TermScorer(spec.text_fields, spec.id_field)
 
     # -- generations -------------------------------------------------------------------------
 
@@ -571,6 +574,20 @@ class SearchIndex:
             snippets=False,
             exact_total=False,
         )
+
+    def term_scores(
+        self, text: str, *, int_ids: bool = False, max_pairs: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, BM25F scores) of every live document with any word of `text` in any text field.
+
+        For callers that need a score per document rather than a page (the expert matcher):
+        numpy over cached posting arrays instead of Whoosh's per-posting loop (`termscores`).
+        """
+        terms = [t.text for t in self.analyzer(text, mode="query")]
+        with self.searcher() as s:
+            if s is None:
+                return np.zeros(0, dtype=np.int64 if int_ids else object), np.zeros(0)
+            return self._term_scorer.scores(s.reader(), terms, int_ids=int_ids, max_pairs=max_pairs)
 
     def _run(
         self, s: Searcher, text: str, fq: BitSet | None, limit: int, match: Match
