@@ -74,7 +74,7 @@ DEFAULTS: dict[str, Any] = {
     "MATCH_MAX_PER_PROVINCE": 2,  # panel members from one province (None: no cap)
     "MATCH_ONE_PER_INSTITUTION": True,  # no two members from one institution
     # Affinity (expertpool/matching/scoring.py; chosen by bench/match_quality.py, BENCHMARKS.md)
-    "MATCH_AGGREGATION": "mean_top_k",  # per-expert text scores: max | mean_top_k | softmax
+    "MATCH_AGGREGATION": "softmax",  # per-expert text scores: max | mean_top_k | softmax
     "MATCH_TOP_K": 2,
     "MATCH_TEMPERATURE": 0.05,  # softmax aggregation only
     "MATCH_SEMANTIC_MINMAX": True,  # rescale semantic scores over the pool before fusing

@@ -35,7 +35,7 @@ match_cli = AppGroup("match", help="Expert matching: affinities, assignments.")
 @click.option(
     "--aggregation",
     type=click.Choice(["mean_top_k", "max", "softmax"]),
-    default="mean_top_k",
+    default="softmax",
     show_default=True,
 )
 @click.option("--top-k", default=2, show_default=True)

@@ -5,9 +5,9 @@ Input: a folder of `~<reviewer id>.jsonl` archives, one JSON object per line
 `{"value": ...}`; both forms are read), and the submissions as a JSON list (or an object keyed
 by id) of the same shape. Output: `{reviewer id: {submission id: score}}`.
 
-A reviewer's score is the mean of their two best papers' language-fair similarities (the
-aggregation our own evaluation chose for experts' texts; `--aggregation max` gives
-OpenReview's "max" variant).
+A reviewer's score is the softmax-weighted mean (temperature 0.05) of their papers'
+language-fair similarities, the aggregation our own evaluation chose for experts' texts
+(`--aggregation max` gives OpenReview's "max" variant, `mean_top_k` the mean of the best k).
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def affinity(
     progress: Progress | None = None,
 ) -> dict[str, dict[str, float]]:
     """Score every reviewer against every submission."""
-    cfg = cfg or ScoringConfig(aggregation="mean_top_k", top_k=2)
+    cfg = cfg or ScoringConfig()
     reviewers = list(archives)
     papers = [(r, p) for r, items in archives.items() for p in items]
     texts = [p.text for _r, p in papers]

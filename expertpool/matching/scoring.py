@@ -25,7 +25,8 @@ from .core.affinity import (
 )
 
 AGGREGATIONS = ("max", "mean_top_k", "softmax")
-# Chosen by bench/match_quality.py (nDCG@10 0.823 vs 0.767 for the unscaled 0.6/0.2/0.1/0.1).
+# Chosen by bench/match_quality.py with the softmax aggregation (t=0.05) of an expert's texts:
+# nDCG@10 0.822, MAP 0.827 (mean of the best two texts: 0.817 / 0.810; BENCHMARKS.md).
 DEFAULT_WEIGHTS = AffinityWeights(semantic=0.6, keyword=0.1, category=0.2, specialty=0.1)
 
 
@@ -33,7 +34,7 @@ DEFAULT_WEIGHTS = AffinityWeights(semantic=0.6, keyword=0.1, category=0.2, speci
 class ScoringConfig:
     """Aggregation of per-text similarities and the weights of the fused signals."""
 
-    aggregation: str = "mean_top_k"
+    aggregation: str = "softmax"
     top_k: int = 2
     temperature: float = 0.05
     weights: AffinityWeights = field(default_factory=lambda: DEFAULT_WEIGHTS)

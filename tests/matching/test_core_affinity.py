@@ -63,7 +63,9 @@ def test_segment_functions_match_naive(rows, k, temperature):
         "soft": segment_softmax(sims, seg, N, temperature, empty=-9.0),
     }
     for name, values in expected.items():
-        np.testing.assert_allclose(got[name], values, rtol=1e-9, atol=1e-12, err_msg=name)
+        # softmax weights are computed in float32: errors ~1e-7 of the values' spread
+        tol = 1e-6 if name == "soft" else 1e-12
+        np.testing.assert_allclose(got[name], values, rtol=1e-9, atol=tol, err_msg=name)
 
 
 def test_two_dimensional_sims_aggregate_per_column():

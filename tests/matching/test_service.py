@@ -133,8 +133,8 @@ def test_store_vectors_follow_the_configured_model(app, pool):
 def test_keyword_part_follows_index_changes_and_pool_order(app, admin, pool, make_submission):
     """The vectorised keyword scores reach the right experts, also after an edit (new
     segment, old document deleted), and experts outside the pool are ignored."""
-    from expertpool.matching.service import Pool, keyword_scores
     from expertpool.matching.scoring import ScoringConfig
+    from expertpool.matching.service import Pool, keyword_scores
 
     submission = make_submission()
     rules = rules_from_config(app.config)
