@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE := 1
 
 run: setup
 	@echo "Serving on http://127.0.0.1:5000  (Ctrl-C to stop)"
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	WARM_UP=1 $(FLASK) run --host 127.0.0.1 --port 5000
 
 setup: $(VENV)/.installed
 	$(FLASK) db upgrade

@@ -82,7 +82,8 @@ DEFAULTS: dict[str, Any] = {
     "MATCH_WEIGHT_KEYWORD": 0.1,
     "MATCH_WEIGHT_CATEGORY": 0.2,
     "MATCH_WEIGHT_SPECIALTY": 0.1,
-    "MATCH_KEYWORD_PAIRS": 32,  # keyword score: the rarest (field, word) pairs of a submission
+    "MATCH_KEYWORD_PAIRS": 32,
+    "WARM_UP": False,  # load the model and matching data at server start (`make run` sets it)  # keyword score: the rarest (field, word) pairs of a submission
     "SMTP_HOST": None,
     "SMTP_PORT": 25,
     "SMTP_USER": None,

@@ -556,6 +556,7 @@ def _forget_rolled_back(session: Session, transaction) -> None:
 # -- the app's store -------------------------------------------------------------------------
 
 _EXTENSION = "expertpool.embeddings"
+_STORE_LOCK = threading.Lock()
 
 
 def get_store(app=None) -> VectorStore:
@@ -565,7 +566,10 @@ def get_store(app=None) -> VectorStore:
     app = app or current_app._get_current_object()
     store = app.extensions.get(_EXTENSION)
     if store is None:
-        encoder = load_encoder(app.config["EMBEDDING_MODEL"], Path(app.instance_path))
-        store = VectorStore(encoder, fairness=app.config.get("EMBEDDING_FAIRNESS", True))
-        app.extensions[_EXTENSION] = store
+        with _STORE_LOCK:  # a warm-up thread and a request may both get here first
+            store = app.extensions.get(_EXTENSION)
+            if store is None:
+                encoder = load_encoder(app.config["EMBEDDING_MODEL"], Path(app.instance_path))
+                store = VectorStore(encoder, fairness=app.config.get("EMBEDDING_FAIRNESS", True))
+                app.extensions[_EXTENSION] = store
     return store
