@@ -6,6 +6,7 @@ import itertools
 import math
 from collections import Counter
 from datetime import date
+from unittest.mock import patch
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
@@ -22,6 +23,7 @@ from expertpool.matching.core import (
     eligibility,
     eligible_mask,
 )
+from expertpool.matching.core import assign as assign_module
 
 TODAY = date(2025, 6, 1)
 NEG = -np.inf
@@ -188,22 +190,25 @@ def test_three_by_six_panel_two_many_seeds():
     assert methods["flow"] and (methods["lp"] + methods["mip"])  # both paths exercised
 
 
+def _fractional_case(seed: int):
+    """A 3 x 6 round whose LP relaxation is fractional for seeds 14, 88, 197 (found by search)."""
+    rng = np.random.default_rng(seed)
+    affinity = np.round(rng.random((3, 6)), 1)
+    affinity[rng.random((3, 6)) < 0.2] = NEG
+    pool = PoolAttributes(
+        rng.integers(0, 4, 6),
+        rng.integers(0, 3, 6),
+        rng.random(6) < 0.35,
+        rng.integers(1, 3, 6),
+    )
+    rules = Rules(min_metrology=int(rng.integers(1, 3)), max_per_province=int(rng.integers(1, 3)))
+    return affinity, pool, rules, np.full(3, 2)
+
+
 def test_fractional_lp_goes_to_the_mip_and_stays_optimal():
     """Seeds whose LP relaxation is fractional (found by search): SCIP must finish the job."""
     for seed in (14, 88, 197):
-        rng = np.random.default_rng(seed)
-        affinity = np.round(rng.random((3, 6)), 1)
-        affinity[rng.random((3, 6)) < 0.2] = NEG
-        pool = PoolAttributes(
-            rng.integers(0, 4, 6),
-            rng.integers(0, 3, 6),
-            rng.random(6) < 0.35,
-            rng.integers(1, 3, 6),
-        )
-        rules = Rules(
-            min_metrology=int(rng.integers(1, 3)), max_per_province=int(rng.integers(1, 3))
-        )
-        sizes = np.full(3, 2)
+        affinity, pool, rules, sizes = _fractional_case(seed)
         result = assign_round(affinity, pool, rules, panel_sizes=sizes)
         assert (result.method, result.status) == ("mip", "optimal")
         _check_rules(result, affinity, pool, rules, sizes)
@@ -337,6 +342,81 @@ def test_sparse_arcs_and_dense_matrix_agree():
     sparse = assign_round(arcs, pool, Rules(), panel_sizes=2)
     assert sparse.panels == dense.panels
     assert math.isclose(sparse.total_affinity, dense.total_affinity)
+
+
+def _blocks(seed: int, groups: int = 3, m_per: int = 3, n_per: int = 7):
+    """Groups of submissions whose candidates never overlap (like GBW categories), each group
+    ranking the same experts first."""
+    rng = np.random.default_rng(seed)
+    m, n = groups * m_per, groups * n_per
+    affinity = np.full((m, n), NEG)
+    for g in range(groups):
+        rows, cols = slice(g * m_per, (g + 1) * m_per), slice(g * n_per, (g + 1) * n_per)
+        affinity[rows, cols] = np.round(rng.random(n_per) + 0.2 * rng.random((m_per, n_per)), 2)
+    affinity[rng.random((m, n)) < 0.1] = NEG
+    pool = PoolAttributes(
+        institution=rng.integers(0, n // 2, n),
+        province=rng.integers(0, 4, n),
+        metrology=rng.random(n) < 0.4,
+        capacity=rng.integers(0, 3, n),
+    )
+    return affinity, pool
+
+
+@settings(
+    database=None, max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(st.integers(0, 10**6), st.sampled_from([1, 2]), st.booleans())
+def test_independent_groups_solved_apart_give_the_same_optimum(seed, min_metrology, fair):
+    affinity, pool = _blocks(seed)
+    rules = Rules(min_metrology=min_metrology, max_per_province=1)
+    whole = assign_round(affinity, pool, rules, panel_sizes=2, fairness=fair)
+    graph = assign_module._build_graph(CandidateArcs.from_dense(affinity), pool, rules, 2)
+    assert assign_module._parts(graph) == []  # with the real threshold: one solve
+    with patch.object(assign_module, "_PART_ARCS", 1):  # every group is a part
+        assert len(assign_module._parts(graph)) >= 2
+        parts = assign_round(
+            affinity, pool, rules, panel_sizes=2, fairness=fair, want_duals=not fair
+        )
+    _check_rules(parts, affinity, pool, rules, np.full(affinity.shape[0], 2))
+    assert parts.status == whole.status == "optimal"
+    assert int(parts.panel_filled.sum()) == int(whole.panel_filled.sum())
+    unmet = [sum(u.missing for u in r.unfilled if u.kind == "metrology") for r in (parts, whole)]
+    assert unmet[0] == unmet[1]
+    assert math.isclose(parts.total_affinity, whole.total_affinity, abs_tol=1e-6)
+    if fair:  # the same weakest panel, then the same total under it
+        assert math.isclose(parts.min_panel_score, whole.min_panel_score, abs_tol=1e-6)
+        assert parts.fairness_bound >= parts.min_panel_score - 1e-6
+        return
+    assert math.isclose(parts.objective_bound, parts.total_affinity, abs_tol=1e-6)
+    assert parts.duals is not None and parts.duals.fill == 0.0  # folded into the panel duals
+
+
+def test_second_reduced_cost_stage_keeps_the_mip_exact():
+    """With no arc left free beyond the fractional ones, the first fixed MIP is a guess; the
+    second one (margin = its gap) must still reach the brute-force optimum."""
+    mips = []
+    solve = assign_module._lp.solve
+
+    def counting(model, **kw):
+        mips.append(not kw["relax"])
+        return solve(model, **kw)
+
+    second_stages = 0
+    with (
+        patch.object(assign_module, "_FREE_MIN", 0),
+        patch.object(assign_module._lp, "solve", counting),
+    ):
+        for seed in (14, 88, 197):
+            mips.clear()
+            affinity, pool, rules, sizes = _fractional_case(seed)
+            result = assign_round(affinity, pool, rules, panel_sizes=sizes)
+            assert (result.method, result.status) == ("mip", "optimal")
+            seats, short, _, total = _brute_force(affinity, pool, rules, sizes)
+            assert int(result.panel_filled.sum()) == seats
+            assert math.isclose(result.total_affinity, total, abs_tol=1e-9)
+            second_stages += sum(mips) == 2
+    assert second_stages  # the second stage was needed at least once
 
 
 # --- never break a rule: records -> eligibility mask -> assignment -----------------------------

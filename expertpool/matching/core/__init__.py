@@ -41,8 +41,11 @@ from .records import (
     normalize_gbw,
 )
 from .sparsify import (
+    SparseRound,
     SparsityCertificate,
+    assign_sparse,
     sparsification_gap,
+    sparsify_for_round,
     sparsify_top_k,
 )
 
@@ -61,10 +64,12 @@ __all__ = [
     "PanelMember",
     "PoolAttributes",
     "Rules",
+    "SparseRound",
     "SparsityCertificate",
     "SubmissionRecord",
     "Unfilled",
     "assign_round",
+    "assign_sparse",
     "build_panel",
     "combine",
     "coverage",
@@ -79,6 +84,7 @@ __all__ = [
     "segment_mean_top_k",
     "segment_softmax",
     "sparsification_gap",
+    "sparsify_for_round",
     "sparsify_top_k",
     "top_eligible",
     "top_k",

@@ -117,6 +117,35 @@ class Graph:
             laminar=_nested(inst_group, prov, prov_group),
         )
 
+    def restrict(self, keep: np.ndarray) -> Graph:
+        """The same round limited to the submissions where `keep` (bool per submission): their
+        arcs only, every other panel of size 0. Indices stay global, so answers and duals of
+        several restrictions combine by position. Groups are per submission, so each one lies
+        wholly inside or outside the restriction and keeps its key."""
+        on = keep[self.sub]
+        inst_group, inst_key = _renumber(self.inst_group[on], self.inst_group_key)
+        prov_group, prov_key = _renumber(self.prov_group[on], self.prov_group_key)
+        prov = self.prov[on]
+        return Graph(
+            sub=self.sub[on],
+            exp=self.exp[on],
+            aff=self.aff[on],
+            met=self.met[on],
+            inst=self.inst[on],
+            prov=prov,
+            size=np.where(keep, self.size, 0),
+            need=np.where(keep, self.need, 0),
+            cap=self.cap,
+            inst_group=inst_group,
+            inst_group_key=inst_key,
+            prov_group=prov_group,
+            prov_group_key=prov_key,
+            prov_limit=self.prov_limit,
+            n_inst=self.n_inst,
+            n_prov=self.n_prov,
+            laminar=_nested(inst_group, prov, prov_group),
+        )
+
     # --- checks on an integral choice x (bool per arc) -------------------------------------------
 
     def filled(self, x: np.ndarray) -> np.ndarray:
@@ -145,6 +174,13 @@ class Graph:
             np.bincount(pairs[0], minlength=self.n_sub) if pairs.size else np.zeros(self.n_sub, int)
         )
         return np.maximum(self.need - np.minimum(available, self.size), 0)
+
+
+def _renumber(ids: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Group ids (-1 = none) of a subset of arcs renumbered 0.., with the keys they keep."""
+    used = np.unique(ids[ids >= 0])
+    out = np.where(ids >= 0, np.searchsorted(used, ids), -1)
+    return out.astype(np.int64), keys[used]
 
 
 def _nested(inst_group: np.ndarray, prov: np.ndarray, prov_group: np.ndarray) -> bool:
