@@ -392,6 +392,39 @@ def test_independent_groups_solved_apart_give_the_same_optimum(seed, min_metrolo
     assert parts.duals is not None and parts.duals.fill == 0.0  # folded into the panel duals
 
 
+def test_fairness_raises_only_the_bottleneck_parts():
+    """Parts whose unfair answer already clears the floor reached keep it: a weak group and
+    a strong one, and only the weak one runs the max-min stage; same answer as one solve."""
+    rng = np.random.default_rng(5)
+    affinity = np.full((6, 14), NEG)
+    affinity[:3, :7] = np.round(0.1 + 0.1 * rng.random((3, 7)), 3)  # weak group
+    affinity[3:, 7:] = np.round(0.8 + 0.1 * rng.random((3, 7)), 3)  # strong group
+    pool = PoolAttributes(
+        institution=np.arange(14),
+        province=np.arange(14) % 5,
+        metrology=np.ones(14, bool),
+        capacity=np.full(14, 2),
+    )
+    rules = Rules(max_per_province=2)
+    whole = assign_round(affinity, pool, rules, panel_sizes=2, fairness=True)
+    calls = []
+    original = assign_module._RoundSolver.fair_min
+
+    def counting(self, *args, **kwargs):
+        calls.append(self.g.n_sub)
+        return original(self, *args, **kwargs)
+
+    with (
+        patch.object(assign_module, "_PART_ARCS", 1),
+        patch.object(assign_module._RoundSolver, "fair_min", counting),
+    ):
+        parts = assign_round(affinity, pool, rules, panel_sizes=2, fairness=True)
+    assert len(calls) == 1  # the strong group never needed it
+    assert parts.status == whole.status == "optimal"
+    assert math.isclose(parts.min_panel_score, whole.min_panel_score, abs_tol=1e-9)
+    assert math.isclose(parts.total_affinity, whole.total_affinity, abs_tol=1e-9)
+
+
 def test_second_reduced_cost_stage_keeps_the_mip_exact():
     """With no arc left free beyond the fractional ones, the first fixed MIP is a guess; the
     second one (margin = its gap) must still reach the brute-force optimum."""

@@ -460,8 +460,7 @@ class _PartsSolver:
     combines their answers: status and method the weakest, bounds and timings summed.
 
     Fairness decomposes too: the weakest panel of the round is the weakest of the parts' best
-    floors, so every part's max-min stage runs first (sharing half the time left), then each
-    part maximises its total with every panel at least that common floor.
+    floors; see `_fair` for which parts need their max-min stage at all.
     """
 
     _METHODS = ("flow", "lp", "mip", "heuristic")
@@ -515,21 +514,31 @@ class _PartsSolver:
         return x
 
     def _fair(self, solvers: list[_RoundSolver], xs: list[np.ndarray]) -> list[np.ndarray]:
+        """Bottleneck first. The round's weakest panel can rise only as far as the part holding
+        it allows, so parts are raised in the order of their unfair weakest panel, and the
+        loop stops at the first part whose unfair answer already clears the floor reached:
+        that part, and every later one, keeps its answer, which is already the most total
+        affinity with every panel at or above the floor. The raised parts then maximise their
+        total under the common floor. Usually one or two parts of many need the max-min
+        stage, and they get the time instead of an even share."""
         with_panels = [i for i, s in enumerate(solvers) if np.any(s.g.size > 0)]
+        own = {i: _min_panel_mean(solvers[i].g, xs[i]) for i in with_panels}
+        order = sorted(with_panels, key=lambda i: (own[i], i))
         half = time.perf_counter() + self._left() / 2
         weakest: dict[int, tuple[_Stage, float]] = {}
-        floors = []
-        for done, i in enumerate(with_panels):
+        floor = math.inf
+        for i in order:
+            if own[i] >= floor:
+                break
             solver = solvers[i]
             solver.deadline = self.deadline
-            budget = (half - time.perf_counter()) / (len(with_panels) - done)
-            found = solver.fair_min(solver.seats, xs[i], budget)
+            # All the max-min time left: the bottleneck part comes first and decides the floor
+            # (on the 2,000 x 10,000 round, half the time for it raised the weakest panel
+            # 0.8118 -> 0.8118, all of it 0.8118 -> 0.8273 of a bound of 0.8306).
+            found = solver.fair_min(solver.seats, xs[i], half - time.perf_counter())
             if found is not None:
                 weakest[i] = found
-            floors.append(found[1] if found is not None else _min_panel_mean(solver.g, xs[i]))
-        if not floors:
-            return xs
-        floor = min(floors)
+            floor = min(floor, found[1] if found is not None else own[i])
         for i, (stage, _own) in weakest.items():
             solvers[i].deadline = self.deadline
             xs[i] = solvers[i].fair_total(solvers[i].seats, xs[i], stage, floor)
