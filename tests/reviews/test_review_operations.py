@@ -11,6 +11,7 @@ from sqlalchemy import select
 from expertpool.core.access import Role
 from expertpool.db import db
 from expertpool.experts.models import ConflictOfInterest
+from expertpool.matching.models import ReviewRound
 from expertpool.reviews import operations as ops
 from expertpool.reviews.models import Assignment, Notification, Review
 from expertpool.submissions.operations import withdraw_submission
@@ -48,6 +49,9 @@ def test_assign_panel_refuses_an_ineligible_member(
         )
     assert db.session.scalar(select(Assignment)) is None
     # A caller that has just checked a whole round may skip the check.
+    round_ = ReviewRound(name="2026 第一轮", created_by_id=admin.id, settings={}, proposal={})
+    db.session.add(round_)
+    db.session.flush()
     ops.assign_panel(
         db.session,
         admin,
@@ -56,9 +60,14 @@ def test_assign_panel_refuses_an_ineligible_member(
         [],
         DUE,
         check_eligibility=False,
-        round_id=7,
+        round_id=round_.id,
     )
-    assert db.session.scalar(select(Assignment)).round_id == 7
+    assignment = db.session.scalar(select(Assignment))
+    assert assignment.round_id == round_.id
+    db.session.delete(round_)  # the database keeps the assignment, without its round
+    db.session.flush()
+    db.session.expire(assignment)
+    assert assignment.round_id is None
 
 
 @pytest.mark.parametrize(

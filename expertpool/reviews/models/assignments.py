@@ -38,8 +38,10 @@ class Assignment(db.Model):
     # The expert's declaration, when accepting, that they have no conflict of interest.
     conflict_declared_none: Mapped[bool] = mapped_column(default=False)
     due_date: Mapped[dt.date | None] = mapped_column(Date, index=True)
-    # A review round (the round model comes with the matching feature); plain integer for now.
-    round_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # The review round that proposed it, if any (kept as history if a round row goes).
+    round_id: Mapped[int | None] = mapped_column(
+        ForeignKey("review_round.id", ondelete="SET NULL"), index=True
+    )
     # Why an alternate was passed over or an assignment withdrawn (exclusion codes, a reason).
     exclusions: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     withdraw_reason: Mapped[str | None] = mapped_column(Text)
