@@ -37,6 +37,8 @@ from .material_index import material_changed
 from .models import Chapter, Course, Enrollment, Lesson, Material, Question, Quiz, QuizAttempt
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+# Short names that are pages under /courses/ themselves: a course there could not be reached.
+RESERVED_SLUGS = frozenset({"search"})
 COURSE_FIELDS = (
     "slug",
     "title",
@@ -84,6 +86,8 @@ def course_field_problems(data: dict[str, Any]) -> list[tuple[str, str]]:
     slug = data.get("slug")
     if not isinstance(slug, str) or not SLUG.match(slug):
         bad("slug", "must be 1-64 characters of a-z, 0-9 and '-'")
+    elif slug in RESERVED_SLUGS:
+        bad("slug", "is the address of a catalogue page; choose another short name")
     for field, limit in (("title", 200), ("instructor", 64)):
         value = data.get(field)
         if not isinstance(value, str) or not value.strip() or len(value) > limit:

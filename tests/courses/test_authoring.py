@@ -74,6 +74,10 @@ def test_course_fields_are_checked(admin, make_course):
     course = make_course()
     with pytest.raises(CourseError):  # duplicate slug
         authoring.create_course(db.session, admin, {**_fields(course), "title": "另一个"})
+    with pytest.raises(CourseError, match="catalogue page"):  # /courses/search is a page
+        authoring.create_course(
+            db.session, admin, {**_fields(course), "slug": "search", "title": "另一个"}
+        )
     with pytest.raises(StaleEdit):
         authoring.update_course(
             db.session, admin, course, {"title": "新"}, expected_version=course.version + 1
