@@ -3,43 +3,41 @@
 Works like the expert import (`experts.importer`): `parse` reads raw cells, `validate` turns
 each row into the data `operations.create_submission` takes and collects every problem with its
 row number (spreadsheets: the header is row 1; JSON: the record's position in the list, from 1),
-and `commit` creates every submission inside one SAVEPOINT or none at all.
+and `commit` creates every submission inside one SAVEPOINT or none at all. Reading files, cells
+and row errors are shared with the expert import (`core.tabular`).
 """
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import io
 import json
-import logging
-import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import openpyxl
 from flask_babel import gettext as _
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
-from ..core import audit
-from ..db import savepoint
-from ..experts import institutions
-from ..experts.constants import category_by_name
-from ..experts.importer import (
+from ..core import tabular
+from ..core.importing import commit_rows
+from ..core.tabular import (
+    Column,
+    FileError,
     ImportReport,
+    ParsedTable,
+    ReadRow,
     RowError,
-    _header_form,
+    Table,
     csv_bytes,
-    parse_date,
     split_list,
     workbook_bytes,
 )
+from ..experts.constants import category_by_name
+from ..experts.importer import warn_unknown_institutions
 from .constants import (
     GRADE_WORDS,
     GRADE_ZH,
@@ -54,24 +52,10 @@ from .constants import (
 from .models import Submission
 from .operations import SubmissionError, create_submission, normalise
 
-log = logging.getLogger(__name__)
-
 DATA_SHEET = "申请"
 HELP_SHEET = "说明"
 MAX_ROWS = 5_000
 FORMATS = (".xlsx", ".csv", ".json")
-_FORMULA_START = ("=", "+", "-", "@")
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    zh: str
-    en: str
-    kind: str = "text"  # text | long_text | list | date | category | kind | review_type | grade
-    required: bool = False
-    help: str = ""
-    example: str = ""
 
 
 COLUMNS: tuple[Column, ...] = (
@@ -201,63 +185,44 @@ COLUMNS: tuple[Column, ...] = (
 )
 COLUMN_BY_KEY = {c.key: c for c in COLUMNS}
 
-_MAX_LENGTH = {
-    c.key: getattr(Submission.__table__.c[c.key].type, "length", None)
-    for c in COLUMNS
-    if c.key in Submission.__table__.c
-}
-_MAX_LENGTH["applicant_institution"] = 128
+_MAX_LENGTH = tabular.max_lengths(COLUMNS, Submission.__table__, applicant_institution=128)
 _ITEM_MAX = 64
 
-
-_HEADER_ALIASES = {_header_form(name): c.key for c in COLUMNS for name in (c.zh, c.en, c.key)}
-_HEADER_ALIASES.update(
+_HEADER_ALIASES = tabular.header_aliases(
+    COLUMNS,
     {
-        _header_form(k): v
-        for k, v in {
-            "编号": "gbw_number",
-            "gbw": "gbw_number",
-            "申请人": "applicant_people",
-            "人员": "applicant_people",
-            "单位": "applicant_institution",
-            "名称": "rm_name",
-            "审评类别": "category",
-            "申请类型": "kind",
-            "测量方法": "methods",
-            "定值方法": "methods",
-        }.items()
-    }
+        "编号": "gbw_number",
+        "gbw": "gbw_number",
+        "申请人": "applicant_people",
+        "人员": "applicant_people",
+        "单位": "applicant_institution",
+        "名称": "rm_name",
+        "审评类别": "category",
+        "申请类型": "kind",
+        "测量方法": "methods",
+        "定值方法": "methods",
+    },
 )
+_NOT_XLSX = _l(
+    "This is not an Excel .xlsx file. Open it in Excel and save it as .xlsx, or export CSV."
+)
+_TOO_MANY = _l("Too many rows: at most %(max)d submissions per file.")
 
 
 @dataclass
-class ParsedFile:
+class ParsedFile(ParsedTable):
     """The raw values of an import file, keyed by field, with file-level problems."""
 
-    filename: str
-    columns: dict[str, str] = field(default_factory=dict)  # field key -> header as written
     missing: set[str] = field(default_factory=set)  # required columns absent (told on row 1)
-    rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
-    warnings: list[RowError] = field(default_factory=list)
 
-    def label(self, key: str) -> str:
-        return self.columns.get(key) or COLUMN_BY_KEY[key].zh
+    column_by_key: ClassVar[dict[str, Column]] = COLUMN_BY_KEY
 
 
 class ImportRefused(SubmissionError):
     """`commit` was asked to write a report with errors, or a row failed while writing."""
 
 
-class _FileError(Exception):
-    def __init__(self, error: RowError) -> None:
-        super().__init__(error.message)
-        self.error = error
-
-
 # --- templates --------------------------------------------------------------------------------
-
-_EXAMPLE_ROW = [c.example or None for c in COLUMNS]
 
 
 def template_xlsx() -> bytes:
@@ -265,33 +230,16 @@ def template_xlsx() -> bytes:
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = DATA_SHEET
-    for index, column in enumerate(COLUMNS, start=1):
-        cell = ws.cell(row=1, column=index, value=column.zh)
-        cell.font = Font(bold=True)
-        if column.required:
-            cell.fill = PatternFill("solid", fgColor="FDE9D9")
-        ws.column_dimensions[get_column_letter(index)].width = (
-            30 if column.kind == "long_text" else 16
-        )
-    ws.freeze_panes = "A2"
-    help_ws = wb.create_sheet(HELP_SHEET)
-    help_ws.append(["列名", "英文列名", "必填", "说明", "示例"])
-    for column in COLUMNS:
-        help_ws.append(
-            [column.zh, column.en, "是" if column.required else "", column.help, column.example]
-        )
-    help_ws.append([])
-    help_ws.append(
+    tabular.write_data_sheet(ws, COLUMNS, [c.zh for c in COLUMNS], [])
+    tabular.write_help_sheet(
+        wb.create_sheet(HELP_SHEET),
+        COLUMNS,
         [
             "在“申请”工作表第 2 行起每行填写一项申请；列名可用中文或英文，未知的列会被忽略。"
             "任何一行有错误时整个文件都不会导入。"
-        ]
+        ],
+        (14, 22, 6, 60, 30),
     )
-    for letter, width in zip("ABCDE", (14, 22, 6, 60, 30), strict=True):
-        help_ws.column_dimensions[letter].width = width
-    for row in help_ws.iter_rows(min_row=2):
-        for cell in row:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
     return workbook_bytes(wb)
 
 
@@ -319,7 +267,7 @@ def parse(filename: str, data: bytes, encoding: str = "utf-8") -> ParsedFile:
     try:
         ext = Path(filename).suffix.lower()
         if ext not in FORMATS:
-            raise _FileError(
+            raise FileError(
                 RowError(
                     0,
                     None,
@@ -329,87 +277,41 @@ def parse(filename: str, data: bytes, encoding: str = "utf-8") -> ParsedFile:
                     ),
                 )
             )
-        if not data.strip(b"\xef\xbb\xbf \t\r\n"):
-            raise _FileError(RowError(0, None, _("The file is empty.")))
+        tabular.require_content(data)
         if ext == ".json":
             _collect_records(_read_json(data), parsed)
+        elif ext == ".xlsx":
+            _collect_table(tabular.read_xlsx(data, HELP_SHEET, _NOT_XLSX), parsed)
         else:
-            table = _read_xlsx(data) if ext == ".xlsx" else _read_csv(data, encoding, parsed)
-            _collect_table(table, parsed)
-    except _FileError as exc:
+            _collect_table(_read_csv(data, encoding), parsed)
+    except FileError as exc:
         parsed.errors.append(exc.error)
     return parsed
 
 
-def _read_xlsx(data: bytes) -> Iterator[tuple[int, Sequence[Any]]]:
-    if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise _FileError(
-            RowError(
-                0,
-                None,
-                _(
-                    "This is not an Excel .xlsx file. Open it in Excel "
-                    "and save it as .xlsx, or export CSV."
-                ),
-            )
-        )
-    try:
-        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        sheets = [ws for ws in wb.worksheets if ws.title != HELP_SHEET] or wb.worksheets
-        rows = list(enumerate(sheets[0].iter_rows(values_only=True), start=1)) if sheets else []
-        wb.close()
-    except Exception as exc:  # any damage inside the archive is the uploader's to fix
-        log.info("unreadable xlsx: %r", exc)
-        raise _FileError(
-            RowError(
-                0,
-                None,
-                _(
-                    "The .xlsx file could not be read; it may be "
-                    "damaged. Open it in Excel and save it again."
-                ),
-            )
-        ) from exc
-    return iter(rows)
-
-
-def _read_csv(
-    data: bytes, encoding: str, parsed: ParsedFile
-) -> Iterator[tuple[int, Sequence[Any]]]:
+def _read_csv(data: bytes, encoding: str) -> Table:
     codec = "gb18030" if encoding.strip().lower() in ("gb18030", "gbk", "gb2312") else "utf-8"
-    if data.startswith(b"\xef\xbb\xbf"):
+    if data.startswith(tabular.BOM):
         codec = "utf-8"  # a byte-order mark settles it whatever was chosen
-    try:
-        text = data.decode("utf-8-sig" if codec == "utf-8" else codec)
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise _FileError(
-            RowError(
-                line,
-                None,
-                _(
-                    "The file is not %(encoding)s text (first bad byte on line %(line)d). CSV files saved "
-                    "by Excel on Chinese Windows are usually GB18030: choose that encoding.",
-                    encoding=codec.upper(),
-                    line=line,
-                ),
-            )
-        ) from exc
-    try:
-        return iter(list(enumerate(csv.reader(io.StringIO(text, newline="")), start=1)))
-    except csv.Error as exc:
-        raise _FileError(
-            RowError(0, None, _("The CSV file could not be read: %(error)s", error=str(exc)))
-        ) from exc
+    return tabular.read_csv(tabular.decode(data, codec, _bad_byte))
+
+
+def _bad_byte(codec: str, line: int) -> str:
+    return _(
+        "The file is not %(encoding)s text (first bad byte on line %(line)d). CSV files saved "
+        "by Excel on Chinese Windows are usually GB18030: choose that encoding.",
+        encoding=codec.upper(),
+        line=line,
+    )
 
 
 def _read_json(data: bytes) -> list[Any]:
     try:
         document = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
-        raise _FileError(RowError(0, None, _("A JSON file must be UTF-8 text."))) from exc
+        raise FileError(RowError(0, None, _("A JSON file must be UTF-8 text."))) from exc
     except json.JSONDecodeError as exc:
-        raise _FileError(
+        raise FileError(
             RowError(
                 0,
                 None,
@@ -424,7 +326,7 @@ def _read_json(data: bytes) -> list[Any]:
     if isinstance(document, dict) and isinstance(document.get("submissions"), list):
         document = document["submissions"]
     if not isinstance(document, list):
-        raise _FileError(
+        raise FileError(
             RowError(
                 0,
                 None,
@@ -437,52 +339,13 @@ def _read_json(data: bytes) -> list[Any]:
     return document
 
 
-def _collect_table(table: Iterator[tuple[int, Sequence[Any]]], parsed: ParsedFile) -> None:
-    header = next(table, None)
-    if header is None or all(_blank(v) for v in header[1]):
-        raise _FileError(
-            RowError(
-                0,
-                None,
-                _("The file is empty: the first row must hold the column names of the template."),
-            )
-        )
-    indexes: dict[str, int] = {}
-    for index, raw in enumerate(header[1]):
-        name = _text(raw)
-        if name:
-            _map_header(name, index, indexes, parsed)
-    _require_columns(parsed)
+def _collect_table(table: Table, parsed: ParsedFile) -> None:
+    header = tabular.header_row(table)
+    indexes = tabular.map_headers(header, _HEADER_ALIASES, parsed, _text)
+    parsed.missing.update(tabular.require_columns(COLUMNS, parsed))
     for row_no, cells in table:
-        values = {key: cells[i] if i < len(cells) else None for key, i in indexes.items()}
-        _add_row(row_no, values, parsed)
+        _add_row(row_no, tabular.row_values(cells, indexes), parsed)
     _require_rows(parsed)
-
-
-def _map_header(name: str, index: int, indexes: dict[str, int], parsed: ParsedFile) -> None:
-    key = _HEADER_ALIASES.get(_header_form(name))
-    if key is None:
-        parsed.warnings.append(RowError(1, name, _("Unknown column; it was ignored.")))
-    elif key in indexes:
-        parsed.errors.append(
-            RowError(1, name, _("The column “%(first)s” appears twice.", first=parsed.columns[key]))
-        )
-    else:
-        indexes[key] = index
-        parsed.columns[key] = name
-
-
-def _require_columns(parsed: ParsedFile) -> None:
-    for column in COLUMNS:
-        if column.required and column.key not in parsed.columns:
-            parsed.missing.add(column.key)
-            parsed.errors.append(
-                RowError(
-                    1,
-                    column.zh,
-                    _("Required column “%(zh)s” (%(en)s) is missing.", zh=column.zh, en=column.en),
-                )
-            )
 
 
 def _collect_records(records: list[Any], parsed: ParsedFile) -> None:
@@ -496,7 +359,7 @@ def _collect_records(records: list[Any], parsed: ParsedFile) -> None:
             continue
         values: dict[str, Any] = {}
         for name, value in record.items():
-            key = _HEADER_ALIASES.get(_header_form(str(name)))
+            key = _HEADER_ALIASES.get(tabular.header_form(str(name)))
             if key is None:
                 unknown.add(str(name))
             else:
@@ -511,17 +374,7 @@ def _collect_records(records: list[Any], parsed: ParsedFile) -> None:
 
 
 def _add_row(row_no: int, values: dict[str, Any], parsed: ParsedFile) -> None:
-    if all(_blank(v) for v in values.values()):
-        return
-    if len(parsed.rows) >= MAX_ROWS:
-        raise _FileError(
-            RowError(
-                row_no,
-                None,
-                _("Too many rows: at most %(max)d submissions per file.", max=MAX_ROWS),
-            )
-        )
-    parsed.rows.append((row_no, values))
+    tabular.add_row(parsed, row_no, values, MAX_ROWS, _TOO_MANY)
 
 
 def _require_rows(parsed: ParsedFile) -> None:
@@ -532,48 +385,29 @@ def _require_rows(parsed: ParsedFile) -> None:
 # --- cell values ------------------------------------------------------------------------------
 
 
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str | list) and not _text(value))
-
-
 def _text(value: Any) -> str | None:
-    """A cell as trimmed text (integral numbers without '.0', CSV formula guards removed)."""
-    if value is None:
-        return None
-    if isinstance(value, list):
-        text = ";".join(str(v) for v in value if v is not None)
-    elif isinstance(value, float) and value.is_integer():
-        text = str(int(value))
-    elif isinstance(value, dt.datetime) and value.time() == dt.time():
-        text = value.date().isoformat()
-    else:
-        text = str(value)
-    text = text.replace("\u3000", " ").strip()
-    if text.startswith("'") and text[1:2] in _FORMULA_START:
-        text = text[1:]
-    return text or None
+    """A cell as trimmed text; a JSON true/false stays "True"/"False" (the expert import's 1/0)."""
+    return tabular.cell_text(str(value) if isinstance(value, bool) else value)
 
 
-class _RowReader:
+class _RowReader(tabular.RowReader):
     """Turns one row's raw values into create_submission data, noting each problem."""
 
-    def __init__(self, parsed: ParsedFile, row: int, raw: dict[str, Any]) -> None:
-        self.parsed, self.row, self.raw = parsed, row, raw
-        self.errors: list[RowError] = []
-
-    def error(self, key: str, message: str) -> None:
-        self.errors.append(RowError(self.row, self.parsed.label(key), message))
+    max_length = _MAX_LENGTH
+    item_max = _ITEM_MAX
+    date_problem = _l("“%(value)s” is not a date: write 2025-03-01, 2025/3/1 or 2025年3月1日.")
+    text = staticmethod(_text)
 
     def read(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
         for column in COLUMNS:
             value = self.raw.get(column.key)
-            if _blank(value):
+            if tabular.blank(value):
                 if column.required and column.key not in self.parsed.missing:
                     self.error(column.key, _("A value is required."))
                 data[column.key] = [] if column.kind == "list" else None
                 continue
-            data[column.key] = getattr(self, "_read_" + column.kind)(column.key, value)
+            data[column.key] = self.read_cell(column, value)
         # Cross-field checks, shared with the form; a field already refused is not named twice.
         refused = {error.column for error in self.errors}
         data, problems = normalise(data)
@@ -582,55 +416,22 @@ class _RowReader:
                 self.error(key, message)
         return data
 
-    def _read_text(self, key: str, value: Any) -> str | None:
-        text = _text(value)
-        limit = _MAX_LENGTH.get(key)
-        if text and limit and len(text) > limit:
-            self.error(key, _("Too long: at most %(max)d characters.", max=limit))
-        return text
-
-    def _read_long_text(self, key: str, value: Any) -> str | None:
-        return _text(value)
-
     def _read_list(self, key: str, value: Any) -> list[str]:
         items = (
             [str(v).strip() for v in value if v is not None and str(v).strip()]
             if isinstance(value, list)
             else split_list(value)
         )
-        for item in items:
-            if len(item) > _ITEM_MAX:
-                self.error(
-                    key,
-                    _(
-                        "“%(item)s” is too long: at most %(max)d characters per item.",
-                        item=item[:20] + "…",
-                        max=_ITEM_MAX,
-                    ),
-                )
-        return items
-
-    def _read_date(self, key: str, value: Any) -> dt.date | None:
-        try:
-            return parse_date(value)
-        except (ValueError, OverflowError):
-            self.error(
-                key,
-                _(
-                    "“%(value)s” is not a date: write 2025-03-01, 2025/3/1 or 2025年3月1日.",
-                    value=_text(value),
-                ),
-            )
-            return None
+        return self.check_items(key, items)
 
     def _read_category(self, key: str, value: Any) -> int | None:
-        code = category_by_name(_text(value) or "")
+        code = category_by_name(self.text(value) or "")
         if code is None:
             self.error(
                 key,
                 _(
                     "Unknown category “%(value)s”: use the codes 01-13 or their names.",
-                    value=_text(value),
+                    value=self.text(value),
                 ),
             )
         return code
@@ -643,7 +444,7 @@ class _RowReader:
         values: Iterable[str],
         choices: Iterable[str],
     ) -> str | None:
-        text = _text(value) or ""
+        text = self.text(value) or ""
         found = words.get(text) or words.get(text.casefold())
         if found is None and text.casefold() in set(values):
             found = text.casefold()
@@ -675,85 +476,37 @@ class _RowReader:
 
 def validate(session: Session, parsed: ParsedFile) -> ImportReport:
     """Check every row, then repeated references in the file and against the database."""
-    report = ImportReport(
-        filename=parsed.filename, errors=list(parsed.errors), warnings=list(parsed.warnings)
-    )
-    rows: list[tuple[int, dict[str, Any], list[RowError]]] = []
+    report = ImportReport.start(parsed)
+    rows: list[ReadRow] = []
     for row_no, raw in parsed.rows:
         reader = _RowReader(parsed, row_no, raw)
-        rows.append((row_no, reader.read(), reader.errors))
+        rows.append(ReadRow(row_no, reader.read(), reader.errors))
     _check_references(session, rows, parsed)
-    _note_new_institutions(session, rows, parsed, report)
-    for row_no, data, errors in rows:
-        report.errors.extend(errors)
-        if not errors:
-            report.rows.append(data)
-            report.row_numbers.append(row_no)
-    report.errors = report.sorted_errors()
+    warn_unknown_institutions(
+        session,
+        ((item.row, item.data.get("applicant_institution")) for item in rows),
+        parsed.label("applicant_institution"),
+        report.warnings,
+    )
+    report.take(rows)
     return report
 
 
-def _check_references(
-    session: Session, rows: list[tuple[int, dict[str, Any], list[RowError]]], parsed: ParsedFile
-) -> None:
+def _check_references(session: Session, rows: list[ReadRow], parsed: ParsedFile) -> None:
     from .operations import reference_taken
 
-    first_seen: dict[str, int] = {}
-    for row_no, data, errors in rows:
-        reference = (data.get("reference") or "").strip()
-        if not reference:
-            continue
-        label = parsed.label("reference")
-        if reference in first_seen:
-            errors.append(
+    label = parsed.label("reference")
+    tabular.check_repeats(rows, "reference", label)
+    for item in rows:
+        reference = item.data.get("reference")
+        if reference and reference_taken(session, reference):
+            item.errors.append(
                 RowError(
-                    row_no,
-                    label,
-                    _(
-                        "“%(value)s” appears in both row %(first)d and row %(row)d.",
-                        value=reference,
-                        first=first_seen[reference],
-                        row=row_no,
-                    ),
-                )
-            )
-        else:
-            first_seen[reference] = row_no
-        if reference_taken(session, reference):
-            errors.append(
-                RowError(
-                    row_no,
+                    item.row,
                     label,
                     _(
                         "A submission with reference %(value)s is already registered.",
                         value=reference,
-                    ),
-                )
-            )
-
-
-def _note_new_institutions(
-    session: Session,
-    rows: list[tuple[int, dict[str, Any], list[RowError]]],
-    parsed: ParsedFile,
-    report: ImportReport,
-) -> None:
-    """Warn about applicants neither known nor an alias: usually a typo or a new short name."""
-    seen: set[str] = set()
-    for row_no, data, _errors in rows:
-        name = data.get("applicant_institution")
-        if not name or institutions.normalise_name(name) in seen:
-            continue
-        seen.add(institutions.normalise_name(name))
-        if institutions.resolve(session, name) is None:
-            report.warnings.append(
-                RowError(
-                    row_no,
-                    parsed.label("applicant_institution"),
-                    _(
-                        "“%(name)s” is not a known institution or alias; it will be created. Check the "
-                        "spelling, or add it as an alias of an existing institution first.",
-                        name=name,
                     ),
                 )
             )
@@ -767,27 +520,12 @@ def commit(session: Session, actor: User | None, report: ImportReport) -> list[S
 
     Flushes but does not commit; the caller (request or CLI command) commits once.
     """
-    if not report.ok:
-        raise ImportRefused(
-            _("The file has %(n)d error(s); nothing was imported.", n=len(report.errors))
-        )
-    created: list[Submission] = []
-    current_row = 0
-    audit.set_actor(session, actor, note=f"import {report.filename}"[:200])
-    try:
-        with savepoint(session):
-            for row_no, data in zip(report.row_numbers, report.rows, strict=True):
-                current_row = row_no  # named in the refusal when this row fails
-                created.append(create_submission(session, actor, data))
-    except (SubmissionError, SQLAlchemyError) as exc:
-        log.warning("import of %r failed at row %r: %r", report.filename, current_row, exc)
-        raise ImportRefused(
-            _(
-                "Row %(row)d could not be saved (%(error)s); nothing was imported.",
-                row=current_row,
-                error=str(exc)[:200],
-            )
-        ) from exc
-    finally:
-        audit.set_note(session, None)
-    return created
+    return commit_rows(
+        session,
+        actor,
+        report,
+        lambda data: create_submission(session, actor, data),
+        ImportRefused,
+        (SubmissionError, SQLAlchemyError),
+        lambda exc: str(exc)[:200],
+    )

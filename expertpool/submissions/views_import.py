@@ -2,88 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Response, abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
-from ..core import staging
-from ..core.access import Role, roles_required
-from ..db import db
+from ..core.access import Role
+from ..core.importing import CSV_MIMETYPE, XLSX_MIMETYPE, ImportPages
 from . import importer
 from .forms import ImportCommitForm, ImportForm
 
 TEMPLATES = {
-    "xlsx": (
-        importer.template_xlsx,
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    ),
-    "csv": (importer.template_csv, "text/csv; charset=utf-8"),
+    "xlsx": (importer.template_xlsx, XLSX_MIMETYPE),
+    "csv": (importer.template_csv, CSV_MIMETYPE),
     "json": (importer.template_json, "application/json"),
 }
+PAGES = ImportPages(
+    importer=importer,
+    blueprint="submissions",
+    page="submissions/import.html",
+    upload_endpoint="submissions.import_submissions",
+    stage_prefix="sub-",
+    suffixes=importer.FORMATS,
+    form=ImportForm,
+    commit_form=ImportCommitForm,
+    imported=lambda n: _("%(n)s submissions imported.", n=n),
+    downloads=TEMPLATES,
+    download_name="submission-import-template",
+)
 
-
-@roles_required(Role.ADMIN)
-def upload() -> Any:
-    form = ImportForm()
-    report = token = None
-    if form.validate_on_submit():
-        upload_file = form.file.data
-        data = upload_file.read()
-        parsed = importer.parse(upload_file.filename, data, form.encoding.data)
-        report = importer.validate(db.session, parsed)
-        g.rollback = True  # a dry run never writes
-        if report.ok:
-            token = staging.stage("sub-", upload_file.filename, data, form.encoding.data)
-    return render_template(
-        "submissions/import.html",
-        form=form,
-        report=report,
-        token=token,
-        commit_form=ImportCommitForm(token=token),
-    )
-
-
-@roles_required(Role.ADMIN)
-def commit() -> Any:
-    form = ImportCommitForm()
-    if not form.validate_on_submit():
-        abort(400)
-    found = staging.staged("sub-", form.token.data, importer.FORMATS)
-    if found is None:
-        flash(_("The preview expired. Upload the file again."), "danger")
-        return redirect(url_for("submissions.import_submissions"))
-    path, encoding = found
-    report = importer.validate(db.session, importer.parse(path.name, path.read_bytes(), encoding))
-    if not report.ok:
-        g.rollback = True
-        flash(_("The file no longer passes validation; nothing was imported."), "danger")
-        return render_template(
-            "submissions/import.html",
-            form=ImportForm(),
-            report=report,
-            token=None,
-            commit_form=None,
-        )
-    try:
-        created = importer.commit(db.session, current_user, report)
-    except importer.ImportRefused as exc:
-        g.rollback = True
-        flash(str(exc), "danger")
-        return redirect(url_for("submissions.import_submissions"))
-    staging.discard(path)
-    flash(_("%(n)s submissions imported.", n=len(created)), "success")
-    return redirect(url_for("submissions.index"))
-
-
-@roles_required(Role.ADMIN)
-def template(fmt: str) -> Any:
-    if fmt not in TEMPLATES:
-        abort(404)
-    build, mimetype = TEMPLATES[fmt]
-    return Response(
-        build(),
-        mimetype=mimetype,
-        headers={"Content-Disposition": f"attachment; filename=submission-import-template.{fmt}"},
-    )
+# Only administrators import: the three views, each guarded.
+upload, commit, template = PAGES.views(Role.ADMIN)

@@ -287,3 +287,40 @@ def test_import_preview_then_commit_through_the_web(client, auth, admin):
         and len(db.session.scalars(select(Expert).where(Expert.email == "web@example.cn")).all())
         == 1
     )
+
+
+def test_import_refused_while_written_flashes_and_keeps_nothing(client, auth, admin, monkeypatch):
+    """A row that fails only while being written: the whole file is rolled back, the page
+    says why, and the staged file may be committed again once the cause is gone."""
+    import re
+    from io import BytesIO
+
+    from expertpool.experts import importer
+
+    first17 = "110105197506120028"[:17]
+    id_number = first17 + importer.id_check_digit(first17)
+    data = (
+        "姓名,身份证号,电子邮箱,工作单位,审评类别\n"
+        f"拒绝导入,{id_number},refused@example.cn,中国计量科学研究院,08\n"
+    ).encode("utf-8-sig")
+    auth.login()
+    page = client.post(
+        "/experts/import",
+        data={"file": (BytesIO(data), "e.csv"), "encoding": "utf-8"},
+        content_type="multipart/form-data",
+    ).get_data(as_text=True)
+    token = re.search(r"name=\"token\" type=\"hidden\" value=\"(\w+)\"", page).group(1)
+    real_commit = importer.commit
+
+    def refuse(session, actor, report):
+        real_commit(session, actor, report)  # rows written, then a late failure
+        raise importer.ImportRefused("Row 2: 数据库拒绝了这一行")
+
+    monkeypatch.setattr(importer, "commit", refuse)
+    response = client.post("/experts/import/commit", data={"token": token})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/experts/import")
+    assert "数据库拒绝了这一行" in client.get("/experts/import").get_data(as_text=True)
+    assert db.session.scalar(select(Expert).where(Expert.email == "refused@example.cn")) is None
+    monkeypatch.setattr(importer, "commit", real_commit)
+    client.post("/experts/import/commit", data={"token": token})
+    assert db.session.scalar(select(Expert).where(Expert.email == "refused@example.cn"))
