@@ -1,9 +1,10 @@
 """The bulk imports' all-or-nothing commit and their upload → preview → commit pages.
 
 An importer module (experts, submissions) provides `parse`, `validate`, `commit` and an
-`ImportRefused` exception; `commit_rows` is the heart of its `commit`, and `ImportPages` serves
+`ImportRefused` exception; `commit_rows` is the heart of its `commit`, `ImportPages` serves
 its three views: a dry-run preview that stages a clean file (`staging`), the confirmation that
-checks the staged file again before writing it, and the template downloads.
+checks the staged file again before writing it, and the template downloads, and
+`run_import_command` is its command-line twin.
 """
 
 from __future__ import annotations
@@ -11,12 +12,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
+import click
 from flask import Response, abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 from sqlalchemy.orm import Session
+from tqdm import tqdm
 
 from ..accounts.models import User
 from ..db import db, savepoint
@@ -27,6 +32,7 @@ from .tabular import ImportReport
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+Progress = Callable[[int], None]  # called with the spreadsheet row number just handled
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIMETYPE = "text/csv; charset=utf-8"
@@ -40,7 +46,7 @@ def commit_rows(
     refused: type[Exception],
     failures: tuple[type[Exception], ...],
     describe: Callable[[Exception], str],
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
 ) -> list[T]:
     """`create` every row of a clean report inside one SAVEPOINT: all of them or none.
 
@@ -156,3 +162,72 @@ class ImportPages:
             mimetype=mimetype,
             headers={"Content-Disposition": f"attachment; filename={self.download_name}.{fmt}"},
         )
+
+
+def import_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """FILE, --encoding, --dry-run and --as-user of an import command."""
+    for option in reversed(
+        (
+            click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+            click.option(
+                "--encoding",
+                type=click.Choice(["utf-8", "gb18030"], case_sensitive=False),
+                default="utf-8",
+                show_default=True,
+                help="Encoding of a CSV file.",
+            ),
+            click.option("--dry-run", is_flag=True, help="Check the file, write nothing."),
+            click.option(
+                "--as-user",
+                "username",
+                help="Administrator the import is recorded under (default: the system).",
+            ),
+        )
+    ):
+        command = option(command)
+    return command
+
+
+def run_import_command(
+    importer: Any, file: Path, encoding: str, dry_run: bool, username: str | None, noun: str
+) -> None:
+    """`flask <feature> import FILE`: validate with a progress bar, report warnings and
+    row-numbered errors, then write every row and commit once, or nothing."""
+    actor = administrator(username)
+    audit.set_actor(db.session, actor)
+    parsed = importer.parse(file.name, file.read_bytes(), encoding)
+    with tqdm(total=len(parsed.rows), desc="validate", unit="row") as bar:
+        report = importer.validate(db.session, parsed, progress=lambda _row: bar.update())
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if not report.ok:
+        db.session.rollback()
+        for error in report.errors:
+            click.echo(f"error: {error}", err=True)
+        raise click.ClickException(
+            f"{len(report.errors)} error(s) in {file.name}; nothing was imported."
+        )
+    if dry_run:
+        db.session.rollback()
+        click.echo(f"{len(report.rows)} {noun} would be imported (dry run: nothing written).")
+        return
+    try:
+        with tqdm(total=len(report.rows), desc="import", unit="row") as bar:
+            importer.commit(db.session, actor, report, progress=lambda _row: bar.update())
+        db.session.commit()
+    except importer.ImportRefused as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Imported {len(report.rows)} {noun} from {file.name}.")
+
+
+def administrator(username: str | None) -> User | None:
+    """The `--as-user` of an import command: an administrator, or None for the system."""
+    if username is None:
+        return None
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise click.BadParameter(f"no user named {username!r}", param_hint="--as-user")
+    if not user.is_admin:
+        raise click.BadParameter(f"{username!r} is not an administrator", param_hint="--as-user")
+    return user

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts.models import User
 from ..core import tabular
-from ..core.importing import commit_rows
+from ..core.importing import Progress, commit_rows
 from ..core.tabular import (
     Column,
     FileError,
@@ -58,7 +58,6 @@ __all__ = [
     "workbook_bytes",
 ]
 
-Progress = Callable[[int], None]  # called with the spreadsheet row number just handled
 
 DATA_SHEET = "专家"
 HELP_SHEET = "说明"

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts.models import User
 from ..core import tabular
-from ..core.importing import commit_rows
+from ..core.importing import Progress, commit_rows
 from ..core.tabular import (
     Column,
     FileError,
@@ -474,13 +474,17 @@ class _RowReader(tabular.RowReader):
 # --- validation -------------------------------------------------------------------------------
 
 
-def validate(session: Session, parsed: ParsedFile) -> ImportReport:
+def validate(
+    session: Session, parsed: ParsedFile, progress: Progress | None = None
+) -> ImportReport:
     """Check every row, then repeated references in the file and against the database."""
     report = ImportReport.start(parsed)
     rows: list[ReadRow] = []
     for row_no, raw in parsed.rows:
         reader = _RowReader(parsed, row_no, raw)
         rows.append(ReadRow(row_no, reader.read(), reader.errors))
+        if progress:
+            progress(row_no)
     _check_references(session, rows, parsed)
     warn_unknown_institutions(
         session,
@@ -515,7 +519,9 @@ def _check_references(session: Session, rows: list[ReadRow], parsed: ParsedFile)
 # --- committing -------------------------------------------------------------------------------
 
 
-def commit(session: Session, actor: User | None, report: ImportReport) -> list[Submission]:
+def commit(
+    session: Session, actor: User | None, report: ImportReport, progress: Progress | None = None
+) -> list[Submission]:
     """Create every submission of a clean report inside one SAVEPOINT: all of them or none.
 
     Flushes but does not commit; the caller (request or CLI command) commits once.
@@ -528,4 +534,5 @@ def commit(session: Session, actor: User | None, report: ImportReport) -> list[S
         ImportRefused,
         (SubmissionError, SQLAlchemyError),
         lambda exc: str(exc)[:200],
+        progress,
     )
