@@ -129,9 +129,9 @@ class Pool:
         ids = np.asarray(expert_ids, dtype=np.int64)
         if not self.experts or not ids.size:
             return np.full(ids.shape, -1, dtype=np.int64)
-        at = np.minimum(np.searchsorted(self._sorted_ids, ids), len(self._sorted_ids) - 1)
-        found = self._sorted_ids[at] == ids
-        return np.where(found, self._sorted_order[at], -1)
+        sorted_ids, order = self._id_order
+        at = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
+        return np.where(sorted_ids[at] == ids, order[at], -1)
 
     def spread(self, expert_ids: Sequence[int], values: np.ndarray) -> np.ndarray:
         """A pool-ordered array holding `values` at the given experts' positions, 0 elsewhere."""
@@ -142,12 +142,11 @@ class Pool:
         return out
 
     @cached_property
-    def _sorted_order(self) -> np.ndarray:
-        return np.argsort(np.array([e.id for e in self.experts], dtype=np.int64), kind="stable")
-
-    @cached_property
-    def _sorted_ids(self) -> np.ndarray:
-        return np.array([e.id for e in self.experts], dtype=np.int64)[self._sorted_order]
+    def _id_order(self) -> tuple[np.ndarray, np.ndarray]:
+        """Expert ids sorted, and the pool position of each."""
+        ids = np.array([e.id for e in self.experts], dtype=np.int64)
+        order = np.argsort(ids, kind="stable")
+        return ids[order], order
 
 
 def _trained(session: Session, ids: list[int]) -> set[int]:
@@ -162,8 +161,9 @@ def scoring_config() -> ScoringConfig:
 
 def pool_scores(
     session: Session, submission: Submission, pool: Pool, cfg: ScoringConfig
-) -> tuple[PoolScores, np.ndarray, np.ndarray, Any]:
-    """Scores of every pool expert, plus the rows (texts) behind the semantic part."""
+) -> tuple[PoolScores, np.ndarray, np.ndarray, np.ndarray, Any]:
+    """Scores of every pool expert, plus the rows (texts) behind the semantic part: the
+    matrix rows of pool experts, their experts' pool positions, every row's score, the matrix."""
     store = get_store()
     query = store.encoder.encode_query(matching_text(submission))
     matrix, row_scores = store.score_all(EXPERT_INDEX, query)
@@ -178,7 +178,7 @@ def pool_scores(
         _specialty(submission, pool),
         cfg,
     )
-    return scores, np.flatnonzero(keep), row_scores, matrix
+    return scores, np.flatnonzero(keep), row_expert, row_scores, matrix
 
 
 def keyword_scores(submission: Submission, pool: Pool, max_pairs: int | None = None) -> np.ndarray:
@@ -225,7 +225,7 @@ def rank(
     today = today or dt.date.today()
     pool = pool or Pool.load(session, today, rules)
     cfg = scoring_config()
-    scores, rows, row_scores, matrix = pool_scores(session, submission, pool, cfg)
+    scores, rows, row_expert, row_scores, matrix = pool_scores(session, submission, pool, cfg)
     sub_record = submission_record(submission)
     masks = exclusion_masks(pool.table, sub_record, rules, today)
     excluded = np.zeros(len(pool.experts), bool)
@@ -235,7 +235,7 @@ def rank(
     order = np.lexsort((np.arange(len(scores.total)), -scores.total))
     eligible = [i for i in order if not excluded[i] and not skip[i]][:k]
     shown_out = [i for i in order if excluded[i] and not skip[i]][:EXCLUDED_SHOWN]
-    explain = _Explainer(submission, pool, scores, rows, row_scores, matrix, cfg)
+    explain = _Explainer(submission, pool, scores, rows, row_expert, row_scores, matrix, cfg)
     candidates = [Candidate(pool.experts[i], float(scores.total[i]), explain(i)) for i in eligible]
     out = [
         Candidate(
@@ -272,6 +272,7 @@ class _Explainer:
         pool: Pool,
         scores: PoolScores,
         rows: np.ndarray,
+        row_expert: np.ndarray,
         row_scores: np.ndarray,
         matrix: Any,
         cfg: ScoringConfig,
@@ -282,10 +283,27 @@ class _Explainer:
         self.terms = _terms(submission)
         self.query_words = _query_words(submission)
         self.analyzer = expert_keyword_index().analyzer
-        self.rows_of: dict[int, list[tuple[float, str]]] = {}
-        for r in rows:
-            position = pool.index[int(matrix.source_ids[r])]
-            self.rows_of.setdefault(position, []).append((float(row_scores[r]), matrix.chunks[r]))
+        # The pool's texts grouped by expert once (a sort, not a Python loop over every text of
+        # the pool), so each explanation looks up its own with a binary search.
+        order = np.argsort(row_expert, kind="stable")
+        self._row_positions, self._rows = row_expert[order], rows[order]
+        self._row_scores, self._chunks = row_scores, matrix.chunks
+        semantic = scores.semantic
+        self._semantic_range = (
+            (float(semantic.min()), float(semantic.max())) if semantic.size else (0.0, 0.0)
+        )
+
+    def _scaled_semantic(self, i: int) -> float:
+        """The expert's semantic score as fused: min-max scaled over the pool when configured."""
+        value = float(self.scores.semantic[i])
+        if not self.cfg.semantic_minmax:
+            return value
+        low, high = self._semantic_range
+        return (value - low) / (high - low) if high > low else 0.0
+
+    def _rows_of(self, i: int) -> list[tuple[float, str]]:
+        lo, hi = np.searchsorted(self._row_positions, [i, i + 1])
+        return [(float(self._row_scores[r]), self._chunks[r]) for r in self._rows[lo:hi]]
 
     def __call__(self, i: int) -> Explanation:
         expert = self.pool.experts[i]
@@ -293,7 +311,7 @@ class _Explainer:
         total_w = w.semantic + w.keyword + w.category + w.specialty or 1.0
         semantic = float(self.scores.semantic[i])
         parts = {
-            "semantic": round(w.semantic * _scaled(self.scores.semantic, i, self.cfg) / total_w, 4),
+            "semantic": round(w.semantic * self._scaled_semantic(i) / total_w, 4),
             "keyword": round(w.keyword * float(self.scores.keyword[i]) / total_w, 4),
             "category": round(w.category * float(self.scores.category[i]) / total_w, 4),
             "specialty": round(w.specialty * float(self.scores.specialty[i]) / total_w, 4),
@@ -307,7 +325,7 @@ class _Explainer:
 
     def _texts(self, expert: Expert, i: int, n: int = 3) -> list[dict[str, Any]]:
         texts = chunk_texts(ExpertTexts.from_model(expert))
-        best = sorted(self.rows_of.get(i, []), reverse=True)[:n]
+        best = sorted(self._rows_of(i), reverse=True)[:n]
         out = []
         for score, chunk in best:
             text = texts.get(chunk, "")
@@ -323,13 +341,6 @@ class _Explainer:
                 }
             )
         return out
-
-
-def _scaled(values: np.ndarray, i: int, cfg: ScoringConfig) -> float:
-    if not cfg.semantic_minmax:
-        return float(values[i])
-    low, high = float(values.min()), float(values.max())
-    return (float(values[i]) - low) / (high - low) if high > low else 0.0
 
 
 def _covers(term: str, specialty: str) -> bool:

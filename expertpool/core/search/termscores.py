@@ -92,7 +92,7 @@ class TermScorer:
         if not unique or not doc_count:
             return np.zeros(0, dtype=np.int64 if int_ids else object), np.zeros(0)
         stats = self._stats(reader, unique, doc_count, max_pairs)
-        leaves = _leaves(reader)
+        leaves = list(reader.leaf_readers())
         with self._lock:
             self._forget_segments_except({_segment_id(r) for r, _ in leaves})
             for segment_reader, _base in leaves:
@@ -138,7 +138,7 @@ class TermScorer:
         k1 = self.k1
         for name, term, idf, avgfl, b in stats:
             posts = self._postings(r, seg, name, term)
-            if posts is None or not posts.docs.size:
+            if not posts.docs.size:
                 continue
             tf = posts.weights
             fl = self._lengths(r, seg, name)[posts.docs]
@@ -171,7 +171,7 @@ class TermScorer:
             lengths = seg.lengths[name] = _field_lengths(r, name, len(seg.ids))
         return lengths
 
-    def _postings(self, r: IndexReader, seg: _Segment, name: str, term: str) -> _Postings | None:
+    def _postings(self, r: IndexReader, seg: _Segment, name: str, term: str) -> _Postings:
         key = (name, term)
         cached = seg.postings.get(key)
         if cached is not None:
@@ -192,10 +192,6 @@ def _as_int(value: str) -> int:
         return int(value)
     except ValueError:
         return -1
-
-
-def _leaves(reader: IndexReader) -> list[tuple[IndexReader, int]]:
-    return list(reader.leaf_readers())
 
 
 def _segment_id(r: IndexReader) -> str:

@@ -52,10 +52,7 @@ def sparsify_top_k(
     met_cols = np.flatnonzero(metrology) if metrology is not None and k_metrology > 0 else None
     subs, exps = [], []
     for lo in range(0, m, chunk_rows):
-        block = np.array(affinity[lo : lo + chunk_rows], dtype=np.float64)
-        block[~np.isfinite(block)] = -np.inf
-        if mask is not None:
-            block[~mask[lo : lo + chunk_rows]] = -np.inf
+        block = _block(affinity, slice(lo, lo + chunk_rows), mask)
         rows, picked = _top_per_row(block, k)
         subs.append(rows + lo)
         exps.append(picked)
@@ -149,10 +146,7 @@ def _pick(
         same = rows[(keys[:, 0] == k) & (keys[:, 1] == km)]
         for lo in range(0, same.size, chunk_rows):
             chunk = same[lo : lo + chunk_rows]
-            block = np.array(affinity[chunk], dtype=np.float64)
-            block[~np.isfinite(block)] = -np.inf
-            if mask is not None:
-                block[~mask[chunk]] = -np.inf
+            block = _block(affinity, chunk, mask)
             r, c = _top_per_row(block, int(k))
             rm, cm = _top_per_row(block[:, met_cols], int(km))
             got = np.bincount(r, minlength=chunk.size)
@@ -186,6 +180,15 @@ def _starved(
         side = np.asarray(flow.get_source_side_min_cut(), np.int64)
         out[side[side < m]] = True
     return out
+
+
+def _block(affinity: np.ndarray, rows: slice | np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """Some rows of the affinity as float64, with ineligible (non-finite or masked) at -inf."""
+    block = np.array(affinity[rows], dtype=np.float64)
+    block[~np.isfinite(block)] = -np.inf
+    if mask is not None:
+        block[~mask[rows]] = -np.inf
+    return block
 
 
 def _top_per_row(block: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
