@@ -15,7 +15,7 @@ from ..accounts.models import User
 from ..core.access import Role
 from ..experts import institutions
 from ..experts.models import Expert, Institution
-from ..experts.operations import create_expert
+from ..experts.operations import ReviewFields, create_expert, request_review_fields
 from . import data
 
 # Extra loaders (e.g. the course catalogue) register here; each gets (session, admin, progress).
@@ -39,6 +39,7 @@ def load(session: Session, *, n_experts: int = 320, progress: bool = True) -> di
     experts = data.generate_experts(n_experts)
     created = list(_experts(session, admins[0], experts, progress))
     expert_logins = _expert_accounts(session, created[:3])
+    _pending_change(session, created[2])
     for extra in EXTRA_LOADERS:
         extra(session, admins[0], progress)
     session.flush()
@@ -180,6 +181,14 @@ def _expert_accounts(session: Session, experts: list[Expert]) -> list[dict[str, 
         expert.user_id = user.id
         logins.append({"username": username, "password": DEMO_EXPERT_PASSWORD, "name": expert.name})
     return logins
+
+
+def _pending_change(session: Session, expert: Expert) -> None:
+    """A 审评项目变更 waiting for the office: the third demo expert asks for one more category."""
+    fields = ReviewFields.of(expert)
+    extra = next(code for code in range(13, 0, -1) if code not in fields.categories)
+    fields.categories = sorted([*fields.categories, extra])
+    request_review_fields(session, session.get(User, expert.user_id), expert, fields, None)
 
 
 def existing_demo_accounts(session: Session) -> dict[str, list[dict[str, Any]]]:
