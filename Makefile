@@ -7,7 +7,11 @@ export FLASK_APP := wsgi:app
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run setup test lint format bench clean-db
+# The browser tests drive Debian's Chromium (no browser download works here); CJK fonts so the
+# screenshots show Chinese text.
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: run setup test lint format bench clean-db browser
 
 run: setup
 	@echo "Serving on http://127.0.0.1:5000  (Ctrl-C to stop)"
@@ -30,8 +34,14 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev $(CHROMIUM)
 	$(PY) -m pytest -n 2 --dist loadgroup -q
+
+browser: $(CHROMIUM)
+
+$(CHROMIUM):
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
