@@ -1,0 +1,92 @@
+"""An expert's journey, by clicking only: home → the waiting invitation → the submission itself
+→ accept with a no-conflict declaration → write and submit the review; the form by keyboard."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+_numbers = itertools.count(1)
+
+
+def invite_expert1(journey: Any) -> str:
+    """A new submission with expert1 invited to its panel (as an administrator would do)."""
+    from expertpool.accounts.models import User
+    from expertpool.core import audit
+    from expertpool.db import db
+    from expertpool.experts.models import Expert
+    from expertpool.reviews import operations as reviews
+    from expertpool.submissions.operations import create_submission
+
+    title = f"海水中营养盐成分分析标准物质（第{next(_numbers)}批）"
+    with journey.server.app_context():
+        admin = db.session.scalar(select(User).where(User.username == "admin"))
+        expert_user = db.session.scalar(select(User).where(User.username == "expert1"))
+        expert = db.session.scalar(select(Expert).where(Expert.user_id == expert_user.id))
+        audit.set_actor(db.session, admin)
+        submission = create_submission(
+            db.session,
+            admin,
+            {
+                "kind": "rm_certification",
+                "review_type": "new",
+                "grade": "first",
+                "title": title,
+                "rm_name": "海水营养盐标准物质",
+                "category": 8,
+                "matrix": "海水",
+                "analytes": ["硝酸盐", "亚硝酸盐", "磷酸盐"],
+                "methods": ["分光光度法"],
+                "applicant_institution": "国家海洋环境监测中心",
+                "description": "以近岸海水为候选物，过滤灭菌后分装，评估均匀性与稳定性。",
+            },
+        )
+        reviews.assign_panel(
+            db.session,
+            admin,
+            submission,
+            [(expert.id, 0.8, {})],
+            [],
+            dt.date.today() + dt.timedelta(days=30),
+        )
+        db.session.commit()
+    return title
+
+
+def fill_review(journey: Any) -> None:
+    page = journey.page
+    for label in ("Homogeneity", "Stability", "Value assignment", "Uncertainty"):
+        page.get_by_label(journey.t(label), exact=True).select_option("satisfactory")
+    for label in ("Traceability", "Certificate and label"):
+        page.get_by_label(journey.t(label), exact=True).select_option("not_applicable")
+    page.get_by_label(journey.t("Overall recommendation")).select_option("approve")
+    page.get_by_label(journey.t("Summary")).fill("均匀性、稳定性与定值数据完整，建议批准。")
+
+
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+def test_expert_accepts_an_invitation_and_submits_a_review(journey: Any, locale: str) -> None:
+    title = invite_expert1(journey)
+    page = journey.page
+    if locale == "en":
+        journey.goto("/login")
+        journey.use_english()
+    journey.sign_in_as("expert")
+    # The home page lists the invitation; the submission can be read before answering.
+    journey.click(page.get_by_role("main").get_by_role("link", name=title).first)
+    journey.click(page.get_by_role("link", name=journey.t("Read the submission")).first)
+    assert title in page.get_by_role("heading", level=1).inner_text()
+    page.go_back()
+    card = page.locator(".card", has_text=title)
+    card.get_by_role("checkbox").check()
+    journey.click(card.get_by_role("button", name=journey.t("Accept"), exact=True))
+    # The review now waits among the reviews due, from the home page.
+    journey.click(journey.link("Home"))
+    journey.click(page.get_by_role("main").get_by_role("link", name=title).first)
+    fill_review(journey)
+    journey.click(journey.button("Submit review"))
+    assert journey.t("Submitted on %(date)s.", date=dt.date.today()) in page.content()
+    journey.assert_clean()
