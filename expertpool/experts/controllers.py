@@ -27,7 +27,7 @@ from ..core.requests import fail
 from ..db import db
 from . import audit_queries, history, queries
 from . import operations as ops
-from .constants import CATEGORIES, SPECIALTY_KINDS, STATUS_LABELS, Status
+from .constants import CATEGORIES, SPECIALTY_KINDS, STATUS_LABELS, Status, enum_label
 from .forms import (
     PART_FORMS,
     AdminProfileForm,
@@ -165,7 +165,10 @@ def coverage() -> Any:
             {"name": str(STATUS_LABELS[Status(s)]), "value": n}
             for s, n in cov.status_counts.items()
         ],
-        "titles": [{"name": k, "value": v} for k, v in sorted(cov.title_counts.items())],
+        "titles": [
+            {"name": enum_label("title_grade", k), "value": v}
+            for k, v in sorted(cov.title_counts.items())
+        ],
         "ages": {"labels": list(cov.age_buckets), "values": list(cov.age_buckets.values())},
         "labels": {"experts": _("Active experts"), "minimum": _("Minimum")},
     }
