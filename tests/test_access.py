@@ -79,6 +79,7 @@ EXPECTED: dict[str, set[str]] = {
     "reviews.mine": {E},
     "reviews.review_form": {E},
     "reviews.attachment": {E},
+    "reviews.invited_submission": {A, E},
     "reviews.inbox": SIGNED_IN,
     "reviews.mark_read": SIGNED_IN,
     "reviews.mark_all_read": SIGNED_IN,

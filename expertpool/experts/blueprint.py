@@ -61,6 +61,14 @@ def role_label(role: str) -> str:
 
 
 @bp.app_template_global()
+def enum_label(kind: str, value: str | None) -> str:
+    """A stored Chinese enumeration value (title, title grade, education) in the UI language."""
+    from .constants import enum_label as label
+
+    return label(kind, value)
+
+
+@bp.app_template_global()
 def category_name(code: int) -> str:
     from flask_babel import get_locale
 

@@ -82,3 +82,46 @@ SPECIALTY_LABELS = {
     "matrix": _l("Matrices"),
     "technique": _l("Techniques"),
 }
+
+# The stored values above are Chinese (as the regulator's forms spell them); these are the labels
+# people read, translated like every other interface string.
+TITLE_GRADE_LABELS = {
+    "正高级": _l("Senior (full)"),
+    "副高级": _l("Senior (associate)"),
+    "中级": _l("Intermediate"),
+    "初级": _l("Junior"),
+}
+TITLE_LABELS = {
+    "研究员": _l("Research professor"),
+    "正高级工程师": _l("Professor-level senior engineer"),
+    "教授": _l("Professor"),
+    "主任医师": _l("Chief physician"),
+    "主任药师": _l("Chief pharmacist"),
+    "副研究员": _l("Associate research professor"),
+    "高级工程师": _l("Senior engineer"),
+    "副教授": _l("Associate professor"),
+    "副主任医师": _l("Associate chief physician"),
+    "工程师": _l("Engineer"),
+    "助理研究员": _l("Assistant research fellow"),
+}
+EDUCATION_LABELS = {
+    "博士研究生": _l("Doctorate"),
+    "硕士研究生": _l("Master's degree"),
+    "大学本科": _l("Bachelor's degree"),
+    "大专": _l("Junior college"),
+}
+GENDER_LABELS = {"M": _l("Male"), "F": _l("Female")}
+ENUM_LABELS = {
+    "title_grade": TITLE_GRADE_LABELS,
+    "title": TITLE_LABELS,
+    "education": EDUCATION_LABELS,
+    "gender": GENDER_LABELS,
+}
+
+
+def enum_label(kind: str, value: str | None) -> str:
+    """The translated label of a stored enumeration value (the value itself when unknown)."""
+    if not value:
+        return ""
+    label = ENUM_LABELS.get(kind, {}).get(value)
+    return str(label) if label is not None else value

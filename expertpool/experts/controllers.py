@@ -25,9 +25,9 @@ from ..core.access import Role, roles_required
 from ..core.audit import AuditLog
 from ..core.requests import fail
 from ..db import db
+from . import audit_queries, history, queries
 from . import operations as ops
-from . import queries
-from .constants import CATEGORIES, SPECIALTY_KINDS, STATUS_LABELS, Status
+from .constants import CATEGORIES, SPECIALTY_KINDS, STATUS_LABELS, Status, enum_label
 from .forms import (
     PART_FORMS,
     AdminProfileForm,
@@ -165,7 +165,10 @@ def coverage() -> Any:
             {"name": str(STATUS_LABELS[Status(s)]), "value": n}
             for s, n in cov.status_counts.items()
         ],
-        "titles": [{"name": k, "value": v} for k, v in sorted(cov.title_counts.items())],
+        "titles": [
+            {"name": enum_label("title_grade", k), "value": v}
+            for k, v in sorted(cov.title_counts.items())
+        ],
         "ages": {"labels": list(cov.age_buckets), "values": list(cov.age_buckets.values())},
         "labels": {"experts": _("Active experts"), "minimum": _("Minimum")},
     }
@@ -174,16 +177,18 @@ def coverage() -> Any:
 
 @roles_required(Role.ADMIN)
 def audit_log() -> Any:
-    page_no = request.args.get("page", 1, type=int)
-    stmt = select(AuditLog).order_by(AuditLog.id.desc())
-    if request.args.get("expert", type=int):
-        stmt = stmt.where(AuditLog.expert_id == request.args.get("expert", type=int))
-    total = queries.count(db.session, stmt)
-    per_page = 50
-    rows = db.session.scalars(stmt.limit(per_page).offset((page_no - 1) * per_page)).all()
-    page = queries.Page(items=rows, page=page_no, per_page=per_page, total=total)
+    flt = audit_queries.AuditFilter.from_args(request.args)
+    page = queries.paginate(db.session, flt.statement(), request.args.get("page", 1, type=int), 50)
+    ctx = audit_queries.history_context(db.session, page.items, lambda expert_id: True)
     return render_template(
-        "experts/audit.html", page=page, args={k: v for k, v in request.args.items() if k != "page"}
+        "experts/audit.html",
+        page=page,
+        entries=history.render(page.items, ctx),
+        flt=flt,
+        args=flt.as_args(),
+        entity_types=audit_queries.entity_types(db.session),
+        entity_labels=history.ENTITY_LABELS,
+        actions=history.ACTIONS,
     )
 
 
@@ -191,17 +196,19 @@ def audit_log() -> Any:
 
 
 def _file_context(expert: Expert) -> dict[str, Any]:
-    history = db.session.scalars(
+    rows = db.session.scalars(
         select(AuditLog)
         .where(AuditLog.expert_id == expert.id)
         .order_by(AuditLog.id.desc())
         .limit(200)
     ).all()
+    can_see_personal = current_user.is_admin or expert.user_id == current_user.id
+    ctx = audit_queries.history_context(db.session, rows, lambda expert_id: can_see_personal)
     return {
         "expert": expert,
-        "history": history,
+        "history": history.render(rows, ctx),
         "pending": ops.pending_changes(expert),
-        "can_see_personal": current_user.is_admin or expert.user_id == current_user.id,
+        "can_see_personal": can_see_personal,
     }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
@@ -17,11 +19,20 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp
 
-from .constants import CATEGORIES, EDUCATIONS, TITLE_GRADES, TITLES
+from .constants import (
+    CATEGORIES,
+    EDUCATION_LABELS,
+    EDUCATIONS,
+    TITLE_GRADE_LABELS,
+    TITLE_GRADES,
+    TITLE_LABELS,
+    TITLES,
+)
 
 
-def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
-    return [("", "—")] + [(v, v) for v in values]
+def _choices(values: tuple[str, ...], labels: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Stored values stay Chinese (as the regulator's forms spell them); labels are translated."""
+    return [("", "—")] + [(v, labels.get(v, v)) for v in values]
 
 
 class VersionedForm(FlaskForm):
@@ -40,9 +51,15 @@ class ProfileForm(VersionedForm):
     phone = StringField(_l("Mobile phone"), validators=[Optional(), Regexp(r"^[0-9+\- ]{6,20}$")])
     department = StringField(_l("Department"), validators=[Optional(), Length(max=128)])
     city = StringField(_l("City"), validators=[Optional(), Length(max=32)])
-    title = SelectField(_l("Professional title"), choices=_choices(TITLES), default="")
-    title_grade = SelectField(_l("Title grade"), choices=_choices(TITLE_GRADES), default="")
-    education = SelectField(_l("Education"), choices=_choices(EDUCATIONS), default="")
+    title = SelectField(
+        _l("Professional title"), choices=_choices(TITLES, TITLE_LABELS), default=""
+    )
+    title_grade = SelectField(
+        _l("Title grade"), choices=_choices(TITLE_GRADES, TITLE_GRADE_LABELS), default=""
+    )
+    education = SelectField(
+        _l("Education"), choices=_choices(EDUCATIONS, EDUCATION_LABELS), default=""
+    )
     years_experience = IntegerField(
         _l("Years of experience"), validators=[Optional(), NumberRange(0, 70)]
     )

@@ -211,7 +211,9 @@ def round_detail(round_id: int) -> Any:
         experts=experts,
         subs=subs,
         chart=chart,
-        form=ConfirmForm(version=item.version),
+        form=ConfirmForm(version=item.version, invitations=ops.invitation_count(item)),
+        invitations=ops.invitation_count(item),
+        alternates=ops.alternate_count(item),
     )
 
 
@@ -222,8 +224,10 @@ def confirm_round(round_id: int) -> Any:
     if not form.validate_on_submit():
         abort(400)
     version = int(form.version.data) if (form.version.data or "").isdigit() else None
+    shown = form.invitations.data or ""
+    expected = int(shown) if shown.isdigit() else None
     try:
-        created = ops.confirm(db.session, current_user, item, version)
+        created = ops.confirm(db.session, current_user, item, version, expected)
     except (ops.RoundError, ReviewError) as exc:
         fail(str(exc))
     else:

@@ -36,3 +36,4 @@ class RoundForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     version = HiddenField()
+    invitations = HiddenField()  # the count the administrator was shown

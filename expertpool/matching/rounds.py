@@ -178,12 +178,40 @@ def _proposal(
     }
 
 
+def invitation_count(round_: ReviewRound) -> int:
+    """How many invitations confirming the round sends: one per proposed panel member."""
+    return sum(len(p.get("members", [])) for p in (round_.proposal or {}).get("panels", []))
+
+
+def alternate_count(round_: ReviewRound) -> int:
+    return sum(len(p.get("alternates", [])) for p in (round_.proposal or {}).get("panels", []))
+
+
 def confirm(
-    session: Session, actor: User, round_: ReviewRound, expected_version: int | None = None
+    session: Session,
+    actor: User,
+    round_: ReviewRound,
+    expected_version: int | None = None,
+    expected_invitations: int | None = None,
 ) -> list[Assignment]:
-    """Invite every proposed panel (all or nothing: one refusal rolls the whole round back)."""
+    """Invite every proposed panel (all or nothing: one refusal rolls the whole round back).
+
+    `expected_invitations` is the count the administrator was shown when confirming: a proposal
+    that would now send a different number is refused rather than sent unseen.
+    """
     if expected_version is not None and expected_version != round_.version:
         raise RoundError(str(_l("This round changed since you opened it: reload and check.")))
+    if expected_invitations is not None and expected_invitations != invitation_count(round_):
+        raise RoundError(
+            str(
+                _l(
+                    "The proposal changed since you opened it: it would now send %(n)s "
+                    "invitations, not %(expected)s. Nothing was sent; check the round again.",
+                    n=invitation_count(round_),
+                    expected=expected_invitations,
+                )
+            )
+        )
     if round_.status != "proposed":
         raise RoundError(str(_l("Only a proposed round can be confirmed.")))
     stale = still_eligible_problems(session, round_)

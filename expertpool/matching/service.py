@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ..core.embeddings.store import get_store
-from ..core.search.highlight import highlight_text
+from ..core.search.highlight import highlight_text, markable
 from ..experts.constants import Status
 from ..experts.models import Expert
 from ..submissions.models import Submission
@@ -350,11 +350,6 @@ def _covers(term: str, specialty: str) -> bool:
     return bool(a and b) and (a in b or b in a)
 
 
-# Function words a title like 土壤中铅 splits off: marking them in explanations is noise.
-# Single-character analytes (铅, 镉, 砷, 汞) stay: they are what the expert must know.
-_FUNCTION_WORDS = frozenset("中的和与及在对用等之其为或并由从以于及其")
-
-
 def _query_words(submission: Submission) -> frozenset[str]:
     from .sync import expert_keyword_index
 
@@ -368,7 +363,10 @@ def _query_words(submission: Submission) -> frozenset[str]:
             submission.methods or [],
         )
     )
-    return frozenset(w for w in words if w not in _FUNCTION_WORDS)
+    # Single characters and short Latin words are marked only when the submission names them
+    # on their own (analytes 铅, 镉, Pb; a matrix; a method), never as fragments of a title.
+    named = [*(submission.analytes or []), *(submission.methods or []), submission.matrix or ""]
+    return frozenset(w for w in words if markable(w, named))
 
 
 def _escape(text: str) -> str:

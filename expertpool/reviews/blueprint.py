@@ -16,6 +16,11 @@ rule("/reviews/assignments/<int:assignment_id>/accept", "accept", c.accept, meth
 rule("/reviews/assignments/<int:assignment_id>/decline", "decline", c.decline, methods=["POST"])
 rule("/reviews/mine", "mine", c.mine)
 rule(
+    "/reviews/assignments/<int:assignment_id>/submission",
+    "invited_submission",
+    c.invited_submission,
+)
+rule(
     "/reviews/assignments/<int:assignment_id>/review",
     "review_form",
     c.review_form,

@@ -230,16 +230,42 @@ def _review_page(assignment: Assignment, form: ReviewForm) -> str:
     )
 
 
+# An invited expert sees the submission and its dossier before answering, so they can judge a
+# conflict of interest; after declining or being withdrawn, they no longer do.
+DOSSIER_STATUSES = (AssignmentStatus.INVITED, AssignmentStatus.ACCEPTED, AssignmentStatus.COMPLETED)
+
+
+@roles_required(Role.ADMIN, Role.EXPERT)
+def invited_submission(assignment_id: int) -> Any:
+    """The submission behind an invitation: administrators, and the invited expert only."""
+    from ..submissions.constants import GRADE_LABELS, KIND_LABELS, REVIEW_TYPE_LABELS
+
+    assignment = _assignment_or_404(assignment_id)
+    if not current_user.is_admin and (
+        assignment.expert.user_id != current_user.id or assignment.status not in DOSSIER_STATUSES
+    ):
+        abort(403)
+    return render_template(
+        "reviews/submission.html",
+        assignment=assignment,
+        s=assignment.submission,
+        kinds=KIND_LABELS,
+        review_types=REVIEW_TYPE_LABELS,
+        grades=GRADE_LABELS,
+        status_labels=STATUS_LABELS,
+    )
+
+
 @roles_required(Role.EXPERT)
 def attachment(assignment_id: int, attachment_id: int) -> Any:
-    """The dossier, for the expert reviewing it (once they have accepted, never before)."""
+    """The dossier, for the invited expert (to judge a conflict) and while they review it."""
     from ..submissions.models import Attachment
     from ..submissions.operations import attachment_path
 
     assignment = _my_assignment(assignment_id)
     item = db.session.get(Attachment, attachment_id)
     if (
-        assignment.status not in (AssignmentStatus.ACCEPTED, AssignmentStatus.COMPLETED)
+        assignment.status not in DOSSIER_STATUSES
         or item is None
         or item.submission_id != assignment.submission_id
     ):

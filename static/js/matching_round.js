@@ -8,14 +8,16 @@
   };
   draw("chart-load", {
     tooltip: {},
-    xAxis: { type: "category", name: data.labels.reviews, data: data.histogram.map((_, i) => String(i)) },
+    grid: { left: 10, right: 20, bottom: 30, containLabel: true },
+    xAxis: { type: "category", name: data.labels.reviews, nameLocation: "middle", nameGap: 28, data: data.histogram.map((_, i) => String(i)) },
     yAxis: { type: "value", name: data.labels.experts },
     series: [{ type: "bar", data: data.histogram }],
   });
   const sorted = [...data.affinity].sort((a, b) => a - b);
   draw("chart-affinity", {
     tooltip: {},
-    xAxis: { type: "category", name: data.labels.panels, data: sorted.map((_, i) => String(i + 1)) },
+    grid: { left: 10, right: 20, bottom: 30, containLabel: true },
+    xAxis: { type: "category", name: data.labels.panels, nameLocation: "middle", nameGap: 28, data: sorted.map((_, i) => String(i + 1)) },
     yAxis: { type: "value", name: data.labels.affinity },
     series: [{ type: "bar", data: sorted }],
   });

@@ -10,13 +10,13 @@
     window.addEventListener("resize", () => chart.resize());
   };
   draw("chart-status", {
-    tooltip: {}, grid: { left: 90, right: 20, top: 10, bottom: 20 },
+    tooltip: {}, grid: { left: 10, right: 20, top: 10, bottom: 20, containLabel: true },
     xAxis: { type: "value", minInterval: 1 }, yAxis: { type: "category", data: data.labels, inverse: true },
     series: [{ type: "bar", name: data.name, label: { show: true, position: "right" },
       data: data.values.map((v, i) => ({ value: v, itemStyle: { color: colours[i] } })) }],
   });
   draw("chart-panels", {
-    tooltip: { trigger: "axis" }, legend: { top: 0 }, grid: { left: 40, right: 20, top: 30, bottom: 40 },
+    tooltip: { trigger: "axis" }, legend: { top: 0 }, grid: { left: 10, right: 20, top: 30, bottom: 10, containLabel: true },
     xAxis: { type: "category", data: data.submissions, axisLabel: { rotate: 45 } },
     yAxis: { type: "value", minInterval: 1 },
     series: Object.entries(data.series).map(([name, values], i) => ({

@@ -9,6 +9,7 @@ pieces (the longest matching token wins), then use Whoosh's `ContextFragmenter`,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from html import escape
@@ -25,6 +26,37 @@ from whoosh.highlight import (
 
 ELLIPSIS = "…"
 _CONNECTORS = frozenset("-_/.·")
+
+# Function characters a Chinese title splits off (土壤中铅 → 土壤 中 铅): never worth a mark.
+FUNCTION_CHARS = frozenset("的了和与及或在对中等之其为并由从以于把被将是也而")
+
+
+_PARTS = re.compile(r"[-_/.·\s]+")
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
+
+
+def markable(term: str, keep: Collection[str] = ()) -> bool:
+    """Whether a query word deserves a <mark> in an explanation.
+
+    The rule: never a stop-word or a function character; Chinese words of two characters or
+    more; Latin words of three letters or more. A shorter word (a single character such as 铅,
+    an element symbol such as Pb) only when it is in `keep`, i.e. the query named it on its
+    own (an analyte, a matrix, a method), not when it is a fragment the analyser split off.
+    """
+    from .analysis import STOP_WORDS
+
+    word = term.strip().casefold()
+    if not word or word in STOP_WORDS or word in FUNCTION_CHARS:
+        return False
+    folded_keep = {k.strip().casefold() for k in keep}
+    # ICP-MS named as a method keeps its parts, so the whole of ICP-MS is still marked.
+    folded_keep |= {part for k in folded_keep for part in _PARTS.split(k) if part}
+    if any(_is_cjk(ch) for ch in word):
+        return len(word) >= 2 or word in folded_keep
+    return len(word) >= 3 or word in folded_keep
 
 
 @dataclass(frozen=True, slots=True)
