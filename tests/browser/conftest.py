@@ -169,8 +169,22 @@ class Journey:
             locator.click()
         self.seen()
 
-    def submit(self, locator: Any) -> None:
-        self.click(locator)
+    def click_and_confirm(self, locator: Any, expect: str | None = None) -> str:
+        """Click an irreversible action, read the confirmation dialog it opens, and confirm.
+
+        Returns what the dialog said; `expect`, if given, must be part of it.
+        """
+        locator.click()
+        dialog = self.page.get_by_role("alertdialog")
+        dialog.wait_for(state="visible")
+        said = dialog.inner_text()
+        if expect is not None:
+            assert expect in said, said
+        self.seen("confirm")
+        with self.page.expect_navigation():
+            dialog.locator("[data-role=ok]").click()
+        self.seen()
+        return said
 
     def seen(self, label: str | None = None) -> None:
         """Photograph the current page and run the accessibility rules on it."""

@@ -1,0 +1,154 @@
+"""An administrator's journey, by clicking only, each step starting from the home page: vet an
+applicant → import experts → match a submission and assign its panel → propose and confirm a
+review round → rate a review."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+_numbers = itertools.count(1)
+
+
+def _id_number(serial: int) -> str:
+    from expertpool.experts.importer import id_check_digit
+
+    first17 = f"11010819800101{serial:03d}"
+    return first17 + id_check_digit(first17)
+
+
+def import_file(folder: Path, locale: str) -> tuple[Path, list[str]]:
+    """A CSV in the import template's columns with two new experts."""
+    batch = next(_numbers)
+    names = [f"导入专家{batch}{locale[:2]}甲", f"导入专家{batch}{locale[:2]}乙"]
+    header = "姓名,性别,出生日期,身份证号,手机,电子邮箱,工作单位,省份,职称,职称级别,审评类别,技术,状态"
+    rows = [
+        [
+            name,
+            "男" if i == 0 else "女",
+            "1980-01-01",
+            _id_number(100 * batch + 10 * (locale == "en") + i),
+            f"1390000{batch:02d}{i:02d}",
+            f"import{batch}{locale[:2]}{i}@example.cn",
+            "中国计量科学研究院",
+            "北京市",
+            "研究员",
+            "正高级",
+            "08",
+            "ICP-MS",
+            "active",
+        ]
+        for i, name in enumerate(names)
+    ]
+    buffer = io.StringIO()
+    buffer.write(header + "\n")
+    csv.writer(buffer).writerows(rows)
+    path = folder / f"experts-{batch}.csv"
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    return path, names
+
+
+def home(journey: Any) -> None:
+    journey.click(journey.page.get_by_role("link", name=journey.t("Home"), exact=True).first)
+
+
+def queue(journey: Any, message: str) -> Any:
+    """A work-queue entry of the administrator's home page."""
+    return journey.page.get_by_role("main").get_by_role("link", name=re.compile(re.escape(journey.t(message))))
+
+
+def vet_an_applicant(journey: Any) -> None:
+    page = journey.page
+    home(journey)
+    journey.click(queue(journey, "Applications to vet").first)
+    journey.click(page.get_by_role("main").locator("table a").first)
+    name = page.get_by_role("heading", level=1).inner_text()
+    start = journey.button("Start vetting")
+    if start.count():
+        journey.click(start)
+    journey.click(journey.button("Approve"))
+    assert journey.t("Active") in page.get_by_role("main").inner_text(), name
+
+
+def import_experts(journey: Any) -> None:
+    page = journey.page
+    home(journey)
+    journey.click(page.get_by_role("link", name=journey.t("Import experts")).first)
+    path, names = import_file(journey.folder, journey.locale)
+    page.locator("input[type=file]").set_input_files(str(path))
+    journey.click(journey.button("Check the file"))
+    journey.click_and_confirm(page.get_by_role("button", name=re.compile("2")).first)
+    for name in names:
+        assert _expert_count(journey, name) == 1
+
+
+def _expert_count(journey: Any, name: str) -> int:
+    from expertpool.db import db
+    from expertpool.experts.models import Expert
+
+    with journey.server.app_context():
+        return db.session.scalar(select(func.count()).select_from(Expert).where(Expert.name == name))
+
+
+def match_and_assign(journey: Any) -> str:
+    page = journey.page
+    home(journey)
+    journey.click(queue(journey, "Submissions without a panel").first)
+    journey.click(page.get_by_role("main").locator("table a").first)
+    title = page.get_by_role("heading", level=1).inner_text()
+    journey.click(journey.link("Find reviewers"))
+    boxes = page.locator("input[name=members]")
+    for i in range(3):
+        boxes.nth(i).check()
+    journey.click_and_confirm(journey.button("Invite the ticked members"))
+    assert page.locator("table", has_text=journey.t("Invited")).count()
+    return title
+
+
+def propose_and_confirm_round(journey: Any) -> None:
+    page = journey.page
+    home(journey)
+    journey.click(page.get_by_role("link", name=journey.t("Review rounds")).first)
+    journey.click(journey.link("New round"))
+    boxes = page.locator("input[name=submissions]")
+    for i in range(min(2, boxes.count())):
+        boxes.nth(i).check()
+    journey.click(journey.button("Propose panels"))
+    said = journey.click_and_confirm(journey.button("Confirm and invite"))
+    assert re.search(r"\d", said), said
+
+
+def rate_a_review(journey: Any) -> None:
+    page = journey.page
+    home(journey)
+    journey.click(queue(journey, "Reviews to rate").first)
+    journey.click(page.get_by_role("main").locator("table a", has_text=journey.t("Submitted")).first)
+    page.get_by_label(journey.t("Rating")).select_option("4")
+    journey.click(journey.button("Record rating"))
+    assert "★" in page.get_by_role("main").inner_text()
+
+
+def test_administrator_keeps_the_pool_and_runs_reviews(journey: Any) -> None:
+    journey.sign_in_as("admin")
+    vet_an_applicant(journey)
+    import_experts(journey)
+    match_and_assign(journey)
+    propose_and_confirm_round(journey)
+    rate_a_review(journey)
+    journey.assert_clean()
+
+
+@pytest.mark.parametrize("step", [vet_an_applicant, import_experts])
+def test_administrator_in_english(journey: Any, step: Any) -> None:
+    journey.goto("/login")
+    journey.use_english()
+    journey.sign_in_as("admin")
+    step(journey)
+    journey.assert_clean()
