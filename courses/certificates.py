@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from expertpool.accounts.models import User
-from expertpool.core import audit
+from expertpool.core import audit, signals
 from expertpool.db import utcnow
 
 from .errors import CourseError
@@ -56,6 +56,7 @@ def issue(session: Session, enrollment: Enrollment, now: dt.datetime | None = No
     )
     session.add(certificate)
     session.flush()
+    signals.certificate_issued.send(certificate, session=session)
     return certificate
 
 
@@ -76,6 +77,7 @@ def revoke(
     certificate.revoked_reason = reason
     certificate.revoked_by_id = actor.id
     session.flush()
+    signals.certificate_revoked.send(certificate, session=session, actor=actor)
     return certificate
 
 

@@ -43,6 +43,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     app.config.update(load_config(Path(app.instance_path), config))
     _init_extensions(app)
     _register_blueprints(app)
+    _connect_signals()
     _register_cli(app)
     _install_request_hooks(app)
     _check_access_declared(app)
@@ -119,6 +120,13 @@ def _register_blueprints(app: Flask) -> None:
     ):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)  # read-only GET API: nothing to forge
+
+
+def _connect_signals() -> None:
+    """Cross-feature reactions to domain events (core.signals), wired in one place."""
+    from .notifications import handlers
+
+    handlers.connect()
 
 
 def _register_cli(app: Flask) -> None:

@@ -130,11 +130,7 @@ def new() -> Any:
 
 @roles_required(Role.ADMIN)
 def vetting() -> Any:
-    stmt = (
-        select(Expert)
-        .where(Expert.status.in_([Status.APPLICANT, Status.VETTING]))
-        .order_by(Expert.created_at)
-    )
+    stmt = queries.vetting_statement()
     return render_template("experts/vetting.html", experts=db.session.scalars(stmt).all())
 
 
@@ -460,12 +456,11 @@ def assess(expert_id: int) -> Any:
 
 @roles_required(Role.ADMIN)
 def changes() -> Any:
-    stmt = (
-        select(PendingChange)
-        .order_by(PendingChange.status != "pending", PendingChange.requested_at.desc())
-        .limit(300)
+    pending_only = request.args.get("status") == "pending"
+    stmt = queries.changes_statement(pending_only).limit(300)
+    return render_template(
+        "experts/changes.html", changes=db.session.scalars(stmt).all(), pending_only=pending_only
     )
-    return render_template("experts/changes.html", changes=db.session.scalars(stmt).all())
 
 
 @roles_required(Role.ADMIN)

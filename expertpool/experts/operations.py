@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
-from ..core import audit
+from ..core import audit, signals
 from ..db import utcnow
 from . import institutions
 from .constants import CATEGORIES, SPECIALTY_KINDS, Status
@@ -92,6 +92,7 @@ TRANSITIONS: dict[str, dict[str, str]] = {
     Status.RETIRED: {"remove": Status.REMOVED},
     Status.REMOVED: {},
 }
+VETTING_DECISIONS = {"approve", "reject"}  # from applicant/vetting: the expert is told
 NEEDS_REASON = {"reject", "suspend", "reinstate", "retire", "remove"}
 
 
@@ -148,10 +149,15 @@ def change_status(
             from_status=expert.status, to_status=target, reason=reason or action, actor_id=actor.id
         )
     )
+    vetted = expert.status in (Status.APPLICANT, Status.VETTING) and action in VETTING_DECISIONS
     expert.status, expert.status_reason = target, reason
     expert.status_changed_at = utcnow()
     touch(expert)
     session.flush()
+    if vetted:
+        signals.expert_vetted.send(
+            expert, session=session, actor=actor, action=action, reason=reason
+        )
     return expert
 
 
@@ -415,6 +421,7 @@ def decide_change(
     change.decided_by_id, change.decided_at = actor.id, utcnow()
     change.decision_reason = (reason or "").strip() or None
     session.flush()
+    signals.change_decided.send(change, session=session, actor=actor)
     return change
 
 

@@ -16,7 +16,14 @@ from sqlalchemy.orm import Session
 from ..db import utcnow
 from .constants import CATEGORIES, Status
 from .institutions import normalise_name
-from .models import Expert, ExpertCategory, Institution, InstitutionAlias, Specialty
+from .models import (
+    Expert,
+    ExpertCategory,
+    Institution,
+    InstitutionAlias,
+    PendingChange,
+    Specialty,
+)
 
 SORTS = {
     "name": Expert.name,
@@ -219,3 +226,84 @@ def _age_bucket(birth: dt.date | None, today: dt.date) -> str:
         return "70+"
     low = age // 10 * 10
     return f"{low}-{low + 9}"
+
+
+# --- home pages -------------------------------------------------------------------------------
+
+VETTING_STATUSES = (Status.APPLICANT, Status.VETTING)
+
+
+def vetting_statement() -> Select[tuple[Expert]]:
+    """Applications waiting for a decision (the vetting page lists exactly these)."""
+    return select(Expert).where(Expert.status.in_(VETTING_STATUSES)).order_by(Expert.created_at)
+
+
+def changes_statement(pending_only: bool = False) -> Select[tuple[PendingChange]]:
+    stmt = select(PendingChange)
+    if pending_only:
+        stmt = stmt.where(PendingChange.status == "pending")
+    return stmt.order_by(PendingChange.status != "pending", PendingChange.requested_at.desc())
+
+
+def admin_queue_counts(
+    session: Session, config: Any, today: dt.date | None = None
+) -> dict[str, int]:
+    """Work waiting in the pool: each count is the length of the list its link opens."""
+    return {
+        "vetting": count(session, vetting_statement()),
+        "changes": count(session, changes_statement(pending_only=True)),
+        "terms_ending": len(terms_ending(session, config["TERM_WARNING_DAYS"], today)),
+        "stale_files": len(stale_files(session, config["STALE_FILE_YEARS"])),
+        "below_minimum": len(
+            categories_below_minimum(session, config["COVERAGE_MIN_PER_CATEGORY"])
+        ),
+    }
+
+
+def categories_below_minimum(session: Session, minimum: int) -> list[tuple[int, int]]:
+    """(category, active experts) for every category with fewer than `minimum` (as coverage)."""
+    rows = session.execute(
+        select(ExpertCategory.code, func.count(func.distinct(Expert.id)))
+        .join(Expert, Expert.id == ExpertCategory.expert_id)
+        .where(Expert.status == Status.ACTIVE)
+        .group_by(ExpertCategory.code)
+    ).all()
+    per_category = {code: 0 for code in CATEGORIES}
+    per_category.update({code: n for code, n in rows if code in per_category})
+    return [(c, n) for c, n in per_category.items() if n < minimum]
+
+
+@dataclass
+class FileState:
+    """The state of an expert's own technical file, for their home page."""
+
+    expert: Expert
+    pending: list[PendingChange]
+    term_end: dt.date | None
+    term_ending: bool  # ends within the warning window (or has ended)
+    stale: bool  # not updated for the configured number of years
+
+
+def file_state(
+    session: Session,
+    expert: Expert,
+    config: Any,
+    today: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> FileState:
+    today = today or dt.date.today()
+    limit = (now or utcnow()) - dt.timedelta(days=365 * config["STALE_FILE_YEARS"])
+    pending = list(
+        session.scalars(
+            select(PendingChange)
+            .where(PendingChange.expert_id == expert.id, PendingChange.status == "pending")
+            .order_by(PendingChange.requested_at)
+        )
+    )
+    term_ending = (
+        expert.status == Status.ACTIVE
+        and expert.term_end is not None
+        and expert.term_end <= today + dt.timedelta(days=config["TERM_WARNING_DAYS"])
+    )
+    stale = expert.file_updated_at is not None and expert.file_updated_at < limit
+    return FileState(expert, pending, expert.term_end, term_ending, stale)

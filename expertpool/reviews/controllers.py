@@ -342,7 +342,8 @@ def board() -> Any:
     today = dt.date.today()
     status = request.args.get("status", "")
     overdue_only = request.args.get("overdue") == "1"
-    stmt = queries.board_statement(status, overdue_only, today)
+    short_only = request.args.get("short") == "1"
+    stmt = queries.board_statement(status, overdue_only, today, short_only=short_only)
     page = paginate(
         db.session, stmt, request.args.get("page", 1, type=int), current_app.config["PER_PAGE"]
     )
@@ -375,6 +376,7 @@ def board() -> Any:
         today=today,
         status=status,
         overdue_only=overdue_only,
+        short_only=short_only,
         args=args,
         status_labels=STATUS_LABELS,
         submission_status_labels=SUBMISSION_STATUS_LABELS,

@@ -276,7 +276,16 @@ def accept(
     assignment.conflict_declared_none = True
     assignment.responded_at = utcnow()
     submission_ops.set_status(session, assignment.submission, SubmissionStatus.IN_REVIEW)
+    note = notices.to_expert(
+        session,
+        assignment.expert,
+        "accepted",
+        notices.accepted(assignment),
+        target=notices.link("reviews.review_form", assignment_id=assignment.id),
+        assignment=assignment,
+    )
     session.flush()
+    notices.send_mail([note])
     return assignment
 
 

@@ -7,14 +7,14 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
 from ..experts.models import Expert
 from ..submissions.constants import SubmissionStatus
 from ..submissions.models import Submission
-from .constants import AssignmentStatus, Role
+from .constants import LOAD_STATUSES, AssignmentStatus, Role
 from .models import Assignment
 
 BOARD_STATUSES = (SubmissionStatus.ASSIGNED, SubmissionStatus.IN_REVIEW)
@@ -92,7 +92,10 @@ class BoardRow:
 
 
 def board_statement(
-    status: str = "", overdue_only: bool = False, today: dt.date | None = None
+    status: str = "",
+    overdue_only: bool = False,
+    today: dt.date | None = None,
+    short_only: bool = False,
 ) -> Any:
     """Submissions on the board (panel assigned or in review), soonest due first."""
     stmt = select(Submission)
@@ -111,6 +114,8 @@ def board_statement(
                 )
             )
         )
+    if short_only:
+        stmt = stmt.where(Submission.id.in_(short_panel_ids()))
     next_due = (
         select(func.min(Assignment.due_date))
         .where(
@@ -170,3 +175,67 @@ def board_counts(session: Session, today: dt.date) -> dict[str, int]:
         status: counts.get(status, 0)
         for status in (*[s.value for s in AssignmentStatus], "overdue")
     }
+
+
+def short_panel_ids() -> Any:
+    """Submissions where an invitation was declined and nobody replaced it.
+
+    The panel is short when fewer experts are invited, reviewing or done than the panel's
+    member seats; with a declined invitation, that means no alternate took the seat.
+    """
+    seats = func.sum(case((Assignment.role == Role.MEMBER, 1), else_=0))
+    active = func.sum(case((Assignment.status.in_(list(LOAD_STATUSES)), 1), else_=0))
+    declined = func.sum(case((Assignment.status == AssignmentStatus.DECLINED, 1), else_=0))
+    return (
+        select(Assignment.submission_id)
+        .group_by(Assignment.submission_id)
+        .having(declined > 0, active < seats)
+    )
+
+
+# --- home pages -------------------------------------------------------------------------------
+
+
+def admin_queue_counts(session: Session, today: dt.date) -> dict[str, int]:
+    """Counts for the administrator's work queue; each equals the rows its board link lists."""
+    from ..experts.queries import count
+
+    return {
+        "short_panels": count(session, board_statement(short_only=True, today=today)),
+        "overdue": count(session, board_statement(overdue_only=True, today=today)),
+    }
+
+
+@dataclass
+class ExpertTodo:
+    invitations: list[Assignment]  # waiting for an answer, oldest invitation first
+    reviews_due: list[Assignment]  # accepted, soonest due first (overdue ones lead)
+    today: dt.date
+
+    def overdue(self, assignment: Assignment) -> bool:
+        return assignment.overdue(self.today)
+
+
+def expert_todo(session: Session, expert: Expert, today: dt.date | None = None) -> ExpertTodo:
+    today = today or dt.date.today()
+    invitations = list(
+        session.scalars(
+            select(Assignment)
+            .where(
+                Assignment.expert_id == expert.id,
+                Assignment.status == AssignmentStatus.INVITED,
+            )
+            .order_by(Assignment.invited_at.asc().nulls_last(), Assignment.id)
+        )
+    )
+    reviews_due = list(
+        session.scalars(
+            select(Assignment)
+            .where(
+                Assignment.expert_id == expert.id,
+                Assignment.status == AssignmentStatus.ACCEPTED,
+            )
+            .order_by(Assignment.due_date.asc().nulls_last(), Assignment.id)
+        )
+    )
+    return ExpertTodo(invitations=invitations, reviews_due=reviews_due, today=today)

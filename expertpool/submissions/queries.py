@@ -12,6 +12,9 @@ from ..experts.models import Institution
 from .constants import Kind, SubmissionStatus
 from .models import Submission
 
+# Submissions that still wait for a panel (the administrator's home page counts them).
+WITHOUT_PANEL = (SubmissionStatus.REGISTERED, SubmissionStatus.MATCHING)
+
 SORTS = {
     "created": Submission.created_at,
     "title": Submission.title,
@@ -28,6 +31,7 @@ class SubmissionFilter:
     status: str = ""
     category: int | None = None
     province: str = ""
+    panel: str = ""  # "none": still waiting for a panel (registered or matching)
     sort: str = "created"
     desc: bool = True
 
@@ -43,6 +47,7 @@ class SubmissionFilter:
             else "",
             category=int(category) if category.isdigit() and int(category) in CATEGORIES else None,
             province=args.get("province", "").strip(),
+            panel="none" if args.get("panel") == "none" else "",
             sort=args.get("sort") if args.get("sort") in SORTS else "created",
             desc=args.get("desc", "1") in ("1", "true"),
         )
@@ -76,6 +81,15 @@ class SubmissionFilter:
             stmt = stmt.where(Submission.category == self.category)
         if self.province:
             stmt = stmt.where(Submission.applicant_province == self.province)
+        if self.panel == "none":
+            stmt = stmt.where(Submission.status.in_(WITHOUT_PANEL))
         column = SORTS[self.sort]
         order = column.desc() if self.desc else column.asc()
         return stmt.order_by(order.nulls_last(), Submission.id.desc())
+
+
+def without_panel_count(session: Any) -> int:
+    """How many submissions `?panel=none` lists."""
+    from ..experts.queries import count
+
+    return count(session, SubmissionFilter(panel="none").statement())

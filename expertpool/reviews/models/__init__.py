@@ -1,7 +1,7 @@
 """Models of the review workflow."""
 
+from ...notifications.models import Notification
 from .assignments import Assignment
-from .notifications import Notification
 from .reviews import Review
 
 __all__ = ["Assignment", "Notification", "Review"]

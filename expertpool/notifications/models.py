@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ...db import db, utcnow
+from ..db import db, utcnow
 
 
 class Notification(db.Model):

@@ -1,0 +1,161 @@
+"""Read-side queries of the training feature for the learner's home page."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from expertpool.accounts.models import User
+
+from . import certificates, learning, training
+from .constants import PUBLISHED
+from .models import Certificate, Course, Enrollment, Lesson
+
+# Role of a user -> the course audience it stands for (trainees give theirs at registration).
+ROLE_AUDIENCES = {"expert": "reviewer"}
+RECOMMENDED_LIMIT = 6
+
+
+@dataclass(frozen=True)
+class CourseInProgress:
+    enrollment: Enrollment
+    progress: learning.Progress
+    next_lesson: Lesson | None  # None when every lesson is done: the quiz comes next
+
+    @property
+    def course(self) -> Course:
+        return self.enrollment.course
+
+    def continue_target(self) -> tuple[str, dict[str, Any]]:
+        """(endpoint, values) of "continue": the next unfinished lesson, else the quiz."""
+        slug = self.course.slug
+        if self.next_lesson is not None:
+            return "courses.lesson", {"slug": slug, "lesson_id": self.next_lesson.id}
+        if self.progress.quiz_required and not self.progress.quiz_passed:
+            return "courses.quiz", {"slug": slug}
+        return "courses.course", {"slug": slug}
+
+
+@dataclass(frozen=True)
+class LearnerDashboard:
+    in_progress: list[CourseInProgress]
+    assigned: list[Enrollment]  # assigned to the learner, not completed, soonest due first
+    recommended: list[Course]
+    certificates: list[Certificate]
+    hours_this_year: float
+    today: dt.date
+
+
+def next_lesson(enrollment: Enrollment) -> Lesson | None:
+    """The lesson "continue" opens: where the learner was, else the next one not done."""
+    done = enrollment.done_lesson_ids
+    if all(lesson.id in done for lesson in enrollment.course.lessons):
+        return None
+    return learning.resume_lesson(enrollment)
+
+
+def _latest_per_course(enrollments: list[Enrollment]) -> list[Enrollment]:
+    latest: dict[int, Enrollment] = {}
+    for e in enrollments:
+        if e.course_id not in latest or e.cycle > latest[e.course_id].cycle:
+            latest[e.course_id] = e
+    return list(latest.values())
+
+
+def learner_dashboard(
+    session: Session, user: User, today: dt.date | None = None
+) -> LearnerDashboard:
+    today = today or dt.date.today()
+    enrollments = learning.enrollments_of(session, user.id)
+    open_ = [e for e in _latest_per_course(enrollments) if not e.is_completed]
+    in_progress = sorted(
+        (CourseInProgress(e, learning.progress(session, e), next_lesson(e)) for e in open_),
+        key=lambda row: (-row.enrollment.enrolled_at.timestamp(), row.enrollment.id),
+    )
+    assigned = sorted(
+        (e for e in open_ if e.due_date is not None or e.assigned_by_id is not None),
+        key=lambda e: (e.due_date or dt.date.max, e.course.title, e.id),
+    )
+    certs = certificates.of_user(session, user.id)
+    hours = sum(c.hours for c in certs if not c.is_revoked and c.issued_at.year == today.year)
+    return LearnerDashboard(
+        in_progress=in_progress,
+        assigned=assigned,
+        recommended=recommended_courses(session, user, enrollments),
+        certificates=certs,
+        hours_this_year=hours,
+        today=today,
+    )
+
+
+def audiences_of(user: User) -> set[str]:
+    found = {user.audience} if user.audience else set()
+    return found | {aud for role, aud in ROLE_AUDIENCES.items() if user.has_role(role)}
+
+
+def recommended_courses(
+    session: Session,
+    user: User,
+    enrollments: list[Enrollment] | None = None,
+    limit: int = RECOMMENDED_LIMIT,
+) -> list[Course]:
+    """Published courses the user has not enrolled in, for their audience or like those taken.
+
+    Score: 2 for a matching audience, 1 for the topic of a course taken, 1 for a shared tag;
+    ties by title then id, so the order is stable.
+    """
+    if enrollments is None:
+        enrollments = learning.enrollments_of(session, user.id)
+    taken_ids = {e.course_id for e in enrollments}
+    taken = [e.course for e in enrollments]
+    topics = {c.topic for c in taken}
+    tags = {t for c in taken for t in (c.tags or [])}
+    audiences = audiences_of(user)
+    scored = []
+    for course in session.scalars(select(Course).where(Course.status == PUBLISHED)):
+        if course.id in taken_ids:
+            continue
+        score = 2 * bool(audiences & set(course.audience or []))
+        score += (course.topic in topics) + bool(tags & set(course.tags or []))
+        if score:
+            scored.append((-score, course.title, course.id, course))
+    return [row[3] for row in sorted(scored, key=lambda r: r[:3])[:limit]]
+
+
+@dataclass(frozen=True)
+class RequiredTrainingRow:
+    record: training.TrainingRecord
+    enrollment: Enrollment | None  # the latest enrolment in the course, if any
+
+    @property
+    def due_date(self) -> dt.date | None:
+        if self.enrollment is None or self.enrollment.is_completed:
+            return None
+        return self.enrollment.due_date
+
+
+def expert_required_training(
+    session: Session, expert: Any, user_id: int | None
+) -> list[RequiredTrainingRow]:
+    """The expert's required courses, each with its status and the enrolment to continue."""
+    records = training.training_status(expert, session)
+    latest: dict[int, Enrollment] = {}
+    if user_id is not None and records:
+        for e in session.scalars(
+            select(Enrollment).where(
+                Enrollment.user_id == user_id,
+                Enrollment.course_id.in_([r.course.id for r in records]),
+            )
+        ):
+            if e.course_id not in latest or e.cycle > latest[e.course_id].cycle:
+                latest[e.course_id] = e
+    return [RequiredTrainingRow(r, latest.get(r.course.id)) for r in records]
+
+
+def experts_missing_training_count(session: Session) -> int:
+    """How many experts the required-training report lists."""
+    return len(training.experts_missing_training(session))

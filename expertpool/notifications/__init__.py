@@ -1,0 +1,6 @@
+"""Notifications for every feature: the in-app inbox and e-mail (when SMTP is configured).
+
+`models.Notification` is the message row, `service` addresses people (in their own language),
+`mailer` sends e-mail, and `handlers` turns the domain events of `core.signals` into messages.
+This package sits below the features: it imports accounts and the core, never a feature.
+"""
