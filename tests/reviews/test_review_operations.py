@@ -263,13 +263,13 @@ def test_expert_pages_need_an_expert_record(app: Any, make_user: Any, sign_in: A
     assert client.get("/inbox").status_code == 200
 
 
-def test_the_dossier_is_for_the_accepted_reviewer_only(
+def test_the_dossier_is_for_the_invited_or_accepted_reviewer_only(
     app: Any, admin: Any, pool: Any, sign_in: Any
 ) -> None:
     from expertpool.submissions.operations import add_attachment
 
-    e1, e2 = pool.members[:2]
-    a1, _a2 = ops.assign_panel(db.session, admin, pool.submission, _ids([e1, e2]), [], DUE)
+    e1, e2, e3 = pool.members[:3]
+    a1, _a2, a3 = ops.assign_panel(db.session, admin, pool.submission, _ids([e1, e2, e3]), [], DUE)
     doc = add_attachment(
         db.session,
         admin,
@@ -281,7 +281,10 @@ def test_the_dossier_is_for_the_accepted_reviewer_only(
     db.session.commit()
     url = f"/reviews/assignments/{a1.id}/attachments/{doc.id}"
     client = sign_in("e1")
-    assert client.get(url).status_code == 404  # invited, not yet accepted
+    # Invited: the files are there to judge a conflict of interest before answering.
+    response = client.get(url)
+    assert response.status_code == 200
+    response.close()
     ops.accept(db.session, _user(e1), a1, no_conflict=True)
     db.session.commit()
     assert "定值报告.txt" in client.get(f"/reviews/assignments/{a1.id}/review").get_data(True)
@@ -289,3 +292,7 @@ def test_the_dossier_is_for_the_accepted_reviewer_only(
     assert response.status_code == 200 and response.data == "定值数据".encode()
     response.close()
     assert sign_in("e2").get(url).status_code == 404  # someone else's assignment
+    ops.decline(db.session, _user(e3), a3, "不便参加")
+    db.session.commit()
+    declined = f"/reviews/assignments/{a3.id}/attachments/{doc.id}"
+    assert sign_in("e3").get(declined).status_code == 404  # declined: no longer theirs to read
