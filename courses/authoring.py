@@ -459,9 +459,7 @@ def set_quiz(
     lessons_first: bool = True,
 ) -> Quiz:
     _raise_problems(
-        quiz_problems(
-            pass_mark, time_limit, attempt_limit, draw_size, review_policy, lessons_first
-        )
+        quiz_problems(pass_mark, time_limit, attempt_limit, draw_size, review_policy, lessons_first)
     )
     quiz = course.quiz or Quiz(course=course)
     quiz.pass_mark, quiz.time_limit_minutes = pass_mark, time_limit

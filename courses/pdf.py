@@ -11,8 +11,8 @@ missing and Latin text was set with the wrong widths.)
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import qrcode

@@ -267,9 +267,10 @@ def reveals_answers(session: Session, attempt: QuizAttempt, quiz: Quiz | None = 
     if policy in (REVIEW_AFTER_LAST, REVIEW_AFTER_PASS_OR_LAST):
         if passed:
             return True
-        return remaining_attempts(session, enrollment) == 0 and open_attempt(
-            session, enrollment
-        ) is None
+        return (
+            remaining_attempts(session, enrollment) == 0
+            and open_attempt(session, enrollment) is None
+        )
     return False
 
 
