@@ -196,6 +196,16 @@ def test_a_failed_attempts_review_page_shows_no_answers(client, login, trainee, 
     assert "EXPLAIN-" not in html and "GBW-XQZ" not in html and "Right answer" not in html
     assert html.count(">wrong<") == 4  # each question still says it was wrong
     assert "used your last attempt" in html  # says when the answers will be shown
+    # Change every answer and explanation: the withheld review must not change at all.
+    saved = {q.id: (q.answer, q.explanation) for q in course.questions}
+    for q in course.questions:
+        q.answer = {"single": [0], "multiple": [3], "truefalse": True, "fill": ["OTHER"]}[q.kind]
+        q.explanation = "CHANGED"
+    db.session.commit()
+    assert client.get(url).get_data(as_text=True) == html
+    for q in course.questions:
+        q.answer, q.explanation = saved[q.id]
+    db.session.commit()
     login(admin)  # administrators keep the bank: they see the answers
     assert "EXPLAIN-SINGLE" in client.get(url).get_data(as_text=True)
     login(trainee)
