@@ -22,6 +22,7 @@ from expertpool.db import utcnow
 from . import content, grading
 from .constants import (
     AUDIENCES,
+    DEFAULT_REVIEW_POLICY,
     DRAFT,
     IMAGE_EXTENSIONS,
     LANGUAGES,
@@ -29,6 +30,7 @@ from .constants import (
     LEVELS,
     PDF_EXTENSIONS,
     PUBLISHED,
+    REVIEW_POLICIES,
     TOPICS,
     VIDEO_EXTENSIONS,
 )
@@ -419,9 +421,18 @@ def delete_material(session: Session, material: Material) -> None:
 
 
 def quiz_problems(
-    pass_mark: Any, time_limit: Any, attempt_limit: Any, draw_size: Any
+    pass_mark: Any,
+    time_limit: Any,
+    attempt_limit: Any,
+    draw_size: Any,
+    review_policy: Any = DEFAULT_REVIEW_POLICY,
+    lessons_first: Any = True,
 ) -> list[tuple[str, str]]:
     problems = []
+    if review_policy not in REVIEW_POLICIES:
+        problems.append(("review_policy", f"must be one of {', '.join(REVIEW_POLICIES)}"))
+    if not isinstance(lessons_first, bool):
+        problems.append(("lessons_first", "must be true or false"))
     if isinstance(pass_mark, bool) or not isinstance(pass_mark, int) or not 0 < pass_mark <= 100:
         problems.append(("pass_mark", "must be a percentage from 1 to 100"))
     for field, value in (
@@ -444,11 +455,16 @@ def set_quiz(
     time_limit: int | None,
     attempt_limit: int | None,
     draw_size: int | None,
+    review_policy: str = DEFAULT_REVIEW_POLICY,
+    lessons_first: bool = True,
 ) -> Quiz:
-    _raise_problems(quiz_problems(pass_mark, time_limit, attempt_limit, draw_size))
+    _raise_problems(
+        quiz_problems(pass_mark, time_limit, attempt_limit, draw_size, review_policy, lessons_first)
+    )
     quiz = course.quiz or Quiz(course=course)
     quiz.pass_mark, quiz.time_limit_minutes = pass_mark, time_limit
     quiz.attempt_limit, quiz.draw_size = attempt_limit, draw_size
+    quiz.review_policy, quiz.lessons_first = review_policy, lessons_first
     session.add(quiz)
     session.flush()
     return quiz

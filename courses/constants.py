@@ -47,6 +47,18 @@ QUESTION_KINDS = {
     "fill": _l("Fill in the blank"),
 }
 
+# When a quiz attempt's review shows the right answers and explanations (per-question right/wrong
+# is always shown). Default: after a passing attempt or once no attempt is left.
+REVIEW_NEVER, REVIEW_AFTER_PASS = "never", "after_pass"
+REVIEW_AFTER_LAST, REVIEW_AFTER_PASS_OR_LAST = "after_last_attempt", "after_pass_or_last"
+REVIEW_POLICIES = {
+    REVIEW_AFTER_PASS_OR_LAST: _l("After passing or after the last attempt"),
+    REVIEW_AFTER_PASS: _l("Only after passing"),
+    REVIEW_AFTER_LAST: _l("Only after the last attempt"),
+    REVIEW_NEVER: _l("Never"),
+}
+DEFAULT_REVIEW_POLICY = REVIEW_AFTER_PASS_OR_LAST
+
 # Hour ranges of the catalogue facet: key -> (low inclusive, high exclusive, label).
 HOUR_RANGES: dict[str, tuple[float, float, str]] = {
     "lt4": (0, 4, "< 4"),

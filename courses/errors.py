@@ -23,3 +23,9 @@ class AttemptLimitReached(CourseError):
 
 class NotEnrolled(CourseError):
     pass
+
+
+class LessonsPending(CourseError):
+    def __init__(self, message: str, lesson_ids: list[int]) -> None:
+        super().__init__(message)
+        self.lesson_ids = lesson_ids  # the lessons still to do, in reading order

@@ -18,7 +18,16 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
-from .constants import AUDIENCES, LANGUAGES, LESSON_KINDS, LEVELS, QUESTION_KINDS, TOPICS
+from .constants import (
+    AUDIENCES,
+    DEFAULT_REVIEW_POLICY,
+    LANGUAGES,
+    LESSON_KINDS,
+    LEVELS,
+    QUESTION_KINDS,
+    REVIEW_POLICIES,
+    TOPICS,
+)
 
 
 def _pairs(mapping: dict) -> list[tuple[str, object]]:
@@ -116,6 +125,19 @@ class QuizForm(FlaskForm):
         _l("Questions drawn per attempt"),
         description=_l("Empty: the whole bank"),
         validators=[Optional(), NumberRange(1, 500)],
+    )
+    review_policy = SelectField(
+        _l("Show the right answers and explanations"),
+        choices=_pairs(REVIEW_POLICIES),
+        default=DEFAULT_REVIEW_POLICY,
+        description=_l(
+            "Learners always see which of their answers were right; this decides when the "
+            "right answers themselves are shown."
+        ),
+    )
+    lessons_first = BooleanField(
+        _l("Open the quiz only when every lesson is done"),
+        default=True,
     )
 
 

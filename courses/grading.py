@@ -43,11 +43,37 @@ class Grade:
     results: dict[int, bool]
 
 
-def draw(bank_ids: Sequence[int], size: int | None, seed: int) -> list[int]:
-    """The questions of one attempt: `size` of the bank in a random order fixed by `seed`."""
+def draw(
+    bank_ids: Sequence[int],
+    size: int | None,
+    seed: int,
+    last_seen: Mapping[int, int] | None = None,
+) -> list[int]:
+    """The questions of one attempt: `size` of the bank in a random order fixed by `seed`.
+
+    `last_seen` (question id -> how recently the learner saw it, larger is more recent) makes
+    the draw prefer questions not seen before, then the least recently seen: whole groups are
+    taken while they fit and the group that doesn't fit is sampled, so with a bank of 10 and a
+    draw of 5 the second attempt shares no question with the first. The result depends only on
+    the seed and `last_seen` (itself rebuilt from the stored draws of earlier attempts).
+    """
     ids = sorted(bank_ids)  # the draw depends on the seed only, not on query order
     k = len(ids) if size is None else max(0, min(size, len(ids)))
-    return random.Random(seed).sample(ids, k)
+    rng = random.Random(seed)
+    seen = {i: last_seen[i] for i in ids if last_seen and i in last_seen}
+    if not seen:
+        return rng.sample(ids, k)
+    groups: dict[int, list[int]] = {}
+    for i in ids:
+        groups.setdefault(seen.get(i, -1), []).append(i)  # -1: never seen, drawn first
+    picked: list[int] = []
+    for recency in sorted(groups):
+        need = k - len(picked)
+        if need <= 0:
+            break
+        picked += rng.sample(groups[recency], min(need, len(groups[recency])))
+    rng.shuffle(picked)  # mix the groups: new questions are not all at the top
+    return picked
 
 
 def normalise_fill(text: str) -> str:

@@ -9,6 +9,12 @@ required training that long), `cover = "cover.png"`, `materials = ["file.xlsx", 
 course or a lesson, and lessons whose `file` is a PDF (kind pdf; text extracted), a video (kind
 video), any other file (kind file), or `video_url = "http://..."` instead of a file.
 
+The `[quiz]` table takes `file` (the question bank, default quiz.toml), `pass_mark`,
+`time_limit_minutes`, `attempt_limit`, `draw`, and:
+- `review_policy`: when a learner's attempt review shows the right answers and explanations:
+  "never", "after_pass", "after_last_attempt" or "after_pass_or_last" (the default);
+- `lessons_first`: true (the default) opens the quiz only when every lesson is done.
+
 Re-importing a slug that exists is refused unless `replace=True`; then the course is updated in
 place: lessons are matched by their file name (learners keep their progress), questions by
 kind and text (questions already used in attempts are retired, not deleted), and its
@@ -31,7 +37,7 @@ from expertpool.accounts.models import User
 from expertpool.db import savepoint, utcnow
 
 from . import authoring, grading
-from .constants import PDF_EXTENSIONS, PUBLISHED, VIDEO_EXTENSIONS
+from .constants import DEFAULT_REVIEW_POLICY, PDF_EXTENSIONS, PUBLISHED, VIDEO_EXTENSIONS
 from .material_index import material_changed
 from .models import Course, Lesson, Question
 
@@ -343,6 +349,8 @@ def _parse_quiz(
         "time_limit": quiz.get("time_limit_minutes"),
         "attempt_limit": quiz.get("attempt_limit"),
         "draw_size": quiz.get("draw"),
+        "review_policy": quiz.get("review_policy", DEFAULT_REVIEW_POLICY),
+        "lessons_first": quiz.get("lessons_first", True),
     }
     for name, message in authoring.quiz_problems(**settings):
         problems.append(Problem(label, f"quiz.{name}", message))

@@ -1,13 +1,18 @@
 """PDF documents: the certificate (with a QR code to its verification page) and the transcript.
 
-Chinese text uses reportlab's built-in CID font STSong-Light (Adobe's Song typeface, known to
-every PDF reader, so no font file is embedded or shipped); the text stays extractable.
+Every text uses one embedded TrueType font, WenQuanYi Micro Hei (courses/fonts, Apache-2.0):
+Chinese, proportional Latin and the punctuation in between (" · ", "—", full-width marks) all
+come from the same file, and reportlab embeds the glyphs used as a subset, so the documents look
+the same on every reader, show no missing glyphs, and their text stays extractable. (Before, the
+non-embedded CID font STSong-Light left readers to substitute a font of their own: glyphs went
+missing and Latin text was set with the wrong widths.)
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import qrcode
@@ -17,19 +22,17 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-FONT = "STSong-Light"
-_registered = False
+FONT = "WenQuanYiMicroHei"
+FONT_FILE = Path(__file__).resolve().parent / "fonts" / "WenQuanYiMicroHei.ttf"
 
 
 def _font() -> str:
-    global _registered
-    if not _registered:
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-        _registered = True
+    if FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont(FONT, str(FONT_FILE)))
     return FONT
 
 
@@ -59,7 +62,7 @@ def certificate_pdf(
     font = _font()
     buffer = io.BytesIO()
     width, height = landscape(A4)
-    pdf = canvas.Canvas(buffer, pagesize=(width, height))
+    pdf = canvas.Canvas(buffer, pagesize=(width, height), initialFontName=font)
     pdf.setTitle(f"{course_title} - {learner_name}")
     pdf.setAuthor(issuer)
     pdf.setStrokeColor(colors.HexColor("#8a6d1d"))
@@ -99,13 +102,10 @@ def certificate_pdf(
     pdf.setFont(font, 8)
     pdf.drawRightString(width - 30 * mm, 22 * mm, verify_url)
     qr_size = 34 * mm
-    pdf.drawImage(
-        ImageReader(io.BytesIO(qr_png(verify_url))),
-        width - 30 * mm - qr_size,
-        26 * mm,
-        qr_size,
-        qr_size,
-    )
+    qr_x, qr_y = width - 30 * mm - qr_size, 26 * mm
+    pdf.drawImage(ImageReader(io.BytesIO(qr_png(verify_url))), qr_x, qr_y, qr_size, qr_size)
+    # The QR code and the printed address are also a link in the PDF.
+    pdf.linkURL(verify_url, (qr_x, 20 * mm, width - 30 * mm, qr_y + qr_size), relative=0)
     pdf.setFont(font, 8)
     pdf.drawRightString(width - 30 * mm, 26 * mm + qr_size + 2 * mm, "扫码验证 Scan to verify")
     if revoked:
@@ -139,6 +139,7 @@ def table_pdf(
         topMargin=15 * mm,
         bottomMargin=15 * mm,
         title=title,
+        initialFontName=font,  # no stray non-embedded Helvetica in the page resources
     )
     h1 = ParagraphStyle("h1", fontName=font, fontSize=18, leading=24, spaceAfter=4)
     h2 = ParagraphStyle("h2", fontName=font, fontSize=13, leading=18, spaceBefore=8, spaceAfter=4)
@@ -158,6 +159,7 @@ def table_pdf(
         table.setStyle(
             TableStyle(
                 [
+                    ("FONTNAME", (0, 0), (-1, -1), font),
                     ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
                     ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e9ecef")),
                     ("VALIGN", (0, 0), (-1, -1), "TOP"),

@@ -4,6 +4,12 @@ Late submissions: an answer sheet that arrives after the deadline plus a short g
 (network delay, default 30 s) is not graded; the attempt is closed as *expired* with score 0 and
 counts towards the attempt limit. An open attempt whose time has run out is closed the same way
 when the learner next looks at the quiz.
+
+Draws prefer questions the learner has not seen in earlier attempts at the course's quiz, then
+the least recently seen (`grading.draw`). A quiz with `lessons_first` (the default) opens only
+once every lesson of the course is done. The review of a finished attempt always says which
+answers were right; the right answers and explanations are revealed only as the quiz's
+`review_policy` allows (`reveals_answers`).
 """
 
 from __future__ import annotations
@@ -20,9 +26,16 @@ from sqlalchemy.orm import Session
 from expertpool.db import utcnow
 
 from . import grading, learning
-from .constants import EXPIRED, OPEN, SUBMITTED
-from .errors import AttemptLimitReached, CourseError
-from .models import Certificate, Enrollment, Question, QuizAttempt
+from .constants import (
+    EXPIRED,
+    OPEN,
+    REVIEW_AFTER_LAST,
+    REVIEW_AFTER_PASS,
+    REVIEW_AFTER_PASS_OR_LAST,
+    SUBMITTED,
+)
+from .errors import AttemptLimitReached, CourseError, LessonsPending
+from .models import Certificate, Enrollment, Lesson, Question, Quiz, QuizAttempt
 
 DEFAULT_GRACE = dt.timedelta(seconds=30)
 
@@ -73,6 +86,48 @@ def remaining_attempts(session: Session, enrollment: Enrollment) -> int | None:
     return max(0, quiz.attempt_limit - len(attempts_of(session, enrollment)))
 
 
+def lessons_pending(enrollment: Enrollment) -> list[Lesson]:
+    """The lessons still to do before the quiz opens (none when the quiz doesn't wait for them)."""
+    quiz = enrollment.course.quiz
+    if quiz is None or not quiz.lessons_first:
+        return []
+    done = enrollment.done_lesson_ids
+    return [lesson for lesson in enrollment.course.lessons if lesson.id not in done]
+
+
+def require_lessons(enrollment: Enrollment) -> None:
+    pending = lessons_pending(enrollment)
+    if pending:
+        raise LessonsPending(
+            str(
+                _l(
+                    "The final quiz opens when every lesson is done: %(n)s still to do.",
+                    n=len(pending),
+                )
+            ),
+            [lesson.id for lesson in pending],
+        )
+
+
+def last_seen(session: Session, enrollment: Enrollment) -> dict[int, int]:
+    """Question id -> how recently the learner was shown it (1: their first attempt at the
+    course's quiz, counted over every enrolment cycle); unseen questions are absent."""
+    rows = session.execute(
+        select(QuizAttempt.question_ids)
+        .join(Enrollment, QuizAttempt.enrollment_id == Enrollment.id)
+        .where(
+            Enrollment.user_id == enrollment.user_id,
+            Enrollment.course_id == enrollment.course_id,
+        )
+        .order_by(Enrollment.cycle, QuizAttempt.number)
+    )
+    seen: dict[int, int] = {}
+    for order, (ids,) in enumerate(rows, start=1):
+        for question_id in ids or []:
+            seen[question_id] = order
+    return seen
+
+
 def open_attempt(session: Session, enrollment: Enrollment) -> QuizAttempt | None:
     return next((a for a in attempts_of(session, enrollment) if a.status == OPEN), None)
 
@@ -91,6 +146,7 @@ def start_attempt(
     if quiz is None or not course.has_quiz:
         raise CourseError(str(_l("This course has no quiz.")))
     learning.require_prerequisites(session, enrollment.user, course)
+    require_lessons(enrollment)
     if learning.quiz_passed(session, enrollment):
         raise CourseError(str(_l("You have already passed this quiz.")))
     now = now or utcnow()
@@ -104,7 +160,12 @@ def start_attempt(
             str(_l("You have used all %(n)s attempts at this quiz.", n=quiz.attempt_limit))
         )
     seed = secrets.randbits(31) if seed is None else seed
-    drawn = grading.draw([q.id for q in course.active_questions], quiz.draw_size, seed)
+    drawn = grading.draw(
+        [q.id for q in course.active_questions],
+        quiz.draw_size,
+        seed,
+        last_seen(session, enrollment),
+    )
     deadline = (
         now + dt.timedelta(minutes=quiz.time_limit_minutes) if quiz.time_limit_minutes else None
     )
@@ -185,10 +246,47 @@ def submit_attempt(
     return attempt, certificate
 
 
-def review(session: Session, attempt: QuizAttempt) -> list[dict[str, Any]]:
-    """After submission only: each question with the response, the right answer and why."""
+def reveals_answers(session: Session, attempt: QuizAttempt, quiz: Quiz | None = None) -> bool:
+    """Whether the review of this finished attempt may show the right answers and explanations.
+
+    never: not to the learner; after_pass: once the learner has passed the quiz (this
+    enrolment); after_last_attempt: once every allowed attempt is used (never with unlimited
+    attempts); after_pass_or_last (default): either. A failed attempt with attempts left
+    never reveals them, so the next attempt is not a copy of the last review.
+    """
+    if attempt.status == OPEN:
+        return False
+    quiz = quiz or attempt.enrollment.course.quiz
+    policy = quiz.review_policy if quiz is not None else REVIEW_AFTER_PASS_OR_LAST
+    enrollment = attempt.enrollment
+    passed = policy in (REVIEW_AFTER_PASS, REVIEW_AFTER_PASS_OR_LAST) and learning.quiz_passed(
+        session, enrollment
+    )
+    if policy == REVIEW_AFTER_PASS:
+        return passed
+    if policy in (REVIEW_AFTER_LAST, REVIEW_AFTER_PASS_OR_LAST):
+        if passed:
+            return True
+        return (
+            remaining_attempts(session, enrollment) == 0
+            and open_attempt(session, enrollment) is None
+        )
+    return False
+
+
+def review(
+    session: Session, attempt: QuizAttempt, *, reveal: bool | None = None
+) -> list[dict[str, Any]]:
+    """After submission only: each question with the response and whether it was right.
+
+    The right answer and the explanation are included only when `reveal` (default: what the
+    quiz's review policy allows, `reveals_answers`); otherwise they are None, so a page built
+    from this cannot show them.
+    """
     if attempt.status == OPEN:
         raise CourseError(str(_l("Answers are shown after the attempt is submitted.")))
+    if reveal is None:
+        reveal = reveals_answers(session, attempt)
     out = []
     for q in questions_of(session, attempt):
         out.append(
@@ -198,8 +296,8 @@ def review(session: Session, attempt: QuizAttempt) -> list[dict[str, Any]]:
                 "text": q.text,
                 "options": list(q.options or []),
                 "response": (attempt.answers or {}).get(str(q.id)),
-                "answer": q.answer,
-                "explanation": q.explanation,
+                "answer": q.answer if reveal else None,
+                "explanation": q.explanation if reveal else None,
                 "correct": bool((attempt.results or {}).get(str(q.id))),
             }
         )

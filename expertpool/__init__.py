@@ -21,7 +21,7 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from .config import load_config
+from .config import check_config, load_config
 from .core import audit
 from .core.access import undeclared_endpoints
 from .db import configure_sqlite, db
@@ -41,6 +41,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(load_config(Path(app.instance_path), config))
+    check_config(app.config)
     _init_extensions(app)
     _register_blueprints(app)
     _connect_signals()

@@ -9,6 +9,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,  # default: sqlite:///<instance>/expertpool.db
@@ -59,6 +60,9 @@ DEFAULTS: dict[str, Any] = {
     "TRAINING_WITHIN_TERM": False,  # required training must also fall within the current term
     "COURSES_QUIZ_GRACE_SECONDS": 30,  # answers this late after a quiz's time limit still count
     "PUBLIC_BASE_URL": None,  # e.g. https://rm.example.gov.cn: used in certificate QR codes
+    # A production server: refuses to start without an absolute http(s) PUBLIC_BASE_URL (a
+    # certificate's QR code must never point at whatever host a request happened to name).
+    "PRODUCTION": False,
     "REVIEW_DUE_DAYS": 30,  # due date of a review when the administrator gives none
     "REVIEW_REPLACEMENT_MIN_DAYS": 14,  # least time an alternate invited late gets
     "REVIEW_INVITE_REMINDER_DAYS": 3,  # remind experts of invitations unanswered this long
@@ -124,6 +128,29 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
     config.update(overrides or {})
     _fill_derived(config, instance_path)
     return config
+
+
+class ConfigError(RuntimeError):
+    """A setting that makes the app refuse to start; the message names the setting."""
+
+
+def check_config(config: dict[str, Any]) -> None:
+    """Refuse settings a production server must not run with."""
+    if config.get("PRODUCTION"):
+        base = config.get("PUBLIC_BASE_URL")
+        if not is_absolute_http_url(base):
+            raise ConfigError(
+                "PRODUCTION is on, so PUBLIC_BASE_URL must be set to the public address of the "
+                "site as an absolute http(s) URL (e.g. https://rm.example.gov.cn); it is printed "
+                f"in certificate QR codes. Got: {base!r}."
+            )
+
+
+def is_absolute_http_url(value: Any) -> bool:
+    if not isinstance(value, str) or not value.strip():
+        return False
+    parts = urlsplit(value.strip())
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _fill_derived(config: dict[str, Any], instance_path: Path) -> None:

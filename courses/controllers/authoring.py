@@ -333,6 +333,8 @@ def quiz(course_id: int) -> Any:
                 time_limit=form.time_limit_minutes.data,
                 attempt_limit=form.attempt_limit.data,
                 draw_size=form.draw_size.data,
+                review_policy=form.review_policy.data,
+                lessons_first=bool(form.lessons_first.data),
             )
         except CourseError as exc:
             fail(str(exc))

@@ -333,9 +333,12 @@ def transcript_export(fmt: str) -> Any:
 
 
 def verify_url(code: str) -> str:
+    """The certificate's public verification address (printed and in the QR code): under
+    PUBLIC_BASE_URL when set (required in production), else on the request's host."""
     base = current_app.config.get("PUBLIC_BASE_URL")
-    path = url_for("courses.verify", code=code)
-    return base.rstrip("/") + path if base else url_for("courses.verify", code=code, _external=True)
+    if base:
+        return base.strip().rstrip("/") + url_for("courses.verify", code=code)
+    return url_for("courses.verify", code=code, _external=True)
 
 
 @login_required

@@ -14,7 +14,7 @@ from expertpool.core.access import login_required
 from expertpool.db import db, utcnow
 
 from .. import learning, quizzes
-from ..constants import OPEN
+from ..constants import OPEN, REVIEW_POLICIES
 from ..errors import CourseError
 from ..forms import ActionForm
 from ..models import Certificate, QuizAttempt
@@ -51,6 +51,8 @@ def quiz(slug: str) -> Any:
         remaining=quizzes.remaining_attempts(db.session, enrollment),
         passed=learning.quiz_passed(db.session, enrollment),
         bank_size=len(course.active_questions),
+        pending=quizzes.lessons_pending(enrollment),
+        policy=REVIEW_POLICIES.get(course.quiz.review_policy, ""),
         form=ActionForm(),
     )
 
@@ -103,11 +105,16 @@ def attempt(slug: str, attempt_id: int) -> Any:
             field_name=quizzes.field_name,
             form=ActionForm(),
         )
+    # Administrators look after the bank and may always see the answers; a learner sees them
+    # only as the quiz's review policy allows (none of them otherwise reaches the template).
+    reveal = current_user.is_admin or quizzes.reveals_answers(db.session, item)
     return render_template(
         "courses/attempt_review.html",
         course=course,
         attempt=item,
-        review=quizzes.review(db.session, item),
+        review=quizzes.review(db.session, item, reveal=reveal),
+        revealed=reveal,
+        policy=course.quiz.review_policy if course.quiz else None,
         certificate=_certificate(item),
     )
 

@@ -6,11 +6,12 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from expertpool.db import db, utcnow
 
-from ..constants import OPEN
+from ..constants import DEFAULT_REVIEW_POLICY, OPEN
 from .catalogue import Course
 from .learning import Enrollment
 
@@ -24,6 +25,12 @@ class Quiz(db.Model):
     time_limit_minutes: Mapped[int | None] = mapped_column(Integer)  # None: untimed
     attempt_limit: Mapped[int | None] = mapped_column(Integer)  # None: unlimited
     draw_size: Mapped[int | None] = mapped_column(Integer)  # None: the whole bank
+    # When the review of an attempt reveals the right answers (constants.REVIEW_POLICIES).
+    review_policy: Mapped[str] = mapped_column(
+        String(24), default=DEFAULT_REVIEW_POLICY, server_default=DEFAULT_REVIEW_POLICY
+    )
+    # The quiz opens only once every lesson of the course is done.
+    lessons_first: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
     course: Mapped[Course] = relationship(back_populates="quiz")
 
 

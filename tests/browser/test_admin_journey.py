@@ -28,7 +28,9 @@ def import_file(folder: Path, locale: str) -> tuple[Path, list[str]]:
     """A CSV in the import template's columns with two new experts."""
     batch = next(_numbers)
     names = [f"导入专家{batch}{locale[:2]}甲", f"导入专家{batch}{locale[:2]}乙"]
-    header = "姓名,性别,出生日期,身份证号,手机,电子邮箱,工作单位,省份,职称,职称级别,审评类别,技术,状态"
+    header = (
+        "姓名,性别,出生日期,身份证号,手机,电子邮箱,工作单位,省份,职称,职称级别,审评类别,技术,状态"
+    )
     rows = [
         [
             name,
@@ -61,7 +63,9 @@ def home(journey: Any) -> None:
 
 def queue(journey: Any, message: str) -> Any:
     """A work-queue entry of the administrator's home page."""
-    return journey.page.get_by_role("main").get_by_role("link", name=re.compile(re.escape(journey.t(message))))
+    return journey.page.get_by_role("main").get_by_role(
+        "link", name=re.compile(re.escape(journey.t(message)))
+    )
 
 
 def vet_an_applicant(journey: Any) -> None:
@@ -94,7 +98,9 @@ def _expert_count(journey: Any, name: str) -> int:
     from expertpool.experts.models import Expert
 
     with journey.server.app_context():
-        return db.session.scalar(select(func.count()).select_from(Expert).where(Expert.name == name))
+        return db.session.scalar(
+            select(func.count()).select_from(Expert).where(Expert.name == name)
+        )
 
 
 def match_and_assign(journey: Any) -> str:
@@ -129,7 +135,9 @@ def rate_a_review(journey: Any) -> None:
     page = journey.page
     home(journey)
     journey.click(queue(journey, "Reviews to rate").first)
-    journey.click(page.get_by_role("main").locator("table a", has_text=journey.t("Submitted")).first)
+    journey.click(
+        page.get_by_role("main").locator("table a", has_text=journey.t("Submitted")).first
+    )
     page.get_by_label(journey.t("Rating")).select_option("4")
     journey.click(journey.button("Record rating"))
     assert "★" in page.get_by_role("main").inner_text()
