@@ -17,6 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp
 
+from ..core.province_ui import ProvinceField
 from .constants import CATEGORIES, EDUCATIONS, TITLE_GRADES, TITLES
 
 
@@ -54,7 +55,7 @@ class ProfileForm(VersionedForm):
 class AdminProfileForm(ProfileForm):
     id_number = StringField(_l("ID number"), validators=[Optional(), Regexp(r"^\d{17}[\dXx]$")])
     email = StringField(_l("E-mail"), validators=[DataRequired(), Email()])
-    province = StringField(_l("Province"), validators=[Optional(), Length(max=16)])
+    province = ProvinceField(_l("Province"))
 
 
 class NewExpertForm(AdminProfileForm):
