@@ -6,10 +6,11 @@ import datetime as dt
 
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..core.access import Role
+from ..core.provinces import keep_or_normalise
 from ..db import db, utcnow
 
 
@@ -33,6 +34,11 @@ class User(UserMixin, db.Model):
     role_rows: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
+
+    @validates("province")
+    def _canonical_province(self, _key: str, value: str | None) -> str | None:
+        """Aliases ("北京", "Beijing") are stored as the canonical name; unknown refused."""
+        return keep_or_normalise(value, self.province)
 
     @property
     def is_active(self) -> bool:  # flask-login refuses inactive accounts

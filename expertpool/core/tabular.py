@@ -27,6 +27,9 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import from_excel
 
+from .province_ui import unknown_province_message
+from .provinces import UnknownProvince, normalise_province
+
 log = logging.getLogger(__name__)
 
 Table = Iterator[tuple[int, Sequence[Any]]]  # (spreadsheet row number, cells)
@@ -249,6 +252,15 @@ class RowReader:
 
     def _read_long_text(self, key: str, value: Any) -> str | None:
         return self.text(value)
+
+    def _read_province(self, key: str, value: Any) -> str | None:
+        """The canonical name of one of the 34 provincial-level divisions ("北京" → 北京市)."""
+        text = self.text(value) or ""
+        try:
+            return normalise_province(text)
+        except UnknownProvince:
+            self.error(key, unknown_province_message(text))
+            return None
 
     def _read_date(self, key: str, value: Any) -> dt.date | None:
         try:

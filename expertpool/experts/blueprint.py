@@ -77,6 +77,14 @@ def category_name(code: int) -> str:
     return category_label(code, str(get_locale()))
 
 
+@bp.app_template_global()
+def province_name(value: str | None) -> str:
+    """A stored province in the interface language (北京市, or Beijing in English)."""
+    from ..core.province_ui import label
+
+    return label(value)
+
+
 @bp.app_template_filter()
 def masked(value: str | None, visible: bool) -> str:
     """Personal data (ID numbers, phones) in full only for the person and administrators."""

@@ -149,10 +149,11 @@ def warnings() -> Any:
 def coverage() -> Any:
     cov = queries.coverage(db.session, current_app.config["COVERAGE_MIN_PER_CATEGORY"])
     locale = str(get_locale())
+    from ..core.provinces import province_label
     from .constants import category_label
 
     chart = {
-        "provinces": cov.provinces,
+        "provinces": [province_label(p, locale) for p in cov.provinces],
         "categories": [category_label(c, locale) for c in CATEGORIES],
         "cells": [[cov.provinces.index(p), c - 1, n] for (c, p), n in cov.matrix.items()],
         "perCategory": [cov.per_category[c] for c in CATEGORIES],
@@ -276,6 +277,8 @@ def _invalid(form: Any) -> None:
 def save_profile(expert_id: int) -> Any:
     expert = _editable(expert_id)
     form = (AdminProfileForm if current_user.is_admin else ProfileForm)()
+    if isinstance(form, AdminProfileForm):
+        form.province.keep = expert.province  # a value outside the vocabulary may stay
     if not form.validate_on_submit():
         _invalid(form)
         return _back(expert)

@@ -19,6 +19,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp
 
+from ..core.province_ui import ProvinceField
 from .constants import (
     CATEGORIES,
     EDUCATION_LABELS,
@@ -71,7 +72,7 @@ class ProfileForm(VersionedForm):
 class AdminProfileForm(ProfileForm):
     id_number = StringField(_l("ID number"), validators=[Optional(), Regexp(r"^\d{17}[\dXx]$")])
     email = StringField(_l("E-mail"), validators=[DataRequired(), Email()])
-    province = StringField(_l("Province"), validators=[Optional(), Length(max=16)])
+    province = ProvinceField(_l("Province"))
 
 
 class NewExpertForm(AdminProfileForm):

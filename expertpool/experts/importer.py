@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from ..accounts.models import User
 from ..core import tabular
 from ..core.importing import Progress, commit_rows
+from ..core.provinces import province_choices
 from ..core.tabular import (
     Column,
     FileError,
@@ -122,7 +123,14 @@ COLUMNS: tuple[Column, ...] = (
         example="中国计量科学研究院",
     ),
     Column("department", "部门", "Department", help="所在部门", example="化学计量与分析科学研究所"),
-    Column("province", "省份", "Province", help="省、自治区、直辖市", example="北京"),
+    Column(
+        "province",
+        "省份",
+        "Province",
+        "province",
+        help="省级行政区全称或简称，如 北京市 / 北京、广西壮族自治区 / 广西（存为全称）",
+        example="北京市",
+    ),
     Column("city", "城市", "City", help="城市", example="北京"),
     Column("title", "职称", "Title", help="如 研究员、正高级工程师、教授", example="研究员"),
     Column(
@@ -295,6 +303,7 @@ def _add_choices(ws: Any) -> None:
         "status": list(STATUS_ZH.values()),
         "title_grade": list(TITLE_GRADES),
         "education": list(EDUCATIONS),
+        "province": [name for name, _label in province_choices()],
     }
     for index, column in enumerate(COLUMNS, start=1):
         if column.key in choices:

@@ -14,7 +14,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
-from ..core import audit, signals
+from ..core import audit, province_ui, signals
+from ..core.provinces import UnknownProvince, lookup
 from ..db import utcnow
 from . import institutions
 from .constants import CATEGORIES, SPECIALTY_KINDS, Status
@@ -259,6 +260,7 @@ def create_expert(
 ) -> Expert:
     """Create an expert from plain data (registration, administrator entry, import, demo)."""
     expert = Expert(status=status)
+    data = _with_clean_province(data, None)
     for key in ORDINARY_FIELDS + ADMIN_ONLY_FIELDS:
         if key in data:
             setattr(expert, key, data[key])
@@ -267,7 +269,7 @@ def create_expert(
             session, data["institution"], data.get("province"), data.get("city")
         )
         expert.institution = inst
-        expert.province = expert.province or inst.province
+        expert.province = expert.province or lookup(inst.province)
         expert.city = expert.city or inst.city
     for key in ("user_id", "term_start", "term_end", "status_reason"):
         if data.get(key) is not None:
@@ -292,6 +294,16 @@ def create_expert(
     return expert
 
 
+def _with_clean_province(data: dict[str, Any], current: str | None) -> dict[str, Any]:
+    """`data` with its province as the canonical name; an unknown one is refused."""
+    if "province" not in data:
+        return data
+    try:
+        return {**data, "province": province_ui.clean(data["province"], current)}
+    except UnknownProvince as exc:
+        raise ExpertError(province_ui.unknown_province_message(exc.text)) from None
+
+
 def update_ordinary(
     session: Session,
     actor: User,
@@ -302,6 +314,8 @@ def update_ordinary(
     """Fields that apply at once (contact, title, education, summary, ...)."""
     check_version(expert, expected_version)
     allowed = ORDINARY_FIELDS + (ADMIN_ONLY_FIELDS if actor.is_admin else ())
+    if "province" in allowed:
+        data = _with_clean_province(data, expert.province)
     for key in allowed:
         if key in data:
             setattr(expert, key, data[key])
@@ -365,7 +379,7 @@ def _move_institution(session: Session, expert: Expert, name: str) -> None:
         # The old employer stays relevant for recusal for some years.
         expert.employments.append(Employment(institution=old, end=dt.date.today()))
     expert.institution = inst
-    expert.province = inst.province or expert.province
+    expert.province = lookup(inst.province) or expert.province
     expert.city = inst.city or expert.city
     touch(expert)
 

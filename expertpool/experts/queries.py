@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from ..core import provinces
 from ..db import utcnow
 from .constants import CATEGORIES, Status
 from .institutions import normalise_name
@@ -56,7 +57,7 @@ class ExpertFilter:
             q=args.get("q", "").strip(),
             category=int(category) if category.isdigit() and int(category) in CATEGORIES else None,
             specialty=args.get("specialty", "").strip(),
-            province=args.get("province", "").strip(),
+            province=provinces.filter_value(args.get("province", "")),
             status=args.get("status", "") if args.get("status", "") in set(Status) else "",
             title=args.get("title", "").strip(),
             institution=args.get("institution", "").strip(),

@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from ..core import provinces
 from ..core.access import Role, roles_required
 from ..core.requests import fail
 from ..db import db
@@ -67,7 +68,7 @@ def candidates(submission_id: int) -> Any:
     ranking = rank(
         db.session, submission, rules, k=k, skip_ids=assigned_expert_ids(db.session, submission.id)
     )
-    province = request.args.get("province", "")
+    province = provinces.filter_value(request.args.get("province"))
     metrology_only = request.args.get("metrology") == "1"
     shown = [
         c

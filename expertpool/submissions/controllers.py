@@ -145,6 +145,7 @@ def edit(submission_id: int) -> Any:
             "submissions/edit.html", form=_form(submission, None), submission=submission
         )
     form = _form()
+    form.applicant_province.keep = submission.applicant_province  # may stay outside the vocabulary
     if form.validate_on_submit():
         data = _data(form)
         if not _reference_clash(data, submission.id):

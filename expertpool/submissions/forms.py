@@ -8,6 +8,7 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from ..core.province_ui import ProvinceField
 from ..experts.forms import VersionedForm
 from .constants import GRADE_LABELS, KIND_LABELS, REVIEW_TYPE_LABELS
 
@@ -46,9 +47,7 @@ class SubmissionForm(VersionedForm):
     applicant_institution = StringField(
         _l("Applicant institution"), validators=[DataRequired(), Length(max=128)]
     )
-    applicant_province = StringField(
-        _l("Applicant province"), validators=[Optional(), Length(max=16)]
-    )
+    applicant_province = ProvinceField(_l("Applicant province"))
     applicant_people = TextAreaField(
         _l("Applicant's people"),
         render_kw={"rows": 2},

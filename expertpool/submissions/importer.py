@@ -147,8 +147,8 @@ COLUMNS: tuple[Column, ...] = (
         "applicant_province",
         "省份",
         "Province",
-        help="申请单位所在省份（可空，取单位省份）",
-        example="河北",
+        help="申请单位所在省级行政区，全称或简称，如 河北省 / 河北（存为全称；可空，取单位省份）",
+        example="河北省",
     ),
     Column(
         "applicant_people",

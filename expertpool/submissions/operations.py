@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
-from ..core import audit
+from ..core import audit, province_ui
+from ..core.provinces import UnknownProvince, lookup
 from ..experts import institutions
 from ..experts.constants import CATEGORIES
 from . import text as text_mod
@@ -82,17 +83,26 @@ ALLOWED_EXTENSIONS = frozenset(
 Problem = tuple[str, str]  # (field key, message)
 
 
-def normalise(data: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
+def normalise(
+    data: dict[str, Any], current_province: str | None = None
+) -> tuple[dict[str, Any], list[Problem]]:
     """Check a submission's plain data for consistency; fill what the GBW number implies.
 
     Returns the cleaned copy and every problem found (an empty list means valid). The form and
-    the importer both call this, so they accept exactly the same submissions.
+    the importer both call this, so they accept exactly the same submissions. The province
+    becomes its canonical name; `current_province` (the stored one) is kept even when it is
+    outside the vocabulary.
     """
     out = {key: data.get(key) for key in PLAIN_FIELDS}
     out["applicant_institution"] = (data.get("applicant_institution") or "").strip() or None
     for key in LIST_FIELDS:
         out[key] = _clean_list(out[key])
     problems: list[Problem] = []
+    try:
+        out["applicant_province"] = province_ui.clean(out["applicant_province"], current_province)
+    except UnknownProvince as exc:
+        problems.append(("applicant_province", province_ui.unknown_province_message(exc.text)))
+        out["applicant_province"] = None
     if not (out["title"] or "").strip():
         problems.append(("title", str(_l("A value is required."))))
     if not out["applicant_institution"]:
@@ -218,13 +228,13 @@ def update_submission(
     check_version(submission, expected_version)
     if submission.status in CLOSED:
         raise SubmissionError(str(_l("A completed or withdrawn submission cannot be edited.")))
-    _apply(session, submission, _valid(data))
+    _apply(session, submission, _valid(data, submission.applicant_province))
     session.flush()
     return submission
 
 
-def _valid(data: dict[str, Any]) -> dict[str, Any]:
-    clean, problems = normalise(data)
+def _valid(data: dict[str, Any], current_province: str | None = None) -> dict[str, Any]:
+    clean, problems = normalise(data, current_province)
     if problems:
         raise SubmissionError("; ".join(message for _key, message in problems))
     return clean
@@ -233,11 +243,13 @@ def _valid(data: dict[str, Any]) -> dict[str, Any]:
 def _apply(session: Session, submission: Submission, clean: dict[str, Any]) -> None:
     for key in PLAIN_FIELDS:
         setattr(submission, key, clean[key])
+    # A kept value outside the vocabulary stays on this submission only, never a new institution.
     inst = institutions.get_or_create(
-        session, clean["applicant_institution"], clean["applicant_province"]
+        session, clean["applicant_institution"], lookup(clean["applicant_province"])
     )
     submission.applicant_institution = inst
-    submission.applicant_province = clean["applicant_province"] or inst.province
+    # The institution's province, when it is one of the vocabulary (not a legacy value).
+    submission.applicant_province = clean["applicant_province"] or lookup(inst.province)
     submission.reference = (clean["reference"] or "").strip() or None
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Select, or_, select
 
+from ..core import provinces
 from ..experts.constants import CATEGORIES
 from ..experts.models import Institution
 from .constants import Kind, SubmissionStatus
@@ -46,7 +47,7 @@ class SubmissionFilter:
             if args.get("status", "") in set(SubmissionStatus)
             else "",
             category=int(category) if category.isdigit() and int(category) in CATEGORIES else None,
-            province=args.get("province", "").strip(),
+            province=provinces.filter_value(args.get("province", "")),
             panel="none" if args.get("panel") == "none" else "",
             sort=args.get("sort") if args.get("sort") in SORTS else "created",
             desc=args.get("desc", "1") in ("1", "true"),

@@ -280,3 +280,23 @@ def test_demo_load_cli_loads_once_and_prints_accounts(runner):
     assert db.session.scalar(select(func.count()).select_from(Expert)) == count
     refused = runner.invoke(args=["demo", "load", "--experts", "40"])
     assert refused.exit_code != 0
+
+
+def test_every_demo_province_is_canonical(experts):
+    """Institutions, experts and trainee accounts use the vocabulary's canonical names only,
+    and the demo's division codes agree with it."""
+    from expertpool.core.provinces import BY_NAME, normalise_province
+
+    accounts = data.generate_accounts()
+    values = (
+        [i["province"] for i in data.INSTITUTIONS]
+        + [e["province"] for e in experts]
+        + [t["province"] for t in accounts["trainees"]]
+        + list(data.PROVINCES)
+        + [row[2] for row in data.INSTITUTION_ROWS]
+    )
+    assert values and all(v in BY_NAME and normalise_province(v) == v for v in values), {
+        v for v in values if v not in BY_NAME
+    }
+    for name, prefix in PROVINCE_CODES.items():
+        assert BY_NAME[name].code[:2] == prefix

@@ -376,7 +376,9 @@ def test_good_xlsx_import(app: Any, nim: Institution, admin: Any) -> None:
     assert first.years_experience == 20 and first.phone == "13800130001"
     assert second.id_number.endswith("X") and second.status == "applicant"
     assert second.category_codes == [8, 10] and second.metrology_competent is False
-    assert third.institution.name == "新单位研究所" and third.province == "上海"
+    assert (
+        third.institution.name == "新单位研究所" and third.province == "上海市"
+    )  # the alias 上海, stored canonical
     assert third.category_codes == [1, 13] and third.status == "suspended"
     assert db.session.scalar(select(func.count(Institution.id))) == 2
     actors = set(

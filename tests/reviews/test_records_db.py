@@ -70,7 +70,9 @@ def test_expert_record_reads_the_whole_file(
     db.session.commit()
     record = records_db.expert_record(db.session, expert, TODAY)
     assert record.id == expert.id and record.status == "active"
-    assert record.institution_id == expert.institution_id and record.province == "北京"
+    assert (
+        record.institution_id == expert.institution_id and record.province == "北京市"
+    )  # entered as 北京
     assert (record.term_start, record.term_end) == (dt.date(2024, 1, 1), dt.date(2028, 12, 31))
     assert record.unavailable == ((dt.date(2025, 7, 1), dt.date(2025, 7, 31)),)
     assert record.conflict_institution_ids == {rival.id}

@@ -62,7 +62,7 @@ def test_create_resolves_alias_and_takes_province_from_institution(
     audit.set_actor(db.session, admin)  # what a request or CLI command does
     submission = make_submission(applicant_institution="广东计量院", analytes=["铅", " 铅", ""])
     assert submission.applicant_institution_id == inst.id
-    assert submission.applicant_province == "广东"
+    assert submission.applicant_province == "广东省"  # institution entered as 广东
     assert submission.analytes == ["铅"]
     assert submission.status == "registered"
     entry = db.session.scalar(select(AuditLog).where(AuditLog.entity_type == "Submission"))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from ...core.provinces import keep_or_normalise
 from ...db import db, utcnow
 from ..constants import Status
 from .institutions import Institution
@@ -85,6 +86,11 @@ class Expert(db.Model):
     status_events: Mapped[list[StatusEvent]] = relationship(
         back_populates="expert", cascade="all, delete-orphan", order_by="StatusEvent.at"
     )
+
+    @validates("province")
+    def _canonical_province(self, _key: str, value: str | None) -> str | None:
+        """Aliases ("北京", "Beijing") are stored as the canonical name; unknown refused."""
+        return keep_or_normalise(value, self.province)
 
     @property
     def audit_expert_id(self) -> int:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy import ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from ...core.provinces import keep_or_normalise
 from ...db import db
 
 
@@ -20,6 +21,11 @@ class Institution(db.Model):
     aliases: Mapped[list[InstitutionAlias]] = relationship(
         back_populates="institution", cascade="all, delete-orphan", lazy="selectin"
     )
+
+    @validates("province")
+    def _canonical_province(self, _key: str, value: str | None) -> str | None:
+        """Aliases ("北京", "Beijing") are stored as the canonical name; unknown refused."""
+        return keep_or_normalise(value, self.province)
 
     def __repr__(self) -> str:
         return f"<Institution {self.name!r}>"

@@ -6,8 +6,9 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from ...core.provinces import keep_or_normalise
 from ...db import db, utcnow
 from ...experts.models import Institution
 from ..constants import Kind, SubmissionStatus
@@ -55,6 +56,11 @@ class Submission(db.Model):
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="submission", cascade="all, delete-orphan", order_by="Attachment.id"
     )
+
+    @validates("applicant_province")
+    def _canonical_province(self, _key: str, value: str | None) -> str | None:
+        """Aliases ("北京", "Beijing") are stored as the canonical name; unknown refused."""
+        return keep_or_normalise(value, self.applicant_province)
 
     @property
     def audit_expert_id(self) -> None:
