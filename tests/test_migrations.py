@@ -90,7 +90,7 @@ def test_0005_rewrites_province_aliases_and_keeps_unknown_values(tmp_path, capsy
                     )
                 )
         capsys.readouterr()
-        upgrade()
+        upgrade(revision="0005")
         report = capsys.readouterr().out
         with db.engine.connect() as conn:
             for table, column in (
