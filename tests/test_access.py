@@ -79,7 +79,7 @@ EXPECTED: dict[str, set[str]] = {
     "reviews.mine": {E},
     "reviews.review_form": {E},
     "reviews.attachment": {E},
-    "reviews.invited_submission": {A, E},
+    "reviews.invited_submission": {E},
     "reviews.inbox": SIGNED_IN,
     "reviews.mark_read": SIGNED_IN,
     "reviews.mark_all_read": SIGNED_IN,

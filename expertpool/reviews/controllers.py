@@ -235,15 +235,17 @@ def _review_page(assignment: Assignment, form: ReviewForm) -> str:
 DOSSIER_STATUSES = (AssignmentStatus.INVITED, AssignmentStatus.ACCEPTED, AssignmentStatus.COMPLETED)
 
 
-@roles_required(Role.ADMIN, Role.EXPERT)
+@roles_required(Role.EXPERT)
 def invited_submission(assignment_id: int) -> Any:
-    """The submission behind an invitation: administrators, and the invited expert only."""
+    """The submission behind an invitation, for the invited expert only.
+
+    Administrators read the full submission page (`submissions.detail`) instead: this one is the
+    expert's view of their own invitation.
+    """
     from ..submissions.constants import GRADE_LABELS, KIND_LABELS, REVIEW_TYPE_LABELS
 
     assignment = _assignment_or_404(assignment_id)
-    if not current_user.is_admin and (
-        assignment.expert.user_id != current_user.id or assignment.status not in DOSSIER_STATUSES
-    ):
+    if assignment.expert.user_id != current_user.id or assignment.status not in DOSSIER_STATUSES:
         abort(403)
     return render_template(
         "reviews/submission.html",

@@ -90,12 +90,13 @@ def test_an_alternate_not_yet_invited_cannot_see_it(admin, pool, sign_in):
     assert client.get(url).status_code == 404
 
 
-def test_admin_sees_any_invited_submission(admin, pool, auth, client):
+def test_administrators_read_the_full_submission_page_instead(admin, pool, auth, client):
     submission, _attachment = _setup(admin, pool)
     auth.login()
     theirs = _assignment(submission, pool.members[1])
-    response = client.get(f"/reviews/assignments/{theirs.id}/submission")
-    assert response.status_code == 200 and submission.title in response.get_data(as_text=True)
+    assert client.get(f"/reviews/assignments/{theirs.id}/submission").status_code == 403
+    page = client.get(f"/submissions/{submission.id}")
+    assert page.status_code == 200 and submission.title in page.get_data(as_text=True)
 
 
 def test_submitting_a_review_asks_first_and_says_it_is_final(admin, pool, sign_in):
