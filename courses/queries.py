@@ -67,7 +67,7 @@ def _latest_per_course(enrollments: list[Enrollment]) -> list[Enrollment]:
 
 
 def learner_dashboard(
-    session: Session, user: User, today: dt.date | None = None
+    session: Session, user: User, today: dt.date | None = None, language: str | None = None
 ) -> LearnerDashboard:
     today = today or dt.date.today()
     enrollments = learning.enrollments_of(session, user.id)
@@ -85,7 +85,7 @@ def learner_dashboard(
     return LearnerDashboard(
         in_progress=in_progress,
         assigned=assigned,
-        recommended=recommended_courses(session, user, enrollments),
+        recommended=recommended_courses(session, user, enrollments, language=language),
         certificates=certs,
         hours_this_year=hours,
         today=today,
@@ -102,15 +102,20 @@ def recommended_courses(
     user: User,
     enrollments: list[Enrollment] | None = None,
     limit: int = RECOMMENDED_LIMIT,
+    language: str | None = None,
 ) -> list[Course]:
     """Published courses the user has not enrolled in, for their audience or like those taken.
 
-    Score: 2 for a matching audience, 1 for the topic of a course taken, 1 for a shared tag;
-    ties by title then id, so the order is stable.
+    Courses the user can start now (every prerequisite completed) come before those that need
+    another course first: a new learner is pointed at the entry course, not at what it opens.
+    Then by score: 2 for a matching audience, 1 for the topic of a course taken, 1 for a shared
+    tag; then courses in `language` (the interface's) first; ties by title then id, so the
+    order is stable.
     """
     if enrollments is None:
         enrollments = learning.enrollments_of(session, user.id)
     taken_ids = {e.course_id for e in enrollments}
+    completed_ids = {e.course_id for e in enrollments if e.is_completed}
     taken = [e.course for e in enrollments]
     topics = {c.topic for c in taken}
     tags = {t for c in taken for t in (c.tags or [])}
@@ -122,8 +127,10 @@ def recommended_courses(
         score = 2 * bool(audiences & set(course.audience or []))
         score += (course.topic in topics) + bool(tags & set(course.tags or []))
         if score:
-            scored.append((-score, course.title, course.id, course))
-    return [row[3] for row in sorted(scored, key=lambda r: r[:3])[:limit]]
+            blocked = any(p.id not in completed_ids for p in course.prerequisites)
+            foreign = language is not None and course.language != language
+            scored.append(((blocked, -score, foreign, course.title, course.id), course))
+    return [course for _, course in sorted(scored, key=lambda row: row[0])[:limit]]
 
 
 @dataclass(frozen=True)

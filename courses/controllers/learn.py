@@ -360,5 +360,5 @@ def certificate_pdf(code: str) -> Any:
     return Response(
         body,
         mimetype="application/pdf",
-        headers={"Content-Disposition": f"inline; filename=certificate-{cert.code}.pdf"},
+        headers={"Content-Disposition": f"attachment; filename=certificate-{cert.code}.pdf"},
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import current_app, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import text
 
@@ -29,7 +30,10 @@ def home() -> Any:
     context: dict[str, Any] = {"today": today}
     from courses import queries as course_queries
 
-    context["learner"] = course_queries.learner_dashboard(db.session, current_user, today)
+    language = str(get_locale()).split("_")[0]  # course languages are "zh" / "en"
+    context["learner"] = course_queries.learner_dashboard(
+        db.session, current_user, today, language=language
+    )
     if current_user.has_role(Role.EXPERT):
         context.update(_expert_part(today))
     if current_user.has_role(Role.ADMIN):

@@ -41,8 +41,12 @@ document.querySelectorAll(".js-autosubmit").forEach((el) => {
       modal.hide();
       if (action) action();
     });
-    // Cancel is the safe default: focus it when the dialog opens.
-    root.addEventListener("shown.bs.modal", () => root.querySelector("[data-role=cancel]").focus());
+    // Cancel is the safe default: focus it when the dialog opens. Bootstrap sets role="dialog"
+    // as it shows a modal; a question that needs an answer is an alertdialog.
+    root.addEventListener("shown.bs.modal", () => {
+      root.setAttribute("role", "alertdialog");
+      root.querySelector("[data-role=cancel]").focus();
+    });
     document.body.appendChild(root);
     return new window.bootstrap.Modal(root, { backdrop: "static", keyboard: true });
   }

@@ -79,6 +79,24 @@ def test_recommendations_follow_audience_and_what_was_taken(
     assert unrelated not in found and draft not in found and taken not in found
 
 
+def test_a_new_learner_is_pointed_at_courses_they_can_start_in_their_language(
+    app: Any, trainee: Any, make_course: Any
+) -> None:
+    entry = make_course(title="Z 入门", audience=["technician"], language="zh", questions=[])
+    advanced = make_course(title="A 进阶", audience=["technician"], prerequisites=(entry,))
+    english = make_course(title="B English", audience=["technician"], language="en")
+    db.session.commit()
+    found = recommended_courses(db.session, trainee, language="zh")
+    # startable first (the Chinese one before the English one), the advanced course last
+    assert [c.id for c in found] == [entry.id, english.id, advanced.id]
+    enrollment = learning.enrol(db.session, trainee, entry)
+    for lesson in entry.lessons:
+        learning.mark_done(db.session, enrollment, lesson)
+    db.session.commit()
+    assert enrollment.is_completed
+    assert recommended_courses(db.session, trainee, language="en")[0].id == english.id
+
+
 def test_an_expert_is_recommended_reviewer_courses(
     app: Any, make_user: Any, make_course: Any
 ) -> None:

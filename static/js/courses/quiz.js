@@ -1,15 +1,11 @@
 // Quiz answer sheet: a countdown (the server enforces the deadline; this only helps the learner)
-// that submits the sheet when time is up, and a confirmation before submitting by hand.
+// that submits the sheet when time is up. Submitting by hand asks first through the shared
+// confirmation dialog (data-confirm on the button, app.js); form.submit() here skips it.
 // The countdown never moves focus; a polite live region announces 10, 5 and 1 minute left
 // (the visible clock itself is not live: announcing every second would drown a screen reader).
 (function () {
   const form = document.getElementById("quiz-form");
   if (!form) return;
-  let auto = false;
-  const button = form.querySelector("[data-confirm-submit]");
-  form.addEventListener("submit", (event) => {
-    if (!auto && button && !window.confirm(button.dataset.confirmSubmit)) event.preventDefault();
-  });
   const timer = document.getElementById("quiz-timer");
   if (!timer) return;
   const clock = timer.querySelector(".js-clock");
@@ -28,7 +24,6 @@
     while (milestones.length && left <= milestones[0] * 60) announce(milestones.shift());
     if (left === 0) {
       clearInterval(handle);
-      auto = true;
       form.submit();
     }
   };
