@@ -42,7 +42,11 @@ def cover(folder: Path) -> None:
         draw.line([(0, y), (960, y)], fill=tuple(int(c * (1 - 0.35 * y / 360)) for c in base))
     seed = int(hashlib.sha1(meta["slug"].encode()).hexdigest(), 16)
     for k in range(6):
-        r, x, y = 40 + (seed >> (k * 8)) % 120, 600 + (seed >> (k * 5)) % 360, (seed >> (k * 7)) % 360
+        r, x, y = (
+            40 + (seed >> (k * 8)) % 120,
+            600 + (seed >> (k * 5)) % 360,
+            (seed >> (k * 7)) % 360,
+        )
         draw.ellipse([x - r, y - r, x + r, y + r], outline=(255, 255, 255), width=2)
     title_font, small_font = ImageFont.truetype(str(FONT), 44), ImageFont.truetype(str(FONT), 24)
     lines, line = [], ""
@@ -97,7 +101,9 @@ def certificate_example(path: Path) -> None:
         page.drawString(200, y, value)
         y -= 30
     page.setFont("wqy", 10)
-    page.drawString(72, y - 20, "本页为培训示例，内容虚构；证书要素依据 JJF 1186《标准物质证书和标签要求》。")
+    page.drawString(
+        72, y - 20, "本页为培训示例，内容虚构；证书要素依据 JJF 1186《标准物质证书和标签要求》。"
+    )
     page.showPage()
     page.save()
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, render_template, url_for
-from flask_babel import gettext as _
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import text
 
