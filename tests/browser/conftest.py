@@ -146,6 +146,13 @@ class Journey:
         with self.server.app.test_request_context(), force_locale(self.locale):
             return gettext(message, **values)
 
+    def text(self, lazy: Any) -> str:
+        """A lazily translated label (an enumeration's) as the interface shows it."""
+        from flask_babel import force_locale
+
+        with self.server.app.test_request_context(), force_locale(self.locale):
+            return str(lazy)
+
     def button(self, message: str, **values: Any) -> Any:
         return self.page.get_by_role("button", name=self.t(message, **values), exact=True)
 

@@ -58,11 +58,13 @@ def invite_expert1(journey: Any) -> str:
 
 
 def fill_review(journey: Any) -> None:
+    """Every criterion judged (by its visible label), a recommendation and a summary."""
+    from expertpool.reviews.constants import CRITERIA, CRITERION_LABELS
+
     page = journey.page
-    for label in ("Homogeneity", "Stability", "Value assignment", "Uncertainty"):
-        page.get_by_label(journey.t(label), exact=True).select_option("satisfactory")
-    for label in ("Traceability", "Certificate and label"):
-        page.get_by_label(journey.t(label), exact=True).select_option("not_applicable")
+    for name in CRITERIA:
+        verdict = "not_applicable" if name == "certificate_label" else "satisfactory"
+        page.get_by_label(journey.text(CRITERION_LABELS[name]), exact=True).select_option(verdict)
     page.get_by_label(journey.t("Overall recommendation")).select_option("approve")
     page.get_by_label(journey.t("Summary")).fill("均匀性、稳定性与定值数据完整，建议批准。")
 
@@ -77,16 +79,20 @@ def test_expert_accepts_an_invitation_and_submits_a_review(journey: Any, locale:
     journey.sign_in_as("expert")
     # The home page lists the invitation; the submission can be read before answering.
     journey.click(page.get_by_role("main").get_by_role("link", name=title).first)
-    journey.click(page.get_by_role("link", name=journey.t("Read the submission")).first)
-    assert title in page.get_by_role("heading", level=1).inner_text()
-    page.go_back()
     card = page.locator(".card", has_text=title)
+    journey.click(card.get_by_role("heading").get_by_role("link", name=title))
+    assert title in page.get_by_role("heading", level=1).inner_text()
+    assert "国家海洋环境监测中心" in page.get_by_role("main").inner_text()  # the applicant
+    page.go_back()
+    journey.seen()
     card.get_by_role("checkbox").check()
     journey.click(card.get_by_role("button", name=journey.t("Accept"), exact=True))
-    # The review now waits among the reviews due, from the home page.
-    journey.click(journey.link("Home"))
+    # Accepting opens the review form; the home page lists it among the reviews due too.
+    assert page.url.endswith("/review")
+    journey.click(page.get_by_role("link", name=journey.t("RM Expert Pool")).first)
     journey.click(page.get_by_role("main").get_by_role("link", name=title).first)
     fill_review(journey)
-    journey.click(journey.button("Submit review"))
-    assert journey.t("Submitted on %(date)s.", date=dt.date.today()) in page.content()
+    journey.click_and_confirm(journey.button("Submit review"))
+    submitted = page.get_by_role("main").locator("table").nth(1)  # 已提交 / Submitted
+    assert title in submitted.inner_text() and dt.date.today().isoformat() in submitted.inner_text()
     journey.assert_clean()
