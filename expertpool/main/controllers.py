@@ -95,6 +95,12 @@ def _admin_queue(today: dt.date) -> list[QueueItem]:
             url_for("reviews.board", overdue="1"),
         ),
         QueueItem(
+            "unrated",
+            _("Submissions with reviews to rate"),
+            reviews["unrated"],
+            url_for("reviews.board", unrated="1"),
+        ),
+        QueueItem(
             "terms_ending",
             _("Terms ending within %(days)s days", days=cfg["TERM_WARNING_DAYS"]),
             pool["terms_ending"],

@@ -345,7 +345,10 @@ def board() -> Any:
     status = request.args.get("status", "")
     overdue_only = request.args.get("overdue") == "1"
     short_only = request.args.get("short") == "1"
-    stmt = queries.board_statement(status, overdue_only, today, short_only=short_only)
+    unrated_only = request.args.get("unrated") == "1"
+    stmt = queries.board_statement(
+        status, overdue_only, today, short_only=short_only, unrated_only=unrated_only
+    )
     page = paginate(
         db.session, stmt, request.args.get("page", 1, type=int), current_app.config["PER_PAGE"]
     )
@@ -379,6 +382,7 @@ def board() -> Any:
         status=status,
         overdue_only=overdue_only,
         short_only=short_only,
+        unrated_only=unrated_only,
         args=args,
         status_labels=STATUS_LABELS,
         submission_status_labels=SUBMISSION_STATUS_LABELS,

@@ -14,8 +14,8 @@ from ..accounts.models import User
 from ..experts.models import Expert
 from ..submissions.constants import SubmissionStatus
 from ..submissions.models import Submission
-from .constants import LOAD_STATUSES, AssignmentStatus, Role
-from .models import Assignment
+from .constants import LOAD_STATUSES, AssignmentStatus, ReviewStatus, Role
+from .models import Assignment, Review
 
 BOARD_STATUSES = (SubmissionStatus.ASSIGNED, SubmissionStatus.IN_REVIEW)
 # Order in which a panel is listed: active members first, then the rest.
@@ -96,12 +96,19 @@ def board_statement(
     overdue_only: bool = False,
     today: dt.date | None = None,
     short_only: bool = False,
+    unrated_only: bool = False,
 ) -> Any:
-    """Submissions on the board (panel assigned or in review), soonest due first."""
+    """Submissions on the board (panel assigned or in review), soonest due first.
+
+    `unrated_only`: those with a submitted review that has no quality rating yet, completed
+    submissions included (a panel's last review completes the submission before it is rated).
+    """
     stmt = select(Submission)
     statuses = (
         [status]
         if status in {*BOARD_STATUSES, SubmissionStatus.COMPLETED}
+        else [*BOARD_STATUSES, SubmissionStatus.COMPLETED]
+        if unrated_only
         else list(BOARD_STATUSES)
     )
     stmt = stmt.where(Submission.status.in_(statuses))
@@ -116,6 +123,8 @@ def board_statement(
         )
     if short_only:
         stmt = stmt.where(Submission.id.in_(short_panel_ids()))
+    if unrated_only:
+        stmt = stmt.where(Submission.id.in_(_unrated_submission_ids()))
     next_due = (
         select(func.min(Assignment.due_date))
         .where(
@@ -203,7 +212,17 @@ def admin_queue_counts(session: Session, today: dt.date) -> dict[str, int]:
     return {
         "short_panels": count(session, board_statement(short_only=True, today=today)),
         "overdue": count(session, board_statement(overdue_only=True, today=today)),
+        "unrated": count(session, board_statement(unrated_only=True, today=today)),
     }
+
+
+def _unrated_submission_ids() -> Any:
+    """Submissions with a submitted review still waiting for the office's quality rating."""
+    return (
+        select(Assignment.submission_id)
+        .join(Review, Review.assignment_id == Assignment.id)
+        .where(Review.status == ReviewStatus.SUBMITTED, Review.quality_rating.is_(None))
+    )
 
 
 @dataclass

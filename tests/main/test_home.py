@@ -288,3 +288,37 @@ def test_trainee_navigation_reaches_catalogue_courses_and_transcript(
         assert href in nav
     assert 'href="/rounds/"' not in nav and 'href="/admin/courses/"' not in nav
     assert "navbar-expand-lg" in _page(client)
+
+
+def test_reviews_waiting_for_a_rating_are_queued_until_rated(
+    client: Any, login: Any, admin: Any, make_submission: Any, expert_user: Any
+) -> None:
+    from expertpool.reviews.constants import CRITERIA
+
+    complete = {
+        **{name: "satisfactory" for name in CRITERIA},
+        "recommendation": "approve",
+        "summary": "可以批准。",
+    }
+    done = []
+    for n, place in enumerate(("北京化工大学", "中国地质科学院")):
+        expert = expert_user(f"rater{n}", institution=place)
+        user = db.session.get(User, expert.user_id)
+        due = TODAY + dt.timedelta(days=9 + n)  # _accepted titles the submission by its due date
+        assignment = _accepted(admin, make_submission, expert, user, due)
+        review_ops.save_review(
+            db.session, user, assignment, complete, submit=True, expected_version=None
+        )
+        done.append(assignment)
+    db.session.commit()
+    assert done[0].submission.status == "completed"  # a completed submission still waits
+
+    login(admin)
+    assert 'data-count="2"' in _queue_card(_page(client), "unrated")
+    review_ops.rate_review(db.session, admin, done[0].review, 4)
+    db.session.commit()
+    page = _page(client)
+    assert 'data-count="1"' in _queue_card(page, "unrated")
+    link = re.search(r'href="([^"]+)"', _queue_card(page, "unrated")).group(1)
+    board = _page(client, link.replace("&amp;", "&"))
+    assert done[1].submission.title in board and done[0].submission.title not in board
