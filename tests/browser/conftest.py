@@ -159,6 +159,12 @@ class Journey:
     def link(self, message: str, **values: Any) -> Any:
         return self.page.get_by_role("link", name=self.t(message, **values), exact=True)
 
+    def menu(self, menu: str, item: str) -> None:
+        """Open a menu of the navigation bar and follow one of its items."""
+        navigation = self.page.get_by_role("navigation").first
+        navigation.get_by_role("button", name=self.t(menu), exact=True).click()
+        self.click(navigation.get_by_role("link", name=self.t(item), exact=True))
+
     def use_english(self) -> None:
         """Switch the interface language with the navigation bar's selector, as a person would."""
         with self.page.expect_navigation():

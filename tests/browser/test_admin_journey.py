@@ -58,14 +58,15 @@ def import_file(folder: Path, locale: str) -> tuple[Path, list[str]]:
 
 
 def home(journey: Any) -> None:
-    journey.click(journey.page.get_by_role("link", name=journey.t("Home"), exact=True).first)
+    """Back to the home page through the brand link of the navigation bar."""
+    navigation = journey.page.get_by_role("navigation").first
+    journey.click(navigation.get_by_role("link", name=journey.t("RM Expert Pool")).first)
 
 
-def queue(journey: Any, message: str) -> Any:
-    """A work-queue entry of the administrator's home page."""
-    return journey.page.get_by_role("main").get_by_role(
-        "link", name=re.compile(re.escape(journey.t(message)))
-    )
+def queue(journey: Any, message: str, **values: Any) -> Any:
+    """The link of a work-queue entry on the administrator's home page."""
+    card = journey.page.locator("#admin-queue .card", has_text=journey.t(message, **values))
+    return card.get_by_role("link")
 
 
 def vet_an_applicant(journey: Any) -> None:
@@ -84,7 +85,7 @@ def vet_an_applicant(journey: Any) -> None:
 def import_experts(journey: Any) -> None:
     page = journey.page
     home(journey)
-    journey.click(page.get_by_role("link", name=journey.t("Import experts")).first)
+    journey.menu("Expert pool", "Import experts")
     path, names = import_file(journey.folder, journey.locale)
     page.locator("input[type=file]").set_input_files(str(path))
     journey.click(journey.button("Check the file"))
@@ -121,7 +122,7 @@ def match_and_assign(journey: Any) -> str:
 def propose_and_confirm_round(journey: Any) -> None:
     page = journey.page
     home(journey)
-    journey.click(page.get_by_role("link", name=journey.t("Review rounds")).first)
+    journey.menu("Reviews", "Review rounds")
     journey.click(journey.link("New round"))
     boxes = page.locator("input[name=submissions]")
     for i in range(min(2, boxes.count())):
@@ -134,11 +135,11 @@ def propose_and_confirm_round(journey: Any) -> None:
 def rate_a_review(journey: Any) -> None:
     page = journey.page
     home(journey)
-    journey.click(queue(journey, "Reviews to rate").first)
-    journey.click(
-        page.get_by_role("main").locator("table a", has_text=journey.t("Submitted")).first
-    )
-    page.get_by_label(journey.t("Rating")).select_option("4")
+    journey.click(queue(journey, "Submissions with reviews to rate").first)
+    journey.click(page.get_by_role("main").locator("table tbody a").first)  # the submission
+    submitted = page.get_by_role("main").locator("table a", has_text=journey.t("Submitted"))
+    journey.click(submitted.first)
+    page.get_by_label(journey.t("Review quality")).select_option("4")
     journey.click(journey.button("Record rating"))
     assert "★" in page.get_by_role("main").inner_text()
 
