@@ -179,12 +179,26 @@ def learning_of(session: Any, user: Any) -> list[Any]:
 
 
 def _propose_a_round(session: Any, user: Any, config: Any) -> None:
+    """A round over a submission of its own (other tests may have given every demo one a panel)."""
     from expertpool.matching import rounds
     from expertpool.matching.records_db import rules_from_config
+    from expertpool.submissions.operations import create_submission
 
-    rounds.propose(
-        session, user, "导航检查", rounds.open_submissions(session)[:2], rules_from_config(config)
+    submission = create_submission(
+        session,
+        user,
+        {
+            "kind": "rm_certification",
+            "review_type": "new",
+            "grade": "second",
+            "title": "导航检查：水中硝酸盐氮标准溶液",
+            "rm_name": "水中硝酸盐氮标准溶液",
+            "category": 8,
+            "analytes": ["硝酸盐氮"],
+            "applicant_institution": "国家海洋环境监测中心",
+        },
     )
+    rounds.propose(session, user, "导航检查", [submission], rules_from_config(config))
 
 
 @pytest.mark.parametrize("role", ["trainee", "expert", "admin"])
