@@ -365,10 +365,12 @@ def board() -> Any:
             for s in ("invited", "accepted", "completed", "declined", "withdrawn", "overdue")
         ],
         "submissions": [f"#{r.submission.id}" for r in rows],
-        "series": {
-            str(STATUS_LABELS[AssignmentStatus(s)]): [r.count(s) for r in rows]
+        # pairs, not a mapping: JSON serialisation sorts a mapping's keys, and the colours of
+        # the stacked series follow this order (the same as the status chart's)
+        "series": [
+            [str(STATUS_LABELS[AssignmentStatus(s)]), [r.count(s) for r in rows]]
             for s in ("invited", "accepted", "completed", "declined")
-        },
+        ],
         "name": _("Assignments"),
     }
     args = {k: v for k, v in request.args.items() if k != "page"}

@@ -2,11 +2,7 @@
 (function () {
   const data = JSON.parse(document.getElementById("coverage-data").textContent);
   const max = Math.max(1, ...data.cells.map((c) => c[2]));
-  const draw = (id, option) => {
-    const chart = echarts.init(document.getElementById(id));
-    chart.setOption(option);
-    window.addEventListener("resize", () => chart.resize());
-  };
+  const draw = window.drawChart; // static/js/charts.js
   // English category names are long: the grids size themselves to their labels (containLabel)
   // and long labels wrap at a fixed width instead of running off the canvas.
   const wrapped = { width: 180, overflow: "break", lineHeight: 14 };

@@ -1,11 +1,7 @@
 // Review-round proposal charts: expert load histogram and per-panel affinity (vendored ECharts).
 (function () {
   const data = JSON.parse(document.getElementById("round-data").textContent);
-  const draw = (id, option) => {
-    const chart = echarts.init(document.getElementById(id));
-    chart.setOption(option);
-    window.addEventListener("resize", () => chart.resize());
-  };
+  const draw = window.drawChart; // static/js/charts.js
   draw("chart-load", {
     tooltip: {},
     grid: { left: 10, right: 20, bottom: 30, containLabel: true },

@@ -4,11 +4,7 @@
   if (!node) return;
   const data = JSON.parse(node.textContent);
   const colours = ["#0dcaf0", "#0d6efd", "#198754", "#6c757d", "#adb5bd", "#dc3545"];
-  const draw = (id, option) => {
-    const chart = echarts.init(document.getElementById(id));
-    chart.setOption(option);
-    window.addEventListener("resize", () => chart.resize());
-  };
+  const draw = window.drawChart; // static/js/charts.js
   draw("chart-status", {
     tooltip: {}, grid: { left: 10, right: 20, top: 10, bottom: 20, containLabel: true },
     xAxis: { type: "value", minInterval: 1 }, yAxis: { type: "category", data: data.labels, inverse: true },
@@ -19,7 +15,7 @@
     tooltip: { trigger: "axis" }, legend: { top: 0 }, grid: { left: 10, right: 20, top: 30, bottom: 10, containLabel: true },
     xAxis: { type: "category", data: data.submissions, axisLabel: { rotate: 45 } },
     yAxis: { type: "value", minInterval: 1 },
-    series: Object.entries(data.series).map(([name, values], i) => ({
+    series: data.series.map(([name, values], i) => ({
       type: "bar", stack: "panel", name: name, data: values, itemStyle: { color: colours[i] } })),
   });
 })();

@@ -247,18 +247,21 @@ class Journey:
         assert not self.problems, "\n".join(self.problems)
 
 
-def _slug(path: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", path).strip("-")[:60] or "home"
+def _slug(path: str, limit: int = 60) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", path).strip("-")[:limit] or "home"
 
 
 @pytest.fixture
 def journey(
     request: pytest.FixtureRequest, chromium: Any, live_server: LiveServer
 ) -> Iterator[Journey]:
-    folder = ARTIFACTS / _slug(request.node.name)
+    folder = ARTIFACTS / _slug(request.node.name, limit=200)  # parameters tell tests apart
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    # Reduced motion: charts are drawn at once, so each photograph shows the finished page.
+    context = chromium.new_context(
+        viewport={"width": 1280, "height": 900}, locale="zh-CN", reduced_motion="reduce"
+    )
     context.set_default_timeout(15_000)
     page = context.new_page()
     walk = Journey(page, live_server, folder)

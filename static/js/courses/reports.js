@@ -1,11 +1,7 @@
 // Training report charts, drawn with the vendored ECharts from the JSON embedded in the page.
 (function () {
   const data = JSON.parse(document.getElementById("training-report-data").textContent);
-  const draw = (id, option) => {
-    const chart = echarts.init(document.getElementById(id));
-    chart.setOption(option);
-    window.addEventListener("resize", () => chart.resize());
-  };
+  const draw = window.drawChart; // static/js/charts.js
   draw("chart-months", {
     tooltip: { trigger: "axis" }, legend: {},
     xAxis: { type: "category", data: data.months }, yAxis: { type: "value", minInterval: 1 },
