@@ -313,16 +313,7 @@ def _row_sentences(row: Any, who: str, ctx: Context) -> list[str]:
             return [_("%(actor)s created the technical file of %(name)s", actor=who, name=name)]
         if action == "delete":
             return [_("%(actor)s deleted the technical file of %(name)s", actor=who, name=name)]
-        return [
-            _change_sentence(
-                who,
-                field_label(k),
-                value_text(k, old, ctx, row.expert_id, entity),
-                value_text(k, new, ctx, row.expert_id, entity),
-            )
-            for k, (old, new) in row.changes.items()
-            if k not in _QUIET_FIELDS
-        ]
+        return _field_changes(row, who, ctx)
     if entity == "PendingChange":
         v = _values(row)
         what = _("review fields") if v.get("kind") == "review_fields" else _("institution")
@@ -338,13 +329,17 @@ def _row_sentences(row: Any, who: str, ctx: Context) -> list[str]:
         return [_("%(actor)s added %(what)s", actor=who, what=part_text(row, ctx))]
     if action == "delete":
         return [_("%(actor)s removed %(what)s", actor=who, what=part_text(row, ctx))]
-    of = part_text(row, ctx)
+    return _field_changes(row, who, ctx, of=part_text(row, ctx))
+
+
+def _field_changes(row: Any, who: str, ctx: Context, of: str | None = None) -> list[str]:
+    """One sentence per changed field of `row` (of the part `of`, for a part of the file)."""
     return [
         _change_sentence(
             who,
             field_label(k),
-            value_text(k, old, ctx, row.expert_id, entity),
-            value_text(k, new, ctx, row.expert_id, entity),
+            value_text(k, old, ctx, row.expert_id, row.entity_type),
+            value_text(k, new, ctx, row.expert_id, row.entity_type),
             of=of,
         )
         for k, (old, new) in row.changes.items()

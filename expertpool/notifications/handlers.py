@@ -26,19 +26,8 @@ def connect() -> None:
     signals.certificate_revoked.connect(on_certificate_revoked)
 
 
-def _to_expert(
-    session: Session, expert: Any, kind: str, texts: service.Texts, target: str
-) -> Notification:
-    user = session.get(User, expert.user_id) if expert.user_id else None
-    return service.notify(
-        session,
-        kind,
-        texts,
-        user=user,
-        expert_id=expert.id,
-        email_to=expert.email or (user.email if user else None),
-        target=target,
-    )
+def _my_file() -> str:
+    return service.link("experts.my_file")
 
 
 def _send(session: Session, note: Notification) -> None:
@@ -83,7 +72,7 @@ def on_expert_vetted(
         )
 
     kind = "vetting_approved" if approved else "vetting_rejected"
-    _send(session, _to_expert(session, expert, kind, texts, service.link("experts.my_file")))
+    _send(session, service.to_expert(session, expert, kind, texts, target=_my_file()))
 
 
 def on_change_decided(change: Any, *, session: Session, **_kw: Any) -> None:
@@ -107,7 +96,7 @@ def on_change_decided(change: Any, *, session: Session, **_kw: Any) -> None:
         )
 
     kind = "change_approved" if approved else "change_rejected"
-    _send(session, _to_expert(session, expert, kind, texts, service.link("experts.my_file")))
+    _send(session, service.to_expert(session, expert, kind, texts, target=_my_file()))
 
 
 # --- certificates -----------------------------------------------------------------------------

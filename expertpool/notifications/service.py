@@ -73,6 +73,32 @@ def to_user(
     return notify(session, kind, texts, user=user, target=target)
 
 
+def to_expert(
+    session: Session,
+    expert: Any,
+    kind: str,
+    texts: Texts,
+    *,
+    target: str | None = None,
+    assignment_id: int | None = None,
+    dedupe_key: str | None = None,
+) -> Notification:
+    """Message an expert (any record with `id`, `user_id`, `email`): their inbox when they have
+    an account, and their e-mail address (the file's, else the account's)."""
+    user = session.get(User, expert.user_id) if expert.user_id else None
+    return notify(
+        session,
+        kind,
+        texts,
+        user=user,
+        expert_id=expert.id,
+        email_to=expert.email or None,
+        target=target,
+        assignment_id=assignment_id,
+        dedupe_key=dedupe_key,
+    )
+
+
 def active_admins(session: Session) -> list[User]:
     return list(
         session.scalars(

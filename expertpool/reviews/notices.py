@@ -7,7 +7,6 @@ import datetime as dt
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
-from ..accounts.models import User
 from ..experts.models import Expert
 from ..notifications import service
 from ..notifications.service import (  # noqa: F401  (the inbox helpers, used by the views)
@@ -31,15 +30,12 @@ def to_expert(
     assignment: Assignment | None = None,
     dedupe_key: str | None = None,
 ) -> Notification:
-    """Message an expert: their inbox (when they have an account) and their e-mail address."""
-    user = session.get(User, expert.user_id) if expert.user_id else None
-    return service.notify(
+    """Message an expert about an assignment: their inbox and their e-mail address."""
+    return service.to_expert(
         session,
+        expert,
         kind,
         texts,
-        user=user,
-        expert_id=expert.id,
-        email_to=expert.email,
         target=target,
         assignment_id=assignment.id if assignment else None,
         dedupe_key=dedupe_key,

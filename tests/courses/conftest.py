@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -179,3 +180,20 @@ def login(client: Any) -> Callable[[Any], None]:
         assert response.status_code == 302, "login failed"
 
     return sign_in
+
+
+T0 = dt.datetime(2026, 3, 1, 9, 0)  # when the quiz tests' learners read their lessons
+
+
+@pytest.fixture
+def enrollment(trainee: Any, make_course: Callable[..., Course]) -> Callable[..., Any]:
+    """Enrolments with every lesson done, so the course's final quiz is open."""
+    from courses import learning
+
+    def make(**course_args: Any) -> Any:
+        e = learning.enrol(db.session, trainee, make_course(**course_args))
+        for lesson in e.course.lessons:
+            learning.mark_done(db.session, e, lesson, now=T0)
+        return e
+
+    return make

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from html.parser import HTMLParser
 
@@ -15,8 +14,7 @@ from courses.demo import right_answers
 from courses.errors import CourseError, LessonsPending
 from courses.models import Quiz, QuizAttempt
 from expertpool.db import db
-
-T0 = dt.datetime(2026, 3, 1, 9, 0)
+from tests.courses.conftest import T0
 
 
 def _bank(n):
@@ -24,19 +22,6 @@ def _bank(n):
         {"kind": "truefalse", "text": f"陈述 {i}", "answer": True, "explanation": f"EXPLAIN-{i}"}
         for i in range(n)
     ]
-
-
-@pytest.fixture
-def enrollment(trainee, make_course):
-    """An enrolment with every lesson done (the quiz is open)."""
-
-    def make(**course_args):
-        e = learning.enrol(db.session, trainee, make_course(**course_args))
-        for lesson in e.course.lessons:
-            learning.mark_done(db.session, e, lesson, now=T0)
-        return e
-
-    return make
 
 
 def _fail(attempt):

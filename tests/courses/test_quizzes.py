@@ -6,13 +6,12 @@ import datetime as dt
 
 import pytest
 
-from courses import learning, quizzes
+from courses import quizzes
 from courses.demo import right_answers
 from courses.errors import AttemptLimitReached, CourseError
 from courses.grading import draw
 from expertpool.db import db, utcnow
-
-T0 = dt.datetime(2026, 3, 1, 9, 0)
+from tests.courses.conftest import T0
 
 
 def _bank(n):
@@ -20,19 +19,6 @@ def _bank(n):
         {"kind": "truefalse", "text": f"陈述 {i}", "answer": True, "explanation": f"解释 {i}"}
         for i in range(n)
     ]
-
-
-@pytest.fixture
-def enrollment(trainee, make_course):
-    """An enrolment with every lesson done, so the final quiz is open."""
-
-    def make(**course_args):
-        e = learning.enrol(db.session, trainee, make_course(**course_args))
-        for lesson in e.course.lessons:
-            learning.mark_done(db.session, e, lesson, now=T0)
-        return e
-
-    return make
 
 
 def test_each_attempt_draws_with_its_own_stored_seed(enrollment):
