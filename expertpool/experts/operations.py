@@ -328,13 +328,17 @@ def invalid_id_number_message(exc: InvalidIdNumber) -> str:
     return str(_l("Invalid ID number: %(problem)s.", problem=str(problem)))
 
 
-def _with_clean_id_number(data: dict[str, Any]) -> dict[str, Any]:
+def _with_clean_id_number(data: dict[str, Any], current: str | None = None) -> dict[str, Any]:
     """`data` with its ID number normalised (None when blank); an invalid one is refused.
 
     Every path that sets an ID number (the administrator's forms, the import, the demo data)
-    comes through here, so each refuses the same numbers with the same message.
+    comes through here, so each refuses the same numbers with the same message. `current` (the
+    stored number, possibly saved before the check digit was checked on every path) may stay
+    as it is, like a legacy province, so editing the phone number is not blocked by it.
     """
     if "id_number" not in data:
+        return data
+    if current and (data["id_number"] or "").strip() == current:
         return data
     try:
         return {**data, "id_number": normalise_id_number(data["id_number"])}
@@ -353,7 +357,8 @@ def update_ordinary(
     check_version(expert, expected_version)
     allowed = ORDINARY_FIELDS + (ADMIN_ONLY_FIELDS if actor.is_admin else ())
     if "province" in allowed:
-        data = _with_clean_province(_with_clean_id_number(data), expert.province)
+        data = _with_clean_id_number(data, expert.id_number)
+        data = _with_clean_province(data, expert.province)
     for key in allowed:
         if key in data:
             setattr(expert, key, data[key])

@@ -148,3 +148,22 @@ def test_wrong_check_digit_refused_by_the_operation(app: Any, admin: Any) -> Non
     with pytest.raises(ops.ExpertError):
         ops.update_ordinary(db.session, admin, expert, {"id_number": BAD_ID}, expert.version)
     assert expert.id_number == GOOD_ID
+
+
+def test_a_stored_number_saved_before_the_rule_may_stay(
+    english_admin: Any, make_expert: Any
+) -> None:
+    """Like a legacy province: an unchanged stored number does not block other edits."""
+    expert = make_expert()
+    db.session.execute(
+        Expert.__table__.update().where(Expert.id == expert.id).values(id_number=BAD_ID)
+    )
+    db.session.commit()
+    data = {"name": expert.name, "email": expert.email, "phone": "13700000001"}
+    response = english_admin.post(
+        f"/experts/{expert.id}/profile",
+        data={**data, "id_number": BAD_ID, "version": expert.version},
+    )
+    assert response.status_code == 302
+    stored = _by_email(expert.email)
+    assert (stored.id_number, stored.phone) == (BAD_ID, "13700000001")
