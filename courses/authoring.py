@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from expertpool.accounts.models import User
+from expertpool.core.textlists import split_list
 from expertpool.db import utcnow
 
 from . import content, grading
@@ -134,8 +135,10 @@ def apply_course_fields(course: Course, data: dict[str, Any]) -> None:
             value = data[field]
             if field in ("title", "summary", "instructor") and isinstance(value, str):
                 value = value.strip()
-            if field in ("audience", "tags"):
+            if field == "audience":
                 value = list(dict.fromkeys(v.strip() for v in value if v.strip()))
+            elif field == "tags":  # tidied by the one list rule, item by item
+                value = split_list(value)
             setattr(course, field, value)
 
 

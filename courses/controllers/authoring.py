@@ -14,6 +14,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from expertpool.core.access import Role, roles_required
+from expertpool.core.textlists import split_list
 from expertpool.db import db
 
 from .. import authoring as ops
@@ -70,7 +71,6 @@ def _course_form(course: Course | None) -> CourseForm:
 
 
 def _form_data(form: CourseForm) -> dict[str, Any]:
-    tags = [t.strip() for t in (form.tags.data or "").replace("，", ",").split(",")]
     return {
         "slug": form.slug.data.strip(),
         "title": form.title.data,
@@ -81,7 +81,7 @@ def _form_data(form: CourseForm) -> dict[str, Any]:
         "level": form.level.data,
         "hours": float(form.hours.data),
         "instructor": form.instructor.data,
-        "tags": [t for t in tags if t],
+        "tags": split_list(form.tags.data),  # the one list rule (`core.textlists`)
         "required_for_experts": bool(form.required_for_experts.data),
         "validity_years": form.validity_years.data or None,
     }

@@ -29,6 +29,7 @@ from openpyxl.utils.datetime import from_excel
 
 from .province_ui import unknown_province_message
 from .provinces import UnknownProvince, normalise_province
+from .textlists import split_list as split_items
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +37,6 @@ Table = Iterator[tuple[int, Sequence[Any]]]  # (spreadsheet row number, cells)
 
 BOM = b"\xef\xbb\xbf"
 FORMULA_START = ("=", "+", "-", "@")
-# ; ； ， 、 always separate; an ASCII comma too, except between digits ("1,2-二氯乙烷").
-_SEPARATORS = re.compile(r"[;；，、]|(?<!\d),|,(?!\d)")
 _DATE = re.compile(
     r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
     r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
@@ -190,12 +189,14 @@ def blank(value: Any) -> bool:
 
 
 def split_list(value: Any) -> list[str]:
-    """'08;10', '环境化学；食品', 'a、b，c' -> items, trimmed, empty ones and repeats dropped."""
-    text = cell_text(value)
-    if not text:
-        return []
-    items = (item.strip() for item in _SEPARATORS.split(text))
-    return list(dict.fromkeys(item for item in items if item))
+    """A list cell's items by the one list rule (`core.textlists.split_list`).
+
+    A JSON array is taken item by item; any other cell is read as text first (`cell_text`: a
+    number without '.0', the CSV formula guard removed), then split.
+    """
+    if isinstance(value, list | tuple):
+        return split_items(value)
+    return split_items(cell_text(value))
 
 
 def parse_date(value: Any) -> dt.date:

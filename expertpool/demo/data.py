@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
+from expertpool.core.idnumbers import check_digit
 from expertpool.demo import vocab as V
 from expertpool.demo.institutions import (
     CLINICAL_LABS,
@@ -64,7 +65,6 @@ _OTHER_STATUS_SHARES = {"applicant": 0.23, "vetting": 0.19, "suspended": 0.17,
 _BIRTH_YEARS = {"applicant": (1972, 1992), "vetting": (1968, 1990), "active": (1962, 1988),
                 "suspended": (1962, 1985), "retired": (1956, 1966), "removed": (1960, 1984)}
 _START_AGE = {"博士研究生": 29, "硕士研究生": 26, "大学本科": 22}
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _SENIOR_ONLY = ("active", "suspended", "retired", "removed")
 # fmt: on
 
@@ -73,12 +73,6 @@ _EXPERT_INSTITUTIONS = [r for r in INSTITUTION_ROWS if r[4] != "regulator"]
 
 
 # ---------------------------------------------------------------- small helpers
-
-
-def id_check_digit(first17: str) -> str:
-    """ISO 7064 MOD 11-2 check character of a resident ID number (GB 11643)."""
-    total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True))
-    return "10X98765432"[total % 11]
 
 
 def _rand_date(rng: random.Random, start: date, end: date) -> date:
@@ -207,7 +201,7 @@ def _id_number(rng: random.Random, city: str, birth: date, gender: str, taken: s
         region = rng.choice(REGION_CODES[city])
         last = rng.choice("13579" if gender == "M" else "02468")
         first17 = f"{region}{birth:%Y%m%d}{rng.randint(0, 99):02d}{last}"
-        number = first17 + id_check_digit(first17)
+        number = first17 + check_digit(first17)
         if number not in taken:
             taken.add(number)
             return number

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 from flask import (
@@ -41,8 +40,6 @@ from .forms import (
     category_choices,
 )
 from .models import Expert, PendingChange
-
-_SPLIT = re.compile(r"[\n;；,，、]+")
 
 
 def _expert_or_404(expert_id: int) -> Expert:
@@ -122,7 +119,11 @@ def new() -> Any:
     form.categories.choices = category_choices(str(get_locale()))
     if form.validate_on_submit():
         data = {k: v for k, v in form.data.items() if k not in ("csrf_token", "version")}
-        expert = ops.create_expert(db.session, current_user, data)
+        try:
+            expert = ops.create_expert(db.session, current_user, data)
+        except ops.ExpertError as exc:  # e.g. an ID number with a wrong check digit
+            fail(str(exc))
+            return render_template("experts/new.html", form=form), 400
         flash(_("Expert created."), "success")
         return redirect(url_for("experts.detail", expert_id=expert.id))
     return render_template("experts/new.html", form=form)
@@ -308,7 +309,7 @@ def save_review_fields(expert_id: int) -> Any:
     fields = ops.ReviewFields(
         categories=form.categories.data,
         specialties={
-            kind: _split(getattr(form, attr).data)
+            kind: getattr(form, attr).data or ""  # split by the operation (`core.textlists`)
             for kind, attr in zip(
                 SPECIALTY_KINDS, ("analytes", "matrices", "techniques"), strict=True
             )
@@ -329,10 +330,6 @@ def save_review_fields(expert_id: int) -> Any:
             "info" if change else "success",
         )
     return _back(expert)
-
-
-def _split(text: str | None) -> list[str]:
-    return [part.strip() for part in _SPLIT.split(text or "") if part.strip()]
 
 
 @roles_required(Role.ADMIN, Role.EXPERT)

@@ -70,7 +70,8 @@ class ProfileForm(VersionedForm):
 
 
 class AdminProfileForm(ProfileForm):
-    id_number = StringField(_l("ID number"), validators=[Optional(), Regexp(r"^\d{17}[\dXx]$")])
+    # Checked (check digit included) by the operation, as for the import: `core.idnumbers`.
+    id_number = StringField(_l("ID number"), validators=[Optional(), Length(max=32)])
     email = StringField(_l("E-mail"), validators=[DataRequired(), Email()])
     province = ProvinceField(_l("Province"))
 

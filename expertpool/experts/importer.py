@@ -8,7 +8,6 @@ Reading files, cells and row errors are shared with the submission import (`core
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts.models import User
 from ..core import tabular
+from ..core.idnumbers import InvalidIdNumber, normalise_id_number
 from ..core.importing import Progress, commit_rows
 from ..core.provinces import province_choices
 from ..core.tabular import (
@@ -45,7 +45,7 @@ from ..core.tabular import (
 from . import institutions
 from .constants import EDUCATIONS, TITLE_GRADES, Status, category_by_name
 from .models import Expert
-from .operations import ExpertError, create_expert
+from .operations import ExpertError, create_expert, invalid_id_number_message
 
 # Re-exported: the exporter, the submission import and the tests use them from here.
 __all__ = [
@@ -81,8 +81,6 @@ FALSE_WORDS = {"否", "no", "n", "false", "0", "×", "✗"}
 SPECIALTY_COLUMNS = {"analytes": "analyte", "matrices": "matrix", "techniques": "technique"}
 
 _PHONE = re.compile(r"[0-9+\-() ]{3,20}")
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = "10X98765432"
 
 COLUMNS: tuple[Column, ...] = (
     Column("name", "姓名", "Name", required=True, help="专家姓名", example="张伟"),
@@ -430,30 +428,6 @@ def _collect_rows(table: Table, indexes: dict[str, int], parsed: ParsedFile) -> 
 # --- cell values ------------------------------------------------------------------------------
 
 
-def id_check_digit(first17: str) -> str:
-    """ISO 7064 MOD 11-2 check character of a resident ID number (GB 11643)."""
-    total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True))
-    return _ID_CHECK[total % 11]
-
-
-def id_number_problem(number: str) -> str | None:
-    """Why `number` is not a valid 18-character resident ID number, or None when it is."""
-    if len(number) != 18:
-        return _("must have 18 characters (it has %(n)d)", n=len(number))
-    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
-        return _("must be 17 digits followed by a digit or X")
-    try:
-        dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-    except ValueError:
-        return _("holds an impossible birth date (%(date)s)", date=number[6:14])
-    if id_check_digit(number[:17]) != number[17]:
-        return _(
-            "the check digit is wrong (expected %(digit)s): check for a typing error",
-            digit=id_check_digit(number[:17]),
-        )
-    return None
-
-
 def _status_lookup() -> dict[str, str]:
     table = {s.value: s.value for s in Status}
     table.update({zh: code for code, zh in STATUS_ZH.items()})
@@ -589,12 +563,11 @@ class _RowReader(tabular.RowReader):
                 ),
             )
             return None
-        number = re.sub(r"\s", "", self.text(value) or "").upper()
-        problem = id_number_problem(number)
-        if problem:
-            self.error(key, _("Invalid ID number: %(problem)s.", problem=problem))
+        try:  # the operation's rule and message, with the row named
+            return normalise_id_number(self.text(value))
+        except InvalidIdNumber as exc:
+            self.error(key, invalid_id_number_message(exc))
             return None
-        return number
 
     def _read_email(self, key: str, value: Any) -> str | None:
         text = self.text(value) or ""

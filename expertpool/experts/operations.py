@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 
 from ..accounts.models import User
 from ..core import audit, province_ui, signals
+from ..core.idnumbers import InvalidIdNumber, normalise_id_number
 from ..core.provinces import UnknownProvince, lookup
+from ..core.textlists import split_list
 from ..db import utcnow
 from . import institutions
 from .constants import CATEGORIES, SPECIALTY_KINDS, Status
@@ -187,11 +189,19 @@ def _add_years(day: dt.date, years: int) -> dt.date:
 
 @dataclass
 class ReviewFields:
-    """The fields whose change is a 审评项目变更."""
+    """The fields whose change is a 审评项目变更.
+
+    Each kind's specialties may be given as typed text ("铅、镉") or as a list: both go through
+    the one list rule (`core.textlists.split_list`), whether they come from the form, an import
+    or a stored pending change.
+    """
 
     categories: list[int]
     specialties: dict[str, list[str]]
     metrology_competent: bool
+
+    def __post_init__(self) -> None:
+        self.specialties = {k: split_list(v) for k, v in (self.specialties or {}).items()}
 
     @classmethod
     def of(cls, expert: Expert) -> ReviewFields:
@@ -259,8 +269,8 @@ def create_expert(
     session: Session, actor: User | None, data: dict[str, Any], *, status: str = Status.APPLICANT
 ) -> Expert:
     """Create an expert from plain data (registration, administrator entry, import, demo)."""
+    data = _with_clean_province(_with_clean_id_number(data), None)
     expert = Expert(status=status)
-    data = _with_clean_province(data, None)
     for key in ORDINARY_FIELDS + ADMIN_ONLY_FIELDS:
         if key in data:
             setattr(expert, key, data[key])
@@ -304,6 +314,38 @@ def _with_clean_province(data: dict[str, Any], current: str | None) -> dict[str,
         raise ExpertError(province_ui.unknown_province_message(exc.text)) from None
 
 
+def invalid_id_number_message(exc: InvalidIdNumber) -> str:
+    """What the form, the import and the operation say about an invalid ID number."""
+    problem = {
+        InvalidIdNumber.LENGTH: _l("must have 18 characters (it has %(n)d)", **exc.params),
+        InvalidIdNumber.FORM: _l("must be 17 digits followed by a digit or X"),
+        InvalidIdNumber.BIRTH_DATE: _l("holds an impossible birth date (%(date)s)", **exc.params),
+        InvalidIdNumber.CHECK_DIGIT: _l(
+            "the check digit is wrong (expected %(digit)s): check for a typing error",
+            **exc.params,
+        ),
+    }[exc.reason]
+    return str(_l("Invalid ID number: %(problem)s.", problem=str(problem)))
+
+
+def _with_clean_id_number(data: dict[str, Any], current: str | None = None) -> dict[str, Any]:
+    """`data` with its ID number normalised (None when blank); an invalid one is refused.
+
+    Every path that sets an ID number (the administrator's forms, the import, the demo data)
+    comes through here, so each refuses the same numbers with the same message. `current` (the
+    stored number, possibly saved before the check digit was checked on every path) may stay
+    as it is, like a legacy province, so editing the phone number is not blocked by it.
+    """
+    if "id_number" not in data:
+        return data
+    if current and (data["id_number"] or "").strip() == current:
+        return data
+    try:
+        return {**data, "id_number": normalise_id_number(data["id_number"])}
+    except InvalidIdNumber as exc:
+        raise ExpertError(invalid_id_number_message(exc)) from None
+
+
 def update_ordinary(
     session: Session,
     actor: User,
@@ -315,6 +357,7 @@ def update_ordinary(
     check_version(expert, expected_version)
     allowed = ORDINARY_FIELDS + (ADMIN_ONLY_FIELDS if actor.is_admin else ())
     if "province" in allowed:
+        data = _with_clean_id_number(data, expert.id_number)
         data = _with_clean_province(data, expert.province)
     for key in allowed:
         if key in data:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 from flask import (
@@ -34,18 +33,12 @@ from .forms import AttachmentForm, SubmissionForm, WithdrawForm
 from .models import Attachment, Submission
 from .queries import SubmissionFilter
 
-_SPLIT = re.compile(r"[\n;；,，、]+")
-
 
 def _submission_or_404(submission_id: int) -> Submission:
     submission = db.session.get(Submission, submission_id)
     if submission is None:
         abort(404)
     return submission
-
-
-def _split(text: str | None) -> list[str]:
-    return [part.strip() for part in _SPLIT.split(text or "") if part.strip()]
 
 
 def _upload_folder() -> str:
@@ -108,8 +101,7 @@ def _data(form: SubmissionForm) -> dict[str, Any]:
         if k not in ("csrf_token", "version")
     }
     data["category"] = int(form.category.data) if (form.category.data or "").isdigit() else None
-    for name in ("analytes", "methods", "applicant_people"):
-        data[name] = _split(getattr(form, name).data)
+    # The list fields stay typed text: `ops.normalise` splits them (`core.textlists`).
     return data
 
 

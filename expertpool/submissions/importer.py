@@ -417,12 +417,7 @@ class _RowReader(tabular.RowReader):
         return data
 
     def _read_list(self, key: str, value: Any) -> list[str]:
-        items = (
-            [str(v).strip() for v in value if v is not None and str(v).strip()]
-            if isinstance(value, list)
-            else split_list(value)
-        )
-        return self.check_items(key, items)
+        return self.check_items(key, split_list(value))  # a JSON array item by item
 
     def _read_category(self, key: str, value: Any) -> int | None:
         code = category_by_name(self.text(value) or "")

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from ..accounts.models import User
 from ..core import audit, province_ui
 from ..core.provinces import UnknownProvince, lookup
+from ..core.textlists import split_list
 from ..experts import institutions
 from ..experts.constants import CATEGORIES
 from . import text as text_mod
@@ -91,12 +92,13 @@ def normalise(
     Returns the cleaned copy and every problem found (an empty list means valid). The form and
     the importer both call this, so they accept exactly the same submissions. The province
     becomes its canonical name; `current_province` (the stored one) is kept even when it is
-    outside the vocabulary.
+    outside the vocabulary. The list fields may be typed text or lists: `core.textlists`
+    splits and tidies them the same for every entry path.
     """
     out = {key: data.get(key) for key in PLAIN_FIELDS}
     out["applicant_institution"] = (data.get("applicant_institution") or "").strip() or None
-    for key in LIST_FIELDS:
-        out[key] = _clean_list(out[key])
+    for key in LIST_FIELDS:  # typed text is split, a list (import, JSON) taken item by item
+        out[key] = split_list(out[key])
     problems: list[Problem] = []
     try:
         out["applicant_province"] = province_ui.clean(out["applicant_province"], current_province)
@@ -120,11 +122,6 @@ def normalise(
     if start and end and end < start:
         problems.append(("window_end", str(_l("The review window ends before it starts."))))
     return out, problems
-
-
-def _clean_list(value: Any) -> list[str]:
-    items = value or []
-    return list(dict.fromkeys(str(v).strip() for v in items if str(v).strip()))
 
 
 def _check_gbw(out: dict[str, Any]) -> list[Problem]:

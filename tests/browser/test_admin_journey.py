@@ -18,10 +18,10 @@ _numbers = itertools.count(1)
 
 
 def _id_number(serial: int) -> str:
-    from expertpool.experts.importer import id_check_digit
+    from expertpool.core.idnumbers import check_digit
 
     first17 = f"11010819800101{serial:03d}"
-    return first17 + id_check_digit(first17)
+    return first17 + check_digit(first17)
 
 
 def import_file(folder: Path, locale: str) -> tuple[Path, list[str]]:

@@ -83,7 +83,7 @@ def test_certificate_pdf_is_private(client, login, make_user, certified):
 
 def test_verification_page_is_public_and_shows_the_essentials(client, certified, make_expert):
     user, cert = certified
-    expert = make_expert(name="张三丰", id_number="110101197001011234", phone="13912345678")
+    expert = make_expert(name="张三丰", id_number="110101197001011238", phone="13912345678")
     expert.user_id = user.id
     db.session.commit()
     page = client.get(f"/verify/{cert.code}")
@@ -97,7 +97,7 @@ def test_verification_page_is_public_and_shows_the_essentials(client, certified,
         cert.issued_at.date().isoformat(),
     ):
         assert expected in html
-    for secret in ("110101197001011234", "13912345678", user.email, "zhang"):
+    for secret in ("110101197001011238", "13912345678", user.email, "zhang"):
         assert secret not in html
     assert client.get(f"/verify/{cert.code.lower()}").status_code == 200  # typed in lower case
     assert client.get("/verify/RMT-NOPE-NOPE-NOPE").status_code == 404

@@ -479,3 +479,25 @@ def test_admin_assigns_learners_with_a_due_date(client, login, admin, trainee, m
     assert enrollment.user_id == trainee.id and enrollment.assigned_by_id == admin.id
     assert str(enrollment.due_date) == "2030-01-31"
     assert "李小梅" in _text(client.get(f"/admin/courses/{course.id}/enrolments"))
+
+
+def test_course_tags_follow_the_one_list_rule(client, login, admin):
+    """A tag that is a chemical name keeps its comma, as in the expert and submission lists."""
+    login(admin)
+    data = {
+        "slug": "rm-tags",
+        "title": "农药残留",
+        "summary": "",
+        "language": "zh",
+        "topic": "statistics",
+        "audience": ["technician"],
+        "level": "beginner",
+        "hours": "1",
+        "instructor": "王老师",
+        "tags": "2,4-D，农药残留; 2,4-D",
+        "validity_years": "",
+    }
+    response = client.post("/admin/courses/new", data=data)
+    assert response.status_code == 302, _text(response)
+    course = db.session.scalar(select(Course).where(Course.slug == "rm-tags"))
+    assert course.tags == ["2,4-D", "农药残留"]
