@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE := 1
 # screenshots show Chinese text.
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run setup test lint format bench clean-db browser
+.PHONY: run setup test lint format deadcode bench clean-db browser
 
 run: setup
 	@echo "Serving on http://127.0.0.1:5000  (Ctrl-C to stop)"
@@ -50,6 +50,10 @@ lint: $(VENV)/.installed-dev
 format: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# Never-called code; names only frameworks, templates or benchmarks use are in the whitelist.
+deadcode: $(VENV)/.installed-dev
+	$(VENV)/bin/vulture expertpool courses wsgi.py scripts/vulture_whitelist.py --min-confidence 60
 
 bench: $(VENV)/.installed-dev
 	$(PY) bench/embed.py

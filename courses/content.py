@@ -95,12 +95,3 @@ def resolve(upload_root: str | Path, relative: str) -> Path:
     if root not in path.parents:
         raise ValueError(f"path outside the upload folder: {relative!r}")
     return path
-
-
-def remove_file(upload_root: str | Path, relative: str | None) -> None:
-    if not relative:
-        return
-    try:
-        resolve(upload_root, relative).unlink(missing_ok=True)
-    except (OSError, ValueError) as exc:
-        log.warning("could not remove %r: %r", relative, exc)

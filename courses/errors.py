@@ -21,10 +21,6 @@ class AttemptLimitReached(CourseError):
     pass
 
 
-class NotEnrolled(CourseError):
-    pass
-
-
 class LessonsPending(CourseError):
     def __init__(self, message: str, lesson_ids: list[int]) -> None:
         super().__init__(message)

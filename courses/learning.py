@@ -19,7 +19,7 @@ from expertpool.db import utcnow
 
 from . import certificates
 from .constants import COMPLETED, ENROLLED, PASSED_STATUSES
-from .errors import CourseError, NotEnrolled, PrerequisiteMissing
+from .errors import CourseError, PrerequisiteMissing
 from .models import Certificate, Course, Enrollment, Lesson, LessonProgress, QuizAttempt
 
 # --- enrolment --------------------------------------------------------------------------------
@@ -190,13 +190,6 @@ def assign_required_to_experts(
 
 
 # --- progress ---------------------------------------------------------------------------------
-
-
-def require_enrollment(session: Session, user: User, course: Course) -> Enrollment:
-    enrollment = latest_enrollment(session, user.id, course.id)
-    if enrollment is None:
-        raise NotEnrolled(str(_l("Enrol in “%(course)s” first.", course=course.title)))
-    return enrollment
 
 
 def _progress_row(enrollment: Enrollment, lesson: Lesson) -> LessonProgress:

@@ -3,19 +3,17 @@
 A passage is a few paragraphs under one `##` heading (about 300-600 characters), or a piece of a
 PDF page. Its id, "<course slug>:<lesson id>:<index>", stays the same as long as the lesson's text
 does, so an index can be updated lesson by lesson. The splitting is pure (no Flask, no database);
-`course_passages` and `iter_passages` read the ORM objects.
+`course_passages` reads the ORM objects.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
     from .models import Course, Lesson
 
 MIN_CHARS = 300
@@ -220,17 +218,3 @@ def course_passages(course: Course) -> list[Passage]:
 
 def passages_of_lesson(course_slug: str, lesson: Lesson) -> list[Passage]:
     return lesson_passages(course_slug, lesson.id, lesson.title, lesson.markdown, lesson.pdf_text)
-
-
-def iter_passages(session: Session, *, published_only: bool = True) -> Iterator[Passage]:
-    """Passages of every (published) course, for building a search index."""
-    from sqlalchemy import select
-
-    from .constants import PUBLISHED
-    from .models import Course
-
-    stmt = select(Course).order_by(Course.id)
-    if published_only:
-        stmt = stmt.where(Course.status == PUBLISHED)
-    for course in session.scalars(stmt):
-        yield from course_passages(course)

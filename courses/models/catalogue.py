@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, Column, Float, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -177,16 +177,3 @@ class Material(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     course: Mapped[Course] = relationship(back_populates="materials")
     lesson: Mapped[Lesson | None] = relationship(back_populates="materials")
-
-
-def jsonable_course(course: Course) -> dict[str, Any]:
-    """The catalogue fields of a course as plain data (exports, reports)."""
-    return {
-        "slug": course.slug,
-        "title": course.title,
-        "topic": course.topic,
-        "audience": list(course.audience or []),
-        "level": course.level,
-        "hours": course.hours,
-        "status": course.status,
-    }

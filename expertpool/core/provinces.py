@@ -202,10 +202,6 @@ def normalise_province(text: str | None) -> str | None:
     return found
 
 
-def is_canonical(text: str | None) -> bool:
-    return text in BY_NAME
-
-
 def province_label(value: str | None, locale: str | None = None) -> str:
     """How to show a stored province: the Chinese name, or the English one in English.
 

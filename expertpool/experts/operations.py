@@ -71,7 +71,6 @@ ORDINARY_FIELDS = (
     "summary",
 )
 ADMIN_ONLY_FIELDS = ("id_number", "email", "province")
-REVIEW_FIELDS = ("categories", "specialties", "metrology_competent")
 
 # status -> operations that may leave it (operation name -> resulting status)
 TRANSITIONS: dict[str, dict[str, str]] = {

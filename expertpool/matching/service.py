@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..core.embeddings.store import get_store
 from ..core.search.highlight import highlight_text, markable
-from ..experts.constants import Status
 from ..experts.models import Expert
 from ..submissions.models import Submission
 from ..submissions.text import matching_text
@@ -373,7 +372,3 @@ def _escape(text: str) -> str:
     from markupsafe import escape
 
     return str(escape(text))
-
-
-def active_statuses() -> list[str]:
-    return [Status.ACTIVE]

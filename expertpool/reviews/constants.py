@@ -26,7 +26,6 @@ LOAD_STATUSES = frozenset(
     {AssignmentStatus.INVITED, AssignmentStatus.ACCEPTED, AssignmentStatus.COMPLETED}
 )
 OPEN_STATUSES = frozenset({AssignmentStatus.INVITED, AssignmentStatus.ACCEPTED})
-ENDED_STATUSES = frozenset({AssignmentStatus.DECLINED, AssignmentStatus.WITHDRAWN})
 
 # The criteria a review examines (ISO 17034, ISO Guide 35, JJF 1343): one verdict and comment each.
 CRITERIA = (

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from courses import certificates, learning, quizzes
 from courses.demo import right_answers
-from courses.errors import CourseError, NotEnrolled, PrerequisiteMissing
+from courses.errors import CourseError, PrerequisiteMissing
 from courses.models import Certificate, Enrollment
 from expertpool.core.access import Role
 from expertpool.db import db, utcnow
@@ -91,11 +91,6 @@ def test_progress_and_resume_point(trainee, make_course):
     assert learning.resume_lesson(enrollment) is second  # wraps to the one still open
     state = learning.progress(db.session, enrollment)
     assert (state.done, state.total, state.percent) == (2, 3, 67)
-
-
-def test_require_enrollment(trainee, make_course):
-    with pytest.raises(NotEnrolled):
-        learning.require_enrollment(db.session, trainee, make_course())
 
 
 def test_completion_needs_every_lesson_and_the_quiz(trainee, make_course):

@@ -7,12 +7,10 @@ from courses.passages import (
     MAX_CHARS,
     chunk,
     course_passages,
-    iter_passages,
     lesson_passages,
     plain_text,
     split_sections,
 )
-from expertpool.db import db
 
 LESSON = """# 1.1 均匀性检验
 
@@ -105,12 +103,3 @@ def test_course_passages_start_with_title_and_summary(make_course) -> None:
     assert course.title in passages[0].text and course.summary in passages[0].text
     lesson_ids = {p.lesson_id for p in passages[1:]}
     assert lesson_ids == {lesson.id for lesson in course.lessons}
-
-
-def test_iter_passages_covers_published_courses_only(make_course) -> None:
-    published = make_course(lessons=1)
-    draft = make_course(lessons=1, publish=False)
-    slugs = {p.course_slug for p in iter_passages(db.session)}
-    assert slugs == {published.slug}
-    everything = {p.course_slug for p in iter_passages(db.session, published_only=False)}
-    assert everything == {published.slug, draft.slug}

@@ -66,9 +66,5 @@ class Submission(db.Model):
     def audit_expert_id(self) -> None:
         return None  # a submission belongs to no expert
 
-    @property
-    def is_rm_certification(self) -> bool:
-        return self.kind == Kind.RM_CERTIFICATION
-
     def __repr__(self) -> str:
         return f"<Submission {self.id} {self.title!r}>"
