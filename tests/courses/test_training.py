@@ -10,6 +10,7 @@ from sqlalchemy import select
 from courses import certificates, learning, quizzes
 from courses.demo import right_answers
 from courses.models import Certificate
+from courses.queries import experts_missing_training_count
 from courses.training import (
     TrainingRule,
     counts,
@@ -108,6 +109,10 @@ def test_experts_with_required_training(expert_with_login, make_expert, make_cou
     assert experts_with_required_training(db.session, []) == set()
     missing = experts_missing_training(db.session)
     assert {e.id for e, _records in missing} == {half.id, no_login.id}
+    # the home page's count agrees with the report it links to
+    assert experts_missing_training_count(db.session) == len(missing) == 2
+    make_expert(status="retired")  # only active experts are counted
+    assert experts_missing_training_count(db.session) == 2
 
 
 def test_technical_file_shows_training(client, login, admin, expert_with_login, make_course):
