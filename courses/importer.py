@@ -1,19 +1,8 @@
-"""Course folders (see .notes/COURSE_FORMAT.md) loaded into the catalogue, all or nothing.
+"""Course folders (format: courses/COURSE_FOLDERS.md) loaded into the catalogue, all or nothing.
 
 `parse_folder` reads and checks everything first — manifests, lesson files, PDFs, the question
 bank, prerequisites (known, no loops) — and collects every problem with its file and field.
 Only when there is none does `apply` write, so a broken manifest leaves the database untouched.
-
-Beyond the documented format, a manifest may also give: `validity_years` (certificates count for
-required training that long), `cover = "cover.png"`, `materials = ["file.xlsx", ...]` on the
-course or a lesson, and lessons whose `file` is a PDF (kind pdf; text extracted), a video (kind
-video), any other file (kind file), or `video_url = "http://..."` instead of a file.
-
-The `[quiz]` table takes `file` (the question bank, default quiz.toml), `pass_mark`,
-`time_limit_minutes`, `attempt_limit`, `draw`, and:
-- `review_policy`: when a learner's attempt review shows the right answers and explanations:
-  "never", "after_pass", "after_last_attempt" or "after_pass_or_last" (the default);
-- `lessons_first`: true (the default) opens the quiz only when every lesson is done.
 
 Re-importing a slug that exists is refused unless `replace=True`; then the course is updated in
 place: lessons are matched by their file name (learners keep their progress), questions by

@@ -273,3 +273,16 @@ def test_prune_files_removes_only_unreferenced_files(app, runner, tmp_path):
     left = {p.relative_to(root).as_posix() for p in (root / "courses").rglob("*") if p.is_file()}
     assert in_use <= left and not any("handout" in p for p in left - in_use)
     assert len(left) < len(stored)
+
+
+def test_every_manifest_key_is_documented_in_the_folder_format():
+    """courses/COURSE_FOLDERS.md names every key the importer reads, and every question kind."""
+    from pathlib import Path
+
+    from courses import authoring, grading
+
+    doc = (Path(authoring.__file__).parent / "COURSE_FOLDERS.md").read_text(encoding="utf-8")
+    keys = [*authoring.COURSE_FIELDS, "prerequisites", "cover", "materials", "chapters"]
+    keys += ["file", "pass_mark", "time_limit_minutes", "attempt_limit", "draw"]
+    keys += ["review_policy", "lessons_first", "video_url", "minutes", *grading.KINDS]
+    assert [k for k in keys if f"`{k}`" not in doc and f"[[{k}]]" not in doc] == []

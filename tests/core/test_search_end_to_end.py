@@ -1,4 +1,4 @@
-"""Issue 3's acceptance list, end to end through the public APIs.
+"""Search and embeddings end to end through the public APIs.
 
 With the real model (marked ``model``): Chinese query -> Chinese document, Chinese <-> English
 pairs and mixed pools through `HybridRetriever` + `semantic_from_store`; keyword search of
