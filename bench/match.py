@@ -31,10 +31,7 @@ import numpy as np
 from _model import machine, real_encoder
 from match_core import TODAY, synthetic_experts, synthetic_submissions
 
-from expertpool.core.embeddings.matrix import VectorMatrix
-from expertpool.core.embeddings.store import calibration_vectors
-from expertpool.core.search import IndexManager, IndexSpec
-from expertpool.matching.core import (
+from expertpool.core.assignment import (
     ExpertTable,
     PoolAttributes,
     Rules,
@@ -42,6 +39,9 @@ from expertpool.matching.core import (
     build_panel,
     exclusion_masks,
 )
+from expertpool.core.embeddings.matrix import VectorMatrix
+from expertpool.core.embeddings.store import calibration_vectors
+from expertpool.core.search import IndexManager, IndexSpec
 from expertpool.matching.scoring import ScoringConfig, score_pool
 from expertpool.matching.texts import KEYWORD_FIELDS
 

@@ -1,4 +1,4 @@
-"""Benchmark of the pure matching core (expertpool.matching.core) on synthetic pools.
+"""Benchmark of the pure matching core (expertpool.core.assignment) on synthetic pools.
 
 1. Eligibility mask + top-50 for one submission at 1k / 10k / 100k experts (p50 / p95 ms).
 2. A round: 2,000 submissions x 10,000 experts x 3 reviewers, sparsified to each submission's
@@ -26,7 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from expertpool.matching.core import (
+from expertpool.core.assignment import (
     ExpertRecord,
     ExpertTable,
     PoolAttributes,

@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 from _model import ROOT, machine, real_encoder
 
+from expertpool.core.assignment.affinity import AffinityWeights
 from expertpool.core.embeddings.fairness import guess_lang
 from expertpool.core.embeddings.matrix import VectorMatrix
 from expertpool.core.embeddings.store import calibration_vectors
 from expertpool.core.search import IndexManager, IndexSpec
-from expertpool.matching.core.affinity import AffinityWeights
 from expertpool.matching.scoring import (
     ScoringConfig,
     score_pool,

@@ -1,6 +1,33 @@
 """Training: course catalogue, online learning, quizzes, certificates and required training.
 
-Lives outside `expertpool/` as its own feature package; the app factory registers its blueprint
-(`courses.blueprint.bp`) and CLI group (`courses.cli.courses_cli`), and `expertpool/models.py`
-imports `courses.models` so the schema is complete.
+Lives outside `expertpool/` as its own feature package (the design fixes the top level); it plugs
+in like every other feature, through `init_app`, and sits above `experts` in the layer order.
 """
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """The front door: training pages, `flask courses`, the materials index, the demo courses,
+    and the required-training section of the expert's technical file."""
+    from expertpool.core.features import contribute, register_demo_loader
+
+    from . import demo, material_index
+    from .blueprint import bp
+    from .cli import courses_cli
+
+    app.register_blueprint(bp)
+    app.cli.add_command(courses_cli)
+    material_index.init_app(app)
+    register_demo_loader(app, "courses", demo.load_demo)
+    contribute(app, "experts.file.sections", _training_section)
+
+
+def _training_section(expert: Any) -> tuple[str, dict[str, Any]]:
+    from .training import training_status
+
+    return "courses/_file_training.html", {"records": training_status(expert)}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint
 
 from .controllers import admin as adm
@@ -138,18 +136,6 @@ rule(
     "admin_learner_export",
     adm.learner_export,
 )
-
-
-@bp.app_context_processor
-def training_context() -> dict[str, Any]:
-    """`training_records(expert)` for the expert's technical file (experts/_training.html)."""
-
-    def training_records(expert: Any) -> list[Any]:
-        from .training import training_status
-
-        return training_status(expert)
-
-    return {"training_records": training_records}
 
 
 @bp.app_template_global()

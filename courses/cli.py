@@ -11,25 +11,15 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 from tqdm import tqdm
 
-from expertpool.accounts.models import User
+from expertpool.accounts.cli import administrator
 from expertpool.core import audit
 from expertpool.db import db
 
 from . import (
-    demo,  # noqa: F401  (registers the demo loader with `flask demo load`)
     importer,
 )
 
 courses_cli = AppGroup("courses", help="Training: course import and upkeep.")
-
-
-def _actor(username: str | None) -> User | None:
-    if not username:
-        return None
-    user = db.session.scalar(select(User).where(User.username == username))
-    if user is None or not user.is_admin:
-        raise click.ClickException(f"{username!r} is not an administrator.")
-    return user
 
 
 @courses_cli.command("import")
@@ -50,7 +40,7 @@ def import_command(
     Every manifest, lesson file and question bank is checked first; any problem is listed with
     its file and field and nothing is written.
     """
-    actor = _actor(username)
+    actor = administrator(username)
     audit.set_actor(db.session, actor, note="course import")
     try:
         specs = importer.parse_folder(
@@ -89,7 +79,7 @@ def assign_required(due: dt.datetime | None, username: str) -> None:
     """Assign every required course to every active expert who has a login."""
     from .learning import assign_required_to_experts
 
-    actor = _actor(username)
+    actor = administrator(username)
     assert actor is not None
     audit.set_actor(db.session, actor, note="required training")
     result = assign_required_to_experts(db.session, actor, due_date=due.date() if due else None)

@@ -1,7 +1,6 @@
 """Demo training data for `flask demo load`: the courses under demo_content/ and some learners.
 
-Registered in `expertpool.demo.loader.EXTRA_LOADERS` when this module is imported (the CLI
-group imports it). Learning is simulated through the real operations (enrol, lessons, quiz
+Registered by the courses feature's `init_app` (`core.features.register_demo_loader`). Learning is simulated through the real operations (enrol, lessons, quiz
 attempts), with dates spread over the past year so reports have months to show.
 """
 
@@ -20,7 +19,6 @@ from tqdm import tqdm
 from expertpool.accounts.models import User, UserRole
 from expertpool.core.access import Role
 from expertpool.db import utcnow
-from expertpool.demo.loader import EXTRA_LOADERS
 
 from . import importer, learning, quizzes
 from .constants import PUBLISHED
@@ -165,7 +163,3 @@ def right_answers(questions: list[Question]) -> dict[str, Any]:
         else:
             form[name] = [q.answer[0]]
     return form
-
-
-if load_demo not in EXTRA_LOADERS:
-    EXTRA_LOADERS.append(load_demo)

@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 from expertpool.core.embeddings import ModelNotFound, TextRecord, register_text_provider
 from expertpool.core.embeddings.store import TextItem, VectorStore, get_store
+from expertpool.core.features import listen
 from expertpool.core.search import IndexSpec, SearchIndex
 from expertpool.core.search.app import (
     SKIP_SYNC,
@@ -143,8 +144,14 @@ def material_texts() -> Iterator[TextRecord]:
             yield TextRecord(INDEX, *item)
 
 
-register_keyword_index(SPEC, material_documents, material_count)
-register_text_provider("course_materials", material_texts, indexes=(INDEX,))
+def init_app(app: Flask) -> None:
+    """Register the materials index and texts; keep them current as courses change."""
+    register_keyword_index(app, SPEC, material_documents, material_count)
+    register_text_provider(app, "course_materials", material_texts, indexes=(INDEX,))
+    listen("before_flush", _note_deleted)
+    listen("before_commit", _stage)
+    listen("after_commit", _apply)
+    listen("after_transaction_end", _discard)
 
 
 # -- keeping the indexes current -------------------------------------------------------------
@@ -157,7 +164,6 @@ def material_changed(session: Session, course: Course) -> None:
     session.info.setdefault(_PENDING, set()).add(course.id)
 
 
-@event.listens_for(Session, "before_flush")
 def _note_deleted(session: Session, _context: Any, _instances: Any) -> None:
     """Courses or lessons deleted by any means leave the index too."""
     for obj in session.deleted:
@@ -173,7 +179,6 @@ def _has_changes(session: Session) -> bool:
     )
 
 
-@event.listens_for(Session, "before_commit")
 def _stage(session: Session) -> None:
     # Savepoints fire the commit events too; only the real commit counts.
     if session.in_nested_transaction() or not _has_changes(session):
@@ -201,7 +206,6 @@ def _stage(session: Session) -> None:
     session.info[_STAGED] = Staged(app, docs, full)
 
 
-@event.listens_for(Session, "after_commit")
 def _apply(session: Session) -> None:
     if session.in_nested_transaction():
         return
@@ -222,7 +226,6 @@ def _apply(session: Session) -> None:
         )
 
 
-@event.listens_for(Session, "after_transaction_end")
 def _discard(session: Session, transaction: Any) -> None:
     """A rollback (or a close without commit) forgets what was waiting for the commit."""
     if transaction.parent is None:

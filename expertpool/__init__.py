@@ -21,6 +21,20 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+import courses
+
+from . import (
+    accounts,
+    api,
+    core,
+    demo,
+    experts,
+    main,
+    matching,
+    notifications,
+    reviews,
+    submissions,
+)
 from .config import check_config, load_config
 from .core import audit
 from .core.access import undeclared_endpoints
@@ -29,6 +43,22 @@ from .extensions import babel, csrf, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger(__name__)
+
+# Each feature's front door, `init_app(app)`, in the layer order of `.importlinter` (lowest first):
+# a feature may import, and react to the events of, the features before it, never those after.
+# Registration order is meaningful: demo loaders and page slots run in this order.
+FEATURES = (
+    accounts,
+    notifications,
+    experts,
+    courses,
+    submissions,
+    reviews,
+    matching,
+    api,
+    main,
+    demo,
+)
 
 
 def create_app(config: dict[str, Any] | None = None, instance_path: str | None = None) -> Flask:
@@ -43,9 +73,9 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     app.config.update(load_config(Path(app.instance_path), config))
     check_config(app.config)
     _init_extensions(app)
-    _register_blueprints(app)
-    _connect_signals()
-    _register_cli(app)
+    core.init_app(app)
+    for feature in FEATURES:
+        feature.init_app(app)
     _install_request_hooks(app)
     _check_access_declared(app)
     return app
@@ -96,61 +126,6 @@ def _app_languages() -> list[str]:
     from flask import current_app
 
     return current_app.config["LANGUAGES"]
-
-
-def _register_blueprints(app: Flask) -> None:
-    from courses.blueprint import bp as courses_bp
-
-    from .accounts.blueprint import bp as accounts_bp
-    from .api.blueprint import bp as api_bp
-    from .experts.blueprint import bp as experts_bp
-    from .main.blueprint import bp as main_bp
-    from .matching.blueprint import bp as matching_bp
-    from .reviews.blueprint import bp as reviews_bp
-    from .submissions.blueprint import bp as submissions_bp
-
-    for blueprint in (
-        main_bp,
-        accounts_bp,
-        experts_bp,
-        api_bp,
-        courses_bp,
-        submissions_bp,
-        reviews_bp,
-        matching_bp,
-    ):
-        app.register_blueprint(blueprint)
-    csrf.exempt(api_bp)  # read-only GET API: nothing to forge
-
-
-def _connect_signals() -> None:
-    """Cross-feature reactions to domain events (core.signals), wired in one place."""
-    from .notifications import handlers
-
-    handlers.connect()
-
-
-def _register_cli(app: Flask) -> None:
-    from .core import embeddings
-    from .core.search import app as search
-
-    embeddings.init_app(app)
-    search.init_app(app)
-    from .matching import sync as matching_sync
-    from .matching.cli import match_cli
-
-    matching_sync.init_app(app)
-    app.cli.add_command(match_cli)
-    from courses.cli import courses_cli
-
-    from .accounts.cli import users_cli
-    from .demo.cli import demo_cli
-    from .experts.cli import experts_cli
-    from .reviews.cli import reviews_cli
-    from .submissions.cli import submissions_cli
-
-    for group in (users_cli, experts_cli, demo_cli, courses_cli, submissions_cli, reviews_cli):
-        app.cli.add_command(group)
 
 
 def _install_request_hooks(app: Flask) -> None:

@@ -67,7 +67,7 @@ DEFAULTS: dict[str, Any] = {
     "REVIEW_REPLACEMENT_MIN_DAYS": 14,  # least time an alternate invited late gets
     "REVIEW_INVITE_REMINDER_DAYS": 3,  # remind experts of invitations unanswered this long
     "REVIEW_DUE_REMINDER_DAYS": 7,  # remind experts of reviews due within this many days
-    # Matching rules (DOMAIN.md defaults; see expertpool/matching/core/records.py `Rules`).
+    # Matching rules (DOMAIN.md defaults; see expertpool/core/assignment/records.py `Rules`).
     "MATCH_YEARS_SINCE_EMPLOYMENT": 3,  # recusal after leaving the applicant, in years
     "MATCH_LOAD_CAP_PER_YEAR": 10,  # reviews per expert per calendar year
     "MATCH_LOAD_CAP_PER_ROUND": None,  # reviews per expert in one round (None: only the yearly cap)

@@ -239,7 +239,7 @@ def test_audit_log_keeps_old_and_new_values(app, admin, make_expert):
     db.session.commit()
     db.session.expire_all()
     entries = db.session.scalars(
-        select(AuditLog).where(AuditLog.expert_id == expert.id).order_by(AuditLog.id)
+        select(AuditLog).where(AuditLog.of_subject("expert", expert.id)).order_by(AuditLog.id)
     ).all()
     assert (entries[0].entity_type, entries[0].action) == ("Expert", "create")
     assert entries[0].changes["term_end"] == [None, "2026-11-30"]  # dates stored as JSON text

@@ -77,10 +77,6 @@ class Course(db.Model):
     )
 
     @property
-    def audit_expert_id(self) -> None:
-        return None
-
-    @property
     def is_published(self) -> bool:
         return self.status == PUBLISHED
 

@@ -40,10 +40,6 @@ class Certificate(db.Model):
     enrollment: Mapped[Enrollment] = relationship()
 
     @property
-    def audit_expert_id(self) -> None:
-        return None
-
-    @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
 

@@ -47,10 +47,6 @@ class Enrollment(db.Model):
     )
 
     @property
-    def audit_expert_id(self) -> None:
-        return None
-
-    @property
     def is_completed(self) -> bool:
         return self.status == COMPLETED
 

@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy import select
 
 from ..core.access import Role
 from ..db import db
 from . import operations as ops
+from .models import User
 
 users_cli = AppGroup("users", help="Manage user accounts.")
+
+
+def administrator(username: str | None) -> User | None:
+    """The `--as-user` of a command: an administrator, or None for the system."""
+    if not username:
+        return None
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise click.BadParameter(f"no user named {username!r}", param_hint="--as-user")
+    if not user.is_admin:
+        raise click.BadParameter(f"{username!r} is not an administrator", param_hint="--as-user")
+    return user
 
 
 @users_cli.command("create-admin")

@@ -79,31 +79,16 @@ def register() -> Any:
 
 
 def _register(form: RegisterForm) -> User:
-    from ..experts.operations import create_expert
-
-    is_expert = form.kind.data == "expert"
-    user = ops.create_user(
+    return ops.register(
         db.session,
+        as_expert=form.kind.data == "expert",
         username=form.username.data,
         name=form.name.data,
         email=form.email.data,
         password=form.password.data,
-        roles=[Role.EXPERT if is_expert else Role.TRAINEE],
-        organisation=form.organisation.data or None,
+        organisation=form.organisation.data,
         audience=form.audience.data,
     )
-    if is_expert:
-        create_expert(
-            db.session,
-            user,
-            {
-                "name": user.name,
-                "email": user.email,
-                "institution": form.organisation.data,
-                "user_id": user.id,
-            },
-        )
-    return user
 
 
 @login_required

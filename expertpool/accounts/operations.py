@@ -6,12 +6,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from ..core import signals
 from ..core.access import Role
+from ..core.errors import OperationError
 from ..db import utcnow
 from .models import User
 
 
-class AccountError(Exception):
+class AccountError(OperationError):
     """A refused account operation; the message is shown to the user."""
 
 
@@ -51,6 +53,36 @@ def create_user(
         user.grant(role)
     session.add(user)
     session.flush()
+    return user
+
+
+def register(
+    session: Session,
+    *,
+    as_expert: bool,
+    username: str,
+    name: str,
+    email: str,
+    password: str,
+    organisation: str | None = None,
+    audience: str | None = None,
+) -> User:
+    """Self-registration: a trainee, or an expert applicant whose file the experts feature opens.
+
+    Sends `user_registered`; the experts feature receives it and opens the applicant's technical
+    file, so accounts never needs to know what an expert's file holds.
+    """
+    user = create_user(
+        session,
+        username=username,
+        name=name,
+        email=email,
+        password=password,
+        roles=[Role.EXPERT if as_expert else Role.TRAINEE],
+        organisation=organisation or None,
+        audience=audience,
+    )
+    signals.user_registered.send(user, session=session, institution=organisation or None)
     return user
 
 

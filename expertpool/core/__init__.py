@@ -1,1 +1,21 @@
-"""The shared core: access control, audit log, search and embeddings."""
+"""The shared core: access control, audit log, events, search, embeddings and shared rules.
+
+The core knows no feature: features import it, never the other way round (`.importlinter`).
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """The core's front door, run before any feature's: its listeners, CLI and template globals."""
+    from . import audit, embeddings, features
+    from .embeddings import store
+    from .search import app as search
+
+    audit.connect()
+    store.connect_listeners()
+    embeddings.init_app(app)
+    search.init_app(app)
+    features.init_app(app)

@@ -1,7 +1,9 @@
 """Audit log: every change to an audited row is recorded with who, when, old and new values.
 
-Models opt in with `__audited__ = True` and say which expert a row belongs to through an
-`audit_expert_id` property. Changes are captured from the ORM's attribute history at flush time,
+Models opt in with `__audited__ = True`; a model whose rows belong to a larger record (an expert's
+degrees belong to the expert's technical file) says so through an `audit_subject` property,
+`(subject type, subject id)`, so that record's history finds them. The core knows no subject
+types: the features name theirs (experts: `"expert"`). Changes are captured from the ORM's attribute history at flush time,
 so no operation can forget to log. The acting user comes from `set_actor`, called by the request
 handling (the signed-in user) and by CLI commands (the user they act as).
 """
@@ -13,10 +15,11 @@ import decimal
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, event, inspect
+from sqlalchemy import JSON, ColumnElement, ForeignKey, Index, Integer, String, Text, and_, inspect
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..db import db, utcnow
+from .features import listen
 
 _PENDING = "_audit_pending"
 _SKIPPED_FIELDS = {"version", "updated_at", "file_updated_at"}
@@ -31,10 +34,19 @@ class AuditLog(db.Model):
     actor_name: Mapped[str] = mapped_column(String(128), default="system")
     entity_type: Mapped[str] = mapped_column(String(64), index=True)
     entity_id: Mapped[int | None] = mapped_column(Integer)
-    expert_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # The record whose history this change belongs to (`audit_subject`), e.g. ("expert", 12).
+    subject_type: Mapped[str | None] = mapped_column(String(32))
+    subject_id: Mapped[int | None] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(32))
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_audit_log_subject", "subject_type", "subject_id"),)
+
+    @classmethod
+    def of_subject(cls, subject_type: str, *ids: int) -> ColumnElement[bool]:
+        """Filter: the changes in the history of these subjects."""
+        return and_(cls.subject_type == subject_type, cls.subject_id.in_(ids))
 
 
 def set_actor(session: Session, actor: Any | None, note: str | None = None) -> None:
@@ -97,7 +109,6 @@ def _audited(obj: Any) -> bool:
     return getattr(type(obj), "__audited__", False)
 
 
-@event.listens_for(Session, "after_flush")
 def _collect(session: Session, flush_context: Any) -> None:
     pending = session.info.setdefault(_PENDING, [])
     groups = (("create", session.new), ("update", session.dirty), ("delete", session.deleted))
@@ -108,9 +119,8 @@ def _collect(session: Session, flush_context: Any) -> None:
             changes = _column_changes(obj, action)
             if action == "update" and not changes:
                 continue
-            pending.append(
-                (type(obj).__name__, _identity(obj), obj.audit_expert_id, action, changes)
-            )
+            subject = getattr(obj, "audit_subject", None) or (None, None)
+            pending.append((type(obj).__name__, _identity(obj), *subject, action, changes))
 
 
 def _identity(obj: Any) -> int | None:
@@ -118,21 +128,21 @@ def _identity(obj: Any) -> int | None:
     return identity[0] if identity else getattr(obj, "id", None)
 
 
-@event.listens_for(Session, "after_flush_postexec")
 def _write(session: Session, flush_context: Any) -> None:
     pending = session.info.pop(_PENDING, [])
     if not pending:
         return
     actor_id, actor_name = session.info.get("audit_actor", (None, "system"))
     note = session.info.get("audit_note")
-    for entity_type, entity_id, expert_id, action, changes in pending:
+    for entity_type, entity_id, subject_type, subject_id, action, changes in pending:
         session.add(
             AuditLog(
                 actor_id=actor_id,
                 actor_name=actor_name,
                 entity_type=entity_type,
                 entity_id=entity_id,
-                expert_id=expert_id,
+                subject_type=subject_type,
+                subject_id=subject_id,
                 action=action,
                 changes=changes,
                 note=note,
@@ -140,6 +150,12 @@ def _write(session: Session, flush_context: Any) -> None:
         )
 
 
-@event.listens_for(Session, "after_rollback")
 def _discard(session: Session) -> None:
     session.info.pop(_PENDING, None)
+
+
+def connect() -> None:
+    """Attach the session handlers (the app factory's core `init_app` calls this)."""
+    listen("after_flush", _collect)
+    listen("after_flush_postexec", _write)
+    listen("after_rollback", _discard)

@@ -19,11 +19,9 @@ import click
 from flask import Response, abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
-from ..accounts.models import User
 from ..db import db, savepoint
 from . import audit, staging
 from .access import Role, roles_required
@@ -40,7 +38,7 @@ CSV_MIMETYPE = "text/csv; charset=utf-8"
 
 def commit_rows(
     session: Session,
-    actor: User | None,
+    actor: Any | None,
     report: ImportReport,
     create: Callable[[dict[str, Any]], T],
     refused: type[Exception],
@@ -189,11 +187,13 @@ def import_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def run_import_command(
-    importer: Any, file: Path, encoding: str, dry_run: bool, username: str | None, noun: str
+    importer: Any, file: Path, encoding: str, dry_run: bool, actor: Any | None, noun: str
 ) -> None:
     """`flask <feature> import FILE`: validate with a progress bar, report warnings and
-    row-numbered errors, then write every row and commit once, or nothing."""
-    actor = administrator(username)
+    row-numbered errors, then write every row and commit once, or nothing.
+
+    `actor` is the administrator the import is recorded under (`accounts.cli.administrator`
+    resolves `--as-user`), or None for the system."""
     audit.set_actor(db.session, actor)
     parsed = importer.parse(file.name, file.read_bytes(), encoding)
     with tqdm(total=len(parsed.rows), desc="validate", unit="row") as bar:
@@ -219,15 +219,3 @@ def run_import_command(
         db.session.rollback()
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Imported {len(report.rows)} {noun} from {file.name}.")
-
-
-def administrator(username: str | None) -> User | None:
-    """The `--as-user` of an import command: an administrator, or None for the system."""
-    if username is None:
-        return None
-    user = db.session.scalar(select(User).where(User.username == username))
-    if user is None:
-        raise click.BadParameter(f"no user named {username!r}", param_hint="--as-user")
-    if not user.is_admin:
-        raise click.BadParameter(f"{username!r} is not an administrator", param_hint="--as-user")
-    return user

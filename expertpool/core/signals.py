@@ -1,11 +1,23 @@
 """Named domain events, so one feature can react to another's decisions without importing it.
 
 An operation sends its event after it has flushed the change; receivers run in the same
-transaction (they add rows and flush, never commit). Receivers are connected in one place,
-`expertpool.notifications.handlers.connect()`, called by the app factory.
+transaction (they add rows and flush, never commit), so a failing receiver fails the request and
+nothing is kept. Each feature connects its receivers in its `init_app` (the front door), so the
+sender never imports the receiver: a feature reacts to the features below it in the layer order
+without them knowing it exists.
 
 Every event passes `session` (the SQLAlchemy session of the change) as a keyword argument;
-the sender is the changed object.
+the sender is the changed object, or the session for events about many objects.
+
+| event                  | sent by        | received by                                        |
+|------------------------|----------------|----------------------------------------------------|
+| user_registered        | accounts       | experts (opens an expert applicant's file)         |
+| expert_vetted          | experts        | notifications                                      |
+| change_decided         | experts        | notifications                                      |
+| expert_files_changed   | experts        | matching (re-embeds and re-indexes those experts)  |
+| certificate_issued     | courses        | notifications, matching (training-dependent data)  |
+| certificate_revoked    | courses        | notifications, matching                            |
+| submission_withdrawn   | submissions    | reviews (cancels the open invitations and reviews) |
 """
 
 from __future__ import annotations
@@ -14,6 +26,13 @@ from blinker import Namespace
 
 events = Namespace()
 
+# sender: the new User; kwargs: session, institution (the name typed at registration, or None)
+user_registered = events.signal("user-registered")
+# sender: the session; kwargs: expert_ids (set of ids). Sent once per commit, just before it,
+# when a flush in the transaction changed any part of these experts' technical files.
+expert_files_changed = events.signal("expert-files-changed")
+# sender: the Submission (status "withdrawn"); kwargs: session, actor, reason
+submission_withdrawn = events.signal("submission-withdrawn")
 # sender: the Expert; kwargs: session, actor, action ("approve" | "reject"), reason
 expert_vetted = events.signal("expert-vetted")
 # sender: the PendingChange (status "approved" or "rejected"); kwargs: session, actor

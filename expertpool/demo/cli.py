@@ -6,6 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from ..core import audit
+from ..core.search.app import SKIP_SYNC
 from ..db import db
 
 demo_cli = AppGroup("demo", help="Demo data.")
@@ -29,12 +30,10 @@ def load(if_empty: bool, n_experts: int) -> None:
     audit.set_actor(db.session, None, note="demo data")
     # Embeddings and keyword indexes are built in bulk afterwards, with progress bars
     # (`flask embeddings rebuild`, `flask search reindex`), not expert by expert at commit.
-    from ..matching.sync import SKIP
-
-    db.session.info[SKIP] = True
+    db.session.info[SKIP_SYNC] = True
     result = loader.load(db.session, n_experts=n_experts)
     db.session.commit()
-    db.session.info.pop(SKIP, None)
+    db.session.info.pop(SKIP_SYNC, None)
     click.echo(f"Loaded {result['expert_count']} experts.")
     click.echo("Next: `flask embeddings rebuild` and `flask search reindex` (make run does both).")
     _print_accounts(result)

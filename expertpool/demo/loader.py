@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import func, select
@@ -13,13 +13,11 @@ from tqdm import tqdm
 from ..accounts import operations as accounts
 from ..accounts.models import User
 from ..core.access import Role
+from ..core.features import demo_loaders
 from ..experts import institutions
 from ..experts.models import Expert, Institution
 from ..experts.operations import ReviewFields, create_expert, request_review_fields
 from . import data
-
-# Extra loaders (e.g. the course catalogue) register here; each gets (session, admin, progress).
-EXTRA_LOADERS: list[Callable[[Session, User, bool], None]] = []
 
 DEMO_EXPERT_PASSWORD = "Demo-2026!expert"
 
@@ -40,8 +38,9 @@ def load(session: Session, *, n_experts: int = 320, progress: bool = True) -> di
     created = list(_experts(session, admins[0], experts, progress))
     expert_logins = _expert_accounts(session, created[:3])
     _pending_change(session, created[2])
-    for extra in EXTRA_LOADERS:
-        extra(session, admins[0], progress)
+    # The other features' demo data (courses, submissions, reviews), in layer order.
+    for feature_loader in demo_loaders():
+        feature_loader(session, admins[0], progress)
     session.flush()
     return {
         "admins": accounts_data["admins"],

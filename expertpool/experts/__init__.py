@@ -1,1 +1,22 @@
 """The expert pool: experts' technical files, their life cycle, vetting, imports and coverage."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """The front door: the pool's pages, `flask experts`, file tracking and event receivers.
+
+    Slot `experts.file.sections` (see `core.features.contribute`): providers take the expert and
+    return `(template, context)` for a section of the technical file, e.g. training records.
+    """
+    from ..core import signals
+    from . import operations, tracking
+    from .blueprint import bp
+    from .cli import experts_cli
+
+    app.register_blueprint(bp)
+    app.cli.add_command(experts_cli)
+    tracking.connect()
+    signals.user_registered.connect(operations.open_applicant_file)

@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from ..accounts.models import User
 from ..core.audit import AuditLog
 from . import history
+from .constants import EXPERT_SUBJECT
+from .history import expert_of
 from .models import Expert, Institution
 
 AUDIT_ACTIONS = ("create", "update", "delete")
@@ -86,10 +88,12 @@ class AuditFilter:
         if self.expert:
             expert_id = _int(self.expert)
             if expert_id is not None:
-                stmt = stmt.where(AuditLog.expert_id == expert_id)
+                stmt = stmt.where(AuditLog.of_subject(EXPERT_SUBJECT, expert_id))
             else:
                 named = select(Expert.id).where(Expert.name.ilike(f"%{self.expert}%"))
-                stmt = stmt.where(AuditLog.expert_id.in_(named))
+                stmt = stmt.where(
+                    AuditLog.subject_type == EXPERT_SUBJECT, AuditLog.subject_id.in_(named)
+                )
         if self.action in AUDIT_ACTIONS:
             stmt = stmt.where(AuditLog.action == self.action)
         elif self.action:
@@ -127,7 +131,7 @@ def history_context(
             select(Institution.id, Institution.name).where(Institution.id.in_(institution_ids))
         )
     }
-    expert_ids = {r.expert_id for r in rows if r.expert_id}
+    expert_ids = {expert_of(r) for r in rows} - {None}
     names = {
         i: name
         for i, name in session.execute(
@@ -135,19 +139,19 @@ def history_context(
         )
     }
     category_log: dict[int, list[tuple[int, str, int]]] = {}
-    category_experts = {r.expert_id for r in rows if r.entity_type == "ExpertCategory"}
+    category_experts = {expert_of(r) for r in rows if r.entity_type == "ExpertCategory"}
     if category_experts:
         log = session.scalars(
             select(AuditLog)
             .where(AuditLog.entity_type == "ExpertCategory")
-            .where(AuditLog.expert_id.in_(category_experts))
+            .where(AuditLog.of_subject(EXPERT_SUBJECT, *category_experts))
             .order_by(AuditLog.id)
         )
         for r in log:
             pair = (r.changes or {}).get("code", [None, None])
             code = pair[1] if r.action == "create" else pair[0]
             if isinstance(code, int):
-                category_log.setdefault(r.expert_id, []).append((r.id, r.action, code))
+                category_log.setdefault(r.subject_id, []).append((r.id, r.action, code))
     return history.Context(
         actors=actors,
         institutions=institutions,

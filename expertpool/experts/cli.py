@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from ..accounts.cli import administrator
 from ..core.importing import import_options, run_import_command
 from ..db import db
 from . import exporter, importer
@@ -21,7 +22,7 @@ experts_cli = AppGroup("experts", help="Import and export experts.")
 @import_options
 def import_command(file: Path, encoding: str, dry_run: bool, username: str | None) -> None:
     """Import experts from an .xlsx or .csv file: every row, or none when any row is wrong."""
-    run_import_command(importer, file, encoding, dry_run, username, "expert(s)")
+    run_import_command(importer, file, encoding, dry_run, administrator(username), "expert(s)")
 
 
 @experts_cli.command("export")

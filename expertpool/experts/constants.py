@@ -6,6 +6,10 @@ from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
 
+# The audit log's subject type of an expert's technical file: every row that belongs to the file
+# (the expert, degrees, specialties, pending changes, invitations, reviews) is logged under it.
+EXPERT_SUBJECT = "expert"
+
 # The 13 GBW categories (first two digits of a GBW number): code -> (Chinese, English).
 CATEGORIES: dict[int, tuple[str, str]] = {
     1: ("钢铁", "Iron & steel"),

@@ -26,7 +26,14 @@ from ..core.requests import fail
 from ..db import db
 from . import audit_queries, history, queries
 from . import operations as ops
-from .constants import CATEGORIES, SPECIALTY_KINDS, STATUS_LABELS, Status, enum_label
+from .constants import (
+    CATEGORIES,
+    EXPERT_SUBJECT,
+    SPECIALTY_KINDS,
+    STATUS_LABELS,
+    Status,
+    enum_label,
+)
 from .forms import (
     PART_FORMS,
     AdminProfileForm,
@@ -196,7 +203,7 @@ def audit_log() -> Any:
 def _file_context(expert: Expert) -> dict[str, Any]:
     rows = db.session.scalars(
         select(AuditLog)
-        .where(AuditLog.expert_id == expert.id)
+        .where(AuditLog.of_subject(EXPERT_SUBJECT, expert.id))
         .order_by(AuditLog.id.desc())
         .limit(200)
     ).all()

@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 from .constants import (
     CATEGORIES,
     ENUM_LABELS,
+    EXPERT_SUBJECT,
     SPECIALTY_LABELS,
     STATUS_LABELS,
     Status,
@@ -113,6 +114,11 @@ class Context:
     category_log: dict[int, list[tuple[int, str, int]]] | None = None
     # Whether the reader may see an expert's personal data (ID number, phone) in full.
     personal_visible: Callable[[int | None], bool] = lambda expert_id: False
+
+
+def expert_of(row: Any) -> int | None:
+    """The expert whose technical file an audit row belongs to, if any."""
+    return row.subject_id if row.subject_type == EXPERT_SUBJECT else None
 
 
 @dataclass
@@ -338,8 +344,8 @@ def _field_changes(row: Any, who: str, ctx: Context, of: str | None = None) -> l
         _change_sentence(
             who,
             field_label(k),
-            value_text(k, old, ctx, row.expert_id, row.entity_type),
-            value_text(k, new, ctx, row.expert_id, row.entity_type),
+            value_text(k, old, ctx, expert_of(row), row.entity_type),
+            value_text(k, new, ctx, expert_of(row), row.entity_type),
             of=of,
         )
         for k, (old, new) in row.changes.items()
@@ -364,7 +370,7 @@ def _categories_before(ctx: Context, expert_id: int | None, first_id: int) -> se
 def _category_sentences(rows: Sequence[Any], who: str, ctx: Context) -> list[str]:
     added = sorted(_values(r).get("code") for r in rows if r.action == "create")
     removed = sorted(_values(r).get("code") for r in rows if r.action == "delete")
-    expert_id = rows[0].expert_id
+    expert_id = expert_of(rows[0])
     before = _categories_before(ctx, expert_id, min(r.id for r in rows))
     label = field_label("categories")
     if before is not None and before:
@@ -405,7 +411,7 @@ def _masked_changes(row: Any, ctx: Context) -> list[tuple[str, Any, Any]]:
     out = []
     for k, pair in (row.changes or {}).items():
         old, new = (pair + [None, None])[:2] if isinstance(pair, list) else (None, pair)
-        if k in PERSONAL_FIELDS and not ctx.personal_visible(row.expert_id):
+        if k in PERSONAL_FIELDS and not ctx.personal_visible(expert_of(row)):
             old = mask(str(old)) if old else old
             new = mask(str(new)) if new else new
         out.append((k, old, new))
@@ -416,7 +422,7 @@ def _same_flush(a: Any, b: Any) -> bool:
     return (
         a.actor_id == b.actor_id
         and a.actor_name == b.actor_name
-        and a.expert_id == b.expert_id
+        and expert_of(a) == expert_of(b)
         and a.note == b.note
         and abs((a.at - b.at).total_seconds()) <= _GROUP_SECONDS
     )
@@ -461,7 +467,7 @@ def render(rows: Sequence[Any], ctx: Context | None = None) -> list[Entry]:
                 sentences=sentences,
                 rows=group,
                 note=head.note,
-                expert_id=head.expert_id,
+                expert_id=expert_of(head),
                 raw=[(row, _masked_changes(row, ctx)) for row in group],
             )
         )

@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from ..accounts.models import User
 from ..core import audit, province_ui, signals
+from ..core.access import Role
+from ..core.errors import OperationError
 from ..core.idnumbers import InvalidIdNumber, normalise_id_number
 from ..core.provinces import UnknownProvince, lookup
 from ..core.textlists import split_list
@@ -36,7 +38,7 @@ from .models import (
 )
 
 
-class ExpertError(Exception):
+class ExpertError(OperationError):
     """A refused operation; `str(error)` is shown to the user."""
 
 
@@ -553,3 +555,19 @@ def record_assessment(
     touch(expert)
     session.flush()
     return item
+
+
+# --- reactions to other features' events ------------------------------------------------------
+
+
+def open_applicant_file(
+    user: User, *, session: Session, institution: str | None, **_kw: Any
+) -> None:
+    """`user_registered`: an expert applicant who signed up gets an empty file to complete."""
+    if not user.has_role(Role.EXPERT):
+        return
+    create_expert(
+        session,
+        user,
+        {"name": user.name, "email": user.email, "institution": institution, "user_id": user.id},
+    )

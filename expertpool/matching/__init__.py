@@ -1,0 +1,27 @@
+"""Expert matching: candidates for a submission, panels, rounds and the experts' search data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """The front door: matching pages, `flask match`, the experts' vectors and keyword index."""
+    from ..core.features import contribute
+    from . import sync
+    from .blueprint import bp
+    from .cli import match_cli
+
+    app.register_blueprint(bp)
+    app.cli.add_command(match_cli)
+    sync.init_app(app)
+    contribute(app, "submissions.detail.actions", _find_reviewers)
+
+
+def _find_reviewers(submission: Any) -> tuple[str, str]:
+    from flask import url_for
+    from flask_babel import gettext as _
+
+    return _("Find reviewers"), url_for("matching.candidates", submission_id=submission.id)

@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 from ..accounts.models import User
 from ..db import savepoint
 from ..experts.models import Expert
+from ..reviews.eligibility import exclusion_reasons, rules_from_config
 from ..reviews.models import Assignment
 from ..reviews.operations import ReviewError, assign_panel
 from ..submissions.models import Submission
-from .records_db import exclusion_reasons, rules_from_config
 
 COLUMNS = [
     "submission_id",

@@ -23,18 +23,18 @@ from sqlalchemy import select
 
 from ..core import provinces
 from ..core.access import Role, roles_required
+from ..core.assignment.constraints import CODES
 from ..core.requests import fail
 from ..db import db
 from ..experts.models import Expert
+from ..reviews.eligibility import rules_from_config
 from ..reviews.operations import ReviewError, assign_panel
 from ..reviews.queries import assigned_expert_ids
 from ..submissions.models import Submission
 from . import rounds as ops
 from .assignments_csv import export_csv
-from .core.constraints import CODES
 from .forms import AssignForm, ConfirmForm, RoundForm
 from .models import ReviewRound
-from .records_db import rules_from_config
 from .service import rank
 
 EXCLUSION_LABELS = {

@@ -13,16 +13,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
+from ..core.assignment.assign import PoolAttributes, assign_round
+from ..core.assignment.constraints import eligible_mask
+from ..core.assignment.records import Rules
+from ..core.assignment.sparsify import SparsityCertificate, assign_sparse
+from ..core.errors import OperationError
 from ..db import utcnow
+from ..reviews.eligibility import submission_record
 from ..reviews.models import Assignment
 from ..reviews.operations import assign_panel
 from ..submissions.models import Submission
-from .core.assign import PoolAttributes, assign_round
-from .core.constraints import eligible_mask
-from .core.records import Rules
-from .core.sparsify import SparsityCertificate, assign_sparse
 from .models import ReviewRound
-from .records_db import submission_record
 from .service import Pool, pool_scores, scoring_config
 
 SPARSIFY_ABOVE = 2_000  # experts: above this, solve on each submission's best candidates only
@@ -33,7 +34,7 @@ TOP_K = 40
 ALTERNATES = 3
 
 
-class RoundError(Exception):
+class RoundError(OperationError):
     """A refused round operation; the message is shown to the user."""
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .core.affinity import (
+from ..core.assignment.affinity import (
     AffinityWeights,
     combine,
     segment_max,

@@ -19,15 +19,15 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from ..core.assignment.constraints import CODES, ExpertTable, exclusion_masks
+from ..core.assignment.panel import Panel, build_panel
+from ..core.assignment.records import Exclusion, ExpertRecord, Rules
 from ..core.embeddings.store import get_store
 from ..core.search.highlight import highlight_text, markable
 from ..experts.models import Expert
+from ..reviews.eligibility import expert_record, submission_record, yearly_loads
 from ..submissions.models import Submission
 from ..submissions.text import matching_text
-from .core.constraints import CODES, ExpertTable, exclusion_masks
-from .core.panel import Panel, build_panel
-from .core.records import Exclusion, ExpertRecord, Rules
-from .records_db import expert_record, submission_record, yearly_loads
 from .scoring import PoolScores, ScoringConfig, score_pool, specialty_overlap, submission_terms
 from .texts import EXPERT_INDEX, ExpertTexts, chunk_label, chunk_texts, submission_query
 

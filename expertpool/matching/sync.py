@@ -1,9 +1,9 @@
 """Keeps the experts' embeddings and keyword documents current as their files change.
 
-Session events (the pattern of miguelgrinberg/microblog app/search.py): after each flush we
-note which experts' files changed; before the commit their texts are re-embedded in the same
-transaction (the vector store only flushes); after the commit succeeds their keyword documents
-are rewritten (Whoosh is outside the transaction, so a rolled-back change never reaches it).
+The experts feature announces, just before a commit, which experts' files the transaction changed
+(`signals.expert_files_changed`); their texts are re-embedded then, in the same transaction (the
+vector store only flushes), and after the commit succeeds their keyword documents are rewritten
+(Whoosh is outside the transaction, so a rolled-back change never reaches it).
 Bulk loaders set `session.info["skip_matching_sync"]` and rebuild afterwards
 (`flask embeddings rebuild`, `flask search reindex`).
 """
@@ -14,14 +14,17 @@ import logging
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from flask import current_app, has_app_context
-from sqlalchemy import event, func, select
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from ..core import signals
 from ..core.embeddings.providers import TextRecord, register_text_provider
 from ..core.embeddings.store import VectorStore, get_store
+from ..core.features import listen
 from ..core.search import IndexSpec, SearchIndex
 from ..core.search.app import SKIP_SYNC as SKIP  # one flag: bulk loads skip every index
+from ..core.search.app import register_keyword_index
 from ..db import db
 from ..experts.models import Expert
 from .texts import EXPERT_INDEX, KEYWORD_FIELDS, SOURCE, ExpertTexts, keyword_document, text_items
@@ -29,7 +32,6 @@ from .texts import EXPERT_INDEX, KEYWORD_FIELDS, SOURCE, ExpertTexts, keyword_do
 log = logging.getLogger(__name__)
 
 EXPERT_SPEC = IndexSpec(EXPERT_INDEX, KEYWORD_FIELDS, filter_fields=("status", "category"))
-_DIRTY = "matching_dirty_experts"
 _TO_INDEX = "matching_keyword_pending"
 
 
@@ -122,53 +124,32 @@ def expert_count() -> int:
     return db.session.scalar(select(func.count()).select_from(Expert)) or 0
 
 
-def init_app(app: Any) -> None:
-    """Register the experts' texts with the embeddings rebuild and the keyword reindex."""
-    from ..core.search.app import register_keyword_index
-
-    register_text_provider("experts", expert_text_records, indexes=(EXPERT_INDEX,))
-    register_keyword_index(EXPERT_SPEC, expert_documents, expert_count)
-
-
-# --- session events -----------------------------------------------------------------------
+def init_app(app: Flask) -> None:
+    """Register the experts' texts and keyword index; keep them in step with the experts' files."""
+    register_text_provider(app, "experts", expert_text_records, indexes=(EXPERT_INDEX,))
+    register_keyword_index(app, EXPERT_SPEC, expert_documents, expert_count)
+    signals.expert_files_changed.connect(on_expert_files_changed)
+    listen("after_commit", _index_after_commit)
+    listen("after_rollback", _forget)
 
 
-def _expert_of(obj: Any) -> int | None:
-    if isinstance(obj, Expert):
-        return obj.id
-    module = type(obj).__module__
-    if module.startswith("expertpool.experts.models") and hasattr(obj, "audit_expert_id"):
-        return obj.audit_expert_id
-    return None
+# --- reacting to the experts' files -------------------------------------------------------------
 
 
-@event.listens_for(Session, "after_flush")
-def _note_changes(session: Session, flush_context: Any) -> None:
-    if session.info.get(SKIP):
+def on_expert_files_changed(session: Session, *, expert_ids: set[int], **_kw: Any) -> None:
+    """Embed the changed experts now (inside the transaction) and stage their keyword documents.
+
+    The keyword index is written after the commit: Whoosh is not transactional, so a rolled-back
+    change must never reach it.
+    """
+    if session.info.get(SKIP) or not has_app_context():
         return
-    dirty = session.info.setdefault(_DIRTY, set())
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        expert_id = _expert_of(obj)
-        if expert_id is not None:
-            dirty.add(expert_id)
-
-
-@event.listens_for(Session, "before_commit")
-def _embed_before_commit(session: Session) -> None:
-    # A savepoint's release fires this too: wait for the real commit.
-    if session.info.get(SKIP) or not has_app_context() or session.in_nested_transaction():
-        return
-    session.flush()  # changes still pending are noted by the flush event
-    dirty = session.info.pop(_DIRTY, set())
-    if not dirty:
-        return
-    docs, gone = embed_experts(session, dirty)
+    docs, gone = embed_experts(session, expert_ids)
     pending = session.info.setdefault(_TO_INDEX, ({}, set()))
     pending[0].update({d["id"]: d for d in docs})
     pending[1].update(gone)
 
 
-@event.listens_for(Session, "after_commit")
 def _index_after_commit(session: Session) -> None:
     pending = session.info.pop(_TO_INDEX, None)
     if not pending or not has_app_context():
@@ -181,7 +162,5 @@ def _index_after_commit(session: Session) -> None:
         current_app.logger.warning("run `flask search reindex --index experts`")
 
 
-@event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
-    session.info.pop(_DIRTY, None)
     session.info.pop(_TO_INDEX, None)

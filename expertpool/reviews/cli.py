@@ -9,7 +9,6 @@ from flask.cli import AppGroup
 
 from ..core import audit
 from ..db import db
-from . import demo as _demo  # noqa: F401  (registers the demo review history loader)
 from .operations import send_reminders
 
 reviews_cli = AppGroup("reviews", help="The review workflow.")

@@ -21,7 +21,7 @@ class AssignmentStatus(StrEnum):
     COMPLETED = "completed"
 
 
-# Statuses that count towards an expert's yearly load (records_db uses the same set).
+# Statuses that count towards an expert's yearly load (reviews.eligibility uses the same set).
 LOAD_STATUSES = frozenset(
     {AssignmentStatus.INVITED, AssignmentStatus.ACCEPTED, AssignmentStatus.COMPLETED}
 )

@@ -1,7 +1,7 @@
 """Demo review history, so every queue and journey has something in it after `make run`.
 
-Registered in `expertpool.demo.loader.EXTRA_LOADERS` by the reviews CLI module, after the demo
-submissions. Everything goes through the real operations (panels, acceptance, declines, drafts,
+Registered by the reviews feature's `init_app`, so it runs after the demo submissions (loaders
+run in layer order). Everything goes through the real operations (panels, acceptance, declines, drafts,
 submissions, ratings); only dates are moved, as a review office's month would have moved them.
 The demo expert with a login (`expert1`) gets one of each: an invitation waiting for an answer,
 a draft under way, a submitted review; another panel has an overdue review and a decline with
@@ -17,13 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
-from ..demo.loader import EXTRA_LOADERS
 from ..experts.constants import Status as ExpertStatus
 from ..experts.models import Expert, ExpertCategory
-from ..matching import records_db
-from ..submissions import demo as _submissions_demo  # noqa: F401  (its loader must run first)
 from ..submissions.models import Submission
 from ..submissions.operations import add_attachment
+from . import eligibility
 from . import operations as ops
 from .constants import CRITERIA
 from .models import Assignment
@@ -58,7 +56,7 @@ def load_demo(session: Session, admin: User, progress: bool) -> None:
     own = [
         s
         for s in _submissions_for(session, _categories(session, lead))
-        if not records_db.exclusion_reasons(session, lead, s, rules, today)
+        if not eligibility.exclusion_reasons(session, lead, s, rules, today)
     ][:3]
     if len(own) < 2:
         return
@@ -143,7 +141,7 @@ def _panel(
             break
         if expert.institution_id in institutions:
             continue
-        if records_db.exclusion_reasons(session, expert, submission, rules, today):
+        if eligibility.exclusion_reasons(session, expert, submission, rules, today):
             continue
         members.append(expert)
         institutions.add(expert.institution_id)
@@ -185,7 +183,3 @@ def _upload_folder() -> str:
     from flask import current_app
 
     return current_app.config["UPLOAD_FOLDER"]
-
-
-if load_demo not in EXTRA_LOADERS:
-    EXTRA_LOADERS.append(load_demo)

@@ -19,15 +19,15 @@ from sqlalchemy.orm import Session
 
 from ..accounts.models import User
 from ..core import audit
+from ..core.assignment.records import Rules
+from ..core.errors import OperationError
 from ..db import utcnow
 from ..experts import operations as expert_ops
 from ..experts.models import Assessment, Expert, PastReview
-from ..matching import records_db
-from ..matching.core.records import Rules
 from ..submissions import operations as submission_ops
 from ..submissions.constants import CLOSED, SubmissionStatus
 from ..submissions.models import Submission
-from . import notices
+from . import eligibility, notices
 from .constants import (
     CRITERIA,
     CRITERION_LABELS,
@@ -53,7 +53,7 @@ SETTINGS: dict[str, int] = {
 }
 
 
-class ReviewError(Exception):
+class ReviewError(OperationError):
     """A refused operation; `str(error)` is shown to the user."""
 
 
@@ -76,7 +76,7 @@ def setting(name: str) -> int:
 
 
 def default_rules() -> Rules:
-    return records_db.rules_from_config(current_app.config if has_app_context() else {})
+    return eligibility.rules_from_config(current_app.config if has_app_context() else {})
 
 
 def _today(today: dt.date | None) -> dt.date:
@@ -175,7 +175,7 @@ def _refuse_ineligible(
 ) -> None:
     refused = []
     for expert in experts:
-        reasons = records_db.exclusion_reasons(session, expert, submission, rules, today)
+        reasons = eligibility.exclusion_reasons(session, expert, submission, rules, today)
         if reasons:
             refused.append(f"{expert.name} ({', '.join(r.code for r in reasons)})")
     if refused:
@@ -399,7 +399,7 @@ def invite_next_alternate(
         .order_by(Assignment.rank)
     )
     for alternate in list(waiting):
-        reasons = records_db.exclusion_reasons(session, alternate.expert, submission, rules, today)
+        reasons = eligibility.exclusion_reasons(session, alternate.expert, submission, rules, today)
         if reasons:
             _pass_over(session, alternate, reasons)
             skipped.append(alternate)
@@ -416,7 +416,7 @@ def _pass_over(session: Session, alternate: Assignment, reasons: list[Any]) -> N
     codes = ", ".join(r.code for r in reasons)
     audit.set_note(session, f"alternate passed over: {codes}")
     alternate.status = AssignmentStatus.WITHDRAWN
-    alternate.exclusions = records_db.exclusion_dicts(reasons)
+    alternate.exclusions = eligibility.exclusion_dicts(reasons)
     alternate.withdraw_reason = f"ineligible when their turn came: {codes}"
     session.flush()
     log.info("alternate %r passed over: %r", alternate.id, codes)
@@ -433,13 +433,30 @@ def set_due_date(
 
 
 def close_submission(session: Session, actor: User, submission: Submission, reason: str) -> int:
-    """After a submission is withdrawn: withdraw its open assignments and tell the experts."""
+    """After a submission is withdrawn: withdraw its open assignments and tell the experts.
+
+    Connected to `submission_withdrawn` by the reviews feature's `init_app`.
+    """
     count = 0
     for assignment in _assignments(session, submission.id):
         if assignment.status in (AssignmentStatus.PROPOSED, *OPEN_STATUSES):
             withdraw(session, actor, assignment, reason, replace=False)
             count += 1
     return count
+
+
+def on_submission_withdrawn(
+    submission: Submission, *, session: Session, actor: User, reason: str, **_kw: Any
+) -> None:
+    close_submission(session, actor, submission, reason)
+
+
+def open_panel_count(session: Session, submission: Submission) -> int:
+    """Invitations and reviews still open on the panel (what a withdrawal would cancel)."""
+    return sum(
+        a.status in (AssignmentStatus.PROPOSED, *OPEN_STATUSES)
+        for a in _assignments(session, submission.id)
+    )
 
 
 # --- the review -------------------------------------------------------------------------------

@@ -1,1 +1,23 @@
 """Submissions to review: RM certification applications and technical-assistance requests."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """The front door: the submissions' pages, `flask submissions` and the demo submissions.
+
+    Slots of the submission's page (see `core.features.contribute`), filled by features above:
+    - `submissions.detail.actions`: `(label, url)` buttons in the page's header;
+    - `submissions.detail.sections`: `(template, context)` sections below the details;
+    - `submissions.withdraw.effects`: a sentence saying what withdrawing will also undo.
+    """
+    from ..core.features import register_demo_loader
+    from . import demo
+    from .blueprint import bp
+    from .cli import submissions_cli
+
+    app.register_blueprint(bp)
+    app.cli.add_command(submissions_cli)
+    register_demo_loader(app, "submissions", demo.load_demo)

@@ -6,8 +6,9 @@ from pathlib import Path
 
 from flask.cli import AppGroup
 
+from ..accounts.cli import administrator
 from ..core.importing import import_options, run_import_command
-from . import demo, importer  # noqa: F401  (demo: registers demo submissions)
+from . import importer
 
 submissions_cli = AppGroup("submissions", help="Import submissions.")
 
@@ -16,4 +17,4 @@ submissions_cli = AppGroup("submissions", help="Import submissions.")
 @import_options
 def import_command(file: Path, encoding: str, dry_run: bool, username: str | None) -> None:
     """Import submissions from an .xlsx, .csv or .json file: every row, or none."""
-    run_import_command(importer, file, encoding, dry_run, username, "submission(s)")
+    run_import_command(importer, file, encoding, dry_run, administrator(username), "submission(s)")

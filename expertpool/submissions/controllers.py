@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import (
@@ -20,9 +19,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from werkzeug.routing import BuildError
 
 from ..core.access import Role, roles_required
+from ..core.errors import OperationError
 from ..core.requests import fail
 from ..db import db
 from ..experts.constants import CATEGORIES, category_label
@@ -156,31 +155,15 @@ def edit(submission_id: int) -> Any:
 # --- one submission ---------------------------------------------------------------------------
 
 
-def _candidates_url(submission: Submission) -> str | None:
-    """The matching feature's candidate page, once it exists."""
-    try:
-        return url_for("matching.candidates", submission_id=submission.id)
-    except BuildError:
-        return None
-
-
 @roles_required(Role.ADMIN)
 def detail(submission_id: int) -> Any:
-    from ..reviews import queries as review_queries
-    from ..reviews.forms import DueDateForm
-    from ..reviews.forms import WithdrawForm as AssignmentWithdrawForm
-
+    """The submission's page; features above contribute to its slots (`submissions.detail.*`)."""
     submission = _submission_or_404(submission_id)
     return render_template(
         "submissions/detail.html",
         submission=submission,
-        panel=review_queries.panel(db.session, submission.id),
-        today=dt.date.today(),
         withdraw_form=WithdrawForm(formdata=None, version=submission.version),
         attachment_form=AttachmentForm(formdata=None),
-        assignment_withdraw_form=AssignmentWithdrawForm(formdata=None),
-        due_form=DueDateForm(formdata=None),
-        candidates_url=_candidates_url(submission),
         kinds=KIND_LABELS,
         review_types=REVIEW_TYPE_LABELS,
         grades=GRADE_LABELS,
@@ -190,8 +173,6 @@ def detail(submission_id: int) -> Any:
 
 @roles_required(Role.ADMIN)
 def withdraw(submission_id: int) -> Any:
-    from ..reviews import operations as review_ops
-
     submission = _submission_or_404(submission_id)
     form = WithdrawForm()
     if not form.validate_on_submit():
@@ -201,8 +182,7 @@ def withdraw(submission_id: int) -> Any:
         ops.withdraw_submission(
             db.session, current_user, submission, form.reason.data, form.expected_version()
         )
-        review_ops.close_submission(db.session, current_user, submission, form.reason.data)
-    except (ops.SubmissionError, review_ops.ReviewError) as exc:
+    except OperationError as exc:  # the submission's or a receiver's (reviews) refusal
         fail(str(exc))
     else:
         flash(_("Submission withdrawn."), "info")

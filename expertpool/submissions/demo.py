@@ -1,6 +1,6 @@
 """Demo submissions, so matching and review rounds can be tried at once after `make run`.
 
-Registered in `expertpool.demo.loader.EXTRA_LOADERS` by the submissions CLI module.
+Registered by the submissions feature's `init_app` (`core.features.register_demo_loader`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
-from ..demo.loader import EXTRA_LOADERS
 from .operations import create_submission
 
 TODAY = dt.date(2026, 11, 25)
@@ -149,7 +148,3 @@ def load_demo(session: Session, admin: User, progress: bool) -> None:
         values["window_end"] = TODAY + dt.timedelta(days=80 + n)
         create_submission(session, admin, values)
     session.flush()
-
-
-if load_demo not in EXTRA_LOADERS:
-    EXTRA_LOADERS.append(load_demo)

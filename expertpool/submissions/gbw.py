@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..matching.core.records import normalize_gbw
+from ..core.assignment.records import normalize_gbw
 from .constants import Grade
 
 _FIRST = re.compile(r"GBW(\d{5})")

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
-from ..core import audit, province_ui
+from ..core import audit, province_ui, signals
+from ..core.errors import OperationError
 from ..core.provinces import UnknownProvince, lookup
 from ..core.textlists import split_list
 from ..experts import institutions
@@ -26,7 +27,7 @@ from .gbw import parse_gbw
 from .models import Attachment, AttachmentText, Submission
 
 
-class SubmissionError(Exception):
+class SubmissionError(OperationError):
     """A refused operation; `str(error)` is shown to the user."""
 
 
@@ -264,7 +265,7 @@ def withdraw_submission(
     reason: str,
     expected_version: int | None = None,
 ) -> Submission:
-    """Withdraw an open submission; the reviews feature withdraws its open assignments."""
+    """Withdraw an open submission; sends `submission_withdrawn` (reviews cancels its panel)."""
     check_version(submission, expected_version)
     reason = (reason or "").strip()
     if not reason:
@@ -274,6 +275,7 @@ def withdraw_submission(
     audit.set_note(session, reason)
     submission.status, submission.status_reason = SubmissionStatus.WITHDRAWN, reason
     session.flush()
+    signals.submission_withdrawn.send(submission, session=session, actor=actor, reason=reason)
     return submission
 
 

@@ -6,7 +6,6 @@ Create Date: 2026-12-04 17:30:00
 
 Existing quizzes get the defaults: the right answers are shown after a passing attempt or the
 last attempt (`after_pass_or_last`), and the quiz opens once every lesson is done.
-(Written against 0004; re-chain after 0005 when merging.)
 """
 from alembic import op
 import sqlalchemy as sa

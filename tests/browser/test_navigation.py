@@ -181,7 +181,7 @@ def learning_of(session: Any, user: Any) -> list[Any]:
 def _propose_a_round(session: Any, user: Any, config: Any) -> None:
     """A round over a submission of its own (other tests may have given every demo one a panel)."""
     from expertpool.matching import rounds
-    from expertpool.matching.records_db import rules_from_config
+    from expertpool.reviews.eligibility import rules_from_config
     from expertpool.submissions.operations import create_submission
 
     submission = create_submission(

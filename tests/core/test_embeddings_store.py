@@ -51,16 +51,9 @@ def store(emb_app: Flask) -> VectorStore:
 
 
 @pytest.fixture
-def providers():
-    """Only the providers a test registers: the app's own (experts, course material) are set
-    aside, since this test app has none of their tables."""
-    from expertpool.core.embeddings import providers as registry
-
-    saved = dict(registry._registry)
-    registry._registry.clear()
-    yield register_text_provider
-    registry._registry.clear()
-    registry._registry.update(saved)
+def providers(emb_app: Flask):
+    """Register a text provider with the test app (which has none of the features' own)."""
+    return lambda *args, **kw: register_text_provider(emb_app, *args, **kw)
 
 
 def ids(hits) -> list[tuple[str, int]]:

@@ -16,7 +16,6 @@ from expertpool.core.search.app import (
     hybrid_config,
     register_keyword_index,
     registered_indexes,
-    unregister_keyword_index,
 )
 
 SPEC = IndexSpec(name="test_notes", text_fields={"body": 1.0}, filter_fields=("kind",))
@@ -28,12 +27,11 @@ NOTES = [
 
 
 @pytest.fixture
-def notes() -> Iterator[list[dict[str, Any]]]:
+def notes(app: Flask) -> Iterator[list[dict[str, Any]]]:
     """A registered index whose 'database' is this list (tests change it)."""
     rows = [dict(n) for n in NOTES]
-    register_keyword_index(SPEC, lambda: iter(rows), lambda: len(rows))
+    register_keyword_index(app, SPEC, lambda: iter(rows), lambda: len(rows))
     yield rows
-    unregister_keyword_index(SPEC.name)
 
 
 def test_the_manager_lives_at_search_index_dir_once_per_app(app: Flask, tmp_path: Path) -> None:
@@ -50,7 +48,8 @@ def test_the_manager_lives_at_search_index_dir_once_per_app(app: Flask, tmp_path
 
 def test_features_register_their_indexes(app: Flask, notes: list[dict[str, Any]]) -> None:
     assert registered_indexes()[SPEC.name].spec == SPEC
-    assert "materials" in registered_indexes()  # the training feature's, registered on import
+    assert "materials" in registered_indexes()  # the training feature's, from its init_app
+    assert "experts" in registered_indexes()  # matching's
     index = get_index(SPEC.name)
     assert index is get_index(SPEC.name) and index.spec == SPEC
     with pytest.raises(KeyError):

@@ -21,13 +21,11 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
 from expertpool import create_app
-from expertpool.core.embeddings import evaluation
-from expertpool.core.embeddings.evaluation import EN_DOC, TOPICS, ZH_DOC
 from expertpool.core.embeddings.providers import (
     TextProvider,
     TextRecord,
     register_text_provider,
-    unregister_text_provider,
+    text_providers,
 )
 from expertpool.core.embeddings.store import (
     Embedding,
@@ -39,8 +37,10 @@ from expertpool.core.embeddings.store import (
 )
 from expertpool.core.search import HybridRetriever, IndexSpec, SearchIndex, semantic_from_store
 from expertpool.db import db
+from tests.support import retrieval_set as evaluation
+from tests.support.retrieval_set import EN_DOC, TOPICS, ZH_DOC
 
-INDEX = "issue3"
+INDEX = "rm_topics"
 SPEC = IndexSpec(INDEX, {"text": 1.0}, filter_fields=("lang", "pool"))
 N = len(TOPICS)
 
@@ -86,7 +86,7 @@ class RmSearch:
 @pytest.fixture(scope="module")
 def rm(tmp_path_factory: pytest.TempPathFactory, e5_encoder) -> Iterator[RmSearch]:
     """The 18 bilingual topics (a Chinese and an English document each) in both indexes."""
-    root = tmp_path_factory.mktemp("issue3")
+    root = tmp_path_factory.mktemp("rm_topics")
     engine, session = vector_db(root / "vectors.db")
     store = VectorStore(e5_encoder, session=session)
     store.upsert(INDEX, [TextItem(*item) for item in evaluation.document_items()])
@@ -285,11 +285,10 @@ def test_documents_lookup_skips_deleted_and_filtered_ids(tmp_path: Path) -> None
 
 
 @pytest.fixture
-def topic_texts() -> Iterator[list[TextRecord]]:
+def topic_texts(app: Flask) -> list[TextRecord]:
     records = [TextRecord(INDEX, *item) for item in evaluation.document_items()]
-    register_text_provider("issue3-topics", lambda: list(records), indexes=(INDEX,))
-    yield records
-    unregister_text_provider("issue3-topics")
+    register_text_provider(app, "rm-topics", lambda: list(records), indexes=(INDEX,))
+    return records
 
 
 def restarted(app: Flask, model: str) -> Flask:
@@ -297,7 +296,11 @@ def restarted(app: Flask, model: str) -> Flask:
     another EMBEDDING_MODEL."""
     keep = ("TESTING", "DATABASE_URL", "SECRET_KEY", "WTF_CSRF_ENABLED", "RATELIMIT_ENABLED")
     config = {key: app.config[key] for key in keep} | {"EMBEDDING_MODEL": model}
-    return create_app(config, instance_path=app.instance_path)
+    new_app = create_app(config, instance_path=app.instance_path)
+    # the test's own provider, which a feature's init_app would register in every process
+    for name, provider in text_providers(app).items():
+        register_text_provider(new_app, name, provider.fn, provider.indexes)
+    return new_app
 
 
 def rows_by_model() -> dict[str, int]:

@@ -8,12 +8,16 @@ from courses import demo
 from courses.models import Certificate, Course, Enrollment, QuizAttempt
 from courses.training import training_status
 from expertpool.core.access import Role
+from expertpool.core.features import demo_loaders
 from expertpool.db import db
-from expertpool.demo.loader import EXTRA_LOADERS
 
 
-def test_demo_loader_is_registered():
-    assert demo.load_demo in EXTRA_LOADERS
+def test_demo_loaders_are_registered_in_layer_order(app):
+    from expertpool.reviews import demo as review_demo
+    from expertpool.submissions import demo as submission_demo
+
+    loaders = demo_loaders(app)
+    assert loaders == [demo.load_demo, submission_demo.load_demo, review_demo.load_demo]
 
 
 def test_demo_courses_and_learning_history(client, login, admin, make_user, make_expert):

@@ -12,7 +12,7 @@ from expertpool.experts import operations as ops
 
 def _entries(expert_id):
     return db.session.scalars(
-        select(AuditLog).where(AuditLog.expert_id == expert_id).order_by(AuditLog.id)
+        select(AuditLog).where(AuditLog.of_subject("expert", expert_id)).order_by(AuditLog.id)
     ).all()
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from expertpool.matching.core import (
+from expertpool.core.assignment import (
     CandidateArcs,
     ExpertRecord,
     ExpertTable,
@@ -23,7 +23,7 @@ from expertpool.matching.core import (
     eligibility,
     eligible_mask,
 )
-from expertpool.matching.core import assign as assign_module
+from expertpool.core.assignment import assign as assign_module
 
 TODAY = date(2025, 6, 1)
 NEG = -np.inf

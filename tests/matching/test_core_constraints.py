@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from expertpool.matching.core import (
+from expertpool.core.assignment import (
     CODES,
     ExpertRecord,
     ExpertTable,

@@ -10,7 +10,13 @@ from datetime import date
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from expertpool.matching.core import ExpertRecord, Rules, SubmissionRecord, build_panel, eligibility
+from expertpool.core.assignment import (
+    ExpertRecord,
+    Rules,
+    SubmissionRecord,
+    build_panel,
+    eligibility,
+)
 
 TODAY = date(2025, 6, 1)
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from expertpool.matching.core import (
+from expertpool.core.assignment import (
     PoolAttributes,
     Rules,
     assign_round,
@@ -19,7 +19,7 @@ from expertpool.matching.core import (
     sparsify_for_round,
     sparsify_top_k,
 )
-from expertpool.matching.core import assign as assign_module
+from expertpool.core.assignment import assign as assign_module
 
 
 def test_sparsify_keeps_top_k_and_best_metrologists():

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from expertpool.db import db
-from expertpool.matching.records_db import expert_record, rules_from_config
 from expertpool.matching.service import rank
+from expertpool.reviews.eligibility import expert_record, rules_from_config
 from tests.matching.conftest import TERM
 
 SOIL = {"analyte": ["铅", "镉"], "matrix": ["土壤"], "technique": ["ICP-MS"]}

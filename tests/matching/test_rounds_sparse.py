@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from unittest.mock import patch
 
+from expertpool.core.assignment import Rules
 from expertpool.db import db
 from expertpool.matching import rounds
-from expertpool.matching.core import Rules
 
 
 def _propose(admin, submissions, name):

@@ -10,10 +10,10 @@ from sqlalchemy import select
 from expertpool.core.embeddings.store import Embedding, get_store
 from expertpool.db import db
 from expertpool.experts import operations as ops
-from expertpool.matching.records_db import rules_from_config
 from expertpool.matching.service import rank
 from expertpool.matching.sync import expert_keyword_index
 from expertpool.matching.texts import EXPERT_INDEX
+from expertpool.reviews.eligibility import rules_from_config
 
 
 def _rank(app, submission, **kw):

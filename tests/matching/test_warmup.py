@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 
-from expertpool.core import warmup
 from expertpool.core.embeddings.store import _EXTENSION
+from expertpool.matching import warmup
 from expertpool.matching.sync import expert_keyword_index
 from expertpool.matching.texts import EXPERT_INDEX
 
@@ -27,7 +27,7 @@ def test_failed_warm_up_is_logged_not_raised(app, monkeypatch, caplog):
         raise RuntimeError("model folder missing")
 
     monkeypatch.setattr(warmup, "warm_up", broken)
-    with caplog.at_level(logging.ERROR, logger="expertpool.core.warmup"):
+    with caplog.at_level(logging.ERROR, logger="expertpool.matching.warmup"):
         thread = warmup.start_warm_up(app)
         thread.join(timeout=10)
     assert not thread.is_alive()

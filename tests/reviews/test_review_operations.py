@@ -178,9 +178,12 @@ def test_withdrawing_the_submission_closes_its_panel(app: Any, admin: Any, pool:
     created = ops.assign_panel(
         db.session, admin, pool.submission, _ids(pool.members[:2]), _ids(pool.alternates[:1]), DUE
     )
+    assert ops.open_panel_count(db.session, pool.submission) == 3
+    # the reviews feature receives `submission_withdrawn`; submissions never calls it
     withdraw_submission(db.session, admin, pool.submission, "申请人撤回")
-    assert ops.close_submission(db.session, admin, pool.submission, "申请人撤回") == 3
     assert {a.status for a in created} == {"withdrawn"}
+    assert ops.open_panel_count(db.session, pool.submission) == 0
+    assert ops.close_submission(db.session, admin, pool.submission, "again") == 0
     assert (
         db.session.scalar(
             select(Notification).where(

@@ -165,7 +165,7 @@ def test_whole_workflow(app: Any, admin: Any, pool: Any, sign_in: Any, window: A
     # Everything was audited under the expert concerned.
     logged = {
         (e.entity_type, e.action, e.note)
-        for e in db.session.scalars(select(AuditLog).where(AuditLog.expert_id == e1.id))
+        for e in db.session.scalars(select(AuditLog).where(AuditLog.of_subject("expert", e1.id)))
     }
     assert ("Assignment", "update", "accepted, declared no conflict of interest") in logged
     assert {
@@ -176,7 +176,7 @@ def test_whole_workflow(app: Any, admin: Any, pool: Any, sign_in: Any, window: A
     } <= {(t, a) for t, a, _n in logged}
     assert ("Assignment", "update", "评审期间出国") in {
         (e.entity_type, e.action, e.note)
-        for e in db.session.scalars(select(AuditLog).where(AuditLog.expert_id == e2.id))
+        for e in db.session.scalars(select(AuditLog).where(AuditLog.of_subject("expert", e2.id)))
     }
 
 

@@ -1,9 +1,9 @@
 """Registry of text providers: where ``flask embeddings rebuild`` gets the texts to embed.
 
-A feature registers a callable yielding :class:`TextRecord` tuples for everything it wants
-searchable, e.g. in its package ``__init__`` or the app factory::
+A feature registers, in its ``init_app``, a callable yielding :class:`TextRecord` tuples for
+everything it wants searchable::
 
-    register_text_provider("experts", expert_texts, indexes=("experts",))
+    register_text_provider(app, "experts", expert_texts, indexes=("experts",))
 
 ``indexes`` names the indexes the provider fills completely, so a rebuild may delete rows
 there that the provider no longer yields even when it yields nothing at all.
@@ -14,6 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
+
+from flask import Flask, current_app
+
+from ..features import registry
 
 
 class TextRecord(NamedTuple):
@@ -39,18 +43,17 @@ class TextProvider:
             yield rec if isinstance(rec, TextRecord) else TextRecord(*rec)
 
 
-_registry: dict[str, TextProvider] = {}
-
-
-def register_text_provider(name: str, fn: TextSource, indexes: Iterable[str] = ()) -> TextSource:
-    """Register (or replace: app factories run once per test) the provider called ``name``."""
-    _registry[name] = TextProvider(name, fn, tuple(indexes))
+def register_text_provider(
+    app: Flask, name: str, fn: TextSource, indexes: Iterable[str] = ()
+) -> TextSource:
+    """Register (or replace) the app's provider called ``name``."""
+    registry(app, "text_providers")[name] = TextProvider(name, fn, tuple(indexes))
     return fn
 
 
-def unregister_text_provider(name: str) -> None:
-    _registry.pop(name, None)
+def unregister_text_provider(app: Flask, name: str) -> None:
+    registry(app, "text_providers").pop(name, None)
 
 
-def text_providers() -> dict[str, TextProvider]:
-    return dict(_registry)
+def text_providers(app: Flask | None = None) -> dict[str, TextProvider]:
+    return dict(registry(app or current_app, "text_providers"))

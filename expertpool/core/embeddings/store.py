@@ -31,7 +31,6 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     delete,
-    event,
     func,
     insert,
     select,
@@ -41,6 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ...db import db, utcnow
+from ..features import listen
 from .encoder import Encoder, load_encoder
 from .fairness import CALIBRATION_TEXTS, guess_lang
 from .matrix import Hit, Mask, Row, VectorMatrix
@@ -536,12 +536,10 @@ def _insert_ignore(session: Session, **values) -> None:
         session.execute(insert(IndexState).values(**values))
 
 
-@event.listens_for(Session, "after_commit")
 def _forget_committed(session: Session) -> None:
     session.info.pop(_DIRTY, None)
 
 
-@event.listens_for(Session, "after_transaction_end")
 def _forget_rolled_back(session: Session, transaction) -> None:
     """Ended without a commit (rollback, close): a matrix refreshed inside the transaction may
     hold rows that never existed, so it is dropped. Commits were cleared just before."""
@@ -573,3 +571,9 @@ def get_store(app=None) -> VectorStore:
                 store = VectorStore(encoder, fairness=app.config.get("EMBEDDING_FAIRNESS", True))
                 app.extensions[_EXTENSION] = store
     return store
+
+
+def connect_listeners() -> None:
+    """Attach the session handlers (the app factory's core `init_app` calls this)."""
+    listen("after_commit", _forget_committed)
+    listen("after_transaction_end", _forget_rolled_back)

@@ -1,9 +1,10 @@
 """Flask glue of the search core: the app's index manager, the index registry, `flask search`.
 
 The rest of `expertpool.core.search` knows nothing of Flask; this module ties it to an app.
-A feature declares each keyword index it owns once, with where its documents come from::
+A feature declares each keyword index it owns in its `init_app`, with where its documents come
+from::
 
-    register_keyword_index(SPEC, documents=material_documents, count=material_count)
+    register_keyword_index(app, SPEC, documents=material_documents, count=material_count)
 
 `flask search reindex` rebuilds registered indexes from those callables (they run inside an
 app context, so they may query the database), and `get_index(name)` opens one for searching
@@ -23,6 +24,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from ..features import registry
 from .hybrid import HybridConfig
 from .index import IndexManager, IndexSpec, SearchIndex
 
@@ -49,26 +51,19 @@ class RegisteredIndex:
     count: Callable[[], int] | None = None
 
 
-_registry: dict[str, RegisteredIndex] = {}
-
-
 def register_keyword_index(
-    spec: IndexSpec, documents: Documents, count: Callable[[], int] | None = None
+    app: Flask, spec: IndexSpec, documents: Documents, count: Callable[[], int] | None = None
 ) -> None:
-    """Declare (or replace: app factories run once per test) the index `spec.name`.
+    """Declare (or replace) the app's index `spec.name`.
 
     `documents()` yields every document the index should hold; `count()`, if given, says how
     many in advance so the rebuild's progress bar has a total.
     """
-    _registry[spec.name] = RegisteredIndex(spec, documents, count)
+    registry(app, "keyword_indexes")[spec.name] = RegisteredIndex(spec, documents, count)
 
 
-def unregister_keyword_index(name: str) -> None:
-    _registry.pop(name, None)
-
-
-def registered_indexes() -> dict[str, RegisteredIndex]:
-    return dict(_registry)
+def registered_indexes(app: Flask | None = None) -> dict[str, RegisteredIndex]:
+    return registry(app or current_app, "keyword_indexes")
 
 
 # -- the app's indexes ---------------------------------------------------------------------
@@ -95,7 +90,7 @@ def get_index_manager(app: Flask | None = None) -> IndexManager:
 
 def get_index(name: str, app: Flask | None = None) -> SearchIndex:
     """The registered index `name` of the app (KeyError if no feature registered it)."""
-    return get_index_manager(app).index(_registry[name].spec)
+    return get_index_manager(app).index(registered_indexes(app)[name].spec)
 
 
 def hybrid_config(app: Flask | None = None, **overrides: Any) -> HybridConfig:
@@ -135,7 +130,7 @@ def index_exists(index: SearchIndex) -> bool:
 
 def rebuild_index(name: str, app: Flask | None = None, *, progress: bool | None = None) -> int:
     """Rebuild `name` from its feature's documents; returns the number of documents."""
-    source = _registry[name]
+    source = registered_indexes(app)[name]
     index = get_index(name, app)
     total = source.count() if source.count else None
     return index.rebuild(source.documents(), total=total, progress=progress)
@@ -152,13 +147,14 @@ search_cli = AppGroup("search", help="Keyword search indexes (derived from the d
 @with_appcontext
 def reindex_command(names: tuple[str, ...], if_missing: bool) -> None:
     """Rebuild search indexes from the database, with a progress bar per index."""
-    unknown = sorted(set(names) - set(_registry))
+    known = registered_indexes()
+    unknown = sorted(set(names) - set(known))
     if unknown:
         raise click.BadParameter(
-            f"unknown index {', '.join(unknown)}; known: {', '.join(sorted(_registry)) or '-'}",
+            f"unknown index {', '.join(unknown)}; known: {', '.join(sorted(known)) or '-'}",
             param_hint="--index",
         )
-    for name in names or sorted(_registry):
+    for name in names or sorted(known):
         index = get_index(name)
         if if_missing and index_exists(index):
             click.echo(f"{name}: exists ({index.doc_count()} documents), skipped")
@@ -173,11 +169,12 @@ def status_command() -> None:
     """Documents per index, against what the database holds now."""
     manager = get_index_manager()
     click.echo(f"index folder: {manager.root}")
-    if not _registry:
+    known = registered_indexes()
+    if not known:
         click.echo("no search indexes registered")
-    for name in sorted(_registry):
+    for name in sorted(known):
         index = get_index(name)
-        source = _registry[name]
+        source = known[name]
         expected = source.count() if source.count else None
         if not index_exists(index):
             click.echo(f"  {name:<20} missing: run `flask search reindex --index {name}`")

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ...db import db, utcnow
+from ..constants import EXPERT_SUBJECT
 from .experts import Expert
 
 
@@ -32,5 +33,5 @@ class PendingChange(db.Model):
     expert: Mapped[Expert] = relationship()
 
     @property
-    def audit_expert_id(self) -> int:
-        return self.expert_id
+    def audit_subject(self) -> tuple[str, int]:
+        return (EXPERT_SUBJECT, self.expert_id)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from ...core.provinces import keep_or_normalise
 from ...db import db, utcnow
-from ..constants import Status
+from ..constants import EXPERT_SUBJECT, Status
 from .institutions import Institution
 
 
@@ -93,8 +93,8 @@ class Expert(db.Model):
         return keep_or_normalise(value, self.province)
 
     @property
-    def audit_expert_id(self) -> int:
-        return self.id
+    def audit_subject(self) -> tuple[str, int]:
+        return (EXPERT_SUBJECT, self.id)
 
     @property
     def category_codes(self) -> list[int]:
@@ -114,8 +114,8 @@ class _ExpertPart:
     expert_id: Mapped[int]
 
     @property
-    def audit_expert_id(self) -> int:
-        return self.expert_id
+    def audit_subject(self) -> tuple[str, int]:
+        return (EXPERT_SUBJECT, self.expert_id)
 
 
 def _expert_fk() -> Mapped[int]:

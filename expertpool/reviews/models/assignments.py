@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueCons
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ...db import db, utcnow
+from ...experts.constants import EXPERT_SUBJECT
 from ...experts.models import Expert
 from ...submissions.models import Submission
 from ..constants import AssignmentStatus, Role
@@ -57,8 +58,8 @@ class Assignment(db.Model):
     )
 
     @property
-    def audit_expert_id(self) -> int:
-        return self.expert_id
+    def audit_subject(self) -> tuple[str, int]:
+        return (EXPERT_SUBJECT, self.expert_id)
 
     def overdue(self, today: dt.date) -> bool:
         return (

@@ -9,6 +9,7 @@ from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ...db import db, utcnow
+from ...experts.constants import EXPERT_SUBJECT
 from ..constants import CRITERIA, ReviewStatus
 
 if TYPE_CHECKING:
@@ -59,8 +60,8 @@ class Review(db.Model):
     assignment: Mapped[Assignment] = relationship(back_populates="review")
 
     @property
-    def audit_expert_id(self) -> int:
-        return self.expert_id
+    def audit_subject(self) -> tuple[str, int]:
+        return (EXPERT_SUBJECT, self.expert_id)
 
     @property
     def submitted(self) -> bool:

@@ -37,10 +37,6 @@ class Attachment(db.Model):
     )
 
     @property
-    def audit_expert_id(self) -> None:
-        return None
-
-    @property
     def text(self) -> str:
         """The extracted text ('' when the file has none)."""
         return self.text_row.text if self.text_row else ""

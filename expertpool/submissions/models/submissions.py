@@ -62,9 +62,5 @@ class Submission(db.Model):
         """Aliases ("北京", "Beijing") are stored as the canonical name; unknown refused."""
         return keep_or_normalise(value, self.applicant_province)
 
-    @property
-    def audit_expert_id(self) -> None:
-        return None  # a submission belongs to no expert
-
     def __repr__(self) -> str:
         return f"<Submission {self.id} {self.title!r}>"

@@ -1,6 +1,7 @@
-"""From the database models to the pure matching core's records, and back to reasons.
+"""Who may sit on a review panel: the recusal and load rules applied to the database's rows.
 
-The core (`matching.core`) knows nothing of SQLAlchemy; this module is the only place that
+The rules themselves are pure (`core.assignment.constraints` over `core.assignment.records`);
+this module is the only place that
 reads experts, submissions and assignments to build its `ExpertRecord` / `SubmissionRecord`.
 Institution ids are canonical already (aliases resolve to one `Institution` row), GBW numbers
 are normalised by the records themselves, and people are compared by `person_key`.
@@ -16,13 +17,13 @@ from typing import Any
 from sqlalchemy import extract, func, select
 from sqlalchemy.orm import Session
 
+from ..core.assignment.constraints import eligibility
+from ..core.assignment.records import Exclusion, ExpertRecord, Rules, SubmissionRecord
 from ..experts.institutions import normalise_name
 from ..experts.models import Expert
-from ..reviews.constants import LOAD_STATUSES
-from ..reviews.models import Assignment
 from ..submissions.models import Submission
-from .core.constraints import eligibility
-from .core.records import Exclusion, ExpertRecord, Rules, SubmissionRecord
+from .constants import LOAD_STATUSES
+from .models import Assignment
 
 
 def person_key(name: str) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .matrix import Row, VectorMatrix
+from expertpool.core.embeddings.matrix import Row, VectorMatrix
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ PROBE = "标准物质 reference material"  # any text: the point is to load, not
 
 
 def warm_up(app: Flask) -> None:
-    from ..matching.sync import expert_keyword_index
-    from ..matching.texts import EXPERT_INDEX
-    from .embeddings.store import get_store
+    from ..core.embeddings.store import get_store
+    from .sync import expert_keyword_index
+    from .texts import EXPERT_INDEX
 
     with app.app_context():
         store = get_store(app)

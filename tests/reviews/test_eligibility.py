@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from expertpool.core.assignment.records import Rules
 from expertpool.db import db, utcnow
 from expertpool.experts import institutions
 from expertpool.experts.models import (
@@ -13,8 +14,7 @@ from expertpool.experts.models import (
     Employment,
     UnavailablePeriod,
 )
-from expertpool.matching import records_db
-from expertpool.matching.core.records import Rules
+from expertpool.reviews import eligibility
 from expertpool.reviews.models import Assignment
 
 TODAY = dt.date(2025, 6, 15)
@@ -68,7 +68,7 @@ def test_expert_record_reads_the_whole_file(
         )
     _assign(make_submission(title="last year"), expert, "completed", dt.datetime(2024, 12, 30))
     db.session.commit()
-    record = records_db.expert_record(db.session, expert, TODAY)
+    record = eligibility.expert_record(db.session, expert, TODAY)
     assert record.id == expert.id and record.status == "active"
     assert (
         record.institution_id == expert.institution_id and record.province == "北京市"
@@ -82,8 +82,8 @@ def test_expert_record_reads_the_whole_file(
     assert record.load_this_year == 3  # invited, accepted, completed in 2025 only
     assert record.metrology_competent and record.categories == {8, 10}
     assert record.training_ok is None
-    assert records_db.yearly_loads(db.session, 2024) == {expert.id: 1}
-    assert records_db.expert_record(db.session, expert, TODAY, load=7).load_this_year == 7
+    assert eligibility.yearly_loads(db.session, 2024) == {expert.id: 1}
+    assert eligibility.expert_record(db.session, expert, TODAY, load=7).load_this_year == 7
 
 
 def test_submission_record(app: Any, make_submission: Any) -> None:
@@ -94,7 +94,7 @@ def test_submission_record(app: Any, make_submission: Any) -> None:
         window_start=dt.date(2025, 7, 1),
         window_end=dt.date(2025, 8, 1),
     )
-    record = records_db.submission_record(submission)
+    record = eligibility.submission_record(submission)
     assert record.id == submission.id
     assert record.applicant_institution_id == submission.applicant_institution_id
     assert record.rm_numbers == {"GBW08301"} and record.category == 8
@@ -133,7 +133,7 @@ def test_exclusion_reasons_cover_each_recusal(
 
     def codes(expert: Any, rules: Rules | None = None) -> list[str]:
         rules = rules or Rules()
-        reasons = records_db.exclusion_reasons(db.session, expert, submission, rules, TODAY)
+        reasons = eligibility.exclusion_reasons(db.session, expert, submission, rules, TODAY)
         return [r.code for r in reasons]
 
     assert codes(colleague) == ["same_institution"]  # found through the alias
@@ -146,8 +146,8 @@ def test_exclusion_reasons_cover_each_recusal(
     _assign(other, free, "accepted", utcnow().replace(year=TODAY.year))
     db.session.commit()
     assert codes(free, Rules(load_cap_per_year=1)) == ["load_cap"]
-    stored = records_db.exclusion_dicts(
-        records_db.exclusion_reasons(db.session, friend, submission, Rules(), TODAY)
+    stored = eligibility.exclusion_dicts(
+        eligibility.exclusion_reasons(db.session, friend, submission, Rules(), TODAY)
     )
     assert stored == [
         {"code": "declared_conflict", "params": {"institution_ids": [], "persons": ["王强"]}}
@@ -155,8 +155,8 @@ def test_exclusion_reasons_cover_each_recusal(
 
 
 def test_rules_from_config() -> None:
-    rules = records_db.rules_from_config(
+    rules = eligibility.rules_from_config(
         {"MATCH_PANEL_SIZE": 5, "MATCH_LOAD_CAP_PER_YEAR": 4, "OTHER": 1}
     )
     assert (rules.panel_size, rules.load_cap_per_year) == (5, 4)
-    assert records_db.rules_from_config({}) == Rules()
+    assert eligibility.rules_from_config({}) == Rules()
