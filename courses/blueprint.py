@@ -8,8 +8,9 @@ from flask import Blueprint
 
 from .controllers import admin as adm
 from .controllers import authoring as auth
-from .controllers import learn, public
-from .controllers import quiz as qz
+from .controllers import learning as learn
+from .controllers import public
+from .controllers import quizzes as qz
 from .controllers import search as sr
 
 bp = Blueprint("courses", __name__, template_folder="templates")
@@ -145,7 +146,7 @@ def training_context() -> dict[str, Any]:
     """`training_records(expert)` for the expert's technical file (experts/_training.html)."""
 
     def training_records(expert: Any) -> list[Any]:
-        from .training import training_status
+        from .queries.training import training_status
 
         return training_status(expert)
 

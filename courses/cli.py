@@ -15,10 +15,8 @@ from expertpool.accounts.models import User
 from expertpool.core import audit
 from expertpool.db import db
 
-from . import (
-    demo,  # noqa: F401  (registers the demo loader with `flask demo load`)
-    importer,
-)
+from . import demo  # noqa: F401  (registers the demo loader with `flask demo load`)
+from .operations import importer
 
 courses_cli = AppGroup("courses", help="Training: course import and upkeep.")
 
@@ -87,7 +85,7 @@ def import_command(
 @click.option("--as-user", "username", required=True, help="Administrator assigning.")
 def assign_required(due: dt.datetime | None, username: str) -> None:
     """Assign every required course to every active expert who has a login."""
-    from .learning import assign_required_to_experts
+    from .operations.learning import assign_required_to_experts
 
     actor = _actor(username)
     assert actor is not None

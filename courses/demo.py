@@ -22,9 +22,9 @@ from expertpool.core.access import Role
 from expertpool.db import utcnow
 from expertpool.demo.loader import EXTRA_LOADERS
 
-from . import importer, learning, quizzes
 from .constants import PUBLISHED
 from .models import Course, Question
+from .operations import importer, learning, quizzes
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo_content"
 SEED = 2026

@@ -14,14 +14,15 @@ from expertpool.accounts.models import User
 from expertpool.core.access import Role, roles_required
 from expertpool.db import db
 
-from .. import certificates, learning, reports, training
-from .. import transcript as transcripts
 from ..constants import AUDIENCES
 from ..errors import CourseError
 from ..forms import AssignForm, DueDateForm, RevokeForm
 from ..models import Certificate, Course, Enrollment
+from ..operations import certificates, learning
+from ..queries import reports, training
+from ..queries import transcript as transcripts
 from .common import fail, form_errors, get_or_404
-from .learn import transcript_response
+from .learning import transcript_response
 
 CERTIFICATES_PER_PAGE = 50
 

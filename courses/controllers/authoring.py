@@ -17,7 +17,6 @@ from expertpool.core.access import Role, roles_required
 from expertpool.core.textlists import split_list
 from expertpool.db import db
 
-from .. import authoring as ops
 from ..constants import QUESTION_KINDS
 from ..errors import CourseError
 from ..forms import (
@@ -31,6 +30,7 @@ from ..forms import (
     QuizForm,
 )
 from ..models import Chapter, Course, Enrollment, Lesson, Material, Question
+from ..operations import authoring as ops
 from .common import fail, form_errors, get_or_404, upload_root
 
 

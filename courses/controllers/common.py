@@ -11,7 +11,7 @@ from sqlalchemy import select
 from expertpool.core.requests import fail
 from expertpool.db import db
 
-from .. import content
+from ..content import render as content
 from ..models import Course
 
 

@@ -9,7 +9,7 @@ from flask import render_template
 from expertpool.core.access import public
 from expertpool.db import db
 
-from .. import certificates
+from ..operations import certificates
 
 
 @public

@@ -66,8 +66,8 @@ def sign_in_by_keyboard(journey: Any, username: str, password: str) -> None:
 
 def learner_ready_for_the_quiz(journey: Any) -> str:
     """A learner who has read every lesson of the entry course."""
-    from courses import learning
     from courses.models import Course
+    from courses.operations import learning
     from expertpool.accounts import operations as accounts
     from expertpool.db import db
 

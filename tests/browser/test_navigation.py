@@ -130,9 +130,9 @@ def crawl(request_context: Any, server: Any, wanted: set[str]) -> tuple[set[str]
 def give_a_history(server: Any, username: str) -> set[str]:
     """What a person who has used the platform has: a course under way, a quiz attempt handed
     in, and for an administrator a review round proposed. Returns the person's roles."""
-    from courses import learning, quizzes
     from courses.demo import right_answers
     from courses.models import Course
+    from courses.operations import learning, quizzes
     from expertpool.accounts.models import User
     from expertpool.core import audit
     from expertpool.db import db
@@ -173,7 +173,7 @@ def _enrollment(session: Any, user: Any, course: Any) -> Any:
 
 
 def learning_of(session: Any, user: Any) -> list[Any]:
-    from courses import learning
+    from courses.operations import learning
 
     return learning.enrollments_of(session, user.id)
 

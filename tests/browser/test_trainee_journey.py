@@ -32,9 +32,9 @@ def register_trainee(journey: Any) -> str:
 
 def open_attempt_answers(journey: Any) -> list[tuple[str, str, list[str]]]:
     """The fields of the attempt on screen: (name, kind, right values), from the database."""
-    from courses import quizzes
     from courses.demo import right_answers
     from courses.models import QuizAttempt
+    from courses.operations import quizzes
     from expertpool.db import db
 
     attempt_id = int(re.search(r"/attempts/(\d+)", journey.page.url).group(1))

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from courses import authoring
 from courses.models import Course
+from courses.operations import authoring
 from expertpool import create_app
 from expertpool.core.access import Role
 from expertpool.db import db
@@ -188,7 +188,7 @@ T0 = dt.datetime(2026, 3, 1, 9, 0)  # when the quiz tests' learners read their l
 @pytest.fixture
 def enrollment(trainee: Any, make_course: Callable[..., Course]) -> Callable[..., Any]:
     """Enrolments with every lesson done, so the course's final quiz is open."""
-    from courses import learning
+    from courses.operations import learning
 
     def make(**course_args: Any) -> Any:
         e = learning.enrol(db.session, trainee, make_course(**course_args))

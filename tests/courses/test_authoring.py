@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from courses import authoring
 from courses.errors import CourseError, StaleEdit
+from courses.operations import authoring
 from expertpool.db import db
 
 

@@ -9,11 +9,11 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from courses import certificates, learning, quizzes
+from courses.content.pdf_documents import qr_png
 from courses.demo import right_answers
 from courses.errors import CourseError
 from courses.models import Certificate
-from courses.pdf import qr_png
+from courses.operations import certificates, learning, quizzes
 from expertpool.core.access import Role
 from expertpool.db import db
 

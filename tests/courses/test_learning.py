@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from courses import certificates, learning, quizzes
 from courses.demo import right_answers
 from courses.errors import CourseError, PrerequisiteMissing
 from courses.models import Certificate, Enrollment
+from courses.operations import certificates, learning, quizzes
 from expertpool.core.access import Role
 from expertpool.db import db, utcnow
 

@@ -11,10 +11,12 @@ from pypdf import PdfReader
 from pypdf.generic import IndirectObject
 from sqlalchemy import select
 
-from courses import learning, pdf, quizzes, transcript
-from courses.controllers.learn import verify_url
+from courses.content import pdf_documents as pdf
+from courses.controllers.learning import verify_url
 from courses.demo import right_answers
 from courses.models import Certificate
+from courses.operations import learning, quizzes
+from courses.queries import transcript
 from expertpool import create_app
 from expertpool.config import ConfigError
 from expertpool.core.access import Role

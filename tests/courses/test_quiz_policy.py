@@ -8,11 +8,12 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy import select
 
-from courses import authoring, grading, importer, learning, quizzes
+from courses import grading
 from courses.constants import DEFAULT_REVIEW_POLICY
 from courses.demo import right_answers
 from courses.errors import CourseError, LessonsPending
 from courses.models import Quiz, QuizAttempt
+from courses.operations import authoring, importer, learning, quizzes
 from expertpool.db import db
 from tests.courses.conftest import T0
 

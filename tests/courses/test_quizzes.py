@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
-from courses import quizzes
 from courses.demo import right_answers
 from courses.errors import AttemptLimitReached, CourseError
 from courses.grading import draw
+from courses.operations import quizzes
 from expertpool.db import db, utcnow
 from tests.courses.conftest import T0
 
@@ -155,7 +155,7 @@ def test_the_answer_sheet_has_no_answers(enrollment):
 
 
 def test_retired_questions_are_not_drawn(enrollment, admin):
-    from courses import authoring
+    from courses.operations import authoring
 
     e = enrollment(questions=_bank(3), quiz={"attempt_limit": None})
     attempt = quizzes.start_attempt(db.session, e, now=T0)

@@ -14,15 +14,15 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from courses import authoring, importer
-from courses.material_index import INDEX, SOURCE_TYPE, material_documents
-from courses.material_search import (
+from courses.models import Course, Lesson
+from courses.operations import authoring, importer
+from courses.search.index import INDEX, SOURCE_TYPE, material_documents
+from courses.search.queries import (
     MaterialKeywords,
     MaterialQuery,
     may_contain,
     search_materials,
 )
-from courses.models import Course, Lesson
 from expertpool.core.embeddings.store import Embedding, get_store
 from expertpool.core.search.app import SKIP_SYNC, get_index
 from expertpool.db import db

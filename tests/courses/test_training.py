@@ -7,11 +7,11 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from courses import certificates, learning, quizzes
 from courses.demo import right_answers
 from courses.models import Certificate
-from courses.queries import experts_missing_training_count
-from courses.training import (
+from courses.operations import certificates, learning, quizzes
+from courses.queries.dashboard import experts_missing_training_count
+from courses.queries.training import (
     TrainingRule,
     counts,
     experts_missing_training,

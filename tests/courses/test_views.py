@@ -10,8 +10,8 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from courses import authoring, learning, quizzes
 from courses.models import Course, Enrollment, Lesson, Question, QuizAttempt
+from courses.operations import authoring, learning, quizzes
 from expertpool.core.access import Role
 from expertpool.db import db, utcnow
 
@@ -56,9 +56,9 @@ def test_catalogue_facets_filters_and_sorting(client, login, trainee, make_cours
 
 
 def test_catalogue_pages(client, login, trainee, make_course, monkeypatch):
-    from courses.controllers import learn
+    from courses.controllers import learning
 
-    monkeypatch.setattr(learn, "CATALOGUE_PER_PAGE", 2)
+    monkeypatch.setattr(learning, "CATALOGUE_PER_PAGE", 2)
     for letter in "ABCDE":
         make_course(title=f"课程{letter}", questions=[])
     login(trainee)

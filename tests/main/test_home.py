@@ -6,8 +6,8 @@ import datetime as dt
 import re
 from typing import Any
 
-from courses import learning
-from courses.queries import recommended_courses
+from courses.operations import learning
+from courses.queries.dashboard import recommended_courses
 from expertpool.accounts.models import User
 from expertpool.core.access import Role
 from expertpool.db import db

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from courses import certificates, learning
+from courses.operations import certificates, learning
 from expertpool.accounts.models import User
 from expertpool.core.access import Role
 from expertpool.db import db

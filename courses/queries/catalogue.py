@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from .constants import AUDIENCES, HOUR_RANGES, LEVEL_ORDER, LEVELS, TOPICS
-from .models import Course
+from ..constants import AUDIENCES, HOUR_RANGES, LEVEL_ORDER, LEVELS, TOPICS
+from ..models import Course
 
 SORTS: dict[str, Callable[[Course, Mapping[int, int]], Any]] = {
     "title": lambda c, _p: c.title,

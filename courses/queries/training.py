@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session, object_session
 
 from expertpool.experts.models import Expert
 
-from .constants import PUBLISHED
-from .models import Certificate, Course
+from ..constants import PUBLISHED
+from ..models import Certificate, Course
 
 
 @dataclass(frozen=True)

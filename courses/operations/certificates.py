@@ -13,8 +13,8 @@ from expertpool.accounts.models import User
 from expertpool.core import audit, signals
 from expertpool.db import utcnow
 
-from .errors import CourseError
-from .models import Certificate, Enrollment
+from ..errors import CourseError
+from ..models import Certificate, Enrollment
 
 # No 0/O, 1/I/L: codes are read aloud and typed from paper.
 _ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"

@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 from expertpool.accounts.models import User
 from expertpool.experts.models import Expert
 
-from . import certificates, learning, training
-from .constants import PUBLISHED
-from .models import Certificate, Course, Enrollment, Lesson
+from ..constants import PUBLISHED
+from ..models import Certificate, Course, Enrollment, Lesson
+from ..operations import certificates, learning
+from . import training
 
 # Role of a user -> the course audience it stands for (trainees give theirs at registration).
 ROLE_AUDIENCES = {"expert": "reviewer"}

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 from expertpool.accounts.models import User
 from expertpool.db import utcnow
 
+from ..constants import COMPLETED, ENROLLED, PASSED_STATUSES
+from ..errors import CourseError, PrerequisiteMissing
+from ..models import Certificate, Course, Enrollment, Lesson, LessonProgress, QuizAttempt
 from . import certificates
-from .constants import COMPLETED, ENROLLED, PASSED_STATUSES
-from .errors import CourseError, PrerequisiteMissing
-from .models import Certificate, Course, Enrollment, Lesson, LessonProgress, QuizAttempt
 
 # --- enrolment --------------------------------------------------------------------------------
 
@@ -170,7 +170,7 @@ def assign_required_to_experts(
     from expertpool.experts.constants import Status
     from expertpool.experts.models import Expert
 
-    from .training import required_courses
+    from ..queries.training import required_courses
 
     courses = courses if courses is not None else required_courses(session)
     experts = list(

@@ -23,13 +23,14 @@ from sqlalchemy import func, select
 from expertpool.core.access import login_required
 from expertpool.db import db
 
-from .. import certificates, learning, pdf
-from .. import transcript as transcripts
-from ..catalogue import CatalogueFilter, paginate
 from ..constants import AUDIENCES, HOUR_RANGES, LESSON_KINDS, LEVELS, PUBLISHED, TOPICS
+from ..content import pdf_documents as pdf
 from ..errors import CourseError
 from ..forms import ActionForm
 from ..models import Certificate, Course, Enrollment, Lesson, Material
+from ..operations import certificates, learning
+from ..queries import transcript as transcripts
+from ..queries.catalogue import CatalogueFilter, paginate
 from .common import fail, get_or_404, stored_file, visible_course
 
 CATALOGUE_PER_PAGE = 12

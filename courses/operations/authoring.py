@@ -20,8 +20,8 @@ from expertpool.accounts.models import User
 from expertpool.core.textlists import split_list
 from expertpool.db import utcnow
 
-from . import content, grading
-from .constants import (
+from .. import grading
+from ..constants import (
     AUDIENCES,
     DEFAULT_REVIEW_POLICY,
     DRAFT,
@@ -35,9 +35,10 @@ from .constants import (
     TOPICS,
     VIDEO_EXTENSIONS,
 )
-from .errors import CourseError, StaleEdit
-from .material_index import material_changed
-from .models import Chapter, Course, Enrollment, Lesson, Material, Question, Quiz, QuizAttempt
+from ..content import render as content
+from ..errors import CourseError, StaleEdit
+from ..models import Chapter, Course, Enrollment, Lesson, Material, Question, Quiz, QuizAttempt
+from ..search.index import material_changed
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 # Short names that are pages under /courses/ themselves: a course there could not be reached.

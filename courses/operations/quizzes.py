@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 
 from expertpool.db import utcnow
 
-from . import grading, learning
-from .constants import (
+from .. import grading
+from ..constants import (
     EXPIRED,
     OPEN,
     REVIEW_AFTER_LAST,
@@ -34,8 +34,9 @@ from .constants import (
     REVIEW_AFTER_PASS_OR_LAST,
     SUBMITTED,
 )
-from .errors import AttemptLimitReached, CourseError, LessonsPending
-from .models import Certificate, Enrollment, Lesson, Question, Quiz, QuizAttempt
+from ..errors import AttemptLimitReached, CourseError, LessonsPending
+from ..models import Certificate, Enrollment, Lesson, Question, Quiz, QuizAttempt
+from . import learning
 
 DEFAULT_GRACE = dt.timedelta(seconds=30)
 

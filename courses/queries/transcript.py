@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from expertpool.accounts.models import User
 
-from . import pdf
-from .models import Certificate, Enrollment
+from ..content import pdf_documents as pdf
+from ..models import Certificate, Enrollment
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,11 @@ from sqlalchemy import select
 from expertpool.core.access import login_required
 from expertpool.db import db, utcnow
 
-from .. import learning, quizzes
 from ..constants import OPEN, REVIEW_POLICIES
 from ..errors import CourseError
 from ..forms import ActionForm
 from ..models import Certificate, QuizAttempt
+from ..operations import learning, quizzes
 from .common import fail, visible_course
 
 
