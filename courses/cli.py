@@ -85,7 +85,7 @@ def import_command(
 @click.option("--as-user", "username", required=True, help="Administrator assigning.")
 def assign_required(due: dt.datetime | None, username: str) -> None:
     """Assign every required course to every active expert who has a login."""
-    from .operations.learning import assign_required_to_experts
+    from .operations import assign_required_to_experts
 
     actor = _actor(username)
     assert actor is not None

@@ -28,7 +28,7 @@ class QueueItem:
 def home() -> Any:
     today = dt.date.today()
     context: dict[str, Any] = {"today": today}
-    from courses.queries import dashboard as course_queries
+    from courses import queries as course_queries
 
     language = str(get_locale()).split("_")[0]  # course languages are "zh" / "en"
     context["learner"] = course_queries.learner_dashboard(
@@ -42,7 +42,7 @@ def home() -> Any:
 
 
 def _expert_part(today: dt.date) -> dict[str, Any]:
-    from courses.queries import dashboard as course_queries
+    from courses import queries as course_queries
 
     from ..experts import queries as expert_queries
     from ..reviews import queries as review_queries
@@ -59,7 +59,7 @@ def _expert_part(today: dt.date) -> dict[str, Any]:
 
 
 def _admin_queue(today: dt.date) -> list[QueueItem]:
-    from courses.queries import dashboard as course_queries
+    from courses import queries as course_queries
 
     from ..experts import queries as expert_queries
     from ..reviews import queries as review_queries
