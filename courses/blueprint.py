@@ -6,8 +6,9 @@ from flask import Blueprint
 
 from .controllers import admin as adm
 from .controllers import authoring as auth
-from .controllers import learn, public
-from .controllers import quiz as qz
+from .controllers import learning as learn
+from .controllers import public
+from .controllers import quizzes as qz
 from .controllers import search as sr
 
 bp = Blueprint("courses", __name__, template_folder="templates")

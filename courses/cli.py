@@ -15,9 +15,7 @@ from expertpool.accounts.cli import administrator
 from expertpool.core import audit
 from expertpool.db import db
 
-from . import (
-    importer,
-)
+from .operations import importer
 
 courses_cli = AppGroup("courses", help="Training: course import and upkeep.")
 
@@ -77,7 +75,7 @@ def import_command(
 @click.option("--as-user", "username", required=True, help="Administrator assigning.")
 def assign_required(due: dt.datetime | None, username: str) -> None:
     """Assign every required course to every active expert who has a login."""
-    from .learning import assign_required_to_experts
+    from .operations import assign_required_to_experts
 
     actor = administrator(username)
     assert actor is not None

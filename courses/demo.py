@@ -20,9 +20,11 @@ from expertpool.accounts.models import User, UserRole
 from expertpool.core.access import Role
 from expertpool.db import utcnow
 
-from . import importer, learning, quizzes
+from . import operations as ops
+from . import queries
 from .constants import PUBLISHED
 from .models import Course, Question
+from .operations import importer
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo_content"
 SEED = 2026
@@ -97,7 +99,7 @@ def _experts(
     if not required or not users:
         return
     for course in required:
-        learning.assign(
+        ops.assign(
             session,
             admin,
             course,
@@ -120,23 +122,23 @@ def _experts(
 def _complete(
     session: Session, user: User, course: Course, when: dt.datetime, *, fail_first: bool = False
 ) -> None:
-    enrollment = learning.enrol(session, user, course, now=when)
+    enrollment = ops.enrol(session, user, course, now=when)
     if enrollment.is_completed:
         return
     for offset, lesson in enumerate(course.lessons):
-        learning.mark_done(session, enrollment, lesson, now=when + dt.timedelta(hours=offset + 1))
+        ops.mark_done(session, enrollment, lesson, now=when + dt.timedelta(hours=offset + 1))
     if not course.has_quiz:
         return
     at = when + dt.timedelta(days=2)
     if fail_first:
-        attempt = quizzes.start_attempt(session, enrollment, now=at, seed=1)
-        quizzes.submit_attempt(session, attempt, {}, now=at + dt.timedelta(minutes=5))
+        attempt = ops.start_attempt(session, enrollment, now=at, seed=1)
+        ops.submit_attempt(session, attempt, {}, now=at + dt.timedelta(minutes=5))
         at += dt.timedelta(days=1)
-    attempt = quizzes.start_attempt(session, enrollment, now=at, seed=2)
-    quizzes.submit_attempt(
+    attempt = ops.start_attempt(session, enrollment, now=at, seed=2)
+    ops.submit_attempt(
         session,
         attempt,
-        right_answers(quizzes.questions_of(session, attempt)),
+        right_answers(queries.questions_of(session, attempt)),
         now=at + dt.timedelta(minutes=12),
     )
 
@@ -144,18 +146,18 @@ def _complete(
 def _partial(
     session: Session, user: User, course: Course, when: dt.datetime, rng: random.Random
 ) -> None:
-    enrollment = learning.enrol(session, user, course, now=when)
+    enrollment = ops.enrol(session, user, course, now=when)
     lessons = course.lessons
     for offset, lesson in enumerate(lessons[: rng.randint(1, max(1, len(lessons) - 1))]):
-        learning.mark_done(session, enrollment, lesson, now=when + dt.timedelta(hours=offset))
-        learning.record_visit(session, enrollment, lesson)
+        ops.mark_done(session, enrollment, lesson, now=when + dt.timedelta(hours=offset))
+        ops.record_visit(session, enrollment, lesson)
 
 
 def right_answers(questions: list[Question]) -> dict[str, Any]:
     """A form that answers every question right (demo and tests)."""
     form: dict[str, list[str]] = {}
     for q in questions:
-        name = quizzes.field_name(q.id)
+        name = queries.field_name(q.id)
         if q.kind in ("single", "multiple"):
             form[name] = [str(i) for i in q.answer]
         elif q.kind == "truefalse":

@@ -147,7 +147,7 @@ def test_init_app_connects_the_listeners_and_receivers(app) -> None:
     from sqlalchemy import event
     from sqlalchemy.orm import Session
 
-    from courses import material_index
+    from courses.search import index as material_index
     from expertpool.core import audit, signals
     from expertpool.experts import tracking
     from expertpool.matching import sync

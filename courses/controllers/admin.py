@@ -8,41 +8,29 @@ from typing import Any
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, or_, select
 
 from expertpool.accounts.models import User
 from expertpool.core.access import Role, roles_required
 from expertpool.db import db
 
-from .. import certificates, learning, reports, training
-from .. import transcript as transcripts
+from .. import operations as ops
+from .. import queries
 from ..constants import AUDIENCES
 from ..errors import CourseError
 from ..forms import AssignForm, DueDateForm, RevokeForm
-from ..models import Certificate, Course, Enrollment
+from ..models import Certificate, Course
 from .common import fail, form_errors, get_or_404
-from .learn import transcript_response
+from .learning import transcript_response
 
 CERTIFICATES_PER_PAGE = 50
 
 
 def _find_users(lines: str) -> tuple[list[User], list[str]]:
-    found, unknown = [], []
-    for raw in lines.splitlines():
-        login = raw.strip()
-        if not login:
-            continue
-        user = db.session.scalar(
-            select(User).where(or_(User.username == login, func.lower(User.email) == login.lower()))
-        )
-        if user is None:
-            unknown.append(login)
-        else:
-            found.append(user)
-    return found, unknown
+    logins = [raw.strip() for raw in lines.splitlines() if raw.strip()]
+    return queries.users_by_login(db.session, logins)
 
 
-def _report_assignment(result: learning.AssignResult) -> None:
+def _report_assignment(result: ops.AssignResult) -> None:
     flash(
         _(
             "%(n)s enrolment(s) created, %(m)s already enrolled.",
@@ -74,19 +62,13 @@ def enrolments(course_id: int) -> Any:
             fail(_("Unknown users: %(names)s", names=", ".join(unknown)))
         else:
             _report_assignment(
-                learning.assign(
-                    db.session, current_user, course, users, due_date=form.due_date.data
-                )
+                ops.assign(db.session, current_user, course, users, due_date=form.due_date.data)
             )
             return redirect(url_for("courses.admin_enrolments", course_id=course_id))
     elif request.method == "POST":
         form_errors(form)
-    rows = db.session.scalars(
-        select(Enrollment)
-        .where(Enrollment.course_id == course.id)
-        .order_by(Enrollment.enrolled_at.desc())
-    ).all()
-    states = {e.id: learning.progress(db.session, e) for e in rows}
+    rows = queries.course_enrollments(db.session, course)
+    states = {e.id: queries.progress(db.session, e) for e in rows}
     return render_template(
         "courses/admin/enrolments.html",
         course=course,
@@ -108,7 +90,7 @@ def assign_experts(course_id: int) -> Any:
         fail(_("Publish the course before assigning it."))
     else:
         _report_assignment(
-            learning.assign_required_to_experts(
+            ops.assign_required_to_experts(
                 db.session, current_user, courses=[course], due_date=form.due_date.data
             )
         )
@@ -118,20 +100,8 @@ def assign_experts(course_id: int) -> Any:
 @roles_required(Role.ADMIN)
 def certificate_list() -> Any:
     q = request.args.get("q", "").strip()
-    stmt = select(Certificate).order_by(Certificate.issued_at.desc())
-    if q:
-        like = f"%{q}%"
-        stmt = stmt.where(
-            or_(
-                Certificate.code.ilike(like),
-                Certificate.learner_name.like(like),
-                Certificate.course_title.like(like),
-            )
-        )
     page_no = max(1, request.args.get("page", 1, type=int))
-    rows = db.session.scalars(
-        stmt.limit(CERTIFICATES_PER_PAGE).offset((page_no - 1) * CERTIFICATES_PER_PAGE)
-    ).all()
+    rows = queries.search_certificates(db.session, q, page_no, CERTIFICATES_PER_PAGE)
     return render_template(
         "courses/admin/certificates.html",
         rows=rows,
@@ -150,7 +120,7 @@ def revoke(certificate_id: int) -> Any:
         form_errors(form)
     else:
         try:
-            certificates.revoke(db.session, current_user, cert, form.reason.data)
+            ops.revoke_certificate(db.session, current_user, cert, form.reason.data)
         except CourseError as exc:
             fail(str(exc))
         else:
@@ -162,12 +132,12 @@ def revoke(certificate_id: int) -> Any:
 
 
 def _audience_names() -> dict[str, str]:
-    return {k: str(v) for k, v in AUDIENCES.items()} | {reports.UNKNOWN: _("Not stated")}
+    return {k: str(v) for k, v in AUDIENCES.items()} | {queries.reports.UNKNOWN: _("Not stated")}
 
 
 @roles_required(Role.ADMIN)
 def report() -> Any:
-    figures = reports.build(db.session)
+    figures = queries.reports.build(db.session)
     names = _audience_names()
     chart = {
         "months": figures.months,
@@ -194,7 +164,7 @@ def report() -> Any:
 
 @roles_required(Role.ADMIN)
 def report_export() -> Any:
-    figures = reports.build(db.session)
+    figures = queries.reports.build(db.session)
     labels = {
         "courses": _("Courses"),
         "course": _("Course"),
@@ -214,7 +184,7 @@ def report_export() -> Any:
         "by_audience": _("Hours by audience"),
         "by_province": _("Hours by province"),
     }
-    body = reports.to_xlsx(figures, labels, _audience_names())
+    body = queries.reports.to_xlsx(figures, labels, _audience_names())
     stamp = dt.date.today().isoformat()
     return Response(
         body,
@@ -228,11 +198,11 @@ def report_export() -> Any:
 
 @roles_required(Role.ADMIN)
 def required() -> Any:
-    rule = training.TrainingRule.from_config(current_app.config)
+    rule = queries.TrainingRule.from_config(current_app.config)
     return render_template(
         "courses/admin/required.html",
-        courses=training.required_courses(db.session),
-        missing=training.experts_missing_training(db.session, rule=rule),
+        courses=queries.required_courses(db.session),
+        missing=queries.experts_missing_training(db.session, rule=rule),
         rule=rule,
         form=DueDateForm(formdata=None),
     )
@@ -245,9 +215,7 @@ def assign_required() -> Any:
         form_errors(form)
     else:
         _report_assignment(
-            learning.assign_required_to_experts(
-                db.session, current_user, due_date=form.due_date.data
-            )
+            ops.assign_required_to_experts(db.session, current_user, due_date=form.due_date.data)
         )
     return redirect(url_for("courses.admin_required"))
 
@@ -259,7 +227,7 @@ def assign_required() -> Any:
 def learner(user_id: int) -> Any:
     user = get_or_404(User, user_id)
     return render_template(
-        "courses/transcript.html", t=transcripts.build(db.session, user), own=False
+        "courses/transcript.html", t=queries.transcript.build(db.session, user), own=False
     )
 
 

@@ -11,13 +11,13 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from expertpool.core.access import Role, roles_required
 from expertpool.core.textlists import split_list
 from expertpool.db import db
 
-from .. import authoring as ops
+from .. import operations as ops
+from .. import queries
 from ..constants import QUESTION_KINDS
 from ..errors import CourseError
 from ..forms import (
@@ -30,7 +30,7 @@ from ..forms import (
     QuestionForm,
     QuizForm,
 )
-from ..models import Chapter, Course, Enrollment, Lesson, Material, Question
+from ..models import Chapter, Course, Lesson, Material, Question
 from .common import fail, form_errors, get_or_404, upload_root
 
 
@@ -46,12 +46,8 @@ def _upload(field: Any) -> ops.Upload | None:
 
 @roles_required(Role.ADMIN)
 def courses() -> Any:
-    rows = db.session.scalars(select(Course).order_by(Course.status, Course.title)).all()
-    counts = dict(
-        db.session.execute(
-            select(Enrollment.course_id, func.count()).group_by(Enrollment.course_id)
-        ).all()
-    )
+    rows = queries.courses_by_status(db.session)
+    counts = queries.enrolment_counts(db.session)
     return render_template(
         "courses/admin/courses.html", courses=rows, counts=counts, form=ActionForm()
     )
@@ -61,7 +57,7 @@ def _course_form(course: Course | None) -> CourseForm:
     form = (
         CourseForm(obj=course) if course is not None and request.method == "GET" else CourseForm()
     )
-    others = db.session.scalars(select(Course).order_by(Course.title)).all()
+    others = queries.courses_by_title(db.session)
     form.prerequisites.choices = [(c.id, c.title) for c in others if c is not course]
     if request.method == "GET" and course is not None:
         form.prerequisites.data = [c.id for c in course.prerequisites]

@@ -6,12 +6,12 @@ from typing import Any
 
 from flask import abort, current_app, send_file
 from flask_login import current_user
-from sqlalchemy import select
 
 from expertpool.core.requests import fail
 from expertpool.db import db
 
-from .. import content
+from .. import queries
+from ..content import files
 from ..models import Course
 
 
@@ -23,7 +23,7 @@ def form_errors(form: Any) -> None:
 
 def visible_course(slug: str) -> Course:
     """A published course by slug; drafts only for administrators (preview)."""
-    course = db.session.scalar(select(Course).where(Course.slug == slug))
+    course = queries.course_by_slug(db.session, slug)
     if course is None or (not course.is_published and not current_user.is_admin):
         abort(404)
     return course
@@ -47,14 +47,14 @@ def stored_file(
     if not relative:
         abort(404)
     try:
-        path = content.resolve(upload_root(), relative)
+        path = files.resolve(upload_root(), relative)
     except ValueError:
         abort(404)
     if not path.is_file():
         abort(404)
     return send_file(
         path,
-        mimetype=mime or content.guess_mime(name or path.name),
+        mimetype=mime or files.guess_mime(name or path.name),
         as_attachment=attachment,
         download_name=name or path.name,
         conditional=True,

@@ -9,19 +9,19 @@ from flask import render_template
 from expertpool.core.access import public
 from expertpool.db import db
 
-from .. import certificates
+from .. import queries
 
 
 @public
 def verify(code: str) -> Any:
     """Name, course, hours, date and status only: no contact or identity data of the holder."""
-    cert = certificates.find(db.session, code)
+    cert = queries.find_certificate(db.session, code)
     if cert is None:
         return render_template("courses/verify.html", cert=None, code=code[:40]), 404
     return render_template(
         "courses/verify.html",
         cert=cert,
         code=cert.code,
-        current=certificates.is_current(cert),
+        current=queries.certificate_is_current(cert),
         valid_until=cert.valid_until(),
     )

@@ -11,7 +11,7 @@ from expertpool.core.access import login_required
 from expertpool.db import db
 
 from ..constants import AUDIENCES, LANGUAGES, LEVELS, TOPICS
-from ..material_search import MaterialQuery, search_materials
+from ..search.queries import MaterialQuery, search_materials
 
 
 @login_required

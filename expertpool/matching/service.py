@@ -149,7 +149,7 @@ class Pool:
 
 
 def _trained(session: Session, ids: list[int]) -> set[int]:
-    from courses.training import experts_with_required_training
+    from courses.queries import experts_with_required_training
 
     return experts_with_required_training(session, ids)
 

@@ -130,7 +130,8 @@ def crawl(request_context: Any, server: Any, wanted: set[str]) -> tuple[set[str]
 def give_a_history(server: Any, username: str) -> set[str]:
     """What a person who has used the platform has: a course under way, a quiz attempt handed
     in, and for an administrator a review round proposed. Returns the person's roles."""
-    from courses import learning, quizzes
+    from courses import operations as ops
+    from courses import queries
     from courses.demo import right_answers
     from courses.models import Course
     from expertpool.accounts.models import User
@@ -141,18 +142,16 @@ def give_a_history(server: Any, username: str) -> set[str]:
         user = db.session.scalar(select(User).where(User.username == username))
         audit.set_actor(db.session, user)
         basics = db.session.scalar(select(Course).where(Course.slug == "a-rm-basics"))
-        enrollment = _enrollment(db.session, user, basics) or learning.enrol(
-            db.session, user, basics
-        )
+        enrollment = _enrollment(db.session, user, basics) or ops.enrol(db.session, user, basics)
         if not enrollment.is_completed:  # lessons, a failed attempt, then a pass
             for lesson in basics.lessons:
-                learning.mark_done(db.session, enrollment, lesson)
+                ops.mark_done(db.session, enrollment, lesson)
             for answers in ({}, None):
-                attempt = quizzes.start_attempt(db.session, enrollment)
+                attempt = ops.start_attempt(db.session, enrollment)
                 if answers is None:
-                    answers = right_answers(quizzes.questions_of(db.session, attempt))
-                quizzes.submit_attempt(db.session, attempt, answers)
-        taken = {e.course_id for e in learning.enrollments_of(db.session, user.id)}
+                    answers = right_answers(queries.questions_of(db.session, attempt))
+                ops.submit_attempt(db.session, attempt, answers)
+        taken = {e.course_id for e in queries.enrollments_of(db.session, user.id)}
         started = next(
             c
             for c in db.session.scalars(select(Course).order_by(Course.slug))
@@ -160,8 +159,8 @@ def give_a_history(server: Any, username: str) -> set[str]:
             and c.id not in taken
             and [p.slug for p in c.prerequisites] == [basics.slug]
         )
-        enrollment = learning.enrol(db.session, user, started)
-        learning.mark_done(db.session, enrollment, started.lessons[0])
+        enrollment = ops.enrol(db.session, user, started)
+        ops.mark_done(db.session, enrollment, started.lessons[0])
         if user.is_admin:
             _propose_a_round(db.session, user, server.app.config)
         db.session.commit()
@@ -173,9 +172,9 @@ def _enrollment(session: Any, user: Any, course: Any) -> Any:
 
 
 def learning_of(session: Any, user: Any) -> list[Any]:
-    from courses import learning
+    from courses import queries
 
-    return learning.enrollments_of(session, user.id)
+    return queries.enrollments_of(session, user.id)
 
 
 def _propose_a_round(session: Any, user: Any, config: Any) -> None:

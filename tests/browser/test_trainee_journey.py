@@ -32,7 +32,7 @@ def register_trainee(journey: Any) -> str:
 
 def open_attempt_answers(journey: Any) -> list[tuple[str, str, list[str]]]:
     """The fields of the attempt on screen: (name, kind, right values), from the database."""
-    from courses import quizzes
+    from courses import queries
     from courses.demo import right_answers
     from courses.models import QuizAttempt
     from expertpool.db import db
@@ -40,10 +40,10 @@ def open_attempt_answers(journey: Any) -> list[tuple[str, str, list[str]]]:
     attempt_id = int(re.search(r"/attempts/(\d+)", journey.page.url).group(1))
     with journey.server.app_context():
         attempt = db.session.get(QuizAttempt, attempt_id)
-        questions = quizzes.questions_of(db.session, attempt)
+        questions = queries.questions_of(db.session, attempt)
         right = right_answers(questions)
         return [
-            (quizzes.field_name(q.id), q.kind, list(right[quizzes.field_name(q.id)]))
+            (queries.field_name(q.id), q.kind, list(right[queries.field_name(q.id)]))
             for q in questions
         ]
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from courses import authoring
+from courses import operations as ops
 from courses.models import Course
 from expertpool import create_app
 from expertpool.core.access import Role
@@ -126,11 +126,11 @@ def make_course(app: Flask, admin: Any) -> Callable[..., Course]:
             "validity_years": validity_years,
             **fields,
         }
-        course = authoring.create_course(db.session, admin, data)
-        chapter = authoring.add_chapter(db.session, course, "第一章")
+        course = ops.create_course(db.session, admin, data)
+        chapter = ops.add_chapter(db.session, course, "第一章")
         for i in range(lessons):
             title_i = f"1.{i + 1} 课时"
-            authoring.save_lesson(
+            ops.save_lesson(
                 db.session,
                 chapter,
                 None,
@@ -148,9 +148,9 @@ def make_course(app: Flask, admin: Any) -> Callable[..., Course]:
                 "draw_size": None,
                 **(quiz or {}),
             }
-            authoring.set_quiz(db.session, course, **settings)
+            ops.set_quiz(db.session, course, **settings)
             for q in bank:
-                authoring.save_question(
+                ops.save_question(
                     db.session,
                     course,
                     None,
@@ -160,9 +160,9 @@ def make_course(app: Flask, admin: Any) -> Callable[..., Course]:
                     answer=q["answer"],
                     explanation=q.get("explanation"),
                 )
-        authoring.set_prerequisites(db.session, course, list(prerequisites))
+        ops.set_prerequisites(db.session, course, list(prerequisites))
         if publish:
-            authoring.set_status(db.session, admin, course, True)
+            ops.set_status(db.session, admin, course, True)
         db.session.commit()
         return course
 
@@ -188,12 +188,11 @@ T0 = dt.datetime(2026, 3, 1, 9, 0)  # when the quiz tests' learners read their l
 @pytest.fixture
 def enrollment(trainee: Any, make_course: Callable[..., Course]) -> Callable[..., Any]:
     """Enrolments with every lesson done, so the course's final quiz is open."""
-    from courses import learning
 
     def make(**course_args: Any) -> Any:
-        e = learning.enrol(db.session, trainee, make_course(**course_args))
+        e = ops.enrol(db.session, trainee, make_course(**course_args))
         for lesson in e.course.lessons:
-            learning.mark_done(db.session, e, lesson, now=T0)
+            ops.mark_done(db.session, e, lesson, now=T0)
         return e
 
     return make

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from courses import authoring
+from courses import operations as ops
 from courses.errors import CourseError, StaleEdit
 from expertpool.db import db
 
@@ -12,7 +12,7 @@ from expertpool.db import db
 def test_chapters_and_lessons_are_reordered_and_guarded(client, login, admin, make_course):
     course = make_course(lessons=2)
     first_chapter = course.chapters[0]
-    second_chapter = authoring.add_chapter(db.session, course, "第二章")
+    second_chapter = ops.add_chapter(db.session, course, "第二章")
     db.session.commit()
     login(admin)
     client.post(f"/admin/courses/chapters/{second_chapter.id}", data={"action": "up"})
@@ -42,28 +42,26 @@ def test_prerequisites_cannot_loop(make_course):
     b = make_course(prerequisites=(a,))
     c = make_course(prerequisites=(b,))
     with pytest.raises(CourseError):
-        authoring.set_prerequisites(db.session, a, [c])
+        ops.set_prerequisites(db.session, a, [c])
     with pytest.raises(CourseError):
-        authoring.set_prerequisites(db.session, a, [a])
+        ops.set_prerequisites(db.session, a, [a])
 
 
 def test_publishing_rules(admin, make_course):
     empty = make_course(lessons=0, questions=[], publish=False)
     with pytest.raises(CourseError):
-        authoring.set_status(db.session, admin, empty, True)
+        ops.set_status(db.session, admin, empty, True)
     course = make_course(publish=False, quiz={"draw_size": 10})  # bank of 4
     with pytest.raises(CourseError):
-        authoring.set_status(db.session, admin, course, True)
-    authoring.set_quiz(
-        db.session, course, pass_mark=60, time_limit=None, attempt_limit=None, draw_size=4
-    )
-    assert authoring.set_status(db.session, admin, course, True).is_published
-    assert not authoring.set_status(db.session, admin, course, False).is_published
+        ops.set_status(db.session, admin, course, True)
+    ops.set_quiz(db.session, course, pass_mark=60, time_limit=None, attempt_limit=None, draw_size=4)
+    assert ops.set_status(db.session, admin, course, True).is_published
+    assert not ops.set_status(db.session, admin, course, False).is_published
 
 
 def test_course_fields_are_checked(admin, make_course):
     with pytest.raises(CourseError) as refused:
-        authoring.create_course(
+        ops.create_course(
             db.session,
             admin,
             {"slug": "Bad Slug", "title": "", "hours": 0, "topic": "x", "audience": ["aliens"]},
@@ -73,16 +71,16 @@ def test_course_fields_are_checked(admin, make_course):
         assert f"{field}:" in message
     course = make_course()
     with pytest.raises(CourseError):  # duplicate slug
-        authoring.create_course(db.session, admin, {**_fields(course), "title": "另一个"})
+        ops.create_course(db.session, admin, {**_fields(course), "title": "另一个"})
     with pytest.raises(CourseError, match="catalogue page"):  # /courses/search is a page
-        authoring.create_course(
+        ops.create_course(
             db.session, admin, {**_fields(course), "slug": "search", "title": "另一个"}
         )
     with pytest.raises(StaleEdit):
-        authoring.update_course(
+        ops.update_course(
             db.session, admin, course, {"title": "新"}, expected_version=course.version + 1
         )
 
 
 def _fields(course):
-    return {f: getattr(course, f) for f in authoring.COURSE_FIELDS}
+    return {f: getattr(course, f) for f in ops.COURSE_FIELDS}

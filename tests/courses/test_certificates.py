@@ -9,11 +9,12 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from courses import certificates, learning, quizzes
+from courses import operations as ops
+from courses import queries
+from courses.content.pdf_documents import qr_png
 from courses.demo import right_answers
 from courses.errors import CourseError
 from courses.models import Certificate
-from courses.pdf import qr_png
 from expertpool.core.access import Role
 from expertpool.db import db
 
@@ -23,12 +24,12 @@ def certified(make_user, make_course):
     """A learner with a Chinese name holding a certificate of a Chinese-titled course."""
     user = make_user(Role.EXPERT, username="zhang", name="张三丰")
     course = make_course(title="标准物质均匀性检验与稳定性研究", hours=7.5)
-    enrollment = learning.enrol(db.session, user, course)
+    enrollment = ops.enrol(db.session, user, course)
     for lesson in course.lessons:
-        learning.mark_done(db.session, enrollment, lesson)
-    attempt = quizzes.start_attempt(db.session, enrollment)
-    quizzes.submit_attempt(
-        db.session, attempt, right_answers(quizzes.questions_of(db.session, attempt))
+        ops.mark_done(db.session, enrollment, lesson)
+    attempt = ops.start_attempt(db.session, enrollment)
+    ops.submit_attempt(
+        db.session, attempt, right_answers(queries.questions_of(db.session, attempt))
     )
     db.session.commit()
     return user, db.session.scalar(select(Certificate))
@@ -37,7 +38,7 @@ def certified(make_user, make_course):
 def test_code_format_and_uniqueness(certified):
     _user, cert = certified
     assert re.fullmatch(r"RMT(-[A-HJ-NP-Z2-9]{4}){3}", cert.code)
-    codes = {certificates.new_code(db.session) for _ in range(200)}
+    codes = {ops.new_code(db.session) for _ in range(200)}
     assert len(codes) == 200 and cert.code not in codes
 
 
@@ -106,7 +107,7 @@ def test_verification_page_is_public_and_shows_the_essentials(client, certified,
 def test_revocation_needs_a_reason_and_shows_on_verification(client, login, admin, certified):
     _user, cert = certified
     with pytest.raises(CourseError):
-        certificates.revoke(db.session, admin, cert, "  ")
+        ops.revoke_certificate(db.session, admin, cert, "  ")
     login(admin)
     response = client.post(f"/admin/training/certificates/{cert.id}/revoke", data={"reason": ""})
     assert response.status_code == 302 and db.session.get(Certificate, cert.id).revoked_at is None
@@ -121,12 +122,12 @@ def test_revocation_needs_a_reason_and_shows_on_verification(client, login, admi
     assert cert.revoked_at.date().isoformat() in html
     assert "学时记录有误" not in html  # the reason is for administrators
     with pytest.raises(CourseError):
-        certificates.revoke(db.session, admin, cert, "again")
+        ops.revoke_certificate(db.session, admin, cert, "again")
 
 
 def test_revoked_pdf_is_marked(client, login, admin, certified):
     user, cert = certified
-    certificates.revoke(db.session, admin, cert, "错误")
+    ops.revoke_certificate(db.session, admin, cert, "错误")
     db.session.commit()
     login(user)
     text = (
@@ -143,7 +144,7 @@ def test_revocation_is_audited(admin, certified):
 
     _user, cert = certified
     audit.set_actor(db.session, admin)
-    certificates.revoke(db.session, admin, cert, "核查不符")
+    ops.revoke_certificate(db.session, admin, cert, "核查不符")
     db.session.commit()
     row = db.session.scalar(
         select(AuditLog).where(AuditLog.entity_type == "Certificate", AuditLog.action == "update")

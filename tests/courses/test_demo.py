@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from courses import demo
 from courses.models import Certificate, Course, Enrollment, QuizAttempt
-from courses.training import training_status
+from courses.queries.training import training_status
 from expertpool.core.access import Role
 from expertpool.core.features import demo_loaders
 from expertpool.db import db

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from courses.content import render_markdown
-from courses.passages import (
+from courses.content.passages import (
     MAX_CHARS,
     chunk,
     course_passages,
@@ -11,6 +10,7 @@ from courses.passages import (
     plain_text,
     split_sections,
 )
+from courses.content.render import render_markdown
 
 LESSON = """# 1.1 均匀性检验
 

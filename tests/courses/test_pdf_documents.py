@@ -11,10 +11,13 @@ from pypdf import PdfReader
 from pypdf.generic import IndirectObject
 from sqlalchemy import select
 
-from courses import learning, pdf, quizzes, transcript
-from courses.controllers.learn import verify_url
+from courses import operations as ops
+from courses import queries
+from courses.content import pdf_documents as pdf
+from courses.controllers.learning import verify_url
 from courses.demo import right_answers
 from courses.models import Certificate
+from courses.queries import transcript
 from expertpool import create_app
 from expertpool.config import ConfigError
 from expertpool.core.access import Role
@@ -75,11 +78,11 @@ def test_certificate_embeds_its_font_and_keeps_chinese_latin_and_dots():
 def test_transcript_embeds_its_font_and_keeps_the_separator(make_user, make_course):
     user = make_user(Role.TRAINEE, username="ouyang", name=NAME, organisation="中国计量科学研究院")
     course = make_course(title=TITLE, lessons=1)
-    enrollment = learning.enrol(db.session, user, course)
-    learning.mark_done(db.session, enrollment, course.lessons[0])
-    attempt = quizzes.start_attempt(db.session, enrollment)
-    quizzes.submit_attempt(
-        db.session, attempt, right_answers(quizzes.questions_of(db.session, attempt))
+    enrollment = ops.enrol(db.session, user, course)
+    ops.mark_done(db.session, enrollment, course.lessons[0])
+    attempt = ops.start_attempt(db.session, enrollment)
+    ops.submit_attempt(
+        db.session, attempt, right_answers(queries.questions_of(db.session, attempt))
     )
     data = transcript.to_pdf(transcript.build(db.session, user), today=dt.date(2026, 12, 4))
     assert_fonts_embedded(data)
@@ -104,11 +107,11 @@ def test_the_font_has_every_glyph_the_documents_need():
 def certificate(make_user, make_course):
     user = make_user(Role.EXPERT, username="zhang", name="张三丰")
     course = make_course(lessons=1)
-    enrollment = learning.enrol(db.session, user, course)
-    learning.mark_done(db.session, enrollment, course.lessons[0])
-    attempt = quizzes.start_attempt(db.session, enrollment)
-    quizzes.submit_attempt(
-        db.session, attempt, right_answers(quizzes.questions_of(db.session, attempt))
+    enrollment = ops.enrol(db.session, user, course)
+    ops.mark_done(db.session, enrollment, course.lessons[0])
+    attempt = ops.start_attempt(db.session, enrollment)
+    ops.submit_attempt(
+        db.session, attempt, right_answers(queries.questions_of(db.session, attempt))
     )
     db.session.commit()
     return user, db.session.scalar(select(Certificate))

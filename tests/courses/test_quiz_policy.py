@@ -8,11 +8,13 @@ from html.parser import HTMLParser
 import pytest
 from sqlalchemy import select
 
-from courses import authoring, grading, importer, learning, quizzes
+from courses import grading, queries
+from courses import operations as ops
 from courses.constants import DEFAULT_REVIEW_POLICY
 from courses.demo import right_answers
 from courses.errors import CourseError, LessonsPending
 from courses.models import Quiz, QuizAttempt
+from courses.operations import importer
 from expertpool.db import db
 from tests.courses.conftest import T0
 
@@ -25,12 +27,12 @@ def _bank(n):
 
 
 def _fail(attempt):
-    return quizzes.submit_attempt(db.session, attempt, {}, now=T0)[0]
+    return ops.submit_attempt(db.session, attempt, {}, now=T0)[0]
 
 
 def _pass(attempt):
-    form = right_answers(quizzes.questions_of(db.session, attempt))
-    return quizzes.submit_attempt(db.session, attempt, form, now=T0)[0]
+    form = right_answers(queries.questions_of(db.session, attempt))
+    return ops.submit_attempt(db.session, attempt, form, now=T0)[0]
 
 
 # --- new questions first ----------------------------------------------------------------------
@@ -39,9 +41,9 @@ def _pass(attempt):
 @pytest.mark.parametrize("seed", range(6))
 def test_second_attempt_draws_only_new_questions_when_the_bank_allows(enrollment, seed):
     e = enrollment(questions=_bank(10), quiz={"draw_size": 5, "attempt_limit": None})
-    first = quizzes.start_attempt(db.session, e, now=T0, seed=seed)
+    first = ops.start_attempt(db.session, e, now=T0, seed=seed)
     _fail(first)
-    second = quizzes.start_attempt(db.session, e, now=T0, seed=seed)  # even with the same seed
+    second = ops.start_attempt(db.session, e, now=T0, seed=seed)  # even with the same seed
     assert len(second.question_ids) == 5
     assert set(second.question_ids).isdisjoint(first.question_ids)
 
@@ -50,16 +52,16 @@ def test_second_attempt_draws_only_new_questions_when_the_bank_allows(enrollment
 def test_a_small_bank_gives_the_unseen_questions_plus_seen_ones(enrollment, seed):
     e = enrollment(questions=_bank(7), quiz={"draw_size": 5, "attempt_limit": None})
     bank = {q.id for q in e.course.active_questions}
-    first = quizzes.start_attempt(db.session, e, now=T0, seed=seed)
+    first = ops.start_attempt(db.session, e, now=T0, seed=seed)
     _fail(first)
-    second = quizzes.start_attempt(db.session, e, now=T0, seed=seed + 100)
+    second = ops.start_attempt(db.session, e, now=T0, seed=seed + 100)
     unseen = bank - set(first.question_ids)
     assert len(unseen) == 2 and unseen <= set(second.question_ids)
     assert len(set(second.question_ids) & set(first.question_ids)) == 3
     _fail(second)
     # Third: the two questions seen longest ago (only in the first attempt) come first.
     only_first = set(first.question_ids) - set(second.question_ids)
-    third = quizzes.start_attempt(db.session, e, now=T0, seed=seed + 200)
+    third = ops.start_attempt(db.session, e, now=T0, seed=seed + 200)
     assert len(only_first) == 2 and only_first <= set(third.question_ids)
 
 
@@ -68,8 +70,8 @@ def test_the_draw_is_reproducible_from_the_stored_seed_and_earlier_draws(enrollm
     bank = [q.id for q in e.course.active_questions]
     attempts = []
     for seed in (5, 6, 7):
-        seen = quizzes.last_seen(db.session, e)
-        attempt = quizzes.start_attempt(db.session, e, now=T0, seed=seed)
+        seen = queries.last_seen(db.session, e)
+        attempt = ops.start_attempt(db.session, e, now=T0, seed=seed)
         assert attempt.question_ids == grading.draw(bank, 4, seed, seen)
         attempts.append(attempt)
         _fail(attempt)
@@ -98,7 +100,7 @@ def test_draw_prefers_unseen_then_least_recently_seen():
 
 
 def _revealed(attempt):
-    review = quizzes.review(db.session, attempt)
+    review = queries.attempt_review(db.session, attempt)
     shown = [r["answer"] is not None and r["explanation"] is not None for r in review]
     assert all(shown) or not any(shown)
     assert all("correct" in r for r in review)  # right/wrong is always there
@@ -108,9 +110,9 @@ def _revealed(attempt):
 def test_default_policy_is_after_pass_or_last(enrollment):
     e = enrollment(questions=_bank(3), quiz={"attempt_limit": 3})
     assert e.course.quiz.review_policy == DEFAULT_REVIEW_POLICY == "after_pass_or_last"
-    first = _fail(quizzes.start_attempt(db.session, e, now=T0))
+    first = _fail(ops.start_attempt(db.session, e, now=T0))
     assert not _revealed(first)  # failed, attempts left: no answers
-    second = quizzes.start_attempt(db.session, e, now=T0)
+    second = ops.start_attempt(db.session, e, now=T0)
     assert not _revealed(first)  # nor while the next attempt is open
     _pass(second)
     assert _revealed(first) and _revealed(second)  # passed: the quiz is over
@@ -118,41 +120,41 @@ def test_default_policy_is_after_pass_or_last(enrollment):
 
 def test_default_policy_reveals_after_the_last_attempt(enrollment):
     e = enrollment(questions=_bank(3), quiz={"attempt_limit": 2})
-    first = _fail(quizzes.start_attempt(db.session, e, now=T0))
+    first = _fail(ops.start_attempt(db.session, e, now=T0))
     assert not _revealed(first)
-    last = _fail(quizzes.start_attempt(db.session, e, now=T0))
+    last = _fail(ops.start_attempt(db.session, e, now=T0))
     assert _revealed(last) and _revealed(first)
 
 
 def test_never_policy(enrollment):
     e = enrollment(questions=_bank(3), quiz={"attempt_limit": 1, "review_policy": "never"})
-    attempt = _pass(quizzes.start_attempt(db.session, e, now=T0))
+    attempt = _pass(ops.start_attempt(db.session, e, now=T0))
     assert attempt.passed and not _revealed(attempt)
 
 
 def test_after_pass_policy(enrollment):
     e = enrollment(questions=_bank(3), quiz={"attempt_limit": 1, "review_policy": "after_pass"})
-    assert not _revealed(_fail(quizzes.start_attempt(db.session, e, now=T0)))  # last, failed
+    assert not _revealed(_fail(ops.start_attempt(db.session, e, now=T0)))  # last, failed
     e2 = enrollment(questions=_bank(3), quiz={"attempt_limit": 3, "review_policy": "after_pass"})
-    assert _revealed(_pass(quizzes.start_attempt(db.session, e2, now=T0)))
+    assert _revealed(_pass(ops.start_attempt(db.session, e2, now=T0)))
 
 
 def test_after_last_attempt_policy(enrollment):
     settings = {"attempt_limit": 2, "review_policy": "after_last_attempt"}
     e = enrollment(questions=_bank(3), quiz=settings)
-    assert not _revealed(_pass(quizzes.start_attempt(db.session, e, now=T0)))  # passed early
+    assert not _revealed(_pass(ops.start_attempt(db.session, e, now=T0)))  # passed early
     e2 = enrollment(questions=_bank(3), quiz=settings)
-    _fail(quizzes.start_attempt(db.session, e2, now=T0))
-    assert _revealed(_fail(quizzes.start_attempt(db.session, e2, now=T0)))
+    _fail(ops.start_attempt(db.session, e2, now=T0))
+    assert _revealed(_fail(ops.start_attempt(db.session, e2, now=T0)))
     unlimited = {"attempt_limit": None, "review_policy": "after_last_attempt"}
     e3 = enrollment(questions=_bank(3), quiz=unlimited)
-    assert not _revealed(_fail(quizzes.start_attempt(db.session, e3, now=T0)))
+    assert not _revealed(_fail(ops.start_attempt(db.session, e3, now=T0)))
 
 
 def test_an_unknown_policy_is_refused(make_course):
     course = make_course()
     with pytest.raises(CourseError, match="review_policy"):
-        authoring.set_quiz(
+        ops.set_quiz(
             db.session,
             course,
             pass_mark=60,
@@ -205,22 +207,22 @@ def test_a_failed_attempts_review_page_shows_no_answers(client, login, trainee, 
 
 def test_the_quiz_opens_when_every_lesson_is_done(trainee, make_course):
     course = make_course(lessons=3)
-    e = learning.enrol(db.session, trainee, course)
-    learning.mark_done(db.session, e, course.lessons[1])
+    e = ops.enrol(db.session, trainee, course)
+    ops.mark_done(db.session, e, course.lessons[1])
     with pytest.raises(LessonsPending) as refused:
-        quizzes.start_attempt(db.session, e, now=T0)
+        ops.start_attempt(db.session, e, now=T0)
     assert refused.value.lesson_ids == [course.lessons[0].id, course.lessons[2].id]
     assert "2" in str(refused.value)
     for lesson in course.lessons:
-        learning.mark_done(db.session, e, lesson)
-    assert quizzes.start_attempt(db.session, e, now=T0).number == 1
+        ops.mark_done(db.session, e, lesson)
+    assert ops.start_attempt(db.session, e, now=T0).number == 1
 
 
 def test_a_quiz_may_open_before_the_lessons(trainee, make_course):
     course = make_course(lessons=2, quiz={"lessons_first": False})
-    e = learning.enrol(db.session, trainee, course)
-    assert quizzes.lessons_pending(e) == []
-    assert quizzes.start_attempt(db.session, e, now=T0).number == 1
+    e = ops.enrol(db.session, trainee, course)
+    assert queries.lessons_pending(e) == []
+    assert ops.start_attempt(db.session, e, now=T0).number == 1
 
 
 def test_quiz_page_lists_the_lessons_left_with_links(client, login, trainee, make_course):

@@ -14,15 +14,16 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from courses import authoring, importer
-from courses.material_index import INDEX, SOURCE_TYPE, material_documents
-from courses.material_search import (
+from courses import operations as ops
+from courses.models import Course, Lesson
+from courses.operations import importer
+from courses.search.index import INDEX, SOURCE_TYPE, material_documents
+from courses.search.queries import (
     MaterialKeywords,
     MaterialQuery,
     may_contain,
     search_materials,
 )
-from courses.models import Course, Lesson
 from expertpool.core.embeddings.store import Embedding, get_store
 from expertpool.core.search.app import SKIP_SYNC, get_index
 from expertpool.db import db
@@ -68,7 +69,7 @@ def vector_chunks(course: Course) -> set[str]:
 
 
 def edit_lesson(lesson: Lesson, markdown: str) -> Lesson:
-    return authoring.save_lesson(
+    return ops.save_lesson(
         db.session,
         lesson.chapter,
         lesson,
@@ -108,7 +109,7 @@ def test_lesson_edit_and_delete_follow(make_course: Callable[..., Course]) -> No
     assert f"{course.slug}:{first.id}:1" not in index_docs()
     assert f"{course.slug}:{first.id}:1" not in vector_chunks(course)
 
-    authoring.delete_lesson(db.session, second)
+    ops.delete_lesson(db.session, second)
     db.session.commit()
     remaining = {d for d in index_docs() if d.startswith(f"{course.slug}:")}
     assert remaining == {f"{course.slug}:course:0", f"{course.slug}:{first.id}:0"}
@@ -149,10 +150,10 @@ def test_publish_and_unpublish_change_the_filter(
     course_doc = f"{course.slug}:course:0"
     assert index_docs()[course_doc]["published"] == ["no"]
     assert course_doc not in keyword_ids("均匀性", published="yes")
-    authoring.set_status(db.session, admin, course, True)
+    ops.set_status(db.session, admin, course, True)
     db.session.commit()
     assert course_doc in keyword_ids("均匀性", published="yes")
-    authoring.set_status(db.session, admin, course, False)
+    ops.set_status(db.session, admin, course, False)
     db.session.commit()
     assert course_doc not in keyword_ids("均匀性", published="yes")
 
@@ -161,7 +162,7 @@ def test_slug_change_replaces_every_document(
     make_course: Callable[..., Course], admin: Any
 ) -> None:
     course = make_course(lessons=1, slug="old-name")
-    authoring.update_course(db.session, admin, course, {"slug": "new-name", "title": "稳定性"})
+    ops.update_course(db.session, admin, course, {"slug": "new-name", "title": "稳定性"})
     db.session.commit()
     ids = set(index_docs())
     assert not any(i.startswith("old-name:") for i in ids)
@@ -211,7 +212,7 @@ def test_reindex_equals_incremental(
     a = make_course(lessons=2)
     make_course(lessons=1, publish=False, topic="uncertainty")
     edit_lesson(a.lessons[1], "## 不确定度\n\n合成标准不确定度。\n\n## 包含因子\n\n取 k=2。")
-    authoring.update_course(db.session, admin, a, {"title": "均匀性与不确定度"})
+    ops.update_course(db.session, admin, a, {"title": "均匀性与不确定度"})
     db.session.commit()
     incremental = index_docs()
     assert incremental == {d["id"]: _stored(d) for d in material_documents()}

@@ -7,14 +7,15 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from courses import certificates, learning, quizzes
+from courses import operations as ops
+from courses import queries
 from courses.demo import right_answers
 from courses.models import Certificate
-from courses.queries import experts_missing_training_count
-from courses.training import (
+from courses.queries.training import (
     TrainingRule,
     counts,
     experts_missing_training,
+    experts_missing_training_count,
     experts_with_required_training,
     training_status,
 )
@@ -25,12 +26,12 @@ TODAY = dt.date(2026, 6, 1)
 
 
 def _complete(user, course, when=None):
-    enrollment = learning.enrol(db.session, user, course, now=when)
+    enrollment = ops.enrol(db.session, user, course, now=when)
     for lesson in course.lessons:
-        learning.mark_done(db.session, enrollment, lesson, now=when)
-    attempt = quizzes.start_attempt(db.session, enrollment, now=when)
-    quizzes.submit_attempt(
-        db.session, attempt, right_answers(quizzes.questions_of(db.session, attempt)), now=when
+        ops.mark_done(db.session, enrollment, lesson, now=when)
+    attempt = ops.start_attempt(db.session, enrollment, now=when)
+    ops.submit_attempt(
+        db.session, attempt, right_answers(queries.questions_of(db.session, attempt)), now=when
     )
     db.session.commit()
     return db.session.scalar(select(Certificate).where(Certificate.enrollment_id == enrollment.id))
@@ -82,7 +83,7 @@ def test_revoked_and_expired_certificates_do_not_count(admin, expert_with_login,
     (record,) = training_status(expert)
     assert not record.ok and record.certificate is cert  # held, but no longer counts
     cert.issued_at = utcnow()
-    certificates.revoke(db.session, admin, cert, "撤销")
+    ops.revoke_certificate(db.session, admin, cert, "撤销")
     assert not training_status(expert)[0].ok
 
 

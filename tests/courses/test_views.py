@@ -10,7 +10,8 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from courses import authoring, learning, quizzes
+from courses import operations as ops
+from courses import queries
 from courses.models import Course, Enrollment, Lesson, Question, QuizAttempt
 from expertpool.core.access import Role
 from expertpool.db import db, utcnow
@@ -56,9 +57,9 @@ def test_catalogue_facets_filters_and_sorting(client, login, trainee, make_cours
 
 
 def test_catalogue_pages(client, login, trainee, make_course, monkeypatch):
-    from courses.controllers import learn
+    from courses.controllers import learning
 
-    monkeypatch.setattr(learn, "CATALOGUE_PER_PAGE", 2)
+    monkeypatch.setattr(learning, "CATALOGUE_PER_PAGE", 2)
     for letter in "ABCDE":
         make_course(title=f"课程{letter}", questions=[])
     login(trainee)
@@ -116,7 +117,7 @@ def test_lessons_need_an_enrolment_and_record_progress(client, login, trainee, m
 def test_lesson_markdown_is_sanitised(client, login, admin, make_course):
     course = make_course(lessons=1)
     lesson = course.lessons[0]
-    authoring.save_lesson(
+    ops.save_lesson(
         db.session,
         lesson.chapter,
         lesson,
@@ -137,14 +138,14 @@ def video_course(app, make_course):
     course = make_course(lessons=1)
     chapter = course.chapters[0]
     data = bytes(range(256)) * 40
-    lesson = authoring.save_lesson(
+    lesson = ops.save_lesson(
         db.session,
         chapter,
         None,
         title="视频",
         kind="video",
         minutes=10,
-        upload=authoring.Upload("demo.mp4", data),
+        upload=ops.Upload("demo.mp4", data),
         upload_root=app.config["UPLOAD_FOLDER"],
     )
     db.session.commit()
@@ -265,7 +266,7 @@ def test_submitting_shows_the_review(client, login, trainee, make_course):
     attempt = _start(client, course)
     from courses.demo import right_answers
 
-    form = right_answers(quizzes.questions_of(db.session, attempt))
+    form = right_answers(queries.questions_of(db.session, attempt))
     response = client.post(
         f"/courses/{course.slug}/quiz/attempts/{attempt.id}/submit",
         data=form,
@@ -307,14 +308,14 @@ def test_someone_elses_attempt_is_not_found(client, login, make_user, trainee, m
 
 
 def _completed(trainee, course):
-    enrollment = learning.enrol(db.session, trainee, course)
+    enrollment = ops.enrol(db.session, trainee, course)
     for lesson in course.lessons:
-        learning.mark_done(db.session, enrollment, lesson)
-    attempt = quizzes.start_attempt(db.session, enrollment)
+        ops.mark_done(db.session, enrollment, lesson)
+    attempt = ops.start_attempt(db.session, enrollment)
     from courses.demo import right_answers
 
-    quizzes.submit_attempt(
-        db.session, attempt, right_answers(quizzes.questions_of(db.session, attempt))
+    ops.submit_attempt(
+        db.session, attempt, right_answers(queries.questions_of(db.session, attempt))
     )
     db.session.commit()
 
@@ -323,7 +324,7 @@ def test_my_learning_and_transcript_exports(client, login, trainee, make_course)
     done = make_course(title="已完成的课程", hours=6)
     ongoing = make_course(title="学习中的课程", hours=3)
     _completed(trainee, done)
-    learning.enrol(db.session, trainee, ongoing)
+    ops.enrol(db.session, trainee, ongoing)
     db.session.commit()
     login(trainee)
     html = _text(client.get("/me/learning"))

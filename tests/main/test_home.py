@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from courses import learning
+from courses import operations as ops
 from courses.queries import recommended_courses
 from expertpool.accounts.models import User
 from expertpool.core.access import Role
@@ -39,9 +39,9 @@ def test_continue_opens_the_next_unfinished_lesson_with_a_progress_bar(
     client: Any, login: Any, trainee: Any, make_course: Any
 ) -> None:
     course = make_course(lessons=3)
-    enrollment = learning.enrol(db.session, trainee, course)
+    enrollment = ops.enrol(db.session, trainee, course)
     first, second, _third = course.lessons
-    learning.mark_done(db.session, enrollment, first)
+    ops.mark_done(db.session, enrollment, first)
     db.session.commit()
     login(trainee)
     page = _page(client)
@@ -54,9 +54,9 @@ def test_continue_opens_the_quiz_once_every_lesson_is_done(
     client: Any, login: Any, trainee: Any, make_course: Any
 ) -> None:
     course = make_course(lessons=2)
-    enrollment = learning.enrol(db.session, trainee, course)
+    enrollment = ops.enrol(db.session, trainee, course)
     for lesson in course.lessons:
-        learning.mark_done(db.session, enrollment, lesson)
+        ops.mark_done(db.session, enrollment, lesson)
     db.session.commit()
     login(trainee)
     assert _continue_href(_page(client), course.slug) == f"/courses/{course.slug}/quiz"
@@ -71,7 +71,7 @@ def test_recommendations_follow_audience_and_what_was_taken(
     related = make_course(title="相关", audience=["regulator"], topic="statistics", tags=[])
     unrelated = make_course(title="无关", audience=["regulator"], topic="certificates", tags=[])
     draft = make_course(title="草稿", audience=["technician"], publish=False)
-    learning.enrol(db.session, trainee, taken)
+    ops.enrol(db.session, trainee, taken)
     db.session.commit()
     found = recommended_courses(db.session, trainee)
     # audience matches first (title order), then the course related by topic
@@ -89,9 +89,9 @@ def test_a_new_learner_is_pointed_at_courses_they_can_start_in_their_language(
     found = recommended_courses(db.session, trainee, language="zh")
     # startable first (the Chinese one before the English one), the advanced course last
     assert [c.id for c in found] == [entry.id, english.id, advanced.id]
-    enrollment = learning.enrol(db.session, trainee, entry)
+    enrollment = ops.enrol(db.session, trainee, entry)
     for lesson in entry.lessons:
-        learning.mark_done(db.session, enrollment, lesson)
+        ops.mark_done(db.session, enrollment, lesson)
     db.session.commit()
     assert enrollment.is_completed
     assert recommended_courses(db.session, trainee, language="en")[0].id == english.id
@@ -110,8 +110,8 @@ def test_certificates_and_hours_this_year(
     client: Any, login: Any, trainee: Any, make_course: Any
 ) -> None:
     course = make_course(lessons=1, questions=[], hours=4.5)
-    enrollment = learning.enrol(db.session, trainee, course)
-    certificate = learning.mark_done(db.session, enrollment, course.lessons[0])
+    enrollment = ops.enrol(db.session, trainee, course)
+    certificate = ops.mark_done(db.session, enrollment, course.lessons[0])
     db.session.commit()
     login(trainee)
     page = _page(client)
@@ -125,7 +125,7 @@ def test_assigned_training_lists_its_due_date(
 ) -> None:
     course = make_course()
     due = TODAY + dt.timedelta(days=20)
-    learning.enrol(db.session, admin, course, learner=trainee, due_date=due)
+    ops.enrol(db.session, admin, course, learner=trainee, due_date=due)
     db.session.commit()
     login(trainee)
     assigned = _page(client).split('data-list="assigned"', 1)[1].split("</ul>", 1)[0]

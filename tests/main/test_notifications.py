@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from courses import certificates, learning
+from courses import operations as ops
 from expertpool.accounts.models import User
 from expertpool.core.access import Role
 from expertpool.db import db
@@ -88,13 +88,13 @@ def test_certificate_issued_and_revoked_reach_the_learner(
     app: Any, admin: Any, trainee: Any, make_course: Any, fake_smtp: Any
 ) -> None:
     course = make_course(lessons=1, questions=[])
-    enrollment = learning.enrol(db.session, trainee, course)
-    certificate = learning.mark_done(db.session, enrollment, course.lessons[0])
+    enrollment = ops.enrol(db.session, trainee, course)
+    certificate = ops.mark_done(db.session, enrollment, course.lessons[0])
     db.session.commit()
     (issued,) = _notes("certificate_issued")
     assert issued.user_id == trainee.id and certificate.code in issued.body
     assert issued.link == f"/certificates/{certificate.code}.pdf"
-    certificates.revoke(db.session, admin, certificate, "考试舞弊")
+    ops.revoke_certificate(db.session, admin, certificate, "考试舞弊")
     db.session.commit()
     (revoked,) = _notes("certificate_revoked")
     assert revoked.user_id == trainee.id and "考试舞弊" in revoked.body
@@ -125,8 +125,8 @@ def test_a_new_notification_shows_in_the_inbox_badge(
     client: Any, login: Any, admin: Any, trainee: Any, make_course: Any
 ) -> None:
     course = make_course(lessons=1, questions=[])
-    enrollment = learning.enrol(db.session, trainee, course)
-    learning.mark_done(db.session, enrollment, course.lessons[0])
+    enrollment = ops.enrol(db.session, trainee, course)
+    ops.mark_done(db.session, enrollment, course.lessons[0])
     db.session.commit()
     login(trainee)
     page = client.get("/inbox").get_data(as_text=True)

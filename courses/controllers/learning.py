@@ -18,18 +18,17 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from expertpool.core.access import login_required
 from expertpool.db import db
 
-from .. import certificates, learning, pdf
-from .. import transcript as transcripts
-from ..catalogue import CatalogueFilter, paginate
-from ..constants import AUDIENCES, HOUR_RANGES, LESSON_KINDS, LEVELS, PUBLISHED, TOPICS
+from .. import operations as ops
+from .. import queries
+from ..constants import AUDIENCES, HOUR_RANGES, LESSON_KINDS, LEVELS, TOPICS
+from ..content import pdf_documents
 from ..errors import CourseError
 from ..forms import ActionForm
-from ..models import Certificate, Course, Enrollment, Lesson, Material
+from ..models import Course, Enrollment, Lesson, Material
 from .common import fail, get_or_404, stored_file, visible_course
 
 CATALOGUE_PER_PAGE = 12
@@ -40,17 +39,13 @@ CATALOGUE_PER_PAGE = 12
 
 @login_required
 def catalogue() -> Any:
-    flt = CatalogueFilter.from_args(request.args)
-    courses = list(db.session.scalars(select(Course).where(Course.status == PUBLISHED)))
-    popularity = dict(
-        db.session.execute(
-            select(Enrollment.course_id, func.count()).group_by(Enrollment.course_id)
-        ).all()
-    )
-    page = paginate(
+    flt = queries.CatalogueFilter.from_args(request.args)
+    courses = queries.published_courses(db.session)
+    popularity = queries.enrolment_counts(db.session)
+    page = queries.paginate(
         flt.apply(courses, popularity), request.args.get("page", 1, type=int), CATALOGUE_PER_PAGE
     )
-    mine = {e.course_id: e for e in learning.enrollments_of(db.session, current_user.id)}
+    mine = {e.course_id: e for e in queries.enrollments_of(db.session, current_user.id)}
     return render_template(
         "courses/catalogue.html",
         page=page,
@@ -69,13 +64,9 @@ def catalogue() -> Any:
 @login_required
 def course(slug: str) -> Any:
     course = visible_course(slug)
-    enrollment = learning.latest_enrollment(db.session, current_user.id, course.id)
-    state = learning.progress(db.session, enrollment) if enrollment else None
-    certificate = (
-        db.session.scalar(select(Certificate).where(Certificate.enrollment_id == enrollment.id))
-        if enrollment
-        else None
-    )
+    enrollment = queries.latest_enrollment(db.session, current_user.id, course.id)
+    state = queries.progress(db.session, enrollment) if enrollment else None
+    certificate = queries.certificate_of(db.session, enrollment.id) if enrollment else None
     return render_template(
         "courses/course.html",
         course=course,
@@ -83,9 +74,9 @@ def course(slug: str) -> Any:
         progress=state,
         certificate=certificate,
         form=ActionForm(),
-        missing=learning.missing_prerequisites(db.session, current_user, course),
-        resume=learning.resume_lesson(enrollment) if enrollment else None,
-        can_renew=bool(certificate and not certificates.is_current(certificate)),
+        missing=queries.missing_prerequisites(db.session, current_user, course),
+        resume=queries.resume_lesson(enrollment) if enrollment else None,
+        can_renew=bool(certificate and not queries.certificate_is_current(certificate)),
         topics=TOPICS,
         audiences=AUDIENCES,
         levels=LEVELS,
@@ -105,12 +96,12 @@ def enrol(slug: str) -> Any:
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        enrollment = learning.enrol(db.session, current_user, course)
+        enrollment = ops.enrol(db.session, current_user, course)
     except CourseError as exc:  # e.g. PrerequisiteMissing, naming the missing course
         fail(str(exc))
         return redirect(url_for("courses.course", slug=slug))
     flash(_("You are enrolled in “%(title)s”.", title=course.title), "success")
-    target = learning.resume_lesson(enrollment)
+    target = queries.resume_lesson(enrollment)
     return redirect(
         url_for("courses.lesson", slug=slug, lesson_id=target.id)
         if target
@@ -121,8 +112,8 @@ def enrol(slug: str) -> Any:
 @login_required
 def resume(slug: str) -> Any:
     course = visible_course(slug)
-    enrollment = learning.latest_enrollment(db.session, current_user.id, course.id)
-    target = learning.resume_lesson(enrollment) if enrollment else None
+    enrollment = queries.latest_enrollment(db.session, current_user.id, course.id)
+    target = queries.resume_lesson(enrollment) if enrollment else None
     if target is None:
         return redirect(url_for("courses.course", slug=slug))
     return redirect(url_for("courses.lesson", slug=slug, lesson_id=target.id))
@@ -136,14 +127,14 @@ def _learning_access(course: Course) -> tuple[Enrollment | None, Any]:
 
     Administrators preview any lesson without an enrolment (nothing is recorded for them).
     """
-    enrollment = learning.latest_enrollment(db.session, current_user.id, course.id)
+    enrollment = queries.latest_enrollment(db.session, current_user.id, course.id)
     if enrollment is None:
         if current_user.is_admin:
             return None, None
         flash(_("Enrol in the course to open its lessons."), "info")
         return None, redirect(url_for("courses.course", slug=course.slug))
     if not enrollment.is_completed:
-        missing = learning.missing_prerequisites(db.session, current_user, course)
+        missing = queries.missing_prerequisites(db.session, current_user, course)
         if missing:
             flash(
                 _(
@@ -171,7 +162,7 @@ def lesson(slug: str, lesson_id: int) -> Any:
     if refusal is not None:
         return refusal
     if enrollment is not None:
-        learning.record_visit(db.session, enrollment, item)
+        ops.record_visit(db.session, enrollment, item)
     lessons = course.lessons
     index = lessons.index(item)
     row = enrollment.progress_of(item.id) if enrollment else None
@@ -227,7 +218,7 @@ def lesson_done(slug: str, lesson_id: int) -> Any:
         return refusal
     if enrollment is None:  # an administrator previewing
         return redirect(url_for("courses.lesson", slug=slug, lesson_id=lesson_id))
-    certificate = learning.mark_done(db.session, enrollment, item, done=form.action.data != "undo")
+    certificate = ops.mark_done(db.session, enrollment, item, done=form.action.data != "undo")
     if certificate is not None:
         flash(
             _("Course completed. Your certificate %(code)s is ready.", code=certificate.code),
@@ -241,7 +232,7 @@ def lesson_done(slug: str, lesson_id: int) -> Any:
     if (
         form.action.data != "undo"
         and course.has_quiz
-        and not learning.quiz_passed(db.session, enrollment)
+        and not queries.quiz_passed(db.session, enrollment)
     ):
         flash(_("All lessons done? Take the final quiz to complete the course."), "info")
         return redirect(url_for("courses.quiz", slug=slug))
@@ -253,13 +244,13 @@ def lesson_position(slug: str, lesson_id: int) -> Any:
     """Save the resume point inside a video (called by lesson.js every few seconds)."""
     course = visible_course(slug)
     item = _lesson_of(course, lesson_id)
-    enrollment = learning.latest_enrollment(db.session, current_user.id, course.id)
+    enrollment = queries.latest_enrollment(db.session, current_user.id, course.id)
     if enrollment is None:
         return jsonify({"saved": False}), 200
     seconds = request.form.get("position", type=float)
     if seconds is None:
         abort(400)
-    learning.save_position(db.session, enrollment, item, seconds)
+    ops.save_position(db.session, enrollment, item, seconds)
     return jsonify({"saved": True})
 
 
@@ -268,9 +259,9 @@ def lesson_position(slug: str, lesson_id: int) -> Any:
 
 @login_required
 def my_learning() -> Any:
-    enrollments = learning.enrollments_of(db.session, current_user.id)
-    states = {e.id: learning.progress(db.session, e) for e in enrollments}
-    certs = {c.enrollment_id: c for c in certificates.of_user(db.session, current_user.id)}
+    enrollments = queries.enrollments_of(db.session, current_user.id)
+    states = {e.id: queries.progress(db.session, e) for e in enrollments}
+    certs = {c.enrollment_id: c for c in queries.certificates_of(db.session, current_user.id)}
     return render_template(
         "courses/my_learning.html",
         enrollments=enrollments,
@@ -283,7 +274,7 @@ def my_learning() -> Any:
 @login_required
 def transcript() -> Any:
     return render_template(
-        "courses/transcript.html", t=transcripts.build(db.session, current_user), own=True
+        "courses/transcript.html", t=queries.transcript.build(db.session, current_user), own=True
     )
 
 
@@ -309,13 +300,13 @@ def transcript_labels() -> dict[str, str]:
 
 
 def transcript_response(user: Any, fmt: str) -> Response:
-    t = transcripts.build(db.session, user)
+    t = queries.transcript.build(db.session, user)
     stamp = dt.date.today().isoformat()
     if fmt == "xlsx":
-        body = transcripts.to_xlsx(t, transcript_labels())
+        body = queries.transcript.to_xlsx(t, transcript_labels())
         mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     elif fmt == "pdf":
-        body, mime = transcripts.to_pdf(t, transcript_labels()), "application/pdf"
+        body, mime = queries.transcript.to_pdf(t, transcript_labels()), "application/pdf"
     else:
         abort(404)
     return Response(
@@ -343,12 +334,12 @@ def verify_url(code: str) -> str:
 
 @login_required
 def certificate_pdf(code: str) -> Any:
-    cert = certificates.find(db.session, code)
+    cert = queries.find_certificate(db.session, code)
     if cert is None:
         abort(404)
     if cert.user_id != current_user.id and not current_user.is_admin:
         abort(404)  # don't reveal that the code exists
-    body = pdf.certificate_pdf(
+    body = pdf_documents.certificate_pdf(
         learner_name=cert.learner_name,
         course_title=cert.course_title,
         hours=cert.hours,

@@ -25,10 +25,11 @@ from sqlalchemy.orm import Session
 from expertpool.accounts.models import User
 from expertpool.db import savepoint, utcnow
 
-from . import authoring, grading
-from .constants import DEFAULT_REVIEW_POLICY, PDF_EXTENSIONS, PUBLISHED, VIDEO_EXTENSIONS
-from .material_index import material_changed
-from .models import Course, Lesson, Question
+from .. import grading
+from ..constants import DEFAULT_REVIEW_POLICY, PDF_EXTENSIONS, PUBLISHED, VIDEO_EXTENSIONS
+from ..models import Course, Lesson, Question
+from ..search.index import material_changed
+from . import authoring
 
 log = logging.getLogger(__name__)
 MANIFEST = "course.toml"

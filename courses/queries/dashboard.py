@@ -1,4 +1,4 @@
-"""Read-side queries of the training feature for the learner's home page."""
+"""The learner's home page: courses in progress, assigned training, recommendations, hours."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from expertpool.accounts.models import User
-from expertpool.experts.models import Expert
 
-from . import certificates, learning, training
-from .constants import PUBLISHED
-from .models import Certificate, Course, Enrollment, Lesson
+from ..constants import PUBLISHED
+from ..models import Certificate, Course, Enrollment, Lesson
+from .certificates import certificates_of
+from .learning import Progress, enrollments_of, latest_by_course, progress, resume_lesson
 
 # Role of a user -> the course audience it stands for (trainees give theirs at registration).
 ROLE_AUDIENCES = {"expert": "reviewer"}
@@ -24,7 +24,7 @@ RECOMMENDED_LIMIT = 6
 @dataclass(frozen=True)
 class CourseInProgress:
     enrollment: Enrollment
-    progress: learning.Progress
+    progress: Progress
     next_lesson: Lesson | None  # None when every lesson is done: the quiz comes next
 
     @property
@@ -56,32 +56,24 @@ def next_lesson(enrollment: Enrollment) -> Lesson | None:
     done = enrollment.done_lesson_ids
     if all(lesson.id in done for lesson in enrollment.course.lessons):
         return None
-    return learning.resume_lesson(enrollment)
-
-
-def _latest_per_course(enrollments: list[Enrollment]) -> list[Enrollment]:
-    latest: dict[int, Enrollment] = {}
-    for e in enrollments:
-        if e.course_id not in latest or e.cycle > latest[e.course_id].cycle:
-            latest[e.course_id] = e
-    return list(latest.values())
+    return resume_lesson(enrollment)
 
 
 def learner_dashboard(
     session: Session, user: User, today: dt.date | None = None, language: str | None = None
 ) -> LearnerDashboard:
     today = today or dt.date.today()
-    enrollments = learning.enrollments_of(session, user.id)
-    open_ = [e for e in _latest_per_course(enrollments) if not e.is_completed]
+    enrollments = enrollments_of(session, user.id)
+    open_ = [e for e in latest_by_course(enrollments).values() if not e.is_completed]
     in_progress = sorted(
-        (CourseInProgress(e, learning.progress(session, e), next_lesson(e)) for e in open_),
+        (CourseInProgress(e, progress(session, e), next_lesson(e)) for e in open_),
         key=lambda row: (-row.enrollment.enrolled_at.timestamp(), row.enrollment.id),
     )
     assigned = sorted(
         (e for e in open_ if e.due_date is not None or e.assigned_by_id is not None),
         key=lambda e: (e.due_date or dt.date.max, e.course.title, e.id),
     )
-    certs = certificates.of_user(session, user.id)
+    certs = certificates_of(session, user.id)
     hours = sum(c.hours for c in certs if not c.is_revoked and c.issued_at.year == today.year)
     return LearnerDashboard(
         in_progress=in_progress,
@@ -114,7 +106,7 @@ def recommended_courses(
     order is stable.
     """
     if enrollments is None:
-        enrollments = learning.enrollments_of(session, user.id)
+        enrollments = enrollments_of(session, user.id)
     taken_ids = {e.course_id for e in enrollments}
     completed_ids = {e.course_id for e in enrollments if e.is_completed}
     taken = [e.course for e in enrollments]
@@ -132,40 +124,3 @@ def recommended_courses(
             foreign = language is not None and course.language != language
             scored.append(((blocked, -score, foreign, course.title, course.id), course))
     return [course for _, course in sorted(scored, key=lambda row: row[0])[:limit]]
-
-
-@dataclass(frozen=True)
-class RequiredTrainingRow:
-    record: training.TrainingRecord
-    enrollment: Enrollment | None  # the latest enrolment in the course, if any
-
-    @property
-    def due_date(self) -> dt.date | None:
-        if self.enrollment is None or self.enrollment.is_completed:
-            return None
-        return self.enrollment.due_date
-
-
-def expert_required_training(
-    session: Session, expert: Any, user_id: int | None
-) -> list[RequiredTrainingRow]:
-    """The expert's required courses, each with its status and the enrolment to continue."""
-    records = training.training_status(expert, session)
-    latest: dict[int, Enrollment] = {}
-    if user_id is not None and records:
-        for e in session.scalars(
-            select(Enrollment).where(
-                Enrollment.user_id == user_id,
-                Enrollment.course_id.in_([r.course.id for r in records]),
-            )
-        ):
-            if e.course_id not in latest or e.cycle > latest[e.course_id].cycle:
-                latest[e.course_id] = e
-    return [RequiredTrainingRow(r, latest.get(r.course.id)) for r in records]
-
-
-def experts_missing_training_count(session: Session) -> int:
-    """How many experts the required-training report lists (active experts not holding every
-    required course): counted from ids, without loading each expert and their records."""
-    active = list(session.scalars(select(Expert.id).where(Expert.status == "active")))
-    return len(active) - len(training.experts_with_required_training(session, active))

@@ -1,4 +1,7 @@
-"""Certificates: issued once per completed enrolment, verifiable by code, revocable by admins."""
+"""Certificate operations: issued once per completed enrolment, revocable by administrators.
+
+Reading them (by code, current or not, per learner) is `queries/certificates.py`.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +16,9 @@ from expertpool.accounts.models import User
 from expertpool.core import audit, signals
 from expertpool.db import utcnow
 
-from .errors import CourseError
-from .models import Certificate, Enrollment
+from ..errors import CourseError
+from ..models import Certificate, Enrollment
+from ..queries.certificates import certificate_of
 
 # No 0/O, 1/I/L: codes are read aloud and typed from paper.
 _ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -30,17 +34,11 @@ def new_code(session: Session) -> str:
             return code
 
 
-def normalise_code(code: str) -> str:
-    return code.strip().upper()
-
-
-def find(session: Session, code: str) -> Certificate | None:
-    return session.scalar(select(Certificate).where(Certificate.code == normalise_code(code)))
-
-
-def issue(session: Session, enrollment: Enrollment, now: dt.datetime | None = None) -> Certificate:
+def issue_certificate(
+    session: Session, enrollment: Enrollment, now: dt.datetime | None = None
+) -> Certificate:
     """The enrolment's certificate, created on first call only (issued once)."""
-    existing = session.scalar(select(Certificate).where(Certificate.enrollment_id == enrollment.id))
+    existing = certificate_of(session, enrollment.id)
     if existing is not None:
         return existing
     course = enrollment.course
@@ -60,7 +58,7 @@ def issue(session: Session, enrollment: Enrollment, now: dt.datetime | None = No
     return certificate
 
 
-def revoke(
+def revoke_certificate(
     session: Session,
     actor: User,
     certificate: Certificate,
@@ -79,21 +77,3 @@ def revoke(
     session.flush()
     signals.certificate_revoked.send(certificate, session=session, actor=actor)
     return certificate
-
-
-def is_current(certificate: Certificate, today: dt.date | None = None) -> bool:
-    """Not revoked and not past its validity (courses without a validity never expire)."""
-    if certificate.is_revoked:
-        return False
-    until = certificate.valid_until()
-    return until is None or (today or dt.date.today()) <= until
-
-
-def of_user(session: Session, user_id: int) -> list[Certificate]:
-    return list(
-        session.scalars(
-            select(Certificate)
-            .where(Certificate.user_id == user_id)
-            .order_by(Certificate.issued_at.desc())
-        )
-    )

@@ -1,6 +1,6 @@
 """Course-material search: hybrid retrieval over passages, grouped by course, with facets.
 
-The keyword and vector indexes are those of `material_index`; retrieval and fusion are the
+The keyword and vector indexes are those of `search.index`; retrieval and fusion are the
 search core's `HybridRetriever`. This module adds what the search page needs around it:
 filters from the request, facet counts over the fused candidates, hits grouped by course, and
 help when nothing is found (the words tried, spelling suggestions, related courses).
@@ -38,9 +38,9 @@ from expertpool.core.search import (
 from expertpool.core.search.analysis import raw_tokens
 from expertpool.core.search.app import get_index, hybrid_config, index_exists
 
-from .constants import AUDIENCES, LANGUAGES, LEVELS, PUBLISHED, TOPICS
-from .material_index import INDEX, SOURCE_TYPE, YES
-from .models import Course, Lesson
+from ..constants import AUDIENCES, LANGUAGES, LEVELS, PUBLISHED, TOPICS
+from ..models import Course, Lesson
+from .index import INDEX, SOURCE_TYPE, YES
 
 PER_PAGE = 20
 MAX_PAGE = 25  # deeper pages make both sides rank page x 20 candidates: nobody reads that far

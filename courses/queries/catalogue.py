@@ -1,4 +1,5 @@
-"""Catalogue browsing: facets (topic, audience, level, hours), sorting and pagination.
+"""The catalogue: courses by address, browsing with facets (topic, audience, level, hours),
+sorting and pagination, and the course lists of the authoring pages.
 
 The catalogue holds at most a few hundred published courses, so it is filtered in Python over
 one query; facet counts are computed against the other active filters, as shops do.
@@ -11,8 +12,38 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from .constants import AUDIENCES, HOUR_RANGES, LEVEL_ORDER, LEVELS, TOPICS
-from .models import Course
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..constants import AUDIENCES, HOUR_RANGES, LEVEL_ORDER, LEVELS, PUBLISHED, TOPICS
+from ..models import Course, Enrollment
+
+
+def course_by_slug(session: Session, slug: str) -> Course | None:
+    return session.scalar(select(Course).where(Course.slug == slug))
+
+
+def published_courses(session: Session) -> list[Course]:
+    return list(session.scalars(select(Course).where(Course.status == PUBLISHED)))
+
+
+def courses_by_title(session: Session) -> list[Course]:
+    return list(session.scalars(select(Course).order_by(Course.title)))
+
+
+def courses_by_status(session: Session) -> list[Course]:
+    """Every course, drafts first, then by title (the authoring list)."""
+    return list(session.scalars(select(Course).order_by(Course.status, Course.title)))
+
+
+def enrolment_counts(session: Session) -> dict[int, int]:
+    """Course id -> enrolments in it, every cycle counted (the catalogue's popularity)."""
+    return dict(
+        session.execute(
+            select(Enrollment.course_id, func.count()).group_by(Enrollment.course_id)
+        ).all()
+    )
+
 
 SORTS: dict[str, Callable[[Course, Mapping[int, int]], Any]] = {
     "title": lambda c, _p: c.title,

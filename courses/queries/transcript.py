@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from expertpool.accounts.models import User
 
-from . import pdf
-from .models import Certificate, Enrollment
+from ..content import pdf_documents
+from ..models import Certificate, Enrollment
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,18 @@ LABELS = {
 }
 
 
+def _course_columns(labels: Mapping[str, str]) -> list[str]:
+    """The headings of the courses table, in the order of `_row_values` (XLSX and PDF)."""
+    return [
+        labels["course"],
+        labels["status"],
+        labels["enrolled"],
+        labels["completed"],
+        labels["hours"],
+        labels["certificate"],
+    ]
+
+
 def _row_values(row: TranscriptRow, labels: Mapping[str, str]) -> list[object]:
     code = row.certificate_code or ""
     if row.revoked:
@@ -113,7 +125,7 @@ def _row_values(row: TranscriptRow, labels: Mapping[str, str]) -> list[object]:
         labels.get(f"status_{row.status}", row.status),
         row.enrolled_on,
         row.completed_on,
-        pdf.format_hours(row.hours),
+        pdf_documents.format_hours(row.hours),
         code,
     ]
 
@@ -125,16 +137,7 @@ def to_xlsx(t: Transcript, labels: Mapping[str, str] | None = None) -> bytes:
     sheet.title = lb["courses"][:31]
     sheet.append([lb["learner"], t.user.name, t.user.organisation or ""])
     sheet.append([])
-    sheet.append(
-        [
-            lb["course"],
-            lb["status"],
-            lb["enrolled"],
-            lb["completed"],
-            lb["hours"],
-            lb["certificate"],
-        ]
-    )
+    sheet.append(_course_columns(lb))
     for cell in sheet[3]:
         cell.font = Font(bold=True)
     for row in t.rows:
@@ -158,27 +161,16 @@ def to_pdf(
 ) -> bytes:
     lb = {**LABELS, **(labels or {})}
     rows = [_row_values(r, lb) for r in t.rows]
-    years = [[year, pdf.format_hours(h)] for year, h in t.hours_by_year.items()]
-    years.append([lb["total"], pdf.format_hours(t.total_hours)])
+    years = [[year, pdf_documents.format_hours(h)] for year, h in t.hours_by_year.items()]
+    years.append([lb["total"], pdf_documents.format_hours(t.total_hours)])
     subtitle = f"{lb['learner']}: {t.user.name}" + (
         f" · {t.user.organisation}" if t.user.organisation else ""
     )
-    return pdf.table_pdf(
+    return pdf_documents.table_pdf(
         title=lb["title"],
         subtitle=subtitle,
         sections=[
-            (
-                lb["courses"],
-                [
-                    lb["course"],
-                    lb["status"],
-                    lb["enrolled"],
-                    lb["completed"],
-                    lb["hours"],
-                    lb["certificate"],
-                ],
-                rows,
-            ),
+            (lb["courses"], _course_columns(lb), rows),
             (lb["hours_by_year"], [lb["year"], lb["hours"]], years),
         ],
         footer=f"{lb['generated']}: {(today or dt.date.today()).isoformat()}",

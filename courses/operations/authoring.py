@@ -20,8 +20,8 @@ from expertpool.accounts.models import User
 from expertpool.core.textlists import split_list
 from expertpool.db import utcnow
 
-from . import content, grading
-from .constants import (
+from .. import grading
+from ..constants import (
     AUDIENCES,
     DEFAULT_REVIEW_POLICY,
     DRAFT,
@@ -35,9 +35,10 @@ from .constants import (
     TOPICS,
     VIDEO_EXTENSIONS,
 )
-from .errors import CourseError, StaleEdit
-from .material_index import material_changed
-from .models import Chapter, Course, Enrollment, Lesson, Material, Question, Quiz, QuizAttempt
+from ..content import files, render
+from ..errors import CourseError, StaleEdit
+from ..models import Chapter, Course, Enrollment, Lesson, Material, Question, Quiz, QuizAttempt
+from ..search.index import material_changed
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 # Short names that are pages under /courses/ themselves: a course there could not be reached.
@@ -241,7 +242,7 @@ def set_status(session: Session, actor: User, course: Course, publish: bool) -> 
 def set_cover(session: Session, course: Course, upload: Upload, upload_root: str) -> None:
     if Path(upload.filename).suffix.lower() not in IMAGE_EXTENSIONS:
         raise CourseError(str(_l("The cover must be an image (PNG, JPEG, GIF or WebP).")))
-    course.cover_path = content.store_file(upload_root, course.id, upload.filename, upload.data)
+    course.cover_path = files.store_file(upload_root, course.id, upload.filename, upload.data)
     session.flush()
 
 
@@ -339,7 +340,7 @@ def save_lesson(
         lesson.position = _next_position(chapter.lessons)
     lesson.title, lesson.kind, lesson.minutes = title.strip(), kind, minutes
     lesson.markdown = markdown or None
-    lesson.html = content.render_markdown(markdown) if markdown else None
+    lesson.html = render.render_markdown(markdown) if markdown else None
     lesson.video_url = video_url or None
     lesson.source_key = source_key or lesson.source_key
     session.flush()
@@ -354,7 +355,7 @@ def save_lesson(
 
 def upload_problems(kind: str, upload: Upload) -> list[tuple[str, str]]:
     suffix = Path(upload.filename).suffix.lower()
-    if kind == "pdf" and (suffix not in PDF_EXTENSIONS or not content.is_pdf(upload.data)):
+    if kind == "pdf" and (suffix not in PDF_EXTENSIONS or not render.is_pdf(upload.data)):
         return [("file", "must be a PDF file")]
     if kind == "video" and suffix not in VIDEO_EXTENSIONS:
         return [("file", f"a video must be one of: {', '.join(sorted(VIDEO_EXTENSIONS))}")]
@@ -366,14 +367,12 @@ def upload_problems(kind: str, upload: Upload) -> list[tuple[str, str]]:
 def _attach_file(lesson: Lesson, upload: Upload, upload_root: str | None) -> None:
     if upload_root is None:
         raise ValueError("upload_root is needed to store a file")
-    lesson.file_path = content.store_file(
-        upload_root, lesson.course_id, upload.filename, upload.data
-    )
+    lesson.file_path = files.store_file(upload_root, lesson.course_id, upload.filename, upload.data)
     lesson.file_name = Path(upload.filename).name
-    lesson.file_mime = content.guess_mime(upload.filename)
+    lesson.file_mime = files.guess_mime(upload.filename)
     lesson.file_size = len(upload.data)
     if lesson.kind == "pdf":
-        lesson.pdf_text = content.pdf_text(upload.data)
+        lesson.pdf_text = render.pdf_text(upload.data)
 
 
 def move_lesson(session: Session, lesson: Lesson, step: int) -> None:
@@ -404,13 +403,13 @@ def add_material(
         lesson=lesson,
         title=title.strip() or Path(upload.filename).name,
         file_name=Path(upload.filename).name,
-        mime=content.guess_mime(upload.filename),
+        mime=files.guess_mime(upload.filename),
         size=len(upload.data),
         file_path="",
     )
     session.add(material)
     session.flush()
-    material.file_path = content.store_file(upload_root, course.id, upload.filename, upload.data)
+    material.file_path = files.store_file(upload_root, course.id, upload.filename, upload.data)
     session.flush()
     return material
 

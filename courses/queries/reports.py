@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from expertpool.accounts.models import User
 
-from .constants import COMPLETED, EXPIRED, SUBMITTED
-from .models import Certificate, Course, Enrollment, QuizAttempt
+from ..constants import COMPLETED, EXPIRED, SUBMITTED
+from ..models import Certificate, Course, Enrollment, QuizAttempt
 
 UNKNOWN = "?"
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .models import Course, Lesson
+    from ..models import Course, Lesson
 
 MIN_CHARS = 300
 MAX_CHARS = 600

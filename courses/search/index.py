@@ -1,6 +1,6 @@
 """The course-material search indexes and how they follow the catalogue.
 
-Two indexes named "materials", both one entry per passage (`passages.py`): a keyword index
+Two indexes named "materials", both one entry per passage (`content/passages.py`): a keyword index
 (Whoosh, via `expertpool.core.search.app`) and a vector index (the embeddings store, one
 vector per passage: source ("course", course id), chunk = the passage id).
 
@@ -36,8 +36,8 @@ from expertpool.core.search.app import (
 )
 from expertpool.db import db
 
-from .models import Course, Lesson
-from .passages import Passage, course_passages
+from ..content.passages import Passage, course_passages
+from ..models import Course, Lesson
 
 log = logging.getLogger(__name__)
 

@@ -8,16 +8,16 @@ from typing import Any
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from expertpool.core.access import login_required
 from expertpool.db import db, utcnow
 
-from .. import learning, quizzes
+from .. import operations as ops
+from .. import queries
 from ..constants import OPEN, REVIEW_POLICIES
 from ..errors import CourseError
 from ..forms import ActionForm
-from ..models import Certificate, QuizAttempt
+from ..models import QuizAttempt
 from .common import fail, visible_course
 
 
@@ -27,7 +27,7 @@ def _grace() -> dt.timedelta:
 
 def _enrollment_or_redirect(slug: str) -> tuple[Any, Any, Any]:
     course = visible_course(slug)
-    enrollment = learning.latest_enrollment(db.session, current_user.id, course.id)
+    enrollment = queries.latest_enrollment(db.session, current_user.id, course.id)
     if enrollment is None:
         flash(_("Enrol in the course to take its quiz."), "info")
         return course, None, redirect(url_for("courses.course", slug=slug))
@@ -41,17 +41,17 @@ def quiz(slug: str) -> Any:
         return refusal
     if not course.has_quiz:
         abort(404)
-    quizzes.expire_overdue(db.session, enrollment, grace=_grace())
+    ops.expire_overdue(db.session, enrollment, grace=_grace())
     return render_template(
         "courses/quiz.html",
         course=course,
         quiz=course.quiz,
         enrollment=enrollment,
-        attempts=quizzes.attempts_of(db.session, enrollment),
-        remaining=quizzes.remaining_attempts(db.session, enrollment),
-        passed=learning.quiz_passed(db.session, enrollment),
+        attempts=queries.attempts_of(db.session, enrollment),
+        remaining=queries.remaining_attempts(db.session, enrollment),
+        passed=queries.quiz_passed(db.session, enrollment),
         bank_size=len(course.active_questions),
-        pending=quizzes.lessons_pending(enrollment),
+        pending=queries.lessons_pending(enrollment),
         policy=REVIEW_POLICIES.get(course.quiz.review_policy, ""),
         form=ActionForm(),
     )
@@ -65,7 +65,7 @@ def quiz_start(slug: str) -> Any:
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        attempt = quizzes.start_attempt(db.session, enrollment, grace=_grace())
+        attempt = ops.start_attempt(db.session, enrollment, grace=_grace())
     except CourseError as exc:
         fail(str(exc))
         return redirect(
@@ -90,7 +90,7 @@ def _own_attempt(slug: str, attempt_id: int) -> tuple[Any, QuizAttempt]:
 def attempt(slug: str, attempt_id: int) -> Any:
     course, item = _own_attempt(slug, attempt_id)
     if item.status == OPEN:
-        quizzes.expire_overdue(db.session, item.enrollment, grace=_grace())
+        ops.expire_overdue(db.session, item.enrollment, grace=_grace())
     if item.status == OPEN:
         if item.enrollment.user_id != current_user.id:
             abort(404)  # an open sheet is only for its learner
@@ -100,28 +100,22 @@ def attempt(slug: str, attempt_id: int) -> Any:
             "courses/attempt.html",
             course=course,
             attempt=item,
-            sheet=quizzes.sheet(quizzes.questions_of(db.session, item)),
+            sheet=queries.answer_sheet(queries.questions_of(db.session, item)),
             remaining=remaining,
-            field_name=quizzes.field_name,
+            field_name=queries.field_name,
             form=ActionForm(),
         )
     # Administrators look after the bank and may always see the answers; a learner sees them
     # only as the quiz's review policy allows (none of them otherwise reaches the template).
-    reveal = current_user.is_admin or quizzes.reveals_answers(db.session, item)
+    reveal = current_user.is_admin or queries.reveals_answers(db.session, item)
     return render_template(
         "courses/attempt_review.html",
         course=course,
         attempt=item,
-        review=quizzes.review(db.session, item, reveal=reveal),
+        review=queries.attempt_review(db.session, item, reveal=reveal),
         revealed=reveal,
         policy=course.quiz.review_policy if course.quiz else None,
-        certificate=_certificate(item),
-    )
-
-
-def _certificate(item: QuizAttempt) -> Certificate | None:
-    return db.session.scalar(
-        select(Certificate).where(Certificate.enrollment_id == item.enrollment_id)
+        certificate=queries.certificate_of(db.session, item.enrollment_id),
     )
 
 
@@ -133,7 +127,7 @@ def attempt_submit(slug: str, attempt_id: int) -> Any:
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        item, certificate = quizzes.submit_attempt(
+        item, certificate = ops.submit_attempt(
             db.session, item, request.form.to_dict(flat=False), grace=_grace()
         )
     except CourseError as exc:

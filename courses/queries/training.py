@@ -6,7 +6,9 @@ and — when the rule `within_term` is on (config `TRAINING_WITHIN_TERM`, defaul
 issued on or after the start of the expert's current term.
 
 Used by the expert's technical file (`training_status`), the administrators' report of experts
-missing training and the matching constraint (`experts_with_required_training`).
+missing training, the matching constraint (`experts_with_required_training`) and the home pages
+(`expert_required_training`, `experts_missing_training_count`). Assigning the required courses
+is `operations/training.py`.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from sqlalchemy.orm import Session, object_session
 
 from expertpool.experts.models import Expert
 
-from .constants import PUBLISHED
-from .models import Certificate, Course
+from ..constants import PUBLISHED
+from ..models import Certificate, Course, Enrollment
+from .learning import latest_by_course
 
 
 @dataclass(frozen=True)
@@ -201,3 +204,43 @@ def experts_missing_training(
         if not all(r.ok for r in records):
             out.append((expert, records))
     return out
+
+
+# --- home pages ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequiredTrainingRow:
+    record: TrainingRecord
+    enrollment: Enrollment | None  # the latest enrolment in the course, if any
+
+    @property
+    def due_date(self) -> dt.date | None:
+        if self.enrollment is None or self.enrollment.is_completed:
+            return None
+        return self.enrollment.due_date
+
+
+def expert_required_training(
+    session: Session, expert: Any, user_id: int | None
+) -> list[RequiredTrainingRow]:
+    """The expert's required courses, each with its status and the enrolment to continue."""
+    records = training_status(expert, session)
+    latest: dict[int, Enrollment] = {}
+    if user_id is not None and records:
+        latest = latest_by_course(
+            session.scalars(
+                select(Enrollment).where(
+                    Enrollment.user_id == user_id,
+                    Enrollment.course_id.in_([r.course.id for r in records]),
+                )
+            )
+        )
+    return [RequiredTrainingRow(r, latest.get(r.course.id)) for r in records]
+
+
+def experts_missing_training_count(session: Session) -> int:
+    """How many experts the required-training report lists (active experts not holding every
+    required course): counted from ids, without loading each expert and their records."""
+    active = list(session.scalars(select(Expert.id).where(Expert.status == "active")))
+    return len(active) - len(experts_with_required_training(session, active))

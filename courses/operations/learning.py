@@ -11,42 +11,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from expertpool.accounts.models import User
 from expertpool.db import utcnow
 
-from . import certificates
-from .constants import COMPLETED, ENROLLED, PASSED_STATUSES
-from .errors import CourseError, PrerequisiteMissing
-from .models import Certificate, Course, Enrollment, Lesson, LessonProgress, QuizAttempt
+from ..constants import COMPLETED, ENROLLED
+from ..errors import CourseError, PrerequisiteMissing
+from ..models import Certificate, Course, Enrollment, Lesson, LessonProgress
+from ..queries.certificates import certificate_is_current, certificate_of
+from ..queries.learning import latest_enrollment, missing_prerequisites, progress
+from .certificates import issue_certificate
 
 # --- enrolment --------------------------------------------------------------------------------
-
-
-def latest_enrollment(session: Session, user_id: int, course_id: int) -> Enrollment | None:
-    return session.scalar(
-        select(Enrollment)
-        .where(Enrollment.user_id == user_id, Enrollment.course_id == course_id)
-        .order_by(Enrollment.cycle.desc())
-        .limit(1)
-    )
-
-
-def completed_course_ids(session: Session, user_id: int) -> set[int]:
-    return set(
-        session.scalars(
-            select(Enrollment.course_id).where(
-                Enrollment.user_id == user_id, Enrollment.status == COMPLETED
-            )
-        )
-    )
-
-
-def missing_prerequisites(session: Session, user: User, course: Course) -> list[Course]:
-    done = completed_course_ids(session, user.id)
-    return [p for p in course.prerequisites if p.id not in done]
 
 
 def require_prerequisites(session: Session, user: User, course: Course) -> None:
@@ -114,10 +91,10 @@ def enrol(
 
 
 def _certificate_current(session: Session, enrollment: Enrollment, now: dt.datetime | None) -> bool:
-    cert = session.scalar(select(Certificate).where(Certificate.enrollment_id == enrollment.id))
+    cert = certificate_of(session, enrollment.id)
     if cert is None:
         return True  # completed without a certificate (should not happen): don't re-enrol
-    return certificates.is_current(cert, (now or utcnow()).date())
+    return certificate_is_current(cert, (now or utcnow()).date())
 
 
 @dataclass
@@ -155,37 +132,6 @@ def assign(
             result.unchanged.append(learner)
         else:
             result.created.append(enrollment)
-    return result
-
-
-def assign_required_to_experts(
-    session: Session,
-    actor: User,
-    *,
-    courses: list[Course] | None = None,
-    due_date: dt.date | None = None,
-    now: dt.datetime | None = None,
-) -> AssignResult:
-    """Assign every required course (or `courses`) to every active expert who has a login."""
-    from expertpool.experts.constants import Status
-    from expertpool.experts.models import Expert
-
-    from .training import required_courses
-
-    courses = courses if courses is not None else required_courses(session)
-    experts = list(
-        session.scalars(select(Expert).where(Expert.status == Status.ACTIVE).order_by(Expert.id))
-    )
-    users = {
-        u.id: u
-        for u in session.scalars(
-            select(User).where(User.id.in_([e.user_id for e in experts if e.user_id]))
-        )
-    }
-    result = AssignResult(without_account=[e.name for e in experts if e.user_id not in users])
-    learners = [users[e.user_id] for e in experts if e.user_id in users]
-    for course in courses:
-        assign(session, actor, course, learners, due_date=due_date, now=now, result=result)
     return result
 
 
@@ -238,60 +184,6 @@ def mark_done(
     return check_completion(session, enrollment, now=now)
 
 
-def resume_lesson(enrollment: Enrollment) -> Lesson | None:
-    """Where to pick up: the last lesson opened unless done, else the next lesson not done."""
-    lessons = enrollment.course.lessons
-    if not lessons:
-        return None
-    done = enrollment.done_lesson_ids
-    by_id = {lesson.id: index for index, lesson in enumerate(lessons)}
-    start = by_id.get(enrollment.last_lesson_id or -1)
-    if start is not None and lessons[start].id not in done:
-        return lessons[start]
-    ordered = lessons[start + 1 :] + lessons[: start + 1] if start is not None else lessons
-    return next((lesson for lesson in ordered if lesson.id not in done), lessons[0])
-
-
-@dataclass(frozen=True)
-class Progress:
-    done: int
-    total: int
-    quiz_required: bool
-    quiz_passed: bool
-
-    @property
-    def percent(self) -> int:
-        return round(100 * self.done / self.total) if self.total else 0
-
-    @property
-    def lessons_done(self) -> bool:
-        return self.done >= self.total
-
-
-def progress(session: Session, enrollment: Enrollment) -> Progress:
-    ids = {lesson.id for lesson in enrollment.course.lessons}
-    return Progress(
-        done=len(ids & enrollment.done_lesson_ids),
-        total=len(ids),
-        quiz_required=enrollment.course.has_quiz,
-        quiz_passed=quiz_passed(session, enrollment),
-    )
-
-
-def quiz_passed(session: Session, enrollment: Enrollment) -> bool:
-    return bool(
-        session.scalar(
-            select(QuizAttempt.id)
-            .where(
-                QuizAttempt.enrollment_id == enrollment.id,
-                QuizAttempt.passed.is_(True),
-                QuizAttempt.status.in_(PASSED_STATUSES),
-            )
-            .limit(1)
-        )
-    )
-
-
 def check_completion(
     session: Session, enrollment: Enrollment, *, now: dt.datetime | None = None
 ) -> Certificate | None:
@@ -310,14 +202,4 @@ def check_completion(
     now = now or utcnow()
     enrollment.status, enrollment.completed_at = COMPLETED, now
     session.flush()
-    return certificates.issue(session, enrollment, now)
-
-
-def enrollments_of(session: Session, user_id: int) -> list[Enrollment]:
-    return list(
-        session.scalars(
-            select(Enrollment)
-            .where(Enrollment.user_id == user_id)
-            .order_by(Enrollment.enrolled_at.desc())
-        )
-    )
+    return issue_certificate(session, enrollment, now)

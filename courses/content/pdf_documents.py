@@ -27,7 +27,7 @@ from reportlab.pdfgen import canvas
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 FONT = "WenQuanYiMicroHei"
-FONT_FILE = Path(__file__).resolve().parent / "fonts" / "WenQuanYiMicroHei.ttf"
+FONT_FILE = Path(__file__).resolve().parents[1] / "fonts" / "WenQuanYiMicroHei.ttf"
 
 
 def _font() -> str:
