@@ -63,6 +63,16 @@ DEFAULTS: dict[str, Any] = {
     # A production server: refuses to start without an absolute http(s) PUBLIC_BASE_URL (a
     # certificate's QR code must never point at whatever host a request happened to name).
     "PRODUCTION": False,
+    # Background jobs (expertpool/core/jobs): "database" (workers poll the job table; no other
+    # server) or "rq" (Redis at REDIS_URL wakes RQ workers). JOBS_EAGER runs each job in-process
+    # right after the commit that added it (tests, scripts).
+    "JOBS_BACKEND": "database",
+    "JOBS_EAGER": False,
+    "JOBS_POLL_SECONDS": 0.5,  # how often an idle database-backend worker looks for work
+    "JOBS_LEASE_SECONDS": 60,  # a job whose worker has not renewed this long is run again
+    "JOBS_RETRY_BASE_SECONDS": 2,  # back-off after a failure: 2, 4, 8, ... seconds
+    "JOBS_RETRY_MAX_SECONDS": 300,
+    "REDIS_URL": None,  # e.g. redis://127.0.0.1:6379/0 (JOBS_BACKEND=rq)
     "REVIEW_DUE_DAYS": 30,  # due date of a review when the administrator gives none
     "REVIEW_REPLACEMENT_MIN_DAYS": 14,  # least time an alternate invited late gets
     "REVIEW_INVITE_REMINDER_DAYS": 3,  # remind experts of invitations unanswered this long

@@ -33,6 +33,9 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+SQLITE_BUSY_TIMEOUT_MS = 10_000  # how long a writer waits for SQLite's write lock
+
+
 def configure_sqlite(engine: Engine) -> None:
     """Make SQLite behave like PostgreSQL where it matters to us.
 
@@ -48,7 +51,7 @@ def configure_sqlite(engine: Engine) -> None:
     def _connect(dbapi_connection: Any, record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()

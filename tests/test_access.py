@@ -57,6 +57,10 @@ EXPECTED: dict[str, set[str]] = {
     "experts.import_commit": ADMIN_ONLY,
     "experts.import_template": ADMIN_ONLY,
     "experts.my_file": {E},
+    "jobs.jobs": ADMIN_ONLY,
+    "jobs.progress": SIGNED_IN,  # a person polls the jobs they started; admins any job
+    "jobs.cancel": SIGNED_IN,
+    "jobs.retry": ADMIN_ONLY,
     "matching.candidates": ADMIN_ONLY,
     "matching.assign": ADMIN_ONLY,
     "matching.rounds": ADMIN_ONLY,
@@ -176,6 +180,7 @@ def _collection_app() -> Flask:
             "DATABASE_URL": f"sqlite:///{tmp / 'routes.db'}",
             "SECRET_KEY": "test-secret",
             "EMBEDDING_MODEL": "hashing",
+            "JOBS_EAGER": True,  # jobs run right after the commit that adds them
             "SERVER_NAME": "localhost",
         },
         instance_path=str(tmp / "instance"),

@@ -49,6 +49,7 @@ def _make_app(url: str, tmp_path) -> Flask:
             "WTF_CSRF_ENABLED": False,
             "RATELIMIT_ENABLED": False,
             "EMBEDDING_MODEL": "hashing",
+            "JOBS_EAGER": True,  # jobs run right after the commit that adds them
             "SERVER_NAME": "localhost",
         },
         instance_path=str(tmp_path / "instance"),

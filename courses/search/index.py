@@ -27,6 +27,7 @@ from tqdm import tqdm
 from expertpool.core.embeddings import ModelNotFound, TextRecord, register_text_provider
 from expertpool.core.embeddings.store import TextItem, VectorStore, get_store
 from expertpool.core.features import listen
+from expertpool.core.jobs import JobContext, enqueue, register_task
 from expertpool.core.search import IndexSpec, SearchIndex
 from expertpool.core.search.app import (
     SKIP_SYNC,
@@ -42,6 +43,7 @@ from ..models import Course, Lesson
 log = logging.getLogger(__name__)
 
 INDEX = "materials"
+INDEX_TASK = "courses.index_materials"
 SOURCE_TYPE = "course"  # vector rows: ("course", course id, passage id)
 YES, NO = "yes", "no"
 
@@ -146,6 +148,7 @@ def material_texts() -> Iterator[TextRecord]:
 
 def init_app(app: Flask) -> None:
     """Register the materials index and texts; keep them current as courses change."""
+    register_task(app, INDEX_TASK, index_materials)
     register_keyword_index(app, SPEC, material_documents, material_count)
     register_text_provider(app, "course_materials", material_texts, indexes=(INDEX,))
     listen("before_flush", _note_deleted)
@@ -180,6 +183,7 @@ def _has_changes(session: Session) -> bool:
 
 
 def _stage(session: Session) -> None:
+    """Before the commit: a job re-indexes the changed courses once the change is committed."""
     # Savepoints fire the commit events too; only the real commit counts.
     if session.in_nested_transaction() or not _has_changes(session):
         return
@@ -190,20 +194,35 @@ def _stage(session: Session) -> None:
         log.warning("course materials changed outside an app: run `flask search reindex`")
         session.info.pop(_PENDING, None)
         return
-    session.flush()  # deletions must be visible below
+    session.flush()  # deletions are noted by the flush
     pending = session.info.pop(_PENDING, set())
+    if pending:
+        enqueue(
+            session,
+            INDEX_TASK,
+            {"course_ids": sorted(pending)},
+            title=f"search index: {len(pending)} course(s)",
+        )
+
+
+def index_materials(ctx: JobContext, course_ids: list[int]) -> dict[str, Any]:
+    """The job: these courses' vectors now (in the job's transaction), their keyword documents
+    after its commit. Idempotent: it writes what the database holds when it runs."""
+    session = ctx.session
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     store = _writer_store(session, app)
     docs: dict[int, list[dict[str, Any]]] = {}
-    for course_id in sorted(pending):
+    for done, course_id in enumerate(sorted(course_ids), start=1):
         course = session.get(Course, course_id)
         docs[course_id] = course_documents(course) if course is not None else []
         if store is not None:
             _write_vectors(store, course_id, course)
+        ctx.progress(done, len(course_ids))
     full = not index_exists(get_index(INDEX, app))
     if full:  # first write ever: build the whole index, not just these courses
         docs = {c.id: course_documents(c) for c in all_courses(session)}
     session.info[_STAGED] = Staged(app, docs, full)
+    return {"courses": len(course_ids), "passages": sum(len(d) for d in docs.values())}
 
 
 def _apply(session: Session) -> None:

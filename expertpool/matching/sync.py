@@ -1,9 +1,12 @@
 """Keeps the experts' embeddings and keyword documents current as their files change.
 
 The experts feature announces, just before a commit, which experts' files the transaction changed
-(`signals.expert_files_changed`); their texts are re-embedded then, in the same transaction (the
-vector store only flushes), and after the commit succeeds their keyword documents are rewritten
-(Whoosh is outside the transaction, so a rolled-back change never reaches it).
+(`signals.expert_files_changed`); the request only adds an `matching.index_experts` job to that
+transaction (`core.jobs`), so the click answers at once. The job re-embeds the experts' texts in
+its own transaction and, after that commit, rewrites their keyword documents (Whoosh is outside
+the transaction, so a rolled-back job never reaches it). A change is visible to search and
+matching once a worker has run the job: within `JOBS_VISIBILITY_SECONDS` on an idle system
+(README, "Background jobs"; tests/core/test_jobs.py).
 Bulk loaders set `session.info["skip_matching_sync"]` and rebuild afterwards
 (`flask embeddings rebuild`, `flask search reindex`).
 """
@@ -22,6 +25,7 @@ from ..core import signals
 from ..core.embeddings.providers import TextRecord, register_text_provider
 from ..core.embeddings.store import VectorStore, get_store
 from ..core.features import listen
+from ..core.jobs import JobContext, enqueue, register_task
 from ..core.search import IndexSpec, SearchIndex
 from ..core.search.app import SKIP_SYNC as SKIP  # one flag: bulk loads skip every index
 from ..core.search.app import register_keyword_index
@@ -33,6 +37,7 @@ log = logging.getLogger(__name__)
 
 EXPERT_SPEC = IndexSpec(EXPERT_INDEX, KEYWORD_FIELDS, filter_fields=("status", "category"))
 _TO_INDEX = "matching_keyword_pending"
+INDEX_TASK = "matching.index_experts"
 
 
 def expert_keyword_index() -> SearchIndex:
@@ -126,6 +131,7 @@ def expert_count() -> int:
 
 def init_app(app: Flask) -> None:
     """Register the experts' texts and keyword index; keep them in step with the experts' files."""
+    register_task(app, INDEX_TASK, index_experts)
     register_text_provider(app, "experts", expert_text_records, indexes=(EXPERT_INDEX,))
     register_keyword_index(app, EXPERT_SPEC, expert_documents, expert_count)
     signals.expert_files_changed.connect(on_expert_files_changed)
@@ -137,17 +143,24 @@ def init_app(app: Flask) -> None:
 
 
 def on_expert_files_changed(session: Session, *, expert_ids: set[int], **_kw: Any) -> None:
-    """Embed the changed experts now (inside the transaction) and stage their keyword documents.
-
-    The keyword index is written after the commit: Whoosh is not transactional, so a rolled-back
-    change must never reach it.
-    """
+    """A job re-indexes the changed experts once the change is committed (the request only adds
+    the job row, in its own transaction: no job without the change, no change without the job)."""
     if session.info.get(SKIP) or not has_app_context():
         return
-    docs, gone = embed_experts(session, expert_ids)
-    pending = session.info.setdefault(_TO_INDEX, ({}, set()))
+    ids = sorted(expert_ids)
+    enqueue(session, INDEX_TASK, {"expert_ids": ids}, title=f"expert index: {len(ids)} expert(s)")
+
+
+def index_experts(ctx: JobContext, expert_ids: list[int]) -> dict[str, int]:
+    """The job: embed these experts now (in the job's transaction) and write their keyword
+    documents after its commit (Whoosh is not transactional: a rolled-back job never reaches it).
+    Idempotent: it indexes what the database holds when it runs."""
+    docs, gone = embed_experts(ctx.session, expert_ids)
+    pending = ctx.session.info.setdefault(_TO_INDEX, ({}, set()))
     pending[0].update({d["id"]: d for d in docs})
     pending[1].update(gone)
+    ctx.progress(len(expert_ids), len(expert_ids))
+    return {"indexed": len(docs), "removed": len(gone)}
 
 
 def _index_after_commit(session: Session) -> None:

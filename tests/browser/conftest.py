@@ -87,6 +87,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             "DATABASE_URL": f"sqlite:///{instance / 'app.db'}",
             "SECRET_KEY": "browser-test-secret",
             "EMBEDDING_MODEL": "hashing",
+            "JOBS_EAGER": True,  # jobs run right after the commit that adds them
             "RATELIMIT_ENABLED": False,
         },
         instance_path=str(instance),

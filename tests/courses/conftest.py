@@ -71,6 +71,7 @@ def app(tmp_path: Any) -> Iterator[Flask]:
             "WTF_CSRF_ENABLED": False,
             "RATELIMIT_ENABLED": False,
             "EMBEDDING_MODEL": "hashing",
+            "JOBS_EAGER": True,  # jobs run right after the commit that adds them
             "SERVER_NAME": "localhost",
             "UPLOAD_FOLDER": str(tmp_path / "uploads"),
         },

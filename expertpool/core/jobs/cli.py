@@ -1,0 +1,56 @@
+"""`flask jobs ...`: run a worker, run what is due now, list jobs."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from ...db import db
+from . import queue
+from .models import Job
+
+jobs_cli = AppGroup("jobs", help="Background jobs.")
+
+
+@jobs_cli.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when no job is due instead of waiting.")
+@click.option("--name", default=None, help="Worker name shown on the jobs page.")
+def worker_command(burst: bool, name: str | None) -> None:
+    """Claim and run jobs until stopped (SIGTERM / Ctrl-C finish the current job first)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.config.get("JOBS_BACKEND") == "rq" and not burst:
+        from .rq_backend import run_rq_worker
+
+        run_rq_worker(app, name)
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    worker = queue.Worker(app, name=name)
+    click.echo(f"worker {worker.name}: polling every {worker.poll}s (backend: database)")
+    count = worker.run(burst=burst, stop=stop)
+    click.echo(f"worker {worker.name}: {count} job(s) run")
+
+
+@jobs_cli.command("run")
+def run_command() -> None:
+    """Run every job that is due now, here, then stop."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    click.echo(f"{queue.drain(app)} job(s) run")
+
+
+@jobs_cli.command("list")
+@click.option("--limit", default=20, show_default=True)
+def list_command(limit: int) -> None:
+    """The latest jobs with their state."""
+    for job in db.session.scalars(select(Job).order_by(Job.id.desc()).limit(limit)):
+        progress = f"{job.done}/{job.total}" if job.total else ""
+        click.echo(
+            f"{job.id:>6} {job.status:<9} {job.attempts}/{job.max_attempts} "
+            f"{progress:>11} {job.task:<28} {job.title}"
+        )

@@ -1,0 +1,89 @@
+"""The jobs pages: administrators see every job; anyone polls the progress of a job they started."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from ...db import db
+from ..access import Role, login_required, roles_required
+from . import queue
+from .models import Job, JobStatus
+
+bp = Blueprint("jobs", __name__, template_folder="templates")
+STATUS_LABELS = {
+    JobStatus.QUEUED: "Queued",
+    JobStatus.RUNNING: "Running",
+    JobStatus.DONE: "Done",
+    JobStatus.FAILED: "Failed",
+    JobStatus.CANCELLED: "Cancelled",
+}
+PER_PAGE = 50
+
+
+def _job_or_404(job_id: int, *, mine_ok: bool) -> Job:
+    job = db.session.get(Job, job_id)
+    if job is None:
+        abort(404)
+    if not current_user.is_admin and not (mine_ok and job.created_by_id == current_user.id):
+        abort(404)  # another person's job does not exist for you
+    return job
+
+
+@roles_required(Role.ADMIN)
+def jobs() -> Any:
+    status = request.args.get("status") or None
+    stmt = select(Job).order_by(Job.id.desc()).limit(PER_PAGE)
+    if status in set(JobStatus):
+        stmt = stmt.where(Job.status == status)
+    counts = dict(db.session.execute(select(Job.status, func.count()).group_by(Job.status)).all())
+    return render_template(
+        "jobs/list.html",
+        jobs=db.session.scalars(stmt).all(),
+        counts={s.value: counts.get(s.value, 0) for s in JobStatus},
+        status=status,
+    )
+
+
+@login_required
+def progress(job_id: int) -> Any:
+    return jsonify(_job_or_404(job_id, mine_ok=True).as_dict())
+
+
+@login_required
+def cancel(job_id: int) -> Any:
+    job = _job_or_404(job_id, mine_ok=True)
+    queue.request_cancel(db.session, job)
+    flash(_("Cancellation requested."), "info")
+    return redirect(_back())
+
+
+@roles_required(Role.ADMIN)
+def retry(job_id: int) -> Any:
+    job = _job_or_404(job_id, mine_ok=False)
+    queue.retry(db.session, job)
+    flash(_("The job is queued again."), "info")
+    return redirect(_back())
+
+
+def _back() -> str:
+    target = request.form.get("next") or ""
+    return (
+        target if target.startswith("/") and not target.startswith("//") else url_for("jobs.jobs")
+    )
+
+
+bp.add_url_rule("/admin/jobs", "jobs", jobs)
+bp.add_url_rule("/jobs/<int:job_id>.json", "progress", progress)
+bp.add_url_rule("/jobs/<int:job_id>/cancel", "cancel", cancel, methods=["POST"])
+bp.add_url_rule("/admin/jobs/<int:job_id>/retry", "retry", retry, methods=["POST"])
+
+
+@bp.app_template_global()
+def job_status_label(status: str) -> str:
+    label = STATUS_LABELS.get(status)  # type: ignore[call-overload]
+    return _(label) if label else status
