@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from expertpool.accounts.models import User
 from expertpool.core.access import Role, roles_required
+from expertpool.core.requests import get_or_404
 from expertpool.db import db
 
 from .. import operations as ops
@@ -19,7 +20,7 @@ from ..constants import AUDIENCES
 from ..errors import CourseError
 from ..forms import AssignForm, DueDateForm, RevokeForm
 from ..models import Certificate, Course
-from .common import fail, form_errors, get_or_404
+from .common import fail, form_errors
 from .learning import transcript_response
 
 CERTIFICATES_PER_PAGE = 50
@@ -54,7 +55,7 @@ def _report_assignment(result: ops.AssignResult) -> None:
 
 @roles_required(Role.ADMIN)
 def enrolments(course_id: int) -> Any:
-    course = get_or_404(Course, course_id)
+    course = get_or_404(db.session, Course, course_id)
     form = AssignForm()
     if form.validate_on_submit():
         users, unknown = _find_users(form.learners.data or "")
@@ -82,7 +83,7 @@ def enrolments(course_id: int) -> Any:
 
 @roles_required(Role.ADMIN)
 def assign_experts(course_id: int) -> Any:
-    course = get_or_404(Course, course_id)
+    course = get_or_404(db.session, Course, course_id)
     form = DueDateForm()
     if not form.validate_on_submit():
         form_errors(form)
@@ -114,7 +115,7 @@ def certificate_list() -> Any:
 
 @roles_required(Role.ADMIN)
 def revoke(certificate_id: int) -> Any:
-    cert = get_or_404(Certificate, certificate_id)
+    cert = get_or_404(db.session, Certificate, certificate_id)
     form = RevokeForm()
     if not form.validate_on_submit():
         form_errors(form)
@@ -225,7 +226,7 @@ def assign_required() -> Any:
 
 @roles_required(Role.ADMIN)
 def learner(user_id: int) -> Any:
-    user = get_or_404(User, user_id)
+    user = get_or_404(db.session, User, user_id)
     return render_template(
         "courses/transcript.html", t=queries.transcript.build(db.session, user), own=False
     )
@@ -233,7 +234,7 @@ def learner(user_id: int) -> Any:
 
 @roles_required(Role.ADMIN)
 def learner_export(user_id: int, fmt: str) -> Any:
-    user = get_or_404(User, user_id)
+    user = get_or_404(db.session, User, user_id)
     if fmt not in ("xlsx", "pdf"):
         abort(404)
     return transcript_response(user, fmt)

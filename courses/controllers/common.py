@@ -29,13 +29,6 @@ def visible_course(slug: str) -> Course:
     return course
 
 
-def get_or_404(model: type, ident: int) -> Any:
-    row = db.session.get(model, ident)
-    if row is None:
-        abort(404)
-    return row
-
-
 def upload_root() -> str:
     return current_app.config["UPLOAD_FOLDER"]
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, request, url_for
+from flask import current_app, request, url_for
 
 from ..core.access import Role, roles_required
+from ..core.requests import get_or_404
 from ..db import db
 from ..experts import queries
 from ..experts.models import Expert
@@ -108,7 +109,5 @@ def experts() -> Any:
 
 @roles_required(Role.ADMIN)
 def expert(expert_id: int) -> Any:
-    item = db.session.get(Expert, expert_id)
-    if item is None:
-        abort(404)
+    item = get_or_404(db.session, Expert, expert_id)
     return expert_full(item)

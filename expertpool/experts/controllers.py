@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from ..core.access import Role, roles_required
 from ..core.audit import AuditLog
-from ..core.requests import fail
+from ..core.requests import fail, get_or_404
 from ..db import db
 from . import audit_queries, history, queries
 from . import operations as ops
@@ -50,10 +50,7 @@ from .models import Expert, PendingChange
 
 
 def _expert_or_404(expert_id: int) -> Expert:
-    expert = db.session.get(Expert, expert_id)
-    if expert is None:
-        abort(404)
-    return expert
+    return get_or_404(db.session, Expert, expert_id)
 
 
 def _editable(expert_id: int) -> Expert:
@@ -472,9 +469,7 @@ def changes() -> Any:
 
 @roles_required(Role.ADMIN)
 def change(change_id: int) -> Any:
-    item = db.session.get(PendingChange, change_id)
-    if item is None:
-        abort(404)
+    item = get_or_404(db.session, PendingChange, change_id)
     form = DecisionForm()
     if form.validate_on_submit():
         try:

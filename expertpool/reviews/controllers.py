@@ -22,7 +22,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..core.access import Role, login_required, roles_required
-from ..core.requests import fail
+from ..core.requests import fail, get_or_404
 from ..db import db
 from ..experts.models import Expert
 from ..experts.queries import Page, count
@@ -50,24 +50,18 @@ def _my_expert() -> Expert:
 
 def _my_assignment(assignment_id: int) -> Assignment:
     """The signed-in expert's own assignment; anyone else's is 404 (its existence stays private)."""
-    assignment = db.session.get(Assignment, assignment_id)
-    if assignment is None or assignment.expert.user_id != current_user.id:
+    assignment = get_or_404(db.session, Assignment, assignment_id)
+    if assignment.expert.user_id != current_user.id:
         abort(404)
     return assignment
 
 
 def _assignment_or_404(assignment_id: int) -> Assignment:
-    assignment = db.session.get(Assignment, assignment_id)
-    if assignment is None:
-        abort(404)
-    return assignment
+    return get_or_404(db.session, Assignment, assignment_id)
 
 
 def _review_or_404(review_id: int) -> Review:
-    review = db.session.get(Review, review_id)
-    if review is None:
-        abort(404)
-    return review
+    return get_or_404(db.session, Review, review_id)
 
 
 def _invalid(form: Any) -> None:
@@ -265,13 +259,9 @@ def attachment(assignment_id: int, attachment_id: int) -> Any:
     from ..submissions.operations import attachment_path
 
     assignment = _my_assignment(assignment_id)
-    item = db.session.get(Attachment, attachment_id)
-    if (
-        assignment.status not in DOSSIER_STATUSES
-        or item is None
-        or item.submission_id != assignment.submission_id
-    ):
+    if assignment.status not in DOSSIER_STATUSES:
         abort(404)
+    item = get_or_404(db.session, Attachment, attachment_id, submission_id=assignment.submission_id)
     path = attachment_path(item, current_app.config["UPLOAD_FOLDER"])
     if not path.is_file():
         abort(404)
@@ -303,14 +293,13 @@ def inbox() -> Any:
 
 
 def _my_notification(notification_id: int) -> Notification:
-    note = db.session.get(Notification, notification_id)
-    mine = note is not None and (
-        note.user_id == current_user.id
-        or (note.expert_id is not None and note.expert_id == _my_expert_id())
+    note = get_or_404(db.session, Notification, notification_id)
+    mine = note.user_id == current_user.id or (
+        note.expert_id is not None and note.expert_id == _my_expert_id()
     )
     if not mine:
         abort(404)
-    return note  # type: ignore[return-value]
+    return note
 
 
 @login_required

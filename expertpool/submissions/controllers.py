@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from ..core.access import Role, roles_required
 from ..core.errors import OperationError
-from ..core.requests import fail
+from ..core.requests import fail, get_or_404
 from ..db import db
 from ..experts.constants import CATEGORIES, category_label
 from ..experts.queries import paginate
@@ -34,10 +34,7 @@ from .queries import SubmissionFilter
 
 
 def _submission_or_404(submission_id: int) -> Submission:
-    submission = db.session.get(Submission, submission_id)
-    if submission is None:
-        abort(404)
-    return submission
+    return get_or_404(db.session, Submission, submission_id)
 
 
 def _upload_folder() -> str:
@@ -222,10 +219,7 @@ def add_attachment(submission_id: int) -> Any:
 
 
 def _attachment_or_404(submission_id: int, attachment_id: int) -> Attachment:
-    attachment = db.session.get(Attachment, attachment_id)
-    if attachment is None or attachment.submission_id != submission_id:
-        abort(404)
-    return attachment
+    return get_or_404(db.session, Attachment, attachment_id, submission_id=submission_id)
 
 
 @roles_required(Role.ADMIN)
