@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from expertpool.accounts.models import User
 from expertpool.core.access import Role, roles_required
+from expertpool.core.pagination import page_arg
 from expertpool.core.requests import get_or_404
 from expertpool.db import db
 
@@ -101,14 +102,11 @@ def assign_experts(course_id: int) -> Any:
 @roles_required(Role.ADMIN)
 def certificate_list() -> Any:
     q = request.args.get("q", "").strip()
-    page_no = max(1, request.args.get("page", 1, type=int))
-    rows = queries.search_certificates(db.session, q, page_no, CERTIFICATES_PER_PAGE)
+    page = queries.search_certificates(db.session, q, page_arg(request.args), CERTIFICATES_PER_PAGE)
     return render_template(
         "courses/admin/certificates.html",
-        rows=rows,
+        page=page,
         q=q,
-        page_no=page_no,
-        per_page=CERTIFICATES_PER_PAGE,
         form=RevokeForm(formdata=None),
     )
 

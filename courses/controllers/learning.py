@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from expertpool.core.access import login_required
+from expertpool.core.pagination import page_arg, paginate_list
 from expertpool.core.requests import get_or_404
 from expertpool.db import db
 
@@ -43,9 +44,7 @@ def catalogue() -> Any:
     flt = queries.CatalogueFilter.from_args(request.args)
     courses = queries.published_courses(db.session)
     popularity = queries.enrolment_counts(db.session)
-    page = queries.paginate(
-        flt.apply(courses, popularity), request.args.get("page", 1, type=int), CATALOGUE_PER_PAGE
-    )
+    page = paginate_list(flt.apply(courses, popularity), page_arg(request.args), CATALOGUE_PER_PAGE)
     mine = {e.course_id: e for e in queries.enrollments_of(db.session, current_user.id)}
     return render_template(
         "courses/catalogue.html",

@@ -11,6 +11,7 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
 from ..core.access import Role, login_required, public, roles_required
+from ..core.pagination import page_arg, paginate_query
 from ..core.requests import get_or_404
 from ..db import db
 from ..extensions import limiter
@@ -118,8 +119,9 @@ def language() -> Any:
 
 @roles_required(Role.ADMIN)
 def users() -> Any:
-    rows = db.session.scalars(select(User).order_by(User.username)).all()
-    return render_template("accounts/users.html", users=rows)
+    stmt = select(User).order_by(User.username)
+    page = paginate_query(db.session, stmt, page_arg(request.args), current_app.config["PER_PAGE"])
+    return render_template("accounts/users.html", page=page)
 
 
 @roles_required(Role.ADMIN)

@@ -7,6 +7,7 @@ from typing import Any
 from flask import current_app, request, url_for
 
 from ..core.access import Role, roles_required
+from ..core.pagination import page_arg, paginate_query, per_page_arg
 from ..core.requests import get_or_404
 from ..db import db
 from ..experts import queries
@@ -92,12 +93,8 @@ def _iso(value: Any) -> str | None:
 @roles_required(Role.ADMIN)
 def experts() -> Any:
     flt = queries.ExpertFilter.from_args(request.args)
-    per_page = min(
-        request.args.get("per_page", current_app.config["PER_PAGE"], type=int), MAX_PER_PAGE
-    )
-    page = queries.paginate(
-        db.session, flt.statement(), request.args.get("page", 1, type=int), max(1, per_page)
-    )
+    per_page = per_page_arg(request.args, current_app.config["PER_PAGE"], MAX_PER_PAGE)
+    page = paginate_query(db.session, flt.statement(), page_arg(request.args), per_page)
     return {
         "items": [expert_summary(e) for e in page.items],
         "page": page.page,

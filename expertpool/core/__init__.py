@@ -10,7 +10,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """The core's front door, run before any feature's: its listeners, CLI and template globals."""
-    from . import audit, embeddings, features
+    from . import audit, embeddings, features, pagination
     from .embeddings import store
     from .search import app as search
 
@@ -19,3 +19,4 @@ def init_app(app: Flask) -> None:
     embeddings.init_app(app)
     search.init_app(app)
     features.init_app(app)
+    app.jinja_env.globals["page_window"] = pagination.page_window

@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from ..core.access import Role, roles_required
 from ..core.audit import AuditLog
+from ..core.pagination import page_arg, paginate_query
 from ..core.requests import fail, get_or_404
 from ..db import db
 from . import audit_queries, history, queries
@@ -73,11 +74,8 @@ def _back(expert: Expert) -> Response:
 @roles_required(Role.ADMIN)
 def index() -> Any:
     flt = queries.ExpertFilter.from_args(request.args)
-    page = queries.paginate(
-        db.session,
-        flt.statement(),
-        request.args.get("page", 1, type=int),
-        current_app.config["PER_PAGE"],
+    page = paginate_query(
+        db.session, flt.statement(), page_arg(request.args), current_app.config["PER_PAGE"]
     )
     return render_template(
         "experts/index.html",
@@ -180,7 +178,7 @@ def coverage() -> Any:
 @roles_required(Role.ADMIN)
 def audit_log() -> Any:
     flt = audit_queries.AuditFilter.from_args(request.args)
-    page = queries.paginate(db.session, flt.statement(), request.args.get("page", 1, type=int), 50)
+    page = paginate_query(db.session, flt.statement(), page_arg(request.args), 50)
     ctx = audit_queries.history_context(db.session, page.items, lambda expert_id: True)
     return render_template(
         "experts/audit.html",

@@ -14,6 +14,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..core import provinces
+from ..core.pagination import count_rows
 from ..db import utcnow
 from .constants import CATEGORIES, Status
 from .institutions import normalise_name
@@ -113,29 +114,6 @@ def _institution_ids(text: str) -> Select[tuple[int]]:
     by_alias = select(InstitutionAlias.institution_id).where(InstitutionAlias.alias.contains(key))
     by_name = select(Institution.id).where(Institution.name.icontains(text))
     return by_alias.union(by_name)
-
-
-def count(session: Session, stmt: Select[Any]) -> int:
-    return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-
-
-@dataclass
-class Page:
-    items: list[Expert]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-
-def paginate(session: Session, stmt: Select[tuple[Expert]], page: int, per_page: int) -> Page:
-    total = count(session, stmt)
-    page = min(max(1, page), max(1, -(-total // per_page)))
-    items = list(session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
-    return Page(items=items, page=page, per_page=per_page, total=total)
 
 
 # --- warnings ---------------------------------------------------------------------------------
@@ -251,8 +229,8 @@ def admin_queue_counts(
 ) -> dict[str, int]:
     """Work waiting in the pool: each count is the length of the list its link opens."""
     return {
-        "vetting": count(session, vetting_statement()),
-        "changes": count(session, changes_statement(pending_only=True)),
+        "vetting": count_rows(session, vetting_statement()),
+        "changes": count_rows(session, changes_statement(pending_only=True)),
         "terms_ending": len(terms_ending(session, config["TERM_WARNING_DAYS"], today)),
         "stale_files": len(stale_files(session, config["STALE_FILE_YEARS"])),
         "below_minimum": len(

@@ -22,10 +22,10 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..core.access import Role, login_required, roles_required
+from ..core.pagination import page_arg, paginate_query
 from ..core.requests import fail, get_or_404
 from ..db import db
 from ..experts.models import Expert
-from ..experts.queries import Page, count
 from ..submissions.constants import STATUS_LABELS as SUBMISSION_STATUS_LABELS
 from . import notices, queries
 from . import operations as ops
@@ -283,12 +283,8 @@ def _my_expert_id() -> int | None:
 @login_required
 def inbox() -> Any:
     where = notices.inbox_filter(current_user, _my_expert_id())
-    page_no = max(1, request.args.get("page", 1, type=int))
-    per_page = current_app.config["PER_PAGE"]
     stmt = select(Notification).where(where).order_by(Notification.id.desc())
-    total = count(db.session, stmt)
-    items = list(db.session.scalars(stmt.limit(per_page).offset((page_no - 1) * per_page)))
-    page = Page(items=items, page=page_no, per_page=per_page, total=total)  # type: ignore[arg-type]
+    page = paginate_query(db.session, stmt, page_arg(request.args), current_app.config["PER_PAGE"])
     return render_template("reviews/inbox.html", page=page)
 
 
@@ -328,8 +324,6 @@ def mark_all_read() -> Any:
 
 @roles_required(Role.ADMIN)
 def board() -> Any:
-    from ..experts.queries import paginate
-
     today = dt.date.today()
     status = request.args.get("status", "")
     overdue_only = request.args.get("overdue") == "1"
@@ -338,9 +332,7 @@ def board() -> Any:
     stmt = queries.board_statement(
         status, overdue_only, today, short_only=short_only, unrated_only=unrated_only
     )
-    page = paginate(
-        db.session, stmt, request.args.get("page", 1, type=int), current_app.config["PER_PAGE"]
-    )
+    page = paginate_query(db.session, stmt, page_arg(request.args), current_app.config["PER_PAGE"])
     rows = queries.board_rows(db.session, list(page.items))
     counts = queries.board_counts(db.session, today)
     chart = {

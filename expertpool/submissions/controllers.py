@@ -22,10 +22,10 @@ from sqlalchemy import select
 
 from ..core.access import Role, roles_required
 from ..core.errors import OperationError
+from ..core.pagination import page_arg, paginate_query
 from ..core.requests import fail, get_or_404
 from ..db import db
 from ..experts.constants import CATEGORIES, category_label
-from ..experts.queries import paginate
 from . import operations as ops
 from .constants import GRADE_LABELS, KIND_LABELS, REVIEW_TYPE_LABELS, STATUS_LABELS
 from .forms import AttachmentForm, SubmissionForm, WithdrawForm
@@ -47,11 +47,8 @@ def _upload_folder() -> str:
 @roles_required(Role.ADMIN)
 def index() -> Any:
     flt = SubmissionFilter.from_args(request.args)
-    page = paginate(
-        db.session,
-        flt.statement(),
-        request.args.get("page", 1, type=int),
-        current_app.config["PER_PAGE"],
+    page = paginate_query(
+        db.session, flt.statement(), page_arg(request.args), current_app.config["PER_PAGE"]
     )
     provinces = sorted(
         db.session.scalars(

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Select, or_, select
 
 from ..core import provinces
+from ..core.pagination import count_rows
 from ..experts.constants import CATEGORIES
 from ..experts.models import Institution
 from .constants import Kind, SubmissionStatus
@@ -91,6 +92,4 @@ class SubmissionFilter:
 
 def without_panel_count(session: Any) -> int:
     """How many submissions `?panel=none` lists."""
-    from ..experts.queries import count
-
-    return count(session, SubmissionFilter(panel="none").statement())
+    return count_rows(session, SubmissionFilter(panel="none").statement())

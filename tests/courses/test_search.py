@@ -360,6 +360,12 @@ def test_spelling_suggestions_come_from_titles(make_course: Callable[..., Course
     assert "homogeneity" in results.help.words[0].suggestions
 
 
+def test_no_course_yet_gives_the_help_without_suggestions(app: Flask) -> None:
+    # whoosh's ListCorrector fails (IndexError) on an empty word list: a 500 before the guard
+    results = search_materials(db.session, MaterialQuery(q="均匀性", mode="keyword"))
+    assert results.total == 0 and results.help.words[0].suggestions == ()
+
+
 # -- the page ----------------------------------------------------------------------------------
 
 
