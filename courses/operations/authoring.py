@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from expertpool.accounts.models import User
+from expertpool.core.pdftext import is_pdf
 from expertpool.core.textlists import split_list
 from expertpool.db import utcnow
 
@@ -355,7 +356,7 @@ def save_lesson(
 
 def upload_problems(kind: str, upload: Upload) -> list[tuple[str, str]]:
     suffix = Path(upload.filename).suffix.lower()
-    if kind == "pdf" and (suffix not in PDF_EXTENSIONS or not render.is_pdf(upload.data)):
+    if kind == "pdf" and (suffix not in PDF_EXTENSIONS or not is_pdf(upload.data)):
         return [("file", "must be a PDF file")]
     if kind == "video" and suffix not in VIDEO_EXTENSIONS:
         return [("file", f"a video must be one of: {', '.join(sorted(VIDEO_EXTENSIONS))}")]

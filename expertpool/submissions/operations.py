@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from ..accounts.models import User
 from ..core import audit, province_ui, signals
 from ..core.errors import OperationError
+from ..core.pdftext import is_pdf
 from ..core.provinces import UnknownProvince, lookup
 from ..core.textlists import split_list
 from ..experts import institutions
@@ -314,7 +315,7 @@ def add_attachment(
         )
     if not data:
         raise SubmissionError(str(_l("The file is empty.")))
-    if ext == ".pdf" and not data.startswith(b"%PDF-"):
+    if ext == ".pdf" and not is_pdf(data):
         raise SubmissionError(str(_l("This file is not a PDF.")))
     relative = Path("submissions") / str(submission.id) / f"{secrets.token_hex(16)}{ext}"
     target = Path(upload_folder) / relative
