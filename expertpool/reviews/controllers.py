@@ -14,13 +14,13 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from ..core import storage
 from ..core.access import Role, login_required, roles_required
 from ..core.pagination import page_arg, paginate_query
 from ..core.requests import fail, get_or_404
@@ -256,21 +256,13 @@ def invited_submission(assignment_id: int) -> Any:
 def attachment(assignment_id: int, attachment_id: int) -> Any:
     """The dossier, for the invited expert (to judge a conflict) and while they review it."""
     from ..submissions.models import Attachment
-    from ..submissions.operations import attachment_path
 
     assignment = _my_assignment(assignment_id)
     if assignment.status not in DOSSIER_STATUSES:
         abort(404)
     item = get_or_404(db.session, Attachment, attachment_id, submission_id=assignment.submission_id)
-    path = attachment_path(item, current_app.config["UPLOAD_FOLDER"])
-    if not path.is_file():
-        abort(404)
-    return send_file(
-        path,
-        as_attachment=True,
-        download_name=item.filename,
-        mimetype=item.content_type or "application/octet-stream",
-    )
+    folder = current_app.config["UPLOAD_FOLDER"]
+    return storage.send(folder, item.stored_path, name=item.filename, mime=item.content_type)
 
 
 # --- the inbox --------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import get_locale
@@ -20,6 +19,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
+from ..core import storage
 from ..core.access import Role, roles_required
 from ..core.errors import OperationError
 from ..core.pagination import page_arg, paginate_query
@@ -222,14 +222,8 @@ def _attachment_or_404(submission_id: int, attachment_id: int) -> Attachment:
 @roles_required(Role.ADMIN)
 def attachment(submission_id: int, attachment_id: int) -> Any:
     item = _attachment_or_404(submission_id, attachment_id)
-    path = ops.attachment_path(item, _upload_folder())
-    if not path.is_file():
-        abort(404)
-    return send_file(
-        path,
-        as_attachment=True,
-        download_name=item.filename,
-        mimetype=item.content_type or "application/octet-stream",
+    return storage.send(
+        _upload_folder(), item.stored_path, name=item.filename, mime=item.content_type
     )
 
 
