@@ -14,15 +14,14 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..core import provinces
+from ..core.names import tidy_name
 from ..core.pagination import count_rows
 from ..db import utcnow
+from . import institutions
 from .constants import CATEGORIES, Status
-from .institutions import normalise_name
 from .models import (
     Expert,
     ExpertCategory,
-    Institution,
-    InstitutionAlias,
     PendingChange,
     Specialty,
 )
@@ -61,7 +60,7 @@ class ExpertFilter:
             province=provinces.filter_value(args.get("province", "")),
             status=args.get("status", "") if args.get("status", "") in set(Status) else "",
             title=args.get("title", "").strip(),
-            institution=args.get("institution", "").strip(),
+            institution=tidy_name(args.get("institution", "")),
             sort=args.get("sort", "name") if args.get("sort") in SORTS else "name",
             desc=args.get("desc", "") in ("1", "true"),
         )
@@ -102,18 +101,12 @@ class ExpertFilter:
         if self.title:
             stmt = stmt.where(or_(Expert.title == self.title, Expert.title_grade == self.title))
         if self.institution:
-            stmt = stmt.where(Expert.institution_id.in_(_institution_ids(self.institution)))
+            stmt = stmt.where(
+                Expert.institution_id.in_(institutions.matching_ids(self.institution))
+            )
         column = SORTS[self.sort]
         order = column.desc() if self.desc else column.asc()
         return stmt.order_by(order.nulls_last(), Expert.id)
-
-
-def _institution_ids(text: str) -> Select[tuple[int]]:
-    """Institutions whose name or any alias contains `text` (so 中国计量院 finds its experts)."""
-    key = normalise_name(text)
-    by_alias = select(InstitutionAlias.institution_id).where(InstitutionAlias.alias.contains(key))
-    by_name = select(Institution.id).where(Institution.name.icontains(text))
-    return by_alias.union(by_name)
 
 
 # --- warnings ---------------------------------------------------------------------------------

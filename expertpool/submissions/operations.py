@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ..accounts.models import User
 from ..core import audit, province_ui, signals, storage
 from ..core.errors import OperationError
+from ..core.names import tidy_name
 from ..core.pdftext import is_pdf
 from ..core.provinces import UnknownProvince, lookup
 from ..core.textlists import split_list
@@ -97,7 +98,7 @@ def normalise(
     splits and tidies them the same for every entry path.
     """
     out = {key: data.get(key) for key in PLAIN_FIELDS}
-    out["applicant_institution"] = (data.get("applicant_institution") or "").strip() or None
+    out["applicant_institution"] = tidy_name(data.get("applicant_institution")) or None
     for key in LIST_FIELDS:  # typed text is split, a list (import, JSON) taken item by item
         out[key] = split_list(out[key])
     problems: list[Problem] = []
