@@ -179,10 +179,6 @@ class MaterialResults:
     def pages(self) -> int:
         return page_count(self.total, self.per_page)
 
-    @property
-    def hit_count(self) -> int:
-        return sum(len(g.hits) for g in self.groups)
-
 
 # -- retrieval pieces --------------------------------------------------------------------------
 
