@@ -12,7 +12,7 @@ from sqlalchemy import select
 from tqdm import tqdm
 
 from expertpool.accounts.cli import administrator
-from expertpool.core import audit
+from expertpool.core import audit, storage
 from expertpool.db import db
 
 from .operations import importer
@@ -103,5 +103,5 @@ def prune_files(dry_run: bool) -> None:
         if path.is_file() and path.relative_to(root).as_posix() not in used:
             removed += 1
             if not dry_run:
-                path.unlink()
+                storage.delete(root, path.relative_to(root).as_posix())
     click.echo(f"{removed} unused file(s) {'found' if dry_run else 'removed'}.")

@@ -26,6 +26,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from expertpool import create_app
 from expertpool.core import audit
 from expertpool.core.audit import AuditLog
+from expertpool.core.pagination import paginate_query
 from expertpool.db import db
 from expertpool.experts import institutions, queries
 from expertpool.experts import operations as ops
@@ -205,11 +206,11 @@ def test_sort_puts_missing_values_last_both_ways(app, make_expert, desc):
 def test_paginate_returns_every_expert_once(app, make_expert):
     made = {make_expert(name=f"分页{i:02d}").name for i in range(7)}
     stmt = ExpertFilter(sort="name").statement()
-    pages = [queries.paginate(db.session, stmt, n, per_page=3) for n in (1, 2, 3)]
+    pages = [paginate_query(db.session, stmt, n, per_page=3) for n in (1, 2, 3)]
     assert [p.total for p in pages] == [7, 7, 7] and pages[0].pages == 3
     seen = [e.name for p in pages for e in p.items]
     assert seen == sorted(made)
-    assert queries.paginate(db.session, stmt, 99, per_page=3).page == 3  # clamped to the last
+    assert paginate_query(db.session, stmt, 99, per_page=3).page == 3  # clamped to the last
 
 
 def test_coverage_counts_active_experts(app, make_expert):

@@ -1,1 +1,1 @@
-"""Lesson content: Markdown and PDF text, lesson passages, stored files, PDF documents."""
+"""Lesson content: Markdown and PDF text, lesson passages, PDF documents."""

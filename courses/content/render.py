@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 
 import markdown as md
 import nh3
+
+from expertpool.core.pdftext import PdfTextError, pdf_pages
 
 from .passages import section_anchor
 
@@ -55,16 +56,8 @@ def render_markdown(text: str) -> str:
 
 def pdf_text(data: bytes) -> str:
     """The text of a PDF, pages separated by form feeds ('' when it has no extractable text)."""
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
     try:
-        reader = PdfReader(io.BytesIO(data))
-        return "\f".join((page.extract_text() or "").strip() for page in reader.pages)
-    except (PdfReadError, ValueError, KeyError) as exc:
-        log.warning("PDF text extraction failed: %r", exc)
+        return "\f".join(page.strip() for page in pdf_pages(data))
+    except PdfTextError as exc:  # the lesson still shows the PDF; only search misses its text
+        log.warning("PDF lesson without text: %s", exc.reason)
         return ""
-
-
-def is_pdf(data: bytes) -> bool:
-    return data[:5] == b"%PDF-"

@@ -11,6 +11,8 @@ from flask_login import current_user
 
 from expertpool.accounts.models import User
 from expertpool.core.access import Role, roles_required
+from expertpool.core.pagination import page_arg
+from expertpool.core.requests import get_or_404
 from expertpool.db import db
 
 from .. import operations as ops
@@ -19,7 +21,7 @@ from ..constants import AUDIENCES
 from ..errors import CourseError
 from ..forms import AssignForm, DueDateForm, RevokeForm
 from ..models import Certificate, Course
-from .common import fail, form_errors, get_or_404
+from .common import fail, form_errors
 from .learning import transcript_response
 
 CERTIFICATES_PER_PAGE = 50
@@ -54,7 +56,7 @@ def _report_assignment(result: ops.AssignResult) -> None:
 
 @roles_required(Role.ADMIN)
 def enrolments(course_id: int) -> Any:
-    course = get_or_404(Course, course_id)
+    course = get_or_404(db.session, Course, course_id)
     form = AssignForm()
     if form.validate_on_submit():
         users, unknown = _find_users(form.learners.data or "")
@@ -82,7 +84,7 @@ def enrolments(course_id: int) -> Any:
 
 @roles_required(Role.ADMIN)
 def assign_experts(course_id: int) -> Any:
-    course = get_or_404(Course, course_id)
+    course = get_or_404(db.session, Course, course_id)
     form = DueDateForm()
     if not form.validate_on_submit():
         form_errors(form)
@@ -100,21 +102,18 @@ def assign_experts(course_id: int) -> Any:
 @roles_required(Role.ADMIN)
 def certificate_list() -> Any:
     q = request.args.get("q", "").strip()
-    page_no = max(1, request.args.get("page", 1, type=int))
-    rows = queries.search_certificates(db.session, q, page_no, CERTIFICATES_PER_PAGE)
+    page = queries.search_certificates(db.session, q, page_arg(request.args), CERTIFICATES_PER_PAGE)
     return render_template(
         "courses/admin/certificates.html",
-        rows=rows,
+        page=page,
         q=q,
-        page_no=page_no,
-        per_page=CERTIFICATES_PER_PAGE,
         form=RevokeForm(formdata=None),
     )
 
 
 @roles_required(Role.ADMIN)
 def revoke(certificate_id: int) -> Any:
-    cert = get_or_404(Certificate, certificate_id)
+    cert = get_or_404(db.session, Certificate, certificate_id)
     form = RevokeForm()
     if not form.validate_on_submit():
         form_errors(form)
@@ -225,7 +224,7 @@ def assign_required() -> Any:
 
 @roles_required(Role.ADMIN)
 def learner(user_id: int) -> Any:
-    user = get_or_404(User, user_id)
+    user = get_or_404(db.session, User, user_id)
     return render_template(
         "courses/transcript.html", t=queries.transcript.build(db.session, user), own=False
     )
@@ -233,7 +232,7 @@ def learner(user_id: int) -> Any:
 
 @roles_required(Role.ADMIN)
 def learner_export(user_id: int, fmt: str) -> Any:
-    user = get_or_404(User, user_id)
+    user = get_or_404(db.session, User, user_id)
     if fmt not in ("xlsx", "pdf"):
         abort(404)
     return transcript_response(user, fmt)

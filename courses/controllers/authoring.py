@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from expertpool.core.access import Role, roles_required
+from expertpool.core.requests import get_or_404
 from expertpool.core.textlists import split_list
 from expertpool.db import db
 
@@ -31,7 +32,7 @@ from ..forms import (
     QuizForm,
 )
 from ..models import Chapter, Course, Lesson, Material, Question
-from .common import fail, form_errors, get_or_404, upload_root
+from .common import fail, form_errors, upload_root
 
 
 def _upload(field: Any) -> ops.Upload | None:
@@ -113,7 +114,7 @@ def course_new() -> Any:
 
 @roles_required(Role.ADMIN)
 def course_edit(course_id: int) -> Any:
-    course = get_or_404(Course, course_id)
+    course = get_or_404(db.session, Course, course_id)
     form = _course_form(course)
     if form.validate_on_submit():
         try:
@@ -139,7 +140,7 @@ def course_edit(course_id: int) -> Any:
 
 @roles_required(Role.ADMIN)
 def course_publish(course_id: int) -> Any:
-    course = get_or_404(Course, course_id)
+    course = get_or_404(db.session, Course, course_id)
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
@@ -159,7 +160,7 @@ def course_publish(course_id: int) -> Any:
 
 @roles_required(Role.ADMIN)
 def chapter_add(course_id: int) -> Any:
-    course = get_or_404(Course, course_id)
+    course = get_or_404(db.session, Course, course_id)
     form = ChapterForm()
     if not form.validate_on_submit():
         form_errors(form)
@@ -173,7 +174,7 @@ def chapter_add(course_id: int) -> Any:
 
 @roles_required(Role.ADMIN)
 def chapter_action(chapter_id: int) -> Any:
-    chapter = get_or_404(Chapter, chapter_id)
+    chapter = get_or_404(db.session, Chapter, chapter_id)
     form = ChapterActionForm()
     course_id = chapter.course_id
     if not form.validate_on_submit():
@@ -221,7 +222,7 @@ def _save_lesson(course: Course, lesson: Lesson | None, form: LessonForm) -> Les
 
 @roles_required(Role.ADMIN)
 def lesson_new(course_id: int) -> Any:
-    course = get_or_404(Course, course_id)
+    course = get_or_404(db.session, Course, course_id)
     if not course.chapters:
         fail(_("Add a chapter first."))
         return redirect(url_for("courses.admin_edit", course_id=course_id))
@@ -238,7 +239,7 @@ def lesson_new(course_id: int) -> Any:
 
 @roles_required(Role.ADMIN)
 def lesson_edit(lesson_id: int) -> Any:
-    lesson = get_or_404(Lesson, lesson_id)
+    lesson = get_or_404(db.session, Lesson, lesson_id)
     course = lesson.course
     form = _lesson_form(course, lesson)
     if form.validate_on_submit():
@@ -259,7 +260,7 @@ def lesson_edit(lesson_id: int) -> Any:
 
 @roles_required(Role.ADMIN)
 def lesson_action(lesson_id: int) -> Any:
-    lesson = get_or_404(Lesson, lesson_id)
+    lesson = get_or_404(db.session, Lesson, lesson_id)
     course_id = lesson.course_id
     form = ActionForm()
     if not form.validate_on_submit():
@@ -276,7 +277,7 @@ def lesson_action(lesson_id: int) -> Any:
 
 @roles_required(Role.ADMIN)
 def material_add(lesson_id: int) -> Any:
-    lesson = get_or_404(Lesson, lesson_id)
+    lesson = get_or_404(db.session, Lesson, lesson_id)
     form = MaterialForm()
     if not form.validate_on_submit():
         form_errors(form)
@@ -299,7 +300,7 @@ def material_add(lesson_id: int) -> Any:
 
 @roles_required(Role.ADMIN)
 def material_delete(material_id: int) -> Any:
-    material = get_or_404(Material, material_id)
+    material = get_or_404(db.session, Material, material_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     lesson_id, course_id = material.lesson_id, material.course_id
@@ -316,7 +317,7 @@ def material_delete(material_id: int) -> Any:
 
 @roles_required(Role.ADMIN)
 def quiz(course_id: int) -> Any:
-    course = get_or_404(Course, course_id)
+    course = get_or_404(db.session, Course, course_id)
     form = QuizForm(obj=course.quiz) if request.method == "GET" else QuizForm()
     if request.method == "GET" and course.quiz is not None:
         form.draw_size.data = course.quiz.draw_size
@@ -397,7 +398,7 @@ def _save_question(course: Course, question: Question | None, form: QuestionForm
 
 @roles_required(Role.ADMIN)
 def question_new(course_id: int) -> Any:
-    course = get_or_404(Course, course_id)
+    course = get_or_404(db.session, Course, course_id)
     form = _question_form(None)
     if form.validate_on_submit():
         if _save_question(course, None, form):
@@ -412,7 +413,7 @@ def question_new(course_id: int) -> Any:
 
 @roles_required(Role.ADMIN)
 def question_edit(question_id: int) -> Any:
-    question = get_or_404(Question, question_id)
+    question = get_or_404(db.session, Question, question_id)
     course = question.course
     form = _question_form(question)
     if form.validate_on_submit():
@@ -428,7 +429,7 @@ def question_edit(question_id: int) -> Any:
 
 @roles_required(Role.ADMIN)
 def question_delete(question_id: int) -> Any:
-    question = get_or_404(Question, question_id)
+    question = get_or_404(db.session, Question, question_id)
     course_id = question.course_id
     if not ActionForm().validate_on_submit():
         abort(400)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, send_file
+from flask import abort, current_app
 from flask_login import current_user
 
+from expertpool.core import storage
 from expertpool.core.requests import fail
 from expertpool.db import db
 
 from .. import queries
-from ..content import files
 from ..models import Course
 
 
@@ -29,13 +29,6 @@ def visible_course(slug: str) -> Course:
     return course
 
 
-def get_or_404(model: type, ident: int) -> Any:
-    row = db.session.get(model, ident)
-    if row is None:
-        abort(404)
-    return row
-
-
 def upload_root() -> str:
     return current_app.config["UPLOAD_FOLDER"]
 
@@ -43,20 +36,7 @@ def upload_root() -> str:
 def stored_file(
     relative: str | None, *, name: str | None, mime: str | None, attachment: bool
 ) -> Any:
-    """Send a stored file; `conditional=True` gives ETags and HTTP Range (206) for videos."""
-    if not relative:
-        abort(404)
-    try:
-        path = files.resolve(upload_root(), relative)
-    except ValueError:
-        abort(404)
-    if not path.is_file():
-        abort(404)
-    return send_file(
-        path,
-        mimetype=mime or files.guess_mime(name or path.name),
-        as_attachment=attachment,
-        download_name=name or path.name,
-        conditional=True,
-        max_age=3600,
+    """Send a stored course file (404 when missing or outside the upload folder)."""
+    return storage.send(
+        upload_root(), relative, name=name, mime=mime, as_attachment=attachment, max_age=3600
     )

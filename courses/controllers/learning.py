@@ -20,6 +20,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from expertpool.core.access import login_required
+from expertpool.core.pagination import page_arg, paginate_list
+from expertpool.core.requests import get_or_404
 from expertpool.db import db
 
 from .. import operations as ops
@@ -29,7 +31,7 @@ from ..content import pdf_documents
 from ..errors import CourseError
 from ..forms import ActionForm
 from ..models import Course, Enrollment, Lesson, Material
-from .common import fail, get_or_404, stored_file, visible_course
+from .common import fail, stored_file, visible_course
 
 CATALOGUE_PER_PAGE = 12
 
@@ -42,9 +44,7 @@ def catalogue() -> Any:
     flt = queries.CatalogueFilter.from_args(request.args)
     courses = queries.published_courses(db.session)
     popularity = queries.enrolment_counts(db.session)
-    page = queries.paginate(
-        flt.apply(courses, popularity), request.args.get("page", 1, type=int), CATALOGUE_PER_PAGE
-    )
+    page = paginate_list(flt.apply(courses, popularity), page_arg(request.args), CATALOGUE_PER_PAGE)
     mine = {e.course_id: e for e in queries.enrollments_of(db.session, current_user.id)}
     return render_template(
         "courses/catalogue.html",
@@ -148,9 +148,7 @@ def _learning_access(course: Course) -> tuple[Enrollment | None, Any]:
 
 
 def _lesson_of(course: Course, lesson_id: int) -> Lesson:
-    lesson = db.session.get(Lesson, lesson_id)
-    if lesson is None or lesson.course_id != course.id:
-        abort(404)
+    lesson = get_or_404(db.session, Lesson, lesson_id, course_id=course.id)
     return lesson
 
 
@@ -197,9 +195,7 @@ def lesson_file(slug: str, lesson_id: int) -> Any:
 @login_required
 def material(slug: str, material_id: int) -> Any:
     course = visible_course(slug)
-    item = get_or_404(Material, material_id)
-    if item.course_id != course.id:
-        abort(404)
+    item = get_or_404(db.session, Material, material_id, course_id=course.id)
     _enrollment, refusal = _learning_access(course)
     if refusal is not None:
         return refusal

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from expertpool.core.access import login_required
+from expertpool.core.requests import get_or_404
 from expertpool.db import db, utcnow
 
 from .. import operations as ops
@@ -78,8 +79,8 @@ def quiz_start(slug: str) -> Any:
 
 def _own_attempt(slug: str, attempt_id: int) -> tuple[Any, QuizAttempt]:
     course = visible_course(slug)
-    attempt = db.session.get(QuizAttempt, attempt_id)
-    if attempt is None or attempt.enrollment.course_id != course.id:
+    attempt = get_or_404(db.session, QuizAttempt, attempt_id)
+    if attempt.enrollment.course_id != course.id:
         abort(404)
     if attempt.enrollment.user_id != current_user.id and not current_user.is_admin:
         abort(404)

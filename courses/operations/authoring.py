@@ -17,6 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from expertpool.accounts.models import User
+from expertpool.core import storage
+from expertpool.core.pdftext import is_pdf
 from expertpool.core.textlists import split_list
 from expertpool.db import utcnow
 
@@ -35,7 +37,7 @@ from ..constants import (
     TOPICS,
     VIDEO_EXTENSIONS,
 )
-from ..content import files, render
+from ..content import render
 from ..errors import CourseError, StaleEdit
 from ..models import Chapter, Course, Enrollment, Lesson, Material, Question, Quiz, QuizAttempt
 from ..search.index import material_changed
@@ -242,7 +244,7 @@ def set_status(session: Session, actor: User, course: Course, publish: bool) -> 
 def set_cover(session: Session, course: Course, upload: Upload, upload_root: str) -> None:
     if Path(upload.filename).suffix.lower() not in IMAGE_EXTENSIONS:
         raise CourseError(str(_l("The cover must be an image (PNG, JPEG, GIF or WebP).")))
-    course.cover_path = files.store_file(upload_root, course.id, upload.filename, upload.data)
+    course.cover_path = _store(upload_root, course.id, upload)
     session.flush()
 
 
@@ -355,7 +357,7 @@ def save_lesson(
 
 def upload_problems(kind: str, upload: Upload) -> list[tuple[str, str]]:
     suffix = Path(upload.filename).suffix.lower()
-    if kind == "pdf" and (suffix not in PDF_EXTENSIONS or not render.is_pdf(upload.data)):
+    if kind == "pdf" and (suffix not in PDF_EXTENSIONS or not is_pdf(upload.data)):
         return [("file", "must be a PDF file")]
     if kind == "video" and suffix not in VIDEO_EXTENSIONS:
         return [("file", f"a video must be one of: {', '.join(sorted(VIDEO_EXTENSIONS))}")]
@@ -364,12 +366,19 @@ def upload_problems(kind: str, upload: Upload) -> list[tuple[str, str]]:
     return []
 
 
+def _store(upload_root: str, course_id: int, upload: Upload) -> str:
+    """Save a course file under `courses/<id>/` (a random prefix, then its sanitised name)."""
+    return storage.save(
+        upload_root, f"courses/{course_id}", upload.filename, upload.data, keep_name=True
+    )
+
+
 def _attach_file(lesson: Lesson, upload: Upload, upload_root: str | None) -> None:
     if upload_root is None:
         raise ValueError("upload_root is needed to store a file")
-    lesson.file_path = files.store_file(upload_root, lesson.course_id, upload.filename, upload.data)
+    lesson.file_path = _store(upload_root, lesson.course_id, upload)
     lesson.file_name = Path(upload.filename).name
-    lesson.file_mime = files.guess_mime(upload.filename)
+    lesson.file_mime = storage.guess_mime(upload.filename)
     lesson.file_size = len(upload.data)
     if lesson.kind == "pdf":
         lesson.pdf_text = render.pdf_text(upload.data)
@@ -403,13 +412,13 @@ def add_material(
         lesson=lesson,
         title=title.strip() or Path(upload.filename).name,
         file_name=Path(upload.filename).name,
-        mime=files.guess_mime(upload.filename),
+        mime=storage.guess_mime(upload.filename),
         size=len(upload.data),
         file_path="",
     )
     session.add(material)
     session.flush()
-    material.file_path = files.store_file(upload_root, course.id, upload.filename, upload.data)
+    material.file_path = _store(upload_root, course.id, upload)
     session.flush()
     return material
 

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from expertpool.accounts.models import User
+from expertpool.core import storage
 from expertpool.db import savepoint, utcnow
 
 from .. import grading
@@ -198,8 +199,9 @@ def _read_file(
     if not isinstance(name, str) or not name.strip():
         problems.append(Problem(label, where, "must name a file"))
         return None
-    path = (folder / name).resolve()
-    if folder.resolve() not in path.parents:
+    try:
+        path = storage.resolve(folder, name)
+    except storage.UnsafePath:
         problems.append(Problem(label, where, f"{name!r} is outside the course folder"))
         return None
     if not path.is_file():

@@ -17,12 +17,10 @@ learner's transcript, XLSX and PDF).
 from . import reports, transcript
 from .catalogue import (
     CatalogueFilter,
-    ListPage,
     course_by_slug,
     courses_by_status,
     courses_by_title,
     enrolment_counts,
-    paginate,
     published_courses,
 )
 from .certificates import (
@@ -79,7 +77,6 @@ __all__ = [
     "CatalogueFilter",
     "CourseInProgress",
     "LearnerDashboard",
-    "ListPage",
     "Progress",
     "RequiredTrainingRow",
     "TrainingRecord",
@@ -110,7 +107,6 @@ __all__ = [
     "missing_prerequisites",
     "next_lesson",
     "open_attempt",
-    "paginate",
     "progress",
     "published_courses",
     "questions_of",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -136,25 +136,3 @@ def _facet_values(course: Course, name: str) -> list[str]:
     if name == "hours":
         return [k for k in HOUR_RANGES if _in_range(course.hours, k)]
     return [getattr(course, name)]
-
-
-@dataclass
-class ListPage:
-    items: list[Any]
-    page: int
-    per_page: int
-    total: int
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-
-def paginate(items: list[Any], page: int, per_page: int) -> ListPage:
-    total = len(items)
-    page = min(max(1, page), max(1, -(-total // per_page)))
-    start = (page - 1) * per_page
-    return ListPage(
-        items=items[start : start + per_page], page=page, per_page=per_page, total=total
-    )

@@ -7,6 +7,8 @@ import datetime as dt
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from expertpool.core.pagination import Page, paginate_query
+
 from ..models import Certificate
 
 
@@ -41,7 +43,7 @@ def certificates_of(session: Session, user_id: int) -> list[Certificate]:
     )
 
 
-def search_certificates(session: Session, q: str, page: int, per_page: int) -> list[Certificate]:
+def search_certificates(session: Session, q: str, page: int, per_page: int) -> Page[Certificate]:
     """One page of certificates, newest first; `q` matches the code, learner or course title."""
     stmt = select(Certificate).order_by(Certificate.issued_at.desc())
     if q:
@@ -53,4 +55,4 @@ def search_certificates(session: Session, q: str, page: int, per_page: int) -> l
                 Certificate.course_title.like(like),
             )
         )
-    return list(session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
+    return paginate_query(session, stmt, page, per_page)

@@ -8,7 +8,6 @@ help when nothing is found (the words tried, spelling suggestions, related cours
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -24,6 +23,7 @@ from whoosh.spelling import ListCorrector
 
 from expertpool.core.embeddings import ModelNotFound
 from expertpool.core.embeddings.store import VectorStore, get_store
+from expertpool.core.pagination import page_arg, page_count
 from expertpool.core.search import (
     HybridConfig,
     HybridRetriever,
@@ -80,10 +80,7 @@ class MaterialQuery:
             value = str(args.get(name, "") or "")
             return value if value in allowed else ""
 
-        try:
-            page = min(MAX_PAGE, max(1, int(args.get("page", 1))))
-        except (TypeError, ValueError):
-            page = 1
+        page = min(MAX_PAGE, page_arg(args))
         return cls(
             q=" ".join(str(args.get("q", "") or "").split())[:MAX_QUERY_CHARS],
             **{name: pick(name, values) for name, values in FACETS.items()},
@@ -180,11 +177,7 @@ class MaterialResults:
 
     @property
     def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-    @property
-    def hit_count(self) -> int:
-        return sum(len(g.hits) for g in self.groups)
+        return page_count(self.total, self.per_page)
 
 
 # -- retrieval pieces --------------------------------------------------------------------------
@@ -624,7 +617,7 @@ def spelling_suggestions(corrector: ListCorrector, word: str, limit: int = 3) ->
     """Known words one edit away (two for longer Latin words)."""
     word = normalize(word)
     maxdist = 2 if word.isascii() and len(word) >= 6 else 1
-    if len(word) < 2:
+    if len(word) < 2 or not corrector.wordlist:  # whoosh's suggest fails on an empty list
         return ()
     return tuple(s for s in corrector.suggest(word, limit=limit, maxdist=maxdist) if s != word)
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
 from ..core.access import Role, login_required, public, roles_required
+from ..core.pagination import page_arg, paginate_query
+from ..core.requests import get_or_404
 from ..db import db
 from ..extensions import limiter
 from . import operations as ops
@@ -117,15 +119,14 @@ def language() -> Any:
 
 @roles_required(Role.ADMIN)
 def users() -> Any:
-    rows = db.session.scalars(select(User).order_by(User.username)).all()
-    return render_template("accounts/users.html", users=rows)
+    stmt = select(User).order_by(User.username)
+    page = paginate_query(db.session, stmt, page_arg(request.args), current_app.config["PER_PAGE"])
+    return render_template("accounts/users.html", page=page)
 
 
 @roles_required(Role.ADMIN)
 def user_edit(user_id: int | None = None) -> Any:
-    user = db.session.get(User, user_id) if user_id else None
-    if user_id and user is None:
-        abort(404)
+    user = get_or_404(db.session, User, user_id) if user_id else None
     form = UserForm(obj=user)
     if request.method == "GET" and user:
         form.roles.data = sorted(user.roles)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, request, url_for
+from flask import current_app, request, url_for
 
 from ..core.access import Role, roles_required
+from ..core.pagination import page_arg, paginate_query, per_page_arg
+from ..core.requests import get_or_404
 from ..db import db
 from ..experts import queries
 from ..experts.models import Expert
@@ -91,12 +93,8 @@ def _iso(value: Any) -> str | None:
 @roles_required(Role.ADMIN)
 def experts() -> Any:
     flt = queries.ExpertFilter.from_args(request.args)
-    per_page = min(
-        request.args.get("per_page", current_app.config["PER_PAGE"], type=int), MAX_PER_PAGE
-    )
-    page = queries.paginate(
-        db.session, flt.statement(), request.args.get("page", 1, type=int), max(1, per_page)
-    )
+    per_page = per_page_arg(request.args, current_app.config["PER_PAGE"], MAX_PER_PAGE)
+    page = paginate_query(db.session, flt.statement(), page_arg(request.args), per_page)
     return {
         "items": [expert_summary(e) for e in page.items],
         "page": page.page,
@@ -108,7 +106,5 @@ def experts() -> Any:
 
 @roles_required(Role.ADMIN)
 def expert(expert_id: int) -> Any:
-    item = db.session.get(Expert, expert_id)
-    if item is None:
-        abort(404)
+    item = get_or_404(db.session, Expert, expert_id)
     return expert_full(item)

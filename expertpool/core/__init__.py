@@ -10,7 +10,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """The core's front door, run before any feature's: its listeners, CLI and template globals."""
-    from . import audit, embeddings, features, jobs
+    from . import audit, embeddings, features, jobs, pagination
     from .embeddings import store
     from .search import app as search
 
@@ -20,3 +20,4 @@ def init_app(app: Flask) -> None:
     search.init_app(app)
     features.init_app(app)
     jobs.init_app(app)
+    app.jinja_env.globals["page_window"] = pagination.page_window

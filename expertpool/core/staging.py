@@ -12,6 +12,8 @@ from pathlib import Path
 
 from flask import current_app
 
+from . import storage
+
 
 def _folder() -> Path:
     path = Path(current_app.config["UPLOAD_FOLDER"]) / "imports"
@@ -22,9 +24,8 @@ def _folder() -> Path:
 def stage(prefix: str, filename: str, data: bytes, encoding: str) -> str:
     """Keep `data` (with the encoding chosen for it); returns the token that names it."""
     token = secrets.token_hex(16)
-    suffix = Path(filename).suffix.lower()
-    (_folder() / f"{prefix}{token}{suffix}").write_bytes(data)
-    (_folder() / f"{prefix}{token}.enc").write_text(encoding)
+    storage.write(_folder(), f"{prefix}{token}{storage.safe_suffix(filename)}", data)
+    storage.write(_folder(), f"{prefix}{token}.enc", encoding.encode())
     return token
 
 

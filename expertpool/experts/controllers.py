@@ -22,7 +22,8 @@ from sqlalchemy import select
 
 from ..core.access import Role, roles_required
 from ..core.audit import AuditLog
-from ..core.requests import fail
+from ..core.pagination import page_arg, paginate_query
+from ..core.requests import fail, get_or_404
 from ..db import db
 from . import audit_queries, history, queries
 from . import operations as ops
@@ -50,10 +51,7 @@ from .models import Expert, PendingChange
 
 
 def _expert_or_404(expert_id: int) -> Expert:
-    expert = db.session.get(Expert, expert_id)
-    if expert is None:
-        abort(404)
-    return expert
+    return get_or_404(db.session, Expert, expert_id)
 
 
 def _editable(expert_id: int) -> Expert:
@@ -76,11 +74,8 @@ def _back(expert: Expert) -> Response:
 @roles_required(Role.ADMIN)
 def index() -> Any:
     flt = queries.ExpertFilter.from_args(request.args)
-    page = queries.paginate(
-        db.session,
-        flt.statement(),
-        request.args.get("page", 1, type=int),
-        current_app.config["PER_PAGE"],
+    page = paginate_query(
+        db.session, flt.statement(), page_arg(request.args), current_app.config["PER_PAGE"]
     )
     return render_template(
         "experts/index.html",
@@ -183,7 +178,7 @@ def coverage() -> Any:
 @roles_required(Role.ADMIN)
 def audit_log() -> Any:
     flt = audit_queries.AuditFilter.from_args(request.args)
-    page = queries.paginate(db.session, flt.statement(), request.args.get("page", 1, type=int), 50)
+    page = paginate_query(db.session, flt.statement(), page_arg(request.args), 50)
     ctx = audit_queries.history_context(db.session, page.items, lambda expert_id: True)
     return render_template(
         "experts/audit.html",
@@ -472,9 +467,7 @@ def changes() -> Any:
 
 @roles_required(Role.ADMIN)
 def change(change_id: int) -> Any:
-    item = db.session.get(PendingChange, change_id)
-    if item is None:
-        abort(404)
+    item = get_or_404(db.session, PendingChange, change_id)
     form = DecisionForm()
     if form.validate_on_submit():
         try:

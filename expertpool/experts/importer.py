@@ -28,6 +28,7 @@ from ..accounts.models import User
 from ..core import tabular
 from ..core.idnumbers import InvalidIdNumber, normalise_id_number
 from ..core.importing import Progress, commit_rows
+from ..core.names import name_key
 from ..core.provinces import province_choices
 from ..core.tabular import (
     Column,
@@ -669,9 +670,9 @@ def warn_unknown_institutions(
     """
     seen: set[str] = set()
     for row_no, name in named:
-        if not name or institutions.normalise_name(name) in seen:
+        if not name or name_key(name) in seen:
             continue
-        seen.add(institutions.normalise_name(name))
+        seen.add(name_key(name))
         if institutions.resolve(session, name) is None:
             warnings.append(
                 RowError(

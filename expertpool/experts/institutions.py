@@ -1,35 +1,27 @@
-"""Institution names: normalisation and alias resolution ("中国计量院" is "中国计量科学研究院")."""
+"""Institutions: resolving a name or alias ("中国计量院" is "中国计量科学研究院") to its one row.
+
+Names are tidied and compared by the one rule in `core.names` (`tidy_name` stored, `name_key`
+compared); every path that stores or looks up an institution comes through here.
+"""
 
 from __future__ import annotations
 
-import re
-import unicodedata
-
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from ..core.names import name_key, tidy_name
 from .models import Institution, InstitutionAlias
-
-_SPACES = re.compile(r"\s+")
-
-
-def normalise_name(name: str) -> str:
-    """Fold width (full-width brackets/letters), case and spacing so aliases compare exactly."""
-    folded = unicodedata.normalize("NFKC", name).casefold()
-    return _SPACES.sub(" ", folded).strip()
 
 
 def resolve(session: Session, name: str) -> Institution | None:
     """The institution known by `name` (its name or any alias), or None."""
-    key = normalise_name(name)
+    key = name_key(name)
     if not key:
         return None
     alias = session.scalar(select(InstitutionAlias).where(InstitutionAlias.alias == key))
     if alias:
         return alias.institution
-    for inst in session.scalars(select(Institution).where(Institution.name == name.strip())):
-        return inst
-    return None
+    return session.scalar(select(Institution).where(Institution.name == tidy_name(name)))
 
 
 def get_or_create(
@@ -43,14 +35,25 @@ def get_or_create(
     found = resolve(session, name)
     if found:
         return found
-    inst = Institution(name=name.strip(), province=province, city=city, kind=kind)
-    inst.aliases.append(InstitutionAlias(alias=normalise_name(name)))
+    inst = Institution(name=tidy_name(name), province=province, city=city, kind=kind)
+    inst.aliases.append(InstitutionAlias(alias=name_key(name)))
     session.add(inst)
     session.flush()
     return inst
 
 
 def add_alias(session: Session, institution: Institution, alias: str) -> None:
-    key = normalise_name(alias)
+    key = name_key(alias)
     if key and not session.scalar(select(InstitutionAlias).where(InstitutionAlias.alias == key)):
         institution.aliases.append(InstitutionAlias(alias=key))
+
+
+def matching_ids(text: str) -> Select[tuple[int]]:
+    """Institutions whose name or any alias contains `text` (so 中国计量院 finds its experts)."""
+    by_alias = select(InstitutionAlias.institution_id).where(
+        InstitutionAlias.alias.contains(name_key(text), autoescape=True)
+    )
+    by_name = select(Institution.id).where(
+        Institution.name.icontains(tidy_name(text), autoescape=True)
+    )
+    return by_alias.union(by_name)

@@ -18,6 +18,7 @@ from ..core import audit, province_ui, signals
 from ..core.access import Role
 from ..core.errors import OperationError
 from ..core.idnumbers import InvalidIdNumber, normalise_id_number
+from ..core.names import tidy_name
 from ..core.provinces import UnknownProvince, lookup
 from ..core.textlists import split_list
 from ..db import utcnow
@@ -395,7 +396,7 @@ def request_institution(
 ) -> PendingChange | None:
     """A change of institution: pending until approved (administrators apply it directly)."""
     check_version(expert, expected_version)
-    name = name.strip()
+    name = tidy_name(name)
     if not name:
         raise ExpertError(str(_l("The institution is required.")))
     current = expert.institution.name if expert.institution else None

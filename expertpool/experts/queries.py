@@ -14,14 +14,14 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..core import provinces
+from ..core.names import tidy_name
+from ..core.pagination import count_rows
 from ..db import utcnow
+from . import institutions
 from .constants import CATEGORIES, Status
-from .institutions import normalise_name
 from .models import (
     Expert,
     ExpertCategory,
-    Institution,
-    InstitutionAlias,
     PendingChange,
     Specialty,
 )
@@ -60,7 +60,7 @@ class ExpertFilter:
             province=provinces.filter_value(args.get("province", "")),
             status=args.get("status", "") if args.get("status", "") in set(Status) else "",
             title=args.get("title", "").strip(),
-            institution=args.get("institution", "").strip(),
+            institution=tidy_name(args.get("institution", "")),
             sort=args.get("sort", "name") if args.get("sort") in SORTS else "name",
             desc=args.get("desc", "") in ("1", "true"),
         )
@@ -101,41 +101,12 @@ class ExpertFilter:
         if self.title:
             stmt = stmt.where(or_(Expert.title == self.title, Expert.title_grade == self.title))
         if self.institution:
-            stmt = stmt.where(Expert.institution_id.in_(_institution_ids(self.institution)))
+            stmt = stmt.where(
+                Expert.institution_id.in_(institutions.matching_ids(self.institution))
+            )
         column = SORTS[self.sort]
         order = column.desc() if self.desc else column.asc()
         return stmt.order_by(order.nulls_last(), Expert.id)
-
-
-def _institution_ids(text: str) -> Select[tuple[int]]:
-    """Institutions whose name or any alias contains `text` (so 中国计量院 finds its experts)."""
-    key = normalise_name(text)
-    by_alias = select(InstitutionAlias.institution_id).where(InstitutionAlias.alias.contains(key))
-    by_name = select(Institution.id).where(Institution.name.icontains(text))
-    return by_alias.union(by_name)
-
-
-def count(session: Session, stmt: Select[Any]) -> int:
-    return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-
-
-@dataclass
-class Page:
-    items: list[Expert]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-
-def paginate(session: Session, stmt: Select[tuple[Expert]], page: int, per_page: int) -> Page:
-    total = count(session, stmt)
-    page = min(max(1, page), max(1, -(-total // per_page)))
-    items = list(session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
-    return Page(items=items, page=page, per_page=per_page, total=total)
 
 
 # --- warnings ---------------------------------------------------------------------------------
@@ -251,8 +222,8 @@ def admin_queue_counts(
 ) -> dict[str, int]:
     """Work waiting in the pool: each count is the length of the list its link opens."""
     return {
-        "vetting": count(session, vetting_statement()),
-        "changes": count(session, changes_statement(pending_only=True)),
+        "vetting": count_rows(session, vetting_statement()),
+        "changes": count_rows(session, changes_statement(pending_only=True)),
         "terms_ending": len(terms_ending(session, config["TERM_WARNING_DAYS"], today)),
         "stale_files": len(stale_files(session, config["STALE_FILE_YEARS"])),
         "below_minimum": len(

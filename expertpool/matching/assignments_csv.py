@@ -7,10 +7,11 @@ import datetime as dt
 import io
 from typing import Any, TextIO
 
-from sqlalchemy import select
+from sqlalchemy import false, select
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
+from ..core.requests import get_row, is_sql_int
 from ..db import savepoint
 from ..experts.models import Expert
 from ..reviews.eligibility import exclusion_reasons, rules_from_config
@@ -39,8 +40,8 @@ def export_csv(session: Session, round_id: int | None = None) -> bytes:
     stmt = select(Assignment).order_by(
         Assignment.submission_id, Assignment.role.desc(), Assignment.rank
     )
-    if round_id is not None:
-        stmt = stmt.where(Assignment.round_id == round_id)
+    if round_id is not None:  # a round id past the 64-bit range names no round
+        stmt = stmt.where(Assignment.round_id == round_id if is_sql_int(round_id) else false())
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
@@ -97,8 +98,8 @@ def _row(
     role = (row.get("role") or "").strip()
     if role not in ("member", "alternate"):
         return f"role must be member or alternate, not {role!r}"
-    submission = session.get(Submission, submission_id)
-    expert = session.get(Expert, expert_id)
+    submission = get_row(session, Submission, submission_id)
+    expert = get_row(session, Expert, expert_id)
     if submission is None:
         return f"no submission {submission_id}"
     if expert is None:

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from ..core import provinces
 from ..core.access import Role, roles_required
 from ..core.assignment.constraints import CODES
-from ..core.requests import fail
+from ..core.requests import fail, get_or_404
 from ..db import db
 from ..experts.models import Expert
 from ..reviews.eligibility import rules_from_config
@@ -54,10 +54,7 @@ assert set(EXCLUSION_LABELS) == set(CODES)
 
 
 def _submission(submission_id: int) -> Submission:
-    submission = db.session.get(Submission, submission_id)
-    if submission is None:
-        abort(404)
-    return submission
+    return get_or_404(db.session, Submission, submission_id)
 
 
 @roles_required(Role.ADMIN)
@@ -176,10 +173,7 @@ def new_round() -> Any:
 
 
 def _round(round_id: int) -> ReviewRound:
-    item = db.session.get(ReviewRound, round_id)
-    if item is None:
-        abort(404)
-    return item
+    return get_or_404(db.session, ReviewRound, round_id)
 
 
 @roles_required(Role.ADMIN)

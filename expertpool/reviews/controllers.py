@@ -14,18 +14,18 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from ..core import storage
 from ..core.access import Role, login_required, roles_required
-from ..core.requests import fail
+from ..core.pagination import page_arg, paginate_query
+from ..core.requests import fail, get_or_404
 from ..db import db
 from ..experts.models import Expert
-from ..experts.queries import Page, count
 from ..submissions.constants import STATUS_LABELS as SUBMISSION_STATUS_LABELS
 from . import notices, queries
 from . import operations as ops
@@ -50,24 +50,18 @@ def _my_expert() -> Expert:
 
 def _my_assignment(assignment_id: int) -> Assignment:
     """The signed-in expert's own assignment; anyone else's is 404 (its existence stays private)."""
-    assignment = db.session.get(Assignment, assignment_id)
-    if assignment is None or assignment.expert.user_id != current_user.id:
+    assignment = get_or_404(db.session, Assignment, assignment_id)
+    if assignment.expert.user_id != current_user.id:
         abort(404)
     return assignment
 
 
 def _assignment_or_404(assignment_id: int) -> Assignment:
-    assignment = db.session.get(Assignment, assignment_id)
-    if assignment is None:
-        abort(404)
-    return assignment
+    return get_or_404(db.session, Assignment, assignment_id)
 
 
 def _review_or_404(review_id: int) -> Review:
-    review = db.session.get(Review, review_id)
-    if review is None:
-        abort(404)
-    return review
+    return get_or_404(db.session, Review, review_id)
 
 
 def _invalid(form: Any) -> None:
@@ -262,25 +256,13 @@ def invited_submission(assignment_id: int) -> Any:
 def attachment(assignment_id: int, attachment_id: int) -> Any:
     """The dossier, for the invited expert (to judge a conflict) and while they review it."""
     from ..submissions.models import Attachment
-    from ..submissions.operations import attachment_path
 
     assignment = _my_assignment(assignment_id)
-    item = db.session.get(Attachment, attachment_id)
-    if (
-        assignment.status not in DOSSIER_STATUSES
-        or item is None
-        or item.submission_id != assignment.submission_id
-    ):
+    if assignment.status not in DOSSIER_STATUSES:
         abort(404)
-    path = attachment_path(item, current_app.config["UPLOAD_FOLDER"])
-    if not path.is_file():
-        abort(404)
-    return send_file(
-        path,
-        as_attachment=True,
-        download_name=item.filename,
-        mimetype=item.content_type or "application/octet-stream",
-    )
+    item = get_or_404(db.session, Attachment, attachment_id, submission_id=assignment.submission_id)
+    folder = current_app.config["UPLOAD_FOLDER"]
+    return storage.send(folder, item.stored_path, name=item.filename, mime=item.content_type)
 
 
 # --- the inbox --------------------------------------------------------------------------------
@@ -293,24 +275,19 @@ def _my_expert_id() -> int | None:
 @login_required
 def inbox() -> Any:
     where = notices.inbox_filter(current_user, _my_expert_id())
-    page_no = max(1, request.args.get("page", 1, type=int))
-    per_page = current_app.config["PER_PAGE"]
     stmt = select(Notification).where(where).order_by(Notification.id.desc())
-    total = count(db.session, stmt)
-    items = list(db.session.scalars(stmt.limit(per_page).offset((page_no - 1) * per_page)))
-    page = Page(items=items, page=page_no, per_page=per_page, total=total)  # type: ignore[arg-type]
+    page = paginate_query(db.session, stmt, page_arg(request.args), current_app.config["PER_PAGE"])
     return render_template("reviews/inbox.html", page=page)
 
 
 def _my_notification(notification_id: int) -> Notification:
-    note = db.session.get(Notification, notification_id)
-    mine = note is not None and (
-        note.user_id == current_user.id
-        or (note.expert_id is not None and note.expert_id == _my_expert_id())
+    note = get_or_404(db.session, Notification, notification_id)
+    mine = note.user_id == current_user.id or (
+        note.expert_id is not None and note.expert_id == _my_expert_id()
     )
     if not mine:
         abort(404)
-    return note  # type: ignore[return-value]
+    return note
 
 
 @login_required
@@ -339,8 +316,6 @@ def mark_all_read() -> Any:
 
 @roles_required(Role.ADMIN)
 def board() -> Any:
-    from ..experts.queries import paginate
-
     today = dt.date.today()
     status = request.args.get("status", "")
     overdue_only = request.args.get("overdue") == "1"
@@ -349,9 +324,7 @@ def board() -> Any:
     stmt = queries.board_statement(
         status, overdue_only, today, short_only=short_only, unrated_only=unrated_only
     )
-    page = paginate(
-        db.session, stmt, request.args.get("page", 1, type=int), current_app.config["PER_PAGE"]
-    )
+    page = paginate_query(db.session, stmt, page_arg(request.args), current_app.config["PER_PAGE"])
     rows = queries.board_rows(db.session, list(page.items))
     counts = queries.board_counts(db.session, today)
     chart = {

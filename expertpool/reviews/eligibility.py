@@ -4,7 +4,7 @@ The rules themselves are pure (`core.assignment.constraints` over `core.assignme
 this module is the only place that
 reads experts, submissions and assignments to build its `ExpertRecord` / `SubmissionRecord`.
 Institution ids are canonical already (aliases resolve to one `Institution` row), GBW numbers
-are normalised by the records themselves, and people are compared by `person_key`.
+are normalised by the records themselves, and people are compared by `core.names.person_key`.
 """
 
 from __future__ import annotations
@@ -19,16 +19,11 @@ from sqlalchemy.orm import Session
 
 from ..core.assignment.constraints import eligibility
 from ..core.assignment.records import Exclusion, ExpertRecord, Rules, SubmissionRecord
-from ..experts.institutions import normalise_name
+from ..core.names import person_key
 from ..experts.models import Expert
 from ..submissions.models import Submission
 from .constants import LOAD_STATUSES
 from .models import Assignment
-
-
-def person_key(name: str) -> str:
-    """How a person's name is compared: width, case and spacing folded ('王 强' is '王强')."""
-    return normalise_name(name).replace(" ", "")
 
 
 def _assigned_on():

@@ -11,6 +11,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
+from ..core.pagination import count_rows
 from ..experts.models import Expert
 from ..submissions.constants import SubmissionStatus
 from ..submissions.models import Submission
@@ -207,12 +208,10 @@ def short_panel_ids() -> Any:
 
 def admin_queue_counts(session: Session, today: dt.date) -> dict[str, int]:
     """Counts for the administrator's work queue; each equals the rows its board link lists."""
-    from ..experts.queries import count
-
     return {
-        "short_panels": count(session, board_statement(short_only=True, today=today)),
-        "overdue": count(session, board_statement(overdue_only=True, today=today)),
-        "unrated": count(session, board_statement(unrated_only=True, today=today)),
+        "short_panels": count_rows(session, board_statement(short_only=True, today=today)),
+        "overdue": count_rows(session, board_statement(overdue_only=True, today=today)),
+        "unrated": count_rows(session, board_statement(unrated_only=True, today=today)),
     }
 
 

@@ -11,7 +11,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import get_locale
@@ -20,12 +19,13 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
+from ..core import storage
 from ..core.access import Role, roles_required
 from ..core.errors import OperationError
-from ..core.requests import fail
+from ..core.pagination import page_arg, paginate_query
+from ..core.requests import fail, get_or_404
 from ..db import db
 from ..experts.constants import CATEGORIES, category_label
-from ..experts.queries import paginate
 from . import operations as ops
 from .constants import GRADE_LABELS, KIND_LABELS, REVIEW_TYPE_LABELS, STATUS_LABELS
 from .forms import AttachmentForm, SubmissionForm, WithdrawForm
@@ -34,10 +34,7 @@ from .queries import SubmissionFilter
 
 
 def _submission_or_404(submission_id: int) -> Submission:
-    submission = db.session.get(Submission, submission_id)
-    if submission is None:
-        abort(404)
-    return submission
+    return get_or_404(db.session, Submission, submission_id)
 
 
 def _upload_folder() -> str:
@@ -50,11 +47,8 @@ def _upload_folder() -> str:
 @roles_required(Role.ADMIN)
 def index() -> Any:
     flt = SubmissionFilter.from_args(request.args)
-    page = paginate(
-        db.session,
-        flt.statement(),
-        request.args.get("page", 1, type=int),
-        current_app.config["PER_PAGE"],
+    page = paginate_query(
+        db.session, flt.statement(), page_arg(request.args), current_app.config["PER_PAGE"]
     )
     provinces = sorted(
         db.session.scalars(
@@ -222,23 +216,14 @@ def add_attachment(submission_id: int) -> Any:
 
 
 def _attachment_or_404(submission_id: int, attachment_id: int) -> Attachment:
-    attachment = db.session.get(Attachment, attachment_id)
-    if attachment is None or attachment.submission_id != submission_id:
-        abort(404)
-    return attachment
+    return get_or_404(db.session, Attachment, attachment_id, submission_id=submission_id)
 
 
 @roles_required(Role.ADMIN)
 def attachment(submission_id: int, attachment_id: int) -> Any:
     item = _attachment_or_404(submission_id, attachment_id)
-    path = ops.attachment_path(item, _upload_folder())
-    if not path.is_file():
-        abort(404)
-    return send_file(
-        path,
-        as_attachment=True,
-        download_name=item.filename,
-        mimetype=item.content_type or "application/octet-stream",
+    return storage.send(
+        _upload_folder(), item.stored_path, name=item.filename, mime=item.content_type
     )
 
 

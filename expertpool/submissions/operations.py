@@ -6,7 +6,6 @@ commits once), and raise `SubmissionError` with a message fit for the user.
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
-from ..core import audit, province_ui, signals
+from ..core import audit, province_ui, signals, storage
 from ..core.errors import OperationError
+from ..core.names import tidy_name
+from ..core.pdftext import is_pdf
 from ..core.provinces import UnknownProvince, lookup
 from ..core.textlists import split_list
 from ..experts import institutions
@@ -97,7 +98,7 @@ def normalise(
     splits and tidies them the same for every entry path.
     """
     out = {key: data.get(key) for key in PLAIN_FIELDS}
-    out["applicant_institution"] = (data.get("applicant_institution") or "").strip() or None
+    out["applicant_institution"] = tidy_name(data.get("applicant_institution")) or None
     for key in LIST_FIELDS:  # typed text is split, a list (import, JSON) taken item by item
         out[key] = split_list(out[key])
     problems: list[Problem] = []
@@ -314,17 +315,14 @@ def add_attachment(
         )
     if not data:
         raise SubmissionError(str(_l("The file is empty.")))
-    if ext == ".pdf" and not data.startswith(b"%PDF-"):
+    if ext == ".pdf" and not is_pdf(data):
         raise SubmissionError(str(_l("This file is not a PDF.")))
-    relative = Path("submissions") / str(submission.id) / f"{secrets.token_hex(16)}{ext}"
-    target = Path(upload_folder) / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
+    relative = storage.save(upload_folder, f"submissions/{submission.id}", name, data)
     extracted = text_mod.extract_text(ext, data)
     attachment = Attachment(
         submission_id=submission.id,
         filename=name[:256],
-        stored_path=relative.as_posix(),
+        stored_path=relative,
         content_type=content_type,
         size=len(data),
         text_chars=len(extracted),
@@ -347,11 +345,7 @@ def remove_attachment(
     attachment = session.get(Attachment, attachment_id)
     if attachment is None or attachment.submission_id != submission.id:
         raise SubmissionError(str(_l("No such attachment.")))
-    path = attachment_path(attachment, upload_folder)
+    stored = attachment.stored_path
     session.delete(attachment)
     session.flush()
-    path.unlink(missing_ok=True)
-
-
-def attachment_path(attachment: Attachment, upload_folder: str | Path) -> Path:
-    return Path(upload_folder) / attachment.stored_path
+    storage.delete(upload_folder, stored)

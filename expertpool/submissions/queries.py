@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import Select, or_, select
 
 from ..core import provinces
+from ..core.pagination import count_rows
+from ..experts import institutions
 from ..experts.constants import CATEGORIES
-from ..experts.models import Institution
 from .constants import Kind, SubmissionStatus
 from .models import Submission
 
@@ -69,9 +70,7 @@ class SubmissionFilter:
                     Submission.gbw_number.like(like),
                     Submission.matrix.like(like),
                     Submission.reference.like(like),
-                    Submission.applicant_institution_id.in_(
-                        select(Institution.id).where(Institution.name.like(like))
-                    ),
+                    Submission.applicant_institution_id.in_(institutions.matching_ids(self.q)),
                 )
             )
         if self.kind:
@@ -91,6 +90,4 @@ class SubmissionFilter:
 
 def without_panel_count(session: Any) -> int:
     """How many submissions `?panel=none` lists."""
-    from ..experts.queries import count
-
-    return count(session, SubmissionFilter(panel="none").statement())
+    return count_rows(session, SubmissionFilter(panel="none").statement())

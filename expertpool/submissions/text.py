@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import io
-import logging
 import re
 from typing import TYPE_CHECKING
+
+from ..core.pdftext import PdfTextError, pdf_pages
 
 if TYPE_CHECKING:
     from .models import Submission
 
-log = logging.getLogger(__name__)
-
-MAX_PDF_PAGES = 300  # a certification dossier rarely exceeds this; stops pathological files
 MAX_STORED_CHARS = 200_000
 MATCHING_ATTACHMENT_CHARS = 8_000  # all attachments together: keeps the dossier from drowning
 # the fields an administrator wrote (title, analytes, methods) in boilerplate
@@ -30,16 +27,9 @@ def extract_text(ext: str, data: bytes) -> str:
 
 
 def _pdf_text(data: bytes) -> str:
-    from pypdf import PdfReader
-
     try:
-        reader = PdfReader(io.BytesIO(data))
-        pages = []
-        for page in reader.pages[:MAX_PDF_PAGES]:
-            pages.append(page.extract_text() or "")
-        return "\n".join(pages)
-    except Exception as exc:  # a damaged or encrypted PDF is still a valid attachment
-        log.info("no text from pdf: %r", exc)
+        return "\n".join(pdf_pages(data, max_chars=MAX_STORED_CHARS))
+    except PdfTextError:  # a damaged or encrypted PDF is still a valid attachment
         return ""
 
 

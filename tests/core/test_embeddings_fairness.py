@@ -13,6 +13,7 @@ from flask import Flask
 
 from expertpool.core.embeddings.store import TextItem, VectorStore, calibration_vectors
 from expertpool.db import db
+from tests.core.conftest import search_text
 from tests.support import retrieval_set as evaluation
 from tests.support.retrieval_set import EN_DOC, TOPICS, ZH_DOC
 
@@ -62,12 +63,12 @@ def test_store_search_ranks_an_english_answer_first_for_a_chinese_query(
             m.mask_for(ZH_DOC) & (m.source_ids != topic)
         )
 
-    fair = rm_store.search_text("rm", TOPICS[topic].zh_query, k=3, mask=pool)
-    raw = VectorStore(rm_store.encoder, fairness=False).search_text(
-        "rm", TOPICS[topic].zh_query, k=3, mask=pool
+    fair = search_text(rm_store, "rm", TOPICS[topic].zh_query, k=3, mask=pool)
+    raw = search_text(
+        VectorStore(rm_store.encoder, fairness=False), "rm", TOPICS[topic].zh_query, k=3, mask=pool
     )
     assert (fair[0].source_type, fair[0].source_id) == (EN_DOC, topic)
     assert raw[0].source_type == ZH_DOC  # what the fairness fixes
     # and without a filter the Chinese and English documents on the topic lead together
-    both = rm_store.search_text("rm", TOPICS[topic].zh_query, k=2)
+    both = search_text(rm_store, "rm", TOPICS[topic].zh_query, k=2)
     assert {(h.source_type, h.source_id) for h in both} == {(ZH_DOC, topic), (EN_DOC, topic)}

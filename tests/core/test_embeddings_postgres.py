@@ -13,6 +13,7 @@ from expertpool.core.embeddings.encoder import HashingEncoder
 from expertpool.core.embeddings.store import Embedding, IndexState, TextItem, VectorStore
 from expertpool.db import db
 from tests import pg
+from tests.core.conftest import search_text
 
 pytestmark = pytest.mark.postgres
 pg_server = pg.pg_server
@@ -75,4 +76,4 @@ def test_reader_picks_up_updates_and_deletes(engine) -> None:
         w.commit()
         m = reader.matrix("main")
         assert len(m) == 4 and m.version == 3
-        assert reader.search_text("main", "钢铁碳硫", k=1)[0].source_id == 0
+        assert search_text(reader, "main", "钢铁碳硫", k=1)[0].source_id == 0

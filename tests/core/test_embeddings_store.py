@@ -23,6 +23,7 @@ from expertpool.core.embeddings.store import (
     get_store,
 )
 from expertpool.db import db
+from tests.core.conftest import search_text
 
 DOCS = [
     TextItem("expert", 1, "profile", "土壤中重金属铅镉的测定，ICP-MS", "zh"),
@@ -64,7 +65,7 @@ def test_upsert_then_search_finds_the_matching_source(store: VectorStore) -> Non
     report = store.upsert("main", DOCS)
     db.session.commit()
     assert (report.encoded, report.unchanged) == (4, 0)
-    hits = store.search_text("main", "三聚氰胺 奶粉", k=2)
+    hits = search_text(store, "main", "三聚氰胺 奶粉", k=2)
     assert ids(hits)[0] == ("expert", 2)
     assert hits[0].score >= hits[1].score
     row = db.session.scalar(select(Embedding).where(Embedding.source_id == 3))
@@ -101,18 +102,18 @@ def test_delete_and_filters(store: VectorStore) -> None:
     db.session.commit()
     assert store.delete("main", "expert", 2) == 1
     db.session.commit()
-    assert ("expert", 2) not in ids(store.search_text("main", "三聚氰胺", k=10))
-    only = store.search_text("main", "重金属", k=10, source_type="expert", allowed_ids=[3])
+    assert ("expert", 2) not in ids(search_text(store, "main", "三聚氰胺", k=10))
+    only = search_text(store, "main", "重金属", k=10, source_type="expert", allowed_ids=[3])
     assert ids(only) == [("expert", 3)]
-    assert ids(store.search_text("main", "均匀性", k=10, source_type="course")) == [("course", 1)]
+    assert ids(search_text(store, "main", "均匀性", k=10, source_type="course")) == [("course", 1)]
 
 
 def test_per_source_collapses_chunks(store: VectorStore) -> None:
     chunks = [TextItem("expert", 1, f"pub:{n}", f"土壤重金属 第{n}篇") for n in range(4)]
     store.upsert("main", chunks + [TextItem("expert", 2, "", "土壤重金属研究")])
     db.session.commit()
-    assert len(store.search_text("main", "土壤重金属", k=10)) == 5
-    assert sorted(ids(store.search_text("main", "土壤重金属", k=10, per_source=True))) == [
+    assert len(search_text(store, "main", "土壤重金属", k=10)) == 5
+    assert sorted(ids(search_text(store, "main", "土壤重金属", k=10, per_source=True))) == [
         ("expert", 1),
         ("expert", 2),
     ]
@@ -134,19 +135,19 @@ def test_other_processes_see_committed_changes_incrementally(store: VectorStore)
         [("expert", 1, "profile"), ("expert", 2, "profile"), ("expert", 3, "profile")]
         + [("expert", 9, "")]
     )
-    assert ids(other.search_text("main", "钢铁碳硫", k=1)) == [("expert", 9)]
+    assert ids(search_text(other, "main", "钢铁碳硫", k=1)) == [("expert", 9)]
 
 
 def test_rolled_back_rows_do_not_stay_in_memory(store: VectorStore) -> None:
     store.upsert("main", DOCS[:1])
     db.session.commit()
     store.upsert("main", [TextItem("expert", 7, "", "放射性核素活度标准源")])
-    assert ("expert", 7) in ids(store.search_text("main", "放射性", k=5))  # same transaction
+    assert ("expert", 7) in ids(search_text(store, "main", "放射性", k=5))  # same transaction
     db.session.rollback()
     # another process then writes, reaching the version number the rolled-back write had
     VectorStore(store.encoder).upsert("main", [TextItem("expert", 8, "", "放射性标准源")])
     db.session.commit()
-    found = ids(store.search_text("main", "放射性", k=5))
+    found = ids(search_text(store, "main", "放射性", k=5))
     assert ("expert", 7) not in found and ("expert", 8) in found
 
 

@@ -288,3 +288,19 @@ def test_every_manifest_key_is_documented_in_the_folder_format():
     keys += ["file", "pass_mark", "time_limit_minutes", "attempt_limit", "draw"]
     keys += ["review_policy", "lessons_first", "video_url", "minutes", *grading.KINDS]
     assert [k for k in keys if f"`{k}`" not in doc and f"[[{k}]]" not in doc] == []
+
+
+@pytest.mark.parametrize("name", ["../secret.md", "/etc/passwd", "sub/../../secret.md", "link.md"])
+def test_a_course_folder_names_no_file_outside_itself(app, tmp_path, name):
+    root = tmp_path / "courses"
+    folder = write_course(root, "rm-basics", lesson_two=False)
+    (tmp_path / "secret.md").write_text("# secret\n", "utf-8")
+    (folder / "link.md").symlink_to(tmp_path / "secret.md")  # a link that leads out
+    manifest = folder / "course.toml"
+    manifest.write_text(
+        manifest.read_text("utf-8").replace('materials = ["data.csv"]', f'materials = ["{name}"]'),
+        "utf-8",
+    )
+    with pytest.raises(importer.ImportFailed) as failed:
+        importer.parse_folder(db.session, root)
+    assert f"{name!r} is outside the course folder" in str(failed.value)

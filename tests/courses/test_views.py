@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -502,3 +505,34 @@ def test_course_tags_follow_the_one_list_rule(client, login, admin):
     assert response.status_code == 302, _text(response)
     course = db.session.scalar(select(Course).where(Course.slug == "rm-tags"))
     assert course.tags == ["2,4-D", "农药残留"]
+
+
+def test_stored_course_files_are_served_only_from_the_upload_folder(
+    app: Any, client: Any, login: Callable[[Any], None], admin: Any, make_course: Any
+) -> None:
+    """Uploads land under courses/<id>/ whatever their names; a row whose path leads out of the
+    upload folder (only a tampered database holds one) is 404 for the cover, a lesson file and
+    a material alike."""
+    from courses.operations.authoring import Upload
+
+    root = app.config["UPLOAD_FOLDER"]
+    course = make_course(lessons=1)
+    lesson = course.lessons[0]
+    ops.set_cover(db.session, course, Upload("../../cover.png", b"\x89PNG\r\n"), root)
+    item = ops.add_material(db.session, course, lesson, "数据", Upload("../../d.csv", b"a,b"), root)
+    lesson.file_path = item.file_path
+    db.session.commit()
+    assert course.cover_path.startswith(f"courses/{course.id}/") and ".." not in course.cover_path
+    urls = [
+        f"/courses/{course.slug}/cover",
+        f"/courses/{course.slug}/materials/{item.id}",
+        f"/courses/{course.slug}/lessons/{lesson.id}/file",
+    ]
+    login(admin)
+    for url in urls:
+        with client.get(url) as response:
+            assert response.status_code == 200, url
+    (Path(root).parent / "outside.txt").write_text("not an upload")
+    course.cover_path = item.file_path = lesson.file_path = "../outside.txt"
+    db.session.commit()
+    assert [client.get(url).status_code for url in urls] == [404, 404, 404]

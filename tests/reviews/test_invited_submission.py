@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 from flask import current_app
@@ -110,4 +111,17 @@ def test_submitting_a_review_asks_first_and_says_it_is_final(admin, pool, sign_i
     assert (
         'value="submit" data-confirm="Submit the review? Once submitted it cannot be changed."'
         in html
+    )
+
+
+def test_invited_expert_never_gets_a_file_outside_the_upload_folder(admin, pool, sign_in):
+    submission, attachment = _setup(admin, pool)
+    outside = Path(current_app.config["UPLOAD_FOLDER"]).parent / "outside.txt"
+    outside.write_text("not an upload")
+    attachment.stored_path = "../outside.txt"  # only a tampered row holds such a path
+    db.session.commit()
+    mine = _assignment(submission, pool.members[0])
+    client = sign_in("e1")
+    assert (
+        client.get(f"/reviews/assignments/{mine.id}/attachments/{attachment.id}").status_code == 404
     )

@@ -12,7 +12,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 from sqlalchemy import select
 
-from expertpool.core import audit
+from expertpool.core import audit, storage
 from expertpool.core.audit import AuditLog
 from expertpool.db import db
 from expertpool.experts import institutions
@@ -143,9 +143,9 @@ def test_pdf_attachment_is_stored_and_its_text_extracted(
         db.session, admin, submission, "../../报告.pdf", data, folder, "application/pdf"
     )
     db.session.commit()
-    path = ops.attachment_path(attachment, folder)
+    path = storage.resolve(folder, attachment.stored_path)
     assert path.read_bytes() == data
-    assert Path(folder) in path.parents and attachment.filename == "报告.pdf"
+    assert Path(folder).resolve() in path.parents and attachment.filename == "报告.pdf"
     assert "均匀性检验" in attachment.text and "stability" in attachment.text
     assert attachment.text_chars == len(attachment.text)
     # The audit log records the attachment but not a copy of its text.

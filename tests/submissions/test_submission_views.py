@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -133,6 +134,27 @@ def test_attachment_upload_download_remove(
     assert admin_client.get(f"/submissions/999/attachments/{attachment.id}").status_code == 404
     assert admin_client.post(f"{url}/{attachment.id}/delete").status_code == 302
     assert db.session.scalar(select(Attachment)) is None
+
+
+def test_attachment_path_outside_the_folder_is_never_served_nor_deleted(
+    app: Any, admin_client: Any, make_submission: Any
+) -> None:
+    """The upload names nothing on disk; a row whose stored path leads out (only a tampered
+    database holds one) is 404 for download, and removing it leaves the outside file alone."""
+    submission = make_submission()
+    url = f"/submissions/{submission.id}/attachments"
+    data = {"file": (io.BytesIO(b"report"), "../../../../etc/report.txt")}
+    assert admin_client.post(url, data=data, content_type="multipart/form-data").status_code == 302
+    attachment = db.session.scalar(select(Attachment))
+    assert attachment.stored_path.startswith(f"submissions/{submission.id}/")
+    assert attachment.filename == "report.txt"
+    outside = Path(app.config["UPLOAD_FOLDER"]).parent / "outside.txt"
+    outside.write_text("not an upload")
+    attachment.stored_path = "../outside.txt"
+    db.session.commit()
+    assert admin_client.get(f"{url}/{attachment.id}").status_code == 404
+    assert admin_client.post(f"{url}/{attachment.id}/delete").status_code == 302
+    assert db.session.scalar(select(Attachment)) is None and outside.exists()
 
 
 def test_withdraw_through_the_page(admin_client: Any, make_submission: Any) -> None:

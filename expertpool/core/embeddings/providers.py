@@ -51,9 +51,5 @@ def register_text_provider(
     return fn
 
 
-def unregister_text_provider(app: Flask, name: str) -> None:
-    registry(app, "text_providers").pop(name, None)
-
-
 def text_providers(app: Flask | None = None) -> dict[str, TextProvider]:
     return dict(registry(app or current_app, "text_providers"))

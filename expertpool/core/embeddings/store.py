@@ -339,10 +339,6 @@ class VectorStore:
         calibration = calibration_vectors(self.encoder) if self.fairness else None
         return m, m.scores(query_vec, calibration)
 
-    def search_text(self, index: str, query: str, k: int = 10, **kwargs) -> list[Hit]:
-        """:meth:`search` with the query encoded by the store's encoder."""
-        return self.search(index, self.encoder.encode_query(query), k, **kwargs)
-
     def _version(self, index: str) -> int:
         v = self.session.scalar(
             select(IndexState.version).where(

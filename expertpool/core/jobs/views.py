@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 
 from ...db import db
 from ..access import Role, login_required, roles_required
+from ..pagination import page_arg, paginate_query
+from ..requests import get_or_404
 from . import queue
 from .models import Job, JobStatus
 
@@ -26,9 +28,7 @@ PER_PAGE = 50
 
 
 def _job_or_404(job_id: int, *, mine_ok: bool) -> Job:
-    job = db.session.get(Job, job_id)
-    if job is None:
-        abort(404)
+    job = get_or_404(db.session, Job, job_id)
     if not current_user.is_admin and not (mine_ok and job.created_by_id == current_user.id):
         abort(404)  # another person's job does not exist for you
     return job
@@ -36,14 +36,14 @@ def _job_or_404(job_id: int, *, mine_ok: bool) -> Job:
 
 @roles_required(Role.ADMIN)
 def jobs() -> Any:
-    status = request.args.get("status") or None
-    stmt = select(Job).order_by(Job.id.desc()).limit(PER_PAGE)
-    if status in set(JobStatus):
+    status = request.args.get("status") if request.args.get("status") in set(JobStatus) else None
+    stmt = select(Job).order_by(Job.id.desc())
+    if status:
         stmt = stmt.where(Job.status == status)
     counts = dict(db.session.execute(select(Job.status, func.count()).group_by(Job.status)).all())
     return render_template(
         "jobs/list.html",
-        jobs=db.session.scalars(stmt).all(),
+        page=paginate_query(db.session, stmt, page_arg(request.args), PER_PAGE),
         counts={s.value: counts.get(s.value, 0) for s in JobStatus},
         status=status,
     )

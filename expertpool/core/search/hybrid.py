@@ -20,6 +20,7 @@ from typing import Any, Literal, NamedTuple, Protocol
 
 from whoosh.analysis import Analyzer
 
+from ..pagination import page_count
 from .highlight import highlight_text, plain_snippet
 from .index import FilterValue, KeywordHit, KeywordPage, Match
 
@@ -290,7 +291,7 @@ class SearchPage:
 
     @property
     def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
+        return page_count(self.total, self.per_page)
 
 
 # -- the retriever -------------------------------------------------------------------------

@@ -38,6 +38,6 @@ class InstitutionAlias(db.Model):
     institution_id: Mapped[int] = mapped_column(
         ForeignKey("institution.id", ondelete="CASCADE"), index=True
     )
-    # Stored normalised (see experts.institutions.normalise_name) so lookups are exact matches.
+    # Stored as `core.names.name_key` gives it, so lookups are exact matches.
     alias: Mapped[str] = mapped_column(String(128), unique=True)
     institution: Mapped[Institution] = relationship(back_populates="aliases")
