@@ -54,6 +54,7 @@ from ..db import db
 from . import audit
 from .embeddings.store import forget_store
 from .search.app import forget_index_manager, get_index, registered_indexes
+from .search.index import IndexBusyError
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,13 @@ Progress = Callable[[str, int, int], None]
 
 
 class BackupError(RuntimeError):
-    """A backup or restore that was refused or failed; the message says why and what to do."""
+    """A backup or restore that was refused or failed; the message says why and what to do.
+
+    A restore that raises it has changed nothing, except `UpgradeFailed`."""
+
+
+class UpgradeFailed(BackupError):
+    """The archive was restored, but `alembic upgrade` of its older database failed."""
 
 
 @dataclass(frozen=True)
@@ -221,6 +228,8 @@ def create_backup(app: Flask, output: Path, *, progress: Progress | None = None)
     if output.exists():
         raise BackupError(f"{output} exists: choose another file name")
     engine, places = engine_name(app), folders(app)
+    if any(output.resolve().is_relative_to(folder) for folder in places.values()):
+        raise BackupError(f"{output} is inside a folder it would back up: write it elsewhere")
     output.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     partial = output.with_name(output.name + ".partial")
     with tempfile.TemporaryDirectory(prefix=".backup-", dir=output.parent) as tmp:
@@ -236,7 +245,7 @@ def create_backup(app: Flask, output: Path, *, progress: Progress | None = None)
         members = [
             (DATABASE, None),
             (f"{DATABASE}/{database.name}", database),
-            *_tree(UPLOADS, places[UPLOADS], skip={output.resolve(), partial.resolve()}),
+            *_tree(UPLOADS, places[UPLOADS]),
             *_tree(SEARCH, work / SEARCH),
         ]
         manifest = Manifest(
@@ -250,6 +259,9 @@ def create_backup(app: Flask, output: Path, *, progress: Progress | None = None)
         try:
             _write_archive(partial, members, manifest, progress)
             os.replace(partial, output)
+        except OSError as exc:  # a full disk; a file that shrank while being read
+            partial.unlink(missing_ok=True)
+            raise BackupError(f"could not write {output}: {exc}") from exc
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
@@ -291,14 +303,17 @@ def _snapshot_search(app: Flask, root: Path, dest: Path) -> None:
             index = get_index(entry.name, app)
             if index.current_generation() is None:
                 continue
-            with index.gate.exclusive():
-                generation = index.generation_path()
-                assert generation is not None  # exclusive() created one if there was none
-                (dest / entry.name).mkdir()
-                shutil.copy2(entry / "CURRENT", dest / entry.name / "CURRENT")
-                shutil.copytree(
-                    generation, dest / entry.name / generation.name, ignore=_ignore_locks
-                )
+            try:
+                with index.gate.exclusive():
+                    generation = index.generation_path()
+                    assert generation is not None  # exclusive() created one if there was none
+                    (dest / entry.name).mkdir()
+                    shutil.copy2(entry / "CURRENT", dest / entry.name / "CURRENT")
+                    shutil.copytree(
+                        generation, dest / entry.name / generation.name, ignore=_ignore_locks
+                    )
+            except IndexBusyError as exc:
+                raise BackupError(f"{exc} (a reindex running?)") from exc
         elif entry.is_dir() and not entry.is_symlink():
             shutil.copytree(entry, dest / entry.name, symlinks=True, ignore=_ignore_locks)
 
@@ -307,9 +322,7 @@ def _ignore_locks(folder: str, names: list[str]) -> set[str]:
     return {n for n in names if n.endswith("LOCK") or n.endswith(".lock")}
 
 
-def _tree(
-    prefix: str, root: Path, skip: frozenset[Path] | set[Path] = frozenset()
-) -> Iterator[tuple[str, Path | None]]:
+def _tree(prefix: str, root: Path) -> Iterator[tuple[str, Path | None]]:
     """(archive name, path) of `root`'s folders (path None) and files; symlinks left out."""
     yield prefix, None
     if not root.is_dir():
@@ -327,8 +340,6 @@ def _tree(
                 yield f"{here}/{name}", None
         for name in sorted(filenames):
             path = base / name
-            if path in skip:
-                continue
             if path.is_symlink() or not path.is_file():
                 log.warning("backup: %s is not a plain file: left out", path)
                 continue
@@ -341,7 +352,7 @@ def _write_archive(
     manifest: Manifest,
     progress: Progress | None,
 ) -> None:
-    total = sum(path.stat().st_size for _, path in members if path is not None)
+    total = sum(_size(path) for _, path in members if path is not None)
     done = 0
 
     def advance(n: int) -> None:
@@ -358,7 +369,12 @@ def _write_archive(
                     info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, int(time.time())
                     tar.addfile(info)
                     continue
-                with path.open("rb") as handle:
+                try:
+                    handle = path.open("rb")
+                except FileNotFoundError:  # e.g. a staged import finished meanwhile
+                    log.warning("backup: %s disappeared while being backed up", path)
+                    continue
+                with handle:
                     st = os.fstat(handle.fileno())
                     info = tarfile.TarInfo(name)
                     info.size, info.mtime, info.mode = st.st_size, int(st.st_mtime), 0o644
@@ -371,6 +387,13 @@ def _write_archive(
             tar.addfile(info, _BytesReader(data))
         raw.flush()
         os.fsync(raw.fileno())
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 class _HashingReader:
@@ -538,29 +561,45 @@ def restore_backup(app: Flask, path: Path, *, progress: Progress | None = None) 
     report = RestoreReport(manifest)
     upgrade = _check_revision(app, manifest.alembic_revision, report)
     release_database(app)
+    try:
+        _replace(app, path, manifest, places, progress)
+    except OSError as exc:  # a full disk, a folder that cannot be renamed (a mount point)
+        raise BackupError(f"the restore failed: {exc}") from exc
+    release_database(app)
+    if upgrade:
+        from flask_migrate import upgrade as alembic_upgrade
+
+        try:
+            alembic_upgrade()
+        except Exception as exc:
+            raise UpgradeFailed(
+                f"the archive was restored, but upgrading its database failed: {exc!r}; "
+                "fix the cause and run `flask db upgrade`"
+            ) from exc
+        report.upgraded_from = manifest.alembic_revision
+    return report
+
+
+def _replace(
+    app: Flask, path: Path, manifest: Manifest, places: dict[str, Path], progress: Progress | None
+) -> None:
+    """Stage the folders, swap them in, replace the database; swap back if that fails."""
     with _Staging(places, Path(app.instance_path)) as staging:
         database = _extract(path, manifest, staging, progress)
         for section, folder in places.items():
             _adopt(staging.staged[section], folder)
         staging.swap_in()
         try:
-            _report(progress, f"database ({engine})", 0, 1)
-            if engine == "sqlite":
+            _report(progress, f"database ({manifest.engine})", 0, 1)
+            if manifest.engine == "sqlite":
                 sqlite_restore(database, _sqlite_path(app))
             else:
                 pg_restore(app.config["SQLALCHEMY_DATABASE_URI"], database, staging.scratch)
-            _report(progress, f"database ({engine})", 1, 1)
+            _report(progress, f"database ({manifest.engine})", 1, 1)
         except BaseException:
             staging.swap_back()
             raise
         staging.done()
-    release_database(app)
-    if upgrade:
-        from flask_migrate import upgrade as alembic_upgrade
-
-        alembic_upgrade()
-        report.upgraded_from = manifest.alembic_revision
-    return report
 
 
 def _check_revision(app: Flask, revisions: list[str], report: RestoreReport) -> bool:

@@ -126,7 +126,8 @@ def restore_command(archive: Path, yes: bool) -> None:
         with _progress_bars() as progress:
             report = ops.restore_backup(current_app, archive, progress=progress)
     except ops.BackupError as exc:
-        raise click.ClickException(f"{exc}\nNothing was changed.") from exc
+        unchanged = "" if isinstance(exc, ops.UpgradeFailed) else "\nNothing was changed."
+        raise click.ClickException(f"{exc}{unchanged}") from exc
     audit.set_actor(db.session, None, note="flask backup restore")
     ops.audit_restore(db.session, archive, report)
     db.session.commit()

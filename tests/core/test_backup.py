@@ -195,6 +195,17 @@ def test_round_trip_brings_back_data_files_and_search(
     assert entry is not None and entry.changes["archive"] == [None, str(path)]
 
 
+def test_create_refuses_to_write_into_a_folder_it_backs_up(
+    app: Flask, runner: FlaskCliRunner, filled: Path
+) -> None:
+    inside = _uploads(app) / "b.tar.gz"
+
+    result = _invoke(runner, "create", "--output", str(inside))
+
+    assert result.exit_code == 1 and "inside a folder it would back up" in result.output
+    assert not inside.exists() and not inside.with_name("b.tar.gz.partial").exists()
+
+
 def test_sqlite_backup_is_a_snapshot_taken_beside_a_running_writer(
     app: Flask, filled: Path, tmp_path: Path
 ) -> None:
