@@ -1,4 +1,4 @@
-"""The shared core: access control, audit log, events, search, embeddings and shared rules.
+"""The shared core: access control, audit log, events, search, embeddings, backups, shared rules.
 
 The core knows no feature: features import it, never the other way round (`.importlinter`).
 """
@@ -11,6 +11,7 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """The core's front door, run before any feature's: its listeners, CLI and template globals."""
     from . import audit, embeddings, features, jobs, pagination
+    from .backup_cli import backup_cli
     from .embeddings import store
     from .search import app as search
 
@@ -21,3 +22,4 @@ def init_app(app: Flask) -> None:
     features.init_app(app)
     jobs.init_app(app)
     app.jinja_env.globals["page_window"] = pagination.page_window
+    app.cli.add_command(backup_cli)

@@ -60,6 +60,28 @@ def set_note(session: Session, note: str | None) -> None:
     session.info["audit_note"] = note
 
 
+def record(
+    session: Session,
+    entity_type: str,
+    action: str,
+    changes: dict[str, list[Any]] | None = None,
+    note: str | None = None,
+) -> AuditLog:
+    """Log an event that changes no audited row (a backup, a restore), by the actor of `set_actor`."""
+    actor_id, actor_name = session.info.get("audit_actor", (None, "system"))
+    row = AuditLog(
+        actor_id=actor_id,
+        actor_name=actor_name,
+        entity_type=entity_type,
+        action=action,
+        changes=_jsonable(changes or {}),
+        note=note if note is not None else session.info.get("audit_note"),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
 def _actor_label(actor: Any | None) -> str:
     if actor is None:
         return "system"

@@ -12,12 +12,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any
 
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from ..core.backup import AUDIT_ENTITY
 from .constants import (
     CATEGORIES,
     ENUM_LABELS,
@@ -87,12 +89,14 @@ ENTITY_LABELS: dict[str, Any] = {
     "Attachment": _l("attachment"),
     "Assignment": _l("review assignment"),
     "Review": _l("review"),
+    AUDIT_ENTITY: _l("backup"),
 }
 
 ACTIONS: dict[str, Any] = {
     "create": _l("Created"),
     "update": _l("Changed"),
     "delete": _l("Deleted"),
+    "restore": _l("Restored"),
 }
 
 
@@ -320,6 +324,11 @@ def _row_sentences(row: Any, who: str, ctx: Context) -> list[str]:
         if action == "delete":
             return [_("%(actor)s deleted the technical file of %(name)s", actor=who, name=name)]
         return _field_changes(row, who, ctx)
+    if entity == AUDIT_ENTITY:  # `flask backup create|restore`
+        archive = PurePosixPath(str(_values(row).get("archive") or "")).name
+        if action == "restore":
+            return [_("%(actor)s restored the backup %(archive)s", actor=who, archive=archive)]
+        return [_("%(actor)s made the backup %(archive)s", actor=who, archive=archive)]
     if entity == "PendingChange":
         v = _values(row)
         what = _("review fields") if v.get("kind") == "review_fields" else _("institution")

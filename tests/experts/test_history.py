@@ -225,3 +225,16 @@ def test_audit_page_filters_and_keeps_them_in_pagination(client, auth, logged):
     db.session.commit()
     page = client.get("/experts/audit?actor=li&entity_type=Submission").get_data(as_text=True)
     assert "entity_type=Submission" in page and "actor=li" in page and "page=2" in page
+
+
+def test_backups_and_restores_read_as_sentences(app):
+    def event(action, archive):
+        changes = {"archive": [None, archive]}
+        return row("Backup", action, changes, actor_id=None, actor_name="system", expert_id=None)
+
+    made = event("create", "/srv/backups/expertpool-20261204T093000Z.tar.gz")
+    restored = event("restore", "/srv/backups/old.tar.gz")
+    assert sentences([made], locale="en") == [
+        "System made the backup expertpool-20261204T093000Z.tar.gz"
+    ]
+    assert sentences([restored]) == ["系统 恢复了备份 old.tar.gz"]

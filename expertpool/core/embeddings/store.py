@@ -569,6 +569,12 @@ def get_store(app=None) -> VectorStore:
     return store
 
 
+def forget_store(app) -> None:
+    """Drop the app's store and its matrices: the database was replaced underneath them."""
+    with _STORE_LOCK:
+        app.extensions.pop(_EXTENSION, None)
+
+
 def connect_listeners() -> None:
     """Attach the session handlers (the app factory's core `init_app` calls this)."""
     listen("after_commit", _forget_committed)

@@ -88,6 +88,13 @@ def get_index_manager(app: Flask | None = None) -> IndexManager:
     return manager
 
 
+def forget_index_manager(app: Flask) -> None:
+    """Close the app's open indexes and drop its manager: the index folder was replaced."""
+    manager = app.extensions.pop(_EXTENSION, None)
+    if manager is not None:
+        manager.close()
+
+
 def get_index(name: str, app: Flask | None = None) -> SearchIndex:
     """The registered index `name` of the app (KeyError if no feature registered it)."""
     return get_index_manager(app).index(registered_indexes(app)[name].spec)

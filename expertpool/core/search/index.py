@@ -712,3 +712,10 @@ class IndexManager:
 
     def get(self, name: str) -> SearchIndex:
         return self._indexes[name]
+
+    def close(self) -> None:
+        """Close this thread's searchers and forget every index (e.g. after a restore)."""
+        with self._guard:
+            indexes, self._indexes = list(self._indexes.values()), {}
+        for ix in indexes:
+            ix.close()
