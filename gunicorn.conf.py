@@ -12,7 +12,7 @@ Environment (all optional):
 
 Memory, and why the app is preloaded. A worker that loads the app itself holds the embedding
 model (~470 MB of float32 weights), torch, the experts' vectors and the keyword-index segments:
-about 1.2 GB each. With `preload_app` the master loads and warms all that up (WARM_UP=1) before
+about 1 GB of its own (PSS), 1.3 GB RSS. With `preload_app` the master loads and warms all that up (WARM_UP=1) before
 forking, and the workers share those pages copy-on-write; what a worker adds is what it writes
 (its own requests' objects, caches it fills later). BENCHMARKS.md ("Serving memory",
 bench/serve_memory.py) has the figures behind SHARED_MB and WORKER_MB. The trade-offs: a code
@@ -28,11 +28,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-# Measured with bench/serve_memory.py on the demo data set (BENCHMARKS.md "Serving memory").
-SHARED_MB = 1300  # the preloaded master: model, torch, vectors, segments (shared by workers)
-WORKER_MB = 250  # what a preloaded worker adds once it has served pages (its PSS share)
-UNSHARED_WORKER_MB = 1300  # a worker that loads everything itself (WEB_PRELOAD=0)
-JOB_WORKER_MB = 1300  # a job worker loads the model itself (another program, not forked)
+# Measured with bench/serve_memory.py on the demo data set (BENCHMARKS.md "Serving memory"):
+# 1 preloaded worker, PSS of master + worker 1,242 MB, of which the worker's private part 119 MB;
+# 4 preloaded workers 1,604 MB (121 MB private each); 4 workers without preload 3,867 MB.
+SHARED_MB = 1150  # the preloaded master: model, torch, vectors, segments (shared by workers)
+WORKER_MB = 200  # what a preloaded worker adds (121 MB measured, with room to grow)
+UNSHARED_WORKER_MB = 1000  # a worker that loads everything itself (WEB_PRELOAD=0): 964 MB
+JOB_WORKER_MB = 1000  # a job worker loads the app and the model itself (not forked from here)
 HEADROOM_MB = 512  # left for the database, nginx and the page cache
 
 

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 Check = Callable[[], Any]  # returns a detail (or None); raises when not ready
 JOBS_MODULE = "expertpool.core.jobs"
+JOB_TABLE = "job"
 
 
 @dataclass(frozen=True)
@@ -95,8 +96,8 @@ def check_database() -> str:
 
 def check_job_table() -> str:
     """The job queue stored in the app's database: its table answers a query."""
-    db.session.execute(text("SELECT 1 FROM job LIMIT 1")).all()
-    return "job table"
+    db.session.execute(text(f"SELECT 1 FROM {JOB_TABLE} LIMIT 1")).all()
+    return f"{JOB_TABLE} table"
 
 
 def check_model() -> str:
