@@ -125,23 +125,22 @@ def measure(workers: int, preload: bool, port: int, rounds: int) -> dict:
         JOB_WORKERS="0",
         LOG_LEVEL="info",
     )
-    log = tempfile.NamedTemporaryFile("w+", prefix="serve-memory-", suffix=".log", delete=False)
-    master = subprocess.Popen(
-        [str(GUNICORN), "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    log = Path(tempfile.mkstemp(prefix="serve-memory-", suffix=".log")[1])
+    with log.open("w") as out:
+        master = subprocess.Popen(
+            [str(GUNICORN), "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     client = Client(f"http://127.0.0.1:{port}")
     try:
         started = time.monotonic()
         warmups = 1 if preload else workers
         wait_for(lambda: len(children(master.pid)) == workers, "workers forked")
         wait_for(lambda: ready(client), "/readyz 200")
-        wait_for(
-            lambda: Path(log.name).read_text().count("warm-up done") >= warmups, "warm-ups done"
-        )
+        wait_for(lambda: log.read_text().count("warm-up done") >= warmups, "warm-ups done")
         ready_s = time.monotonic() - started
         client.login(*ADMIN)
         pids = children(master.pid)
@@ -157,8 +156,7 @@ def measure(workers: int, preload: bool, port: int, rounds: int) -> dict:
     finally:
         master.send_signal(signal.SIGTERM)
         master.wait(timeout=60)
-        log.close()
-        os.unlink(log.name)
+        log.unlink()
     every = [master_mem, *worker_mem]
     return {
         "config": f"{workers} worker{'s' if workers > 1 else ''}, "
@@ -171,8 +169,7 @@ def measure(workers: int, preload: bool, port: int, rounds: int) -> dict:
         "master_pss": master_mem.mb("Pss"),
         "worker_pss": sum(m.mb("Pss") for m in worker_mem) / workers,
         "worker_rss": sum(m.mb("Rss") for m in worker_mem) / workers,
-        "worker_private": sum(m.mb("Private_Clean", "Private_Dirty") for m in worker_mem)
-        / workers,
+        "worker_private": sum(m.mb("Private_Clean", "Private_Dirty") for m in worker_mem) / workers,
     }
 
 

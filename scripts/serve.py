@@ -52,45 +52,78 @@ def supervise(commands: Sequence[Sequence[str]], *, stop_timeout: float = 30.0) 
         subprocess.Popen(list(c), start_new_session=True, preexec_fn=_die_with_parent)
         for c in commands
     ]
-    stopping: list[int] = []  # the signals that asked for a stop
+    stop_at: list[float] = []  # when children still running after a stop get killed
+    asked: list[int] = []  # the signals that asked for a stop
 
     def forward(signum: int, _frame: object) -> None:
-        if not stopping:
+        if not asked:
             say(f"{signal.Signals(signum).name}: stopping")
-        stopping.append(signum)
+            stop_at.append(time.monotonic() + stop_timeout)
+        asked.append(signum)
         _terminate(procs)
 
     previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    wake_read, wake_write = os.pipe()  # a signal makes this readable, waking the wait below
+    os.set_blocking(wake_read, False)
+    os.set_blocking(wake_write, False)
+    previous_wakeup = signal.set_wakeup_fd(wake_write)
     try:
-        first = _first_to_end(procs)
+        first = _first_to_end(procs, stop_at, wake_read)
         code = first.returncode
-        if not stopping:
+        if not asked:
             say(f"{' '.join(map(str, first.args[:3]))} exited with code {code}; stopping the rest")
+            stop_at.append(time.monotonic() + stop_timeout)
         _terminate(procs)
-        _reap(procs, stop_timeout)
+        while any(p.poll() is None for p in procs):
+            _first_to_end([p for p in procs if p.poll() is None], stop_at, wake_read)
     finally:
+        signal.set_wakeup_fd(previous_wakeup)
         for s, handler in previous.items():
             signal.signal(s, handler)
-    if stopping:
-        return 0 if code in (0, -signal.SIGTERM, -signal.SIGINT) else code
-    return code if code > 0 else 1
+        os.close(wake_read)
+        os.close(wake_write)
+    if asked:
+        return 0 if code in (0, -signal.SIGTERM, -signal.SIGINT) else _status(code)
+    return _status(code) if code else 1
 
 
-def _first_to_end(procs: list[subprocess.Popen]) -> subprocess.Popen:
-    """Block until one of `procs` has ended (reaping only that one); signals may interrupt."""
+def _status(returncode: int) -> int:
+    """An exit status for a child's return code (-N: killed by signal N, as a shell says it)."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def _first_to_end(
+    procs: list[subprocess.Popen], stop_at: list[float], wake: int
+) -> subprocess.Popen:
+    """Wait until one of `procs` ends (reaping only it); past the stop deadline, kill the rest."""
     pidfds = {os.pidfd_open(p.pid): p for p in procs} if hasattr(os, "pidfd_open") else {}
     try:
         while True:
             for proc in procs:
                 if proc.poll() is not None:
                     return proc
-            if pidfds:  # readable when the child ends; a signal handler runs, then select goes on
-                select.select(list(pidfds), [], [])
+            timeout = max(0.0, stop_at[0] - time.monotonic()) if stop_at else None
+            if timeout == 0.0:
+                for proc in procs:
+                    if proc.poll() is None:
+                        say(f"{proc.args[0]} (pid {proc.pid}) outlived the stop timeout: killed")
+                        proc.kill()
+                stop_at.clear()
+                timeout = None
+            if pidfds:  # a pidfd is readable once its child has ended
+                ready, _, _ = select.select([*pidfds, wake], [], [], timeout)
+                if wake in ready:
+                    _drain(wake)
             else:
-                time.sleep(0.2)
+                time.sleep(0.2 if timeout is None else min(0.2, timeout))
     finally:
         for fd in pidfds:
             os.close(fd)
+
+
+def _drain(fd: int) -> None:
+    with contextlib.suppress(BlockingIOError):
+        os.read(fd, 512)
 
 
 def _die_with_parent() -> None:
@@ -103,17 +136,6 @@ def _terminate(procs: list[subprocess.Popen]) -> None:
     for proc in procs:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
-
-
-def _reap(procs: list[subprocess.Popen], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    for proc in procs:
-        try:
-            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            say(f"{proc.args[0]} (pid {proc.pid}) ignored SIGTERM for {timeout:.0f} s: killed")
-            proc.kill()
-            proc.wait()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
