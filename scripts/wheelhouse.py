@@ -149,9 +149,7 @@ def sha256(path: Path) -> str:
 
 def bundle_files(root: Path) -> list[Path]:
     """Every file of the bundle but the checksum list, relative, in a stable order."""
-    return sorted(
-        p.relative_to(root) for p in root.rglob("*") if p.is_file() and p.name != SUMS
-    )
+    return sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file() and p.name != SUMS)
 
 
 def write_sums(root: Path) -> Path:
