@@ -71,6 +71,11 @@ def default_workers(
     return max(1, min(by_cpu, by_memory))
 
 
+def torch_threads_per_worker(cores: int, workers: int) -> int:
+    """Torch threads per worker so that all workers together use about one per core."""
+    return max(1, cores // max(1, workers))
+
+
 def _flag(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     return default if raw is None else raw.strip().lower() in {"1", "true", "yes", "on"}
@@ -111,7 +116,7 @@ if Path("/dev/shm").is_dir():
 # What the app reads: its production check counts the web processes sharing rate-limit counters,
 # and each worker's torch takes its share of the cores.
 os.environ["WEB_CONCURRENCY"] = str(workers)
-os.environ.setdefault("TORCH_THREADS", str(max(1, cpu_cores() // workers)))
+os.environ.setdefault("TORCH_THREADS", str(torch_threads_per_worker(cpu_cores(), workers)))
 
 
 def when_ready(server) -> None:

@@ -70,6 +70,12 @@ def test_workers_are_capped_by_memory(conf: ModuleType) -> None:
     assert unshared < conf.default_workers(16, 8 * 1024) and unshared >= 1
 
 
+def test_torch_threads_share_the_cores_among_workers(conf: ModuleType) -> None:
+    assert conf.torch_threads_per_worker(cores=2, workers=5) == 1
+    assert conf.torch_threads_per_worker(cores=8, workers=3) == 2
+    assert conf.torch_threads_per_worker(cores=1, workers=0) == 1
+
+
 def test_available_memory_is_read_from_meminfo(conf: ModuleType, tmp_path: Path) -> None:
     meminfo = tmp_path / "meminfo"
     meminfo.write_text("MemTotal: 24576000 kB\nMemFree: 100 kB\nMemAvailable: 2097152 kB\n")

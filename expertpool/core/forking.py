@@ -67,11 +67,6 @@ def before_fork() -> None:
     gc.freeze()
 
 
-def worker_threads(cores: int, workers: int) -> int:
-    """Torch threads per worker so that all workers together use about one per core."""
-    return max(1, cores // max(1, workers))
-
-
 def torch_threads() -> int | None:
     """TORCH_THREADS from the environment (None when unset or not a positive number)."""
     raw = os.environ.get(TORCH_THREADS, "").strip()
