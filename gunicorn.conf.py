@@ -26,6 +26,7 @@ Fork safety (database pools, torch threads) is `expertpool/core/forking.py`'s pa
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 # Measured with bench/serve_memory.py on the demo data set (BENCHMARKS.md "Serving memory"):
@@ -124,10 +125,10 @@ def when_ready(server) -> None:
     workers must not share."""
     if not server.cfg.preload_app:
         return
-    import wsgi  # already imported by the preload
-
-    if wsgi.warm_up_thread is not None:
-        wsgi.warm_up_thread.join()
+    wsgi = sys.modules.get("wsgi")  # imported by the preload (another app module: no warm-up)
+    warm_up = getattr(wsgi, "warm_up_thread", None)
+    if warm_up is not None:
+        warm_up.join()
         server.log.info("warm-up finished in the master; forking %s workers", server.cfg.workers)
     from expertpool.core import forking
 

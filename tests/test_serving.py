@@ -3,6 +3,7 @@ and the job worker together (`make run`), passing a stop on and stopping both wh
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import os
 import signal
@@ -10,7 +11,8 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -93,6 +95,39 @@ def test_the_environment_overrides_the_sizing(
     again = _load("gunicorn_conf2", ROOT / "gunicorn.conf.py")
     assert (again.workers, again.threads, again.preload_app) == (7, 2, False)
     assert again.bind == ["unix:/run/expertpool/web.sock"]
+
+
+class _Thread:
+    joined = False
+
+    def join(self) -> None:
+        self.joined = True
+
+
+class _Server:
+    def __init__(self, preload: bool) -> None:
+        self.cfg = SimpleNamespace(preload_app=preload, workers=3)
+        self.log = SimpleNamespace(info=lambda *args: None)
+
+
+def test_the_master_finishes_the_warm_up_and_closes_its_connections_before_forking(
+    conf: ModuleType, app: Any, make_user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from expertpool.db import db
+
+    make_user()
+    assert db.engine.pool.checkedin() == 1
+    warm_up = _Thread()
+    monkeypatch.setitem(sys.modules, "wsgi", SimpleNamespace(warm_up_thread=warm_up))
+    conf.when_ready(_Server(preload=False))  # each worker loads the app itself: nothing to do
+    assert not warm_up.joined and db.engine.pool.checkedin() == 1
+    try:
+        conf.when_ready(_Server(preload=True))
+        assert warm_up.joined
+        assert db.engine.pool.checkedin() == 0  # the workers will not inherit a connection
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
 
 
 # -- scripts/serve.py ------------------------------------------------------------------------

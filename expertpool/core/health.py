@@ -13,6 +13,7 @@ class (the answer is public), and the full error goes to the log with the reques
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import time
@@ -82,7 +83,9 @@ def run_check(name: str, check: Check) -> CheckResult:
         log.warning("readiness check %r failed", name, exc_info=True)
         detail, ok = type(exc).__name__, False
     finally:
-        db.session.rollback()  # a check leaves no transaction open, failed or not
+        # a check leaves no transaction open; a dead connection may refuse even the rollback
+        with contextlib.suppress(Exception):
+            db.session.rollback()
     return CheckResult(name, ok, detail, round((time.perf_counter() - started) * 1000, 1))
 
 
