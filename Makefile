@@ -1,4 +1,6 @@
-# `make run` sets everything up on a fresh machine and serves the app; `make test` runs the suite.
+# `make run` sets everything up on a fresh machine and serves the app (gunicorn, gunicorn.conf.py,
+# and the background job worker, through scripts/serve.py); `make dev` serves it with Flask's
+# development server instead; `make test` runs the suite.
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -11,11 +13,24 @@ export TRANSFORMERS_OFFLINE := 1
 # screenshots show Chinese text.
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run setup test lint format deadcode bench clean-db browser
+# Job worker processes `make run` and `make dev` start beside the web server (`flask jobs worker`).
+JOB_WORKERS ?= 1
+
+.PHONY: run dev setup test lint format deadcode bench clean-db browser wheelhouse
 
 run: setup
-	@echo "Serving on http://127.0.0.1:5000  (Ctrl-C to stop)"
-	WARM_UP=1 $(FLASK) run --host 127.0.0.1 --port 5000
+	@echo "Serving on http://127.0.0.1:5000 with gunicorn and $(JOB_WORKERS) job worker(s)  (Ctrl-C to stop)"
+	WARM_UP=1 JOB_WORKERS=$(JOB_WORKERS) $(PY) scripts/serve.py --job-workers $(JOB_WORKERS)
+
+# Flask's development server: reloads on code changes, shows the debugger; never for production.
+dev: setup
+	@echo "Development server on http://127.0.0.1:5000  (Ctrl-C to stop)"
+	WARM_UP=1 $(PY) scripts/serve.py --dev --job-workers $(JOB_WORKERS)
+
+# An offline install bundle in dist/wheelhouse/: every pinned wheel, torch (CPU), the model's
+# source, checksums and install.sh (README "Deployment").
+wheelhouse: $(VENV)/.installed
+	$(PY) scripts/wheelhouse.py
 
 setup: $(VENV)/.installed
 	$(FLASK) db upgrade

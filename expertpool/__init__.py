@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import courses
 
@@ -36,7 +37,7 @@ from . import (
     submissions,
 )
 from .config import check_config, load_config
-from .core import audit
+from .core import audit, logs
 from .core.access import undeclared_endpoints
 from .db import configure_sqlite, db
 from .extensions import babel, csrf, limiter, login_manager, migrate
@@ -72,6 +73,8 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(load_config(Path(app.instance_path), config))
     check_config(app.config)
+    logs.init_app(app)  # first: its request id and timing wrap every other hook
+    _trust_proxies(app)
     _init_extensions(app)
     core.init_app(app)
     for feature in FEATURES:
@@ -79,6 +82,15 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     _install_request_hooks(app)
     _check_access_declared(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Believe the X-Forwarded-For/-Proto/-Host of the TRUSTED_PROXIES proxies in front."""
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies > 0:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
 
 
 def _init_extensions(app: Flask) -> None:

@@ -60,8 +60,9 @@ DEFAULTS: dict[str, Any] = {
     "TRAINING_WITHIN_TERM": False,  # required training must also fall within the current term
     "COURSES_QUIZ_GRACE_SECONDS": 30,  # answers this late after a quiz's time limit still count
     "PUBLIC_BASE_URL": None,  # e.g. https://rm.example.gov.cn: used in certificate QR codes
-    # A production server: refuses to start without an absolute http(s) PUBLIC_BASE_URL (a
-    # certificate's QR code must never point at whatever host a request happened to name).
+    # A production server: refuses to start with unsafe settings (`check_config` lists them),
+    # among them a missing absolute http(s) PUBLIC_BASE_URL (a certificate's QR code must never
+    # point at whatever host a request happened to name).
     "PRODUCTION": False,
     # Background jobs (expertpool/core/jobs): "database" (workers poll the job table; no other
     # server) or "rq" (Redis at REDIS_URL wakes RQ workers). JOBS_EAGER runs each job in-process
@@ -73,6 +74,19 @@ DEFAULTS: dict[str, Any] = {
     "JOBS_RETRY_BASE_SECONDS": 2,  # back-off after a failure: 2, 4, 8, ... seconds
     "JOBS_RETRY_MAX_SECONDS": 300,
     "REDIS_URL": None,  # e.g. redis://127.0.0.1:6379/0 (JOBS_BACKEND=rq)
+    # Serving (gunicorn.conf.py, deploy/). APP_HOSTS: app hosts sharing the database;
+    # WEB_CONCURRENCY: web worker processes per host (gunicorn.conf.py sets it from its sizing).
+    "APP_HOSTS": 1,
+    "WEB_CONCURRENCY": 1,
+    # Clients reach the app through a reverse proxy (nginx); production then needs
+    # TRUSTED_PROXIES, the number of proxies in front whose X-Forwarded-* headers are believed.
+    "BEHIND_PROXY": True,
+    "TRUSTED_PROXIES": 0,
+    # Request logs: one JSON line per request on stderr. A client's X-Request-ID is kept only
+    # when TRUST_REQUEST_ID is on (the proxy sets it); otherwise each request gets a new id.
+    "LOG_LEVEL": "INFO",
+    "LOG_FORMAT": "json",  # "json" or "text"
+    "TRUST_REQUEST_ID": False,
     "REVIEW_DUE_DAYS": 30,  # due date of a review when the administrator gives none
     "REVIEW_REPLACEMENT_MIN_DAYS": 14,  # least time an alternate invited late gets
     "REVIEW_INVITE_REMINDER_DAYS": 3,  # remind experts of invitations unanswered this long
@@ -144,16 +158,78 @@ class ConfigError(RuntimeError):
     """A setting that makes the app refuse to start; the message names the setting."""
 
 
+MIN_SECRET_KEY_LENGTH = 32
+
+
 def check_config(config: dict[str, Any]) -> None:
-    """Refuse settings a production server must not run with."""
-    if config.get("PRODUCTION"):
-        base = config.get("PUBLIC_BASE_URL")
-        if not is_absolute_http_url(base):
-            raise ConfigError(
-                "PRODUCTION is on, so PUBLIC_BASE_URL must be set to the public address of the "
-                "site as an absolute http(s) URL (e.g. https://rm.example.gov.cn); it is printed "
-                f"in certificate QR codes. Got: {base!r}."
-            )
+    """Refuse settings a production server must not run with, naming every problem at once."""
+    if not config.get("PRODUCTION"):
+        return
+    problems = production_problems(config)
+    if problems:
+        raise ConfigError(
+            "PRODUCTION is on, and the server refuses to start with these settings:\n"
+            + "\n".join(f"  - {problem}" for problem in problems)
+        )
+
+
+def production_problems(config: dict[str, Any]) -> list[str]:
+    """What makes `config` unsafe for production, one sentence per problem (empty: safe)."""
+    problems = []
+    base = config.get("PUBLIC_BASE_URL")
+    if not is_absolute_http_url(base):
+        problems.append(
+            "PUBLIC_BASE_URL must be set to the public address of the site as an absolute "
+            "http(s) URL (e.g. https://rm.example.gov.cn); it is printed in certificate QR "
+            f"codes. Got: {base!r}."
+        )
+    if config.get("SECRET_KEY_GENERATED"):
+        problems.append(
+            "SECRET_KEY must be given explicitly (environment or instance/config.py): a key "
+            "generated into instance/secret_key differs from host to host and is lost with the "
+            "instance folder, signing everyone out."
+        )
+    elif len(str(config.get("SECRET_KEY") or "")) < MIN_SECRET_KEY_LENGTH:
+        problems.append(
+            f"SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} random characters "
+            "(e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`)."
+        )
+    if config.get("DEBUG"):
+        problems.append(
+            "DEBUG (FLASK_DEBUG) must be off: the debugger runs any code a visitor sends."
+        )
+    hosts = _count(config.get("APP_HOSTS"))
+    if hosts > 1 and str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite"):
+        problems.append(
+            f"APP_HOSTS is {hosts} but DATABASE_URL is SQLite, a file on one host: several app "
+            "hosts need one PostgreSQL server (DATABASE_URL=postgresql://...)."
+        )
+    processes = hosts * _count(config.get("WEB_CONCURRENCY"))
+    if processes > 1 and str(config.get("RATELIMIT_STORAGE_URI", "")).startswith("memory://"):
+        problems.append(
+            f"RATELIMIT_STORAGE_URI is memory:// with {processes} web processes "
+            "(APP_HOSTS x WEB_CONCURRENCY): each would count sign-in attempts on its own, "
+            "multiplying the limit; use a shared store (redis://...)."
+        )
+    if not config.get("SESSION_COOKIE_SECURE"):
+        problems.append(
+            "SESSION_COOKIE_SECURE must be on: the site is served over HTTPS and the session "
+            "cookie must never travel over plain HTTP."
+        )
+    if config.get("BEHIND_PROXY") and _count(config.get("TRUSTED_PROXIES"), default=0) < 1:
+        problems.append(
+            "TRUSTED_PROXIES must give the number of reverse proxies in front of the app "
+            "(1 for the nginx of deploy/), or client addresses (rate limits, logs) and the "
+            "https scheme are wrong; set BEHIND_PROXY=false only if clients connect directly."
+        )
+    return problems
+
+
+def _count(value: Any, default: int = 1) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
 
 
 def is_absolute_http_url(value: Any) -> bool:
@@ -170,6 +246,7 @@ def _fill_derived(config: dict[str, Any], instance_path: Path) -> None:
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     config["UPLOAD_FOLDER"] = config["UPLOAD_FOLDER"] or str(instance_path / "uploads")
     config["SEARCH_INDEX_DIR"] = config["SEARCH_INDEX_DIR"] or str(instance_path / "search")
+    config["SECRET_KEY_GENERATED"] = not config["SECRET_KEY"]
     if not config["SECRET_KEY"]:
         config["SECRET_KEY"] = instance_secret_key(instance_path)
 

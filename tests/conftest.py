@@ -17,6 +17,17 @@ from expertpool.core.access import Role
 from expertpool.db import db
 
 PASSWORD = "correct-horse-battery"
+# A production configuration the app accepts (tests/test_config.py checks each rule against it).
+SAFE_PRODUCTION = {
+    "PRODUCTION": True,
+    "PUBLIC_BASE_URL": "https://rm.example.gov.cn",
+    "SECRET_KEY": "0123456789abcdef" * 4,
+    "DEBUG": False,
+    "SESSION_COOKIE_SECURE": True,
+    "TRUSTED_PROXIES": 1,
+    "APP_HOSTS": 1,
+    "WEB_CONCURRENCY": 1,
+}
 _counter = itertools.count(1)
 
 

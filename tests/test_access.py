@@ -27,6 +27,7 @@ SIGNED_IN = {AUTHENTICATED}
 EXPECTED: dict[str, set[str]] = {
     "main.home": SIGNED_IN,
     "main.health": {PUBLIC},
+    "main.ready": {PUBLIC},
     "accounts.login": {PUBLIC},
     "accounts.logout": SIGNED_IN,
     "accounts.register": {PUBLIC},

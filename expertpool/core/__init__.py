@@ -10,11 +10,12 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """The core's front door, run before any feature's: its listeners, CLI and template globals."""
-    from . import audit, embeddings, features, jobs, pagination
+    from . import audit, embeddings, features, forking, jobs, pagination
     from .backup_cli import backup_cli
     from .embeddings import store
     from .search import app as search
 
+    forking.track(app)
     audit.connect()
     store.connect_listeners()
     embeddings.init_app(app)

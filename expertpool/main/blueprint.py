@@ -8,3 +8,4 @@ bp = Blueprint("main", __name__)
 
 bp.add_url_rule("/", "home", c.home)
 bp.add_url_rule("/healthz", "health", c.health)
+bp.add_url_rule("/readyz", "ready", c.ready)

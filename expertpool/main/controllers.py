@@ -10,8 +10,8 @@ from flask import current_app, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import text
 
+from ..core import health as health_checks
 from ..core.access import Role, login_required, public
 from ..db import db
 
@@ -129,5 +129,12 @@ def _admin_queue(today: dt.date) -> list[QueueItem]:
 
 @public
 def health() -> Any:
-    db.session.execute(text("SELECT 1"))
-    return {"status": "ok"}
+    """Liveness: the process answers (no database: see core/health.py)."""
+    return health_checks.liveness()
+
+
+@public
+def ready() -> Any:
+    """Readiness: database, job queue, model, search indexes; 503 while any is not ready."""
+    ok, body = health_checks.readiness()
+    return body, 200 if ok else 503

@@ -2,8 +2,9 @@
 
 The first candidate page of a fresh server loads the embedding model (~7 s), the experts'
 vector matrix and each keyword-index segment's ids and field lengths (1.3 s at 100k experts).
-`flask run` started by `make run` (setting `WARM_UP=1`) does this before anyone asks; command-line
-tasks, which also build the app, do not.
+A server started with `WARM_UP=1` (`make run`, `make dev`, the systemd unit) does this before
+anyone asks; command-line tasks, which also build the app, do not. Under gunicorn the master
+waits for it before forking (`gunicorn.conf.py`), so every worker shares what it loaded.
 """
 
 from __future__ import annotations

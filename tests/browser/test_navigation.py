@@ -25,6 +25,7 @@ from tests.browser.conftest import DEMO_LOGINS
 NOT_NAVIGATED = {
     "static": "assets",
     "main.health": "monitoring probe",
+    "main.ready": "monitoring probe",
     "accounts.login": "for signed-out visitors",
     "accounts.register": "for signed-out visitors",
     "api.experts": "JSON for other systems",

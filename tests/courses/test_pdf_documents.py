@@ -22,6 +22,7 @@ from expertpool import create_app
 from expertpool.config import ConfigError
 from expertpool.core.access import Role
 from expertpool.db import db
+from tests.conftest import SAFE_PRODUCTION
 
 NAME = "欧阳·娜娜"  # a middle dot as in transliterated names
 TITLE = "标准物质均匀性检验 — Homogeneity testing – ANOVA（单因素）"
@@ -142,7 +143,7 @@ def test_without_a_public_base_url_the_request_host_is_used(app, certificate):
 
 def _app(tmp_path, **config):
     return create_app(
-        {"DATABASE_URL": "sqlite://", "SECRET_KEY": "k", **config},
+        {"TESTING": True, "DATABASE_URL": "sqlite://", "SECRET_KEY": "k", **config},
         instance_path=str(tmp_path / "instance"),
     )
 
@@ -154,7 +155,8 @@ def test_production_refuses_to_start_without_a_public_base_url(tmp_path, base):
 
 
 def test_production_starts_with_a_public_base_url(tmp_path):
-    app = _app(tmp_path, PRODUCTION=True, PUBLIC_BASE_URL="https://rm.example.gov.cn")
+    settings = SAFE_PRODUCTION | {"PUBLIC_BASE_URL": "https://rm.example.gov.cn"}
+    app = _app(tmp_path, **settings)
     assert app.config["PRODUCTION"] is True
 
 
@@ -164,7 +166,8 @@ def test_production_comes_from_the_environment(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="PRODUCTION"):
         _app(tmp_path)
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://rm.example.gov.cn")
-    assert _app(tmp_path).config["PUBLIC_BASE_URL"] == "https://rm.example.gov.cn"
+    safe = {k: v for k, v in SAFE_PRODUCTION.items() if k not in ("PRODUCTION", "PUBLIC_BASE_URL")}
+    assert _app(tmp_path, **safe).config["PUBLIC_BASE_URL"] == "https://rm.example.gov.cn"
 
 
 def test_development_starts_without_a_public_base_url(tmp_path, monkeypatch):

@@ -177,8 +177,11 @@ def _threads(torch, n: int | None) -> Iterator[None]:
 
 
 def _set_torch_threads(torch, threads: int | None) -> None:
-    """Intra-op threads = cores (capped at 4: a small model gains little beyond that)."""
-    n = threads or min(os.cpu_count() or 1, 4)
+    """Intra-op threads: TORCH_THREADS if set (one web worker's share of the cores, see
+    `core/forking.py`), else cores (capped at 4: a small model gains little beyond that)."""
+    from ..forking import torch_threads
+
+    n = threads or torch_threads() or min(os.cpu_count() or 1, 4)
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     # inter-op parallelism only oversubscribes here; fixed for good once torch has run work

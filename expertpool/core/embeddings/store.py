@@ -575,6 +575,11 @@ def forget_store(app) -> None:
         app.extensions.pop(_EXTENSION, None)
 
 
+def loaded_store(app) -> VectorStore | None:
+    """The app's store if something already built it (loading no model)."""
+    return app.extensions.get(_EXTENSION)
+
+
 def connect_listeners() -> None:
     """Attach the session handlers (the app factory's core `init_app` calls this)."""
     listen("after_commit", _forget_committed)

@@ -16,6 +16,7 @@ __all__ = ["JobCancelled", "JobContext", "drain", "enqueue", "init_app", "regist
 
 
 def init_app(app: Flask) -> None:
+    from ..health import register_check
     from .cli import jobs_cli
     from .views import bp
 
@@ -24,3 +25,4 @@ def init_app(app: Flask) -> None:
     queue.connect_listeners()
     app.register_blueprint(bp)
     app.cli.add_command(jobs_cli)
+    register_check(app, "jobs", queue.readiness)

@@ -28,13 +28,13 @@ from types import SimpleNamespace
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ...db import SQLITE_BUSY_TIMEOUT_MS, db, utcnow
 from .. import audit
 from ..features import listen, registry
-from .models import Job, JobStatus
+from .models import OPEN, Job, JobStatus
 
 log = logging.getLogger(__name__)
 
@@ -362,6 +362,32 @@ class Worker:
 def _error_text(exc: BaseException) -> str:
     lines = traceback.format_exception(exc)
     return "".join(lines)[-4000:]
+
+
+def readiness() -> str:
+    """/readyz: the job table answers (and Redis, with the rq backend); the queue's state.
+
+    A queue whose oldest due job waits long means no worker is running: shown, not failed,
+    because the web side still serves.
+    """
+    now = utcnow()
+    counts = dict(
+        db.session.execute(
+            select(Job.status, func.count()).where(Job.status.in_(OPEN)).group_by(Job.status)
+        ).all()
+    )
+    oldest = db.session.scalar(
+        select(func.min(Job.run_after)).where(Job.status == JobStatus.QUEUED, Job.run_after <= now)
+    )
+    detail = f"{counts.get(JobStatus.QUEUED, 0)} queued, {counts.get(JobStatus.RUNNING, 0)} running"
+    if oldest is not None:
+        detail += f", oldest due {int((now - oldest).total_seconds())} s ago"
+    if current_app.config.get("JOBS_BACKEND") == "rq":
+        from .rq_backend import connection
+
+        connection(current_app).ping()
+        detail += ", redis ok"
+    return detail
 
 
 def drain(app: Flask, *, limit: int = 1000) -> int:
