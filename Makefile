@@ -12,6 +12,8 @@ export TRANSFORMERS_OFFLINE := 1
 # The browser tests drive Debian's Chromium (no browser download works here); CJK fonts so the
 # screenshots show Chinese text.
 CHROMIUM := /usr/bin/chromium
+# The job tests also run on RQ with a real Redis (tests/core/test_jobs_rq.py starts its own).
+REDIS_SERVER := /usr/bin/redis-server
 
 # Job worker processes `make run` and `make dev` start beside the web server (`flask jobs worker`).
 JOB_WORKERS ?= 1
@@ -49,7 +51,7 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-test: $(VENV)/.installed-dev $(CHROMIUM)
+test: $(VENV)/.installed-dev $(CHROMIUM) $(REDIS_SERVER)
 	$(PY) -m pytest -n 2 --dist loadgroup -q
 
 browser: $(CHROMIUM)
@@ -57,6 +59,10 @@ browser: $(CHROMIUM)
 $(CHROMIUM):
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk
+
+$(REDIS_SERVER):
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server
 
 # ruff, then the layer order and the pure cores' independence (import-linter, pyproject.toml).
 lint: $(VENV)/.installed-dev
