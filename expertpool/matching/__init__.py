@@ -8,15 +8,17 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """The front door: matching pages, `flask match`, the experts' vectors and keyword index."""
+    """The front door: matching pages, `flask match`, the experts' vectors and keyword index, the
+    pool snapshot kept current by the experts' and the reviews' changes."""
     from ..core.features import contribute
-    from . import sync
+    from . import snapshot, sync
     from .blueprint import bp
     from .cli import match_cli
 
     app.register_blueprint(bp)
     app.cli.add_command(match_cli)
     sync.init_app(app)
+    snapshot.init_app(app)
     contribute(app, "submissions.detail.actions", _find_reviewers)
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from ..core import provinces
 from ..core.access import Role, roles_required
 from ..core.assignment.constraints import CODES
+from ..core.pagination import Page, page_arg
 from ..core.requests import fail, get_or_404
 from ..db import db
 from ..experts.models import Expert
@@ -63,10 +64,25 @@ def candidates(submission_id: int) -> Any:
     rules = rules_from_config(current_app.config)
     k = min(request.args.get("k", 50, type=int), 200)
     ranking = rank(
-        db.session, submission, rules, k=k, skip_ids=assigned_expert_ids(db.session, submission.id)
+        db.session,
+        submission,
+        rules,
+        k=k,
+        skip_ids=assigned_expert_ids(db.session, submission.id),
+        excluded_page=page_arg(request.args),
     )
     province = provinces.filter_value(request.args.get("province"))
     metrology_only = request.args.get("metrology") == "1"
+    excluded = Page(
+        ranking.excluded, ranking.excluded_page, ranking.excluded_per_page, ranking.excluded_total
+    )
+    pager_args = {
+        "submission_id": submission.id,
+        "province": province or None,
+        "metrology": "1" if metrology_only else None,
+        "k": request.args.get("k", type=int),
+        "_anchor": "excluded",
+    }
     shown = [
         c
         for c in ranking.candidates
@@ -84,6 +100,8 @@ def candidates(submission_id: int) -> Any:
         ranking=ranking,
         shown=shown,
         form=form,
+        excluded=excluded,
+        pager_args=pager_args,
         labels=EXCLUSION_LABELS,
         provinces=sorted({c.expert.province for c in ranking.candidates if c.expert.province}),
         province=province,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import db, utcnow
@@ -29,3 +29,20 @@ class ReviewRound(db.Model):
     note: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(default=1)
     __mapper_args__ = {"version_id_col": version}
+
+
+class PoolState(db.Model):
+    """Version of one part of the matching pool's snapshot (`snapshot.py`), one row per part.
+
+    Every commit that changes a part bumps `version` and writes a fresh random `stamp`; a process
+    keeps its snapshot while the stamps it read still match (one small SELECT per ranking). A
+    stamp, unlike a counter, never repeats: a rolled-back bump or a restored older database can
+    never look like a state the process has cached.
+    """
+
+    __tablename__ = "pool_state"
+
+    part: Mapped[str] = mapped_column(String(16), primary_key=True)  # files | loads | training
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    stamp: Mapped[str] = mapped_column(String(32))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

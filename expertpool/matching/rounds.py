@@ -24,7 +24,8 @@ from ..reviews.models import Assignment
 from ..reviews.operations import assign_panel
 from ..submissions.models import Submission
 from .models import ReviewRound
-from .service import Pool, pool_scores, scoring_config
+from .service import pool_scores, scoring_config
+from .snapshot import Pool
 
 SPARSIFY_ABOVE = 2_000  # experts: above this, solve on each submission's best candidates only
 # Candidates per submission to start from; doubled where they cannot serve 1.5 x the seats
@@ -65,15 +66,15 @@ def propose(
         raise RoundError(str(_l("Choose at least one submission.")))
     today = today or dt.date.today()
     pool = Pool.load(session, today, rules)
-    if not pool.experts:
+    if not len(pool):
         raise RoundError(str(_l("The pool has no experts.")))
     affinity = _affinity(session, submissions, pool, rules, today)
     attributes = dataclasses.replace(
-        PoolAttributes.from_table(pool.table, rules), ids=np.array([e.id for e in pool.experts])
+        PoolAttributes.from_table(pool.table, rules), ids=pool.ids.copy()
     )
     submission_ids = np.array([s.id for s in submissions])
     certificate = None
-    if len(pool.experts) > SPARSIFY_ABOVE:
+    if len(pool) > SPARSIFY_ABOVE:
         solved = assign_sparse(
             affinity, attributes, rules, TOP_K, submission_ids=submission_ids, fairness=fairness
         )
@@ -99,7 +100,7 @@ def _affinity(
 ) -> np.ndarray:
     """(M, N) affinities; -inf where the expert may not review or already is on the panel."""
     cfg = scoring_config()
-    out = np.full((len(submissions), len(pool.experts)), -np.inf)
+    out = np.full((len(submissions), len(pool)), -np.inf)
     taken = _taken(session, [s.id for s in submissions])
     for m, submission in enumerate(submissions):
         scores = pool_scores(session, submission, pool, cfg)[0].total
@@ -136,7 +137,7 @@ def _proposal(
         row = affinity[m]
         order = [int(i) for i in np.argsort(-row, kind="stable") if np.isfinite(row[i])]
         member_set = set(members)
-        alternates = [pool.experts[i].id for i in order if pool.experts[i].id not in member_set]
+        alternates = [int(pool.ids[i]) for i in order if int(pool.ids[i]) not in member_set]
         panels.append(
             {
                 "submission_id": submission.id,
@@ -152,7 +153,7 @@ def _proposal(
         )
     weakest = [
         {
-            "expert_id": int(pool.experts[i].id),
+            "expert_id": int(pool.ids[i]),
             "affinity": round(float(result.weakest_match[i]), 4),
             "submission_id": int(submissions[int(result.weakest_submission[i])].id),
         }

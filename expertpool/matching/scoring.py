@@ -148,6 +148,37 @@ def specialty_overlap(wanted: Sequence[str], experts: Sequence[Iterable[str]]) -
     return out
 
 
+class SpecialtyIndex:
+    """`specialty_overlap` for one fixed pool, built once: each distinct folded specialty is
+    compared with the submission's terms once, not once per expert that lists it."""
+
+    def __init__(self, experts: Sequence[Iterable[str]]) -> None:
+        self.size = len(experts)
+        distinct: dict[str, int] = {}
+        rows, names = [], []
+        for row, specialties in enumerate(experts):
+            for name in dict.fromkeys(fold(s) for s in specialties if s):
+                if name:
+                    rows.append(row)
+                    names.append(distinct.setdefault(name, len(distinct)))
+        self.names = tuple(distinct)
+        self.rows = np.asarray(rows, dtype=np.int64)
+        self.name_of_row = np.asarray(names, dtype=np.int64)
+
+    def overlap(self, wanted: Sequence[str]) -> np.ndarray:
+        """Equal to `specialty_overlap(wanted, experts)` for the experts it was built from."""
+        terms = [t for t in dict.fromkeys(fold(w) for w in wanted) if t]
+        covered = np.zeros(self.size, dtype=np.int64)
+        if not terms:
+            return np.zeros(self.size)
+        for t in terms:
+            hits = np.fromiter((t in s or s in t for s in self.names), bool, len(self.names))
+            covering = np.zeros(self.size, dtype=bool)
+            covering[self.rows[hits[self.name_of_row]]] = True
+            covered += covering
+        return covered / len(terms)
+
+
 def submission_terms(
     matrix: str | None, analytes: Iterable[str], methods: Iterable[str]
 ) -> list[str]:

@@ -1,15 +1,17 @@
 """Ranking a submission's candidate experts: scores, explanations, exclusions and a panel.
 
-Reads the database and the indexes, then hands plain arrays to the pure core (scoring,
-constraints, panel). One call ranks the whole pool, so an administrator also sees who is
-excluded and why.
+Scores every expert of the pool (`snapshot.Pool`: plain records and arrays, kept per process
+while the database says they are current) with the pure core (scoring, constraints, panel), so
+an administrator also sees who is excluded and why. Only the experts a page shows are loaded
+as ORM entities, and an explanation (matching fields, best-matching texts with highlighted
+words) is built when it is first read, i.e. only for the candidates shown.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -19,29 +21,20 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from ..core.assignment.constraints import CODES, ExpertTable, exclusion_masks
+from ..core.assignment.constraints import CODES, exclusion_masks
 from ..core.assignment.panel import Panel, build_panel
-from ..core.assignment.records import Exclusion, ExpertRecord, Rules
+from ..core.assignment.records import Exclusion, Rules
 from ..core.embeddings.store import get_store
 from ..core.search.highlight import highlight_text, markable
 from ..experts.models import Expert
-from ..reviews.eligibility import expert_record, submission_record, yearly_loads
+from ..reviews.eligibility import submission_record
 from ..submissions.models import Submission
 from ..submissions.text import matching_text
-from .scoring import PoolScores, ScoringConfig, score_pool, specialty_overlap, submission_terms
+from .scoring import PoolScores, ScoringConfig, score_pool, submission_terms
+from .snapshot import Pool
 from .texts import EXPERT_INDEX, ExpertTexts, chunk_label, chunk_texts, submission_query
 
-EXCLUDED_SHOWN = 30  # excluded experts listed below the ranking, best-scoring first
-_EAGER = (
-    selectinload(Expert.categories),
-    selectinload(Expert.specialties),
-    selectinload(Expert.publications),
-    selectinload(Expert.developed_rms),
-    selectinload(Expert.past_reviews),
-    selectinload(Expert.unavailable_periods),
-    selectinload(Expert.conflicts),
-    selectinload(Expert.employments),
-)
+EXCLUDED_SHOWN = 30  # excluded experts per page below the ranking, best-scoring first
 
 
 @dataclass
@@ -60,12 +53,17 @@ class Explanation:
         }
 
 
-@dataclass
+@dataclass(eq=False)
 class Candidate:
     expert: Expert
     score: float
-    explanation: Explanation
+    explain: Callable[[], Explanation] = field(repr=False)
     exclusions: list[Exclusion] = field(default_factory=list)
+
+    @cached_property
+    def explanation(self) -> Explanation:
+        """Built on first use: a page explains the candidates it shows, not the whole pool."""
+        return self.explain()
 
     @property
     def eligible(self) -> bool:
@@ -76,82 +74,19 @@ class Candidate:
 class Ranking:
     submission: Submission
     candidates: list[Candidate]
-    excluded: list[Candidate]
+    excluded: list[Candidate]  # one page of the excluded experts, best-scoring first
     panel: Panel
     rules: Rules
     pool_size: int
     elapsed_ms: float
     model_id: str
+    excluded_total: int = 0  # every excluded expert (skipped ones not counted)
+    excluded_counts: dict[str, int] = field(default_factory=dict)  # code -> experts, CODES order
+    excluded_page: int = 1
+    excluded_per_page: int = EXCLUDED_SHOWN
 
     def candidate(self, expert_id: int) -> Candidate | None:
         return next((c for c in self.candidates if c.expert.id == expert_id), None)
-
-
-@dataclass
-class Pool:
-    """The experts a ranking considers, in one fixed order, with their core records."""
-
-    experts: list[Expert]
-    records: list[ExpertRecord]
-    table: ExpertTable
-    index: dict[int, int]  # expert id -> position
-
-    @classmethod
-    def load(
-        cls, session: Session, today: dt.date, rules: Rules, statuses: Sequence[str] | None = None
-    ) -> Pool:
-        stmt = select(Expert).options(*_EAGER).order_by(Expert.id)
-        if statuses:
-            stmt = stmt.where(Expert.status.in_(list(statuses)))
-        experts = list(session.scalars(stmt))
-        loads = yearly_loads(session, today.year)
-        trained = _trained(session, [e.id for e in experts]) if rules.require_training else None
-        records = [
-            expert_record(
-                session,
-                e,
-                today,
-                load=loads.get(e.id, 0),
-                training_ok=None if trained is None else e.id in trained,
-            )
-            for e in experts
-        ]
-        return cls(
-            experts,
-            records,
-            ExpertTable.from_records(records),
-            {e.id: i for i, e in enumerate(experts)},
-        )
-
-    def positions(self, expert_ids: Sequence[int] | np.ndarray) -> np.ndarray:
-        """Pool position of each expert id, -1 for experts not in the pool (vectorised)."""
-        ids = np.asarray(expert_ids, dtype=np.int64)
-        if not self.experts or not ids.size:
-            return np.full(ids.shape, -1, dtype=np.int64)
-        sorted_ids, order = self._id_order
-        at = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
-        return np.where(sorted_ids[at] == ids, order[at], -1)
-
-    def spread(self, expert_ids: Sequence[int], values: np.ndarray) -> np.ndarray:
-        """A pool-ordered array holding `values` at the given experts' positions, 0 elsewhere."""
-        out = np.zeros(len(self.experts))
-        at = self.positions(expert_ids)
-        known = at >= 0
-        out[at[known]] = np.asarray(values, dtype=np.float64)[known]
-        return out
-
-    @cached_property
-    def _id_order(self) -> tuple[np.ndarray, np.ndarray]:
-        """Expert ids sorted, and the pool position of each."""
-        ids = np.array([e.id for e in self.experts], dtype=np.int64)
-        order = np.argsort(ids, kind="stable")
-        return ids[order], order
-
-
-def _trained(session: Session, ids: list[int]) -> set[int]:
-    from courses.queries import experts_with_required_training
-
-    return experts_with_required_training(session, ids)
 
 
 def scoring_config() -> ScoringConfig:
@@ -196,7 +131,11 @@ def keyword_scores(submission: Submission, pool: Pool, max_pairs: int | None = N
 
 
 def category_overlap(submission: Submission, pool: Pool) -> np.ndarray:
-    return np.array([1.0 if submission.category in e.category_codes else 0.0 for e in pool.experts])
+    """1 for the experts who cover the submission's GBW category, else 0."""
+    code = submission.category
+    if code is None or not 0 <= code < 64:  # no expert's table row can hold such a code
+        return np.zeros(len(pool))
+    return ((pool.table.category_bits & np.uint64(1 << code)) != 0).astype(np.float64)
 
 
 def _terms(submission: Submission) -> list[str]:
@@ -204,9 +143,7 @@ def _terms(submission: Submission) -> list[str]:
 
 
 def _specialty(submission: Submission, pool: Pool) -> np.ndarray:
-    return specialty_overlap(
-        _terms(submission), [[s.name for s in e.specialties] for e in pool.experts]
-    )
+    return pool.files.specialties.overlap(_terms(submission))
 
 
 def rank(
@@ -218,48 +155,80 @@ def rank(
     k: int = 50,
     skip_ids: Iterable[int] = (),
     pool: Pool | None = None,
+    excluded_page: int = 1,
+    excluded_per_page: int = EXCLUDED_SHOWN,
 ) -> Ranking:
-    """Eligible candidates (best first, at most `k`), excluded experts with reasons, a panel."""
+    """Eligible candidates (best first, at most `k`), excluded experts with reasons (one page of
+    them, best-scoring first, and the count per reason), a panel."""
     start = time.perf_counter()
     today = today or dt.date.today()
     pool = pool or Pool.load(session, today, rules)
     cfg = scoring_config()
     scores, rows, row_expert, row_scores, matrix = pool_scores(session, submission, pool, cfg)
-    sub_record = submission_record(submission)
-    masks = exclusion_masks(pool.table, sub_record, rules, today)
-    excluded = np.zeros(len(pool.experts), bool)
+    masks = exclusion_masks(pool.table, submission_record(submission), rules, today)
+    excluded = np.zeros(len(pool), bool)
     for mask in masks.values():
         excluded |= mask
-    skip = np.isin(np.array([e.id for e in pool.experts]), list(skip_ids))
+    considered = ~np.isin(pool.ids, np.fromiter(skip_ids, np.int64))
     order = np.lexsort((np.arange(len(scores.total)), -scores.total))
-    eligible = [i for i in order if not excluded[i] and not skip[i]][:k]
-    shown_out = [i for i in order if excluded[i] and not skip[i]][:EXCLUDED_SHOWN]
-    explain = _Explainer(submission, pool, scores, rows, row_expert, row_scores, matrix, cfg)
-    candidates = [Candidate(pool.experts[i], float(scores.total[i]), explain(i)) for i in eligible]
-    out = [
-        Candidate(
-            pool.experts[i],
-            float(scores.total[i]),
-            explain(i),
-            [Exclusion(code) for code in CODES if code in masks and masks[code][i]],
+    eligible = order[(~excluded & considered)[order]][:k]
+    out_order = order[(excluded & considered)[order]]
+    per_page = max(1, excluded_per_page)
+    page = min(max(1, excluded_page), max(1, -(-len(out_order) // per_page)))
+    shown_out = out_order[(page - 1) * per_page : page * per_page]
+    experts = _experts(session, pool.ids[np.concatenate([eligible, shown_out])])
+    explainer = _Explainer(submission, pool, scores, rows, row_expert, row_scores, matrix, cfg)
+
+    def candidate(i: int, exclusions: list[Exclusion] | None = None) -> Candidate | None:
+        expert = experts.get(int(pool.ids[i]))
+        if expert is None:  # deleted since the pool was read
+            return None
+        return Candidate(
+            expert, float(scores.total[i]), lambda: explainer(i, expert), exclusions or []
         )
+
+    candidates = [c for c in map(candidate, eligible) if c is not None]
+    out = [
+        candidate(i, [Exclusion(code) for code in CODES if code in masks and masks[code][i]])
         for i in shown_out
     ]
     panel = build_panel(
         [(c.expert.id, c.score) for c in candidates],
-        {pool.experts[i].id: pool.records[i] for i in eligible},
+        {int(pool.ids[i]): pool.record(i) for i in eligible},
         rules,
     )
     return Ranking(
         submission,
         candidates,
-        out,
+        [c for c in out if c is not None],
         panel,
         rules,
-        len(pool.experts),
+        len(pool),
         (time.perf_counter() - start) * 1000,
         get_store().model_id,
+        excluded_total=len(out_order),
+        excluded_counts={
+            code: int((masks[code] & considered).sum())
+            for code in CODES
+            if code in masks and (masks[code] & considered).any()
+        },
+        excluded_page=page,
+        excluded_per_page=per_page,
     )
+
+
+def _experts(session: Session, ids: np.ndarray) -> dict[int, Expert]:
+    """The experts a page shows, with the texts their explanations quote."""
+    stmt = (
+        select(Expert)
+        .where(Expert.id.in_([int(i) for i in ids]))
+        .options(
+            selectinload(Expert.publications),
+            selectinload(Expert.developed_rms),
+            selectinload(Expert.past_reviews),
+        )
+    )
+    return {e.id: e for e in session.scalars(stmt)} if len(ids) else {}
 
 
 class _Explainer:
@@ -304,8 +273,7 @@ class _Explainer:
         lo, hi = np.searchsorted(self._row_positions, [i, i + 1])
         return [(float(self._row_scores[r]), self._chunks[r]) for r in self._rows[lo:hi]]
 
-    def __call__(self, i: int) -> Explanation:
-        expert = self.pool.experts[i]
+    def __call__(self, i: int, expert: Expert) -> Explanation:
         w = self.cfg.weights
         total_w = w.semantic + w.keyword + w.category + w.specialty or 1.0
         semantic = float(self.scores.semantic[i])

@@ -2,7 +2,9 @@
 
 The rules themselves are pure (`core.assignment.constraints` over `core.assignment.records`);
 this module is the only place that
-reads experts, submissions and assignments to build its `ExpertRecord` / `SubmissionRecord`.
+reads experts, submissions and assignments to build its `ExpertRecord` / `SubmissionRecord`:
+`expert_record` from one loaded expert, `file_records` for the whole pool from a few
+column-only SELECTs (no ORM entities), equal record for record.
 Institution ids are canonical already (aliases resolve to one `Institution` row), GBW numbers
 are normalised by the records themselves, and people are compared by `core.names.person_key`.
 """
@@ -10,6 +12,7 @@ are normalised by the records themselves, and people are compared by `core.names
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import fields
 from typing import Any
@@ -20,7 +23,14 @@ from sqlalchemy.orm import Session
 from ..core.assignment.constraints import eligibility
 from ..core.assignment.records import Exclusion, ExpertRecord, Rules, SubmissionRecord
 from ..core.names import person_key
-from ..experts.models import Expert
+from ..experts.models import (
+    ConflictOfInterest,
+    DevelopedRM,
+    Employment,
+    Expert,
+    ExpertCategory,
+    UnavailablePeriod,
+)
 from ..submissions.models import Submission
 from .constants import LOAD_STATUSES
 from .models import Assignment
@@ -78,6 +88,69 @@ def expert_record(
         metrology_competent=expert.metrology_competent,
         training_ok=training_ok,
         categories=frozenset(expert.category_codes),
+    )
+
+
+def file_records(session: Session) -> list[ExpertRecord]:
+    """Every expert's record as its file stands, in id order, without load or training.
+
+    Six column-only SELECTs, whatever the size of the pool; each record equals
+    `expert_record(session, expert, today, load=0)` for the same expert (the tests compare them).
+    """
+    parts: dict[str, dict[int, list]] = {}
+    for name, stmt in _FILE_COLUMNS.items():
+        rows: dict[int, list] = defaultdict(list)
+        for expert_id, *values in session.execute(stmt):
+            rows[expert_id].append(values)
+        parts[name] = rows
+    stmt = select(
+        Expert.id,
+        Expert.institution_id,
+        Expert.province,
+        Expert.status,
+        Expert.term_start,
+        Expert.term_end,
+        Expert.metrology_competent,
+    ).order_by(Expert.id)
+    return [_file_record(row, parts) for row in session.execute(stmt)]
+
+
+# The file's collections, each in the order of the relationship that `expert_record` reads.
+_FILE_COLUMNS = {
+    "categories": select(ExpertCategory.expert_id, ExpertCategory.code),
+    "unavailable": select(
+        UnavailablePeriod.expert_id, UnavailablePeriod.start, UnavailablePeriod.end
+    ).order_by(UnavailablePeriod.expert_id, UnavailablePeriod.start, UnavailablePeriod.id),
+    "conflicts": select(
+        ConflictOfInterest.expert_id,
+        ConflictOfInterest.institution_id,
+        ConflictOfInterest.person_name,
+    ),
+    "rms": select(DevelopedRM.expert_id, DevelopedRM.gbw_number),
+    "employments": select(Employment.expert_id, Employment.institution_id, Employment.end).order_by(
+        Employment.expert_id, Employment.start, Employment.id
+    ),
+}
+
+
+def _file_record(row: Any, parts: dict[str, dict[int, list]]) -> ExpertRecord:
+    conflicts = parts["conflicts"].get(row.id, ())
+    return ExpertRecord(
+        id=row.id,
+        institution_id=row.institution_id,
+        province=row.province,
+        status=str(row.status),
+        term_start=row.term_start,
+        term_end=row.term_end,
+        unavailable=tuple((start, end) for start, end in parts["unavailable"].get(row.id, ())),
+        conflict_institution_ids=frozenset(i for i, _p in conflicts if i is not None),
+        conflict_persons=frozenset(person_key(p) for _i, p in conflicts if p),
+        developed_rms=frozenset(gbw for (gbw,) in parts["rms"].get(row.id, ())),
+        past_employers=tuple((i, end) for i, end in parts["employments"].get(row.id, ())),
+        load_this_year=0,
+        metrology_competent=bool(row.metrology_competent),
+        training_ok=None,
+        categories=frozenset(code for (code,) in parts["categories"].get(row.id, ())),
     )
 
 

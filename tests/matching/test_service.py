@@ -151,7 +151,7 @@ def test_keyword_part_follows_index_changes_and_pool_order(app, admin, pool, mak
     after = keyword_scores(submission, loaded, ScoringConfig().keyword_pairs)
     assert after[loaded.index[expert.id]] > before[loaded.index[expert.id]]
 
-    positions = loaded.positions([expert.id, 10**9, loaded.experts[0].id])
+    positions = loaded.positions([expert.id, 10**9, int(loaded.ids[0])])
     assert positions.tolist() == [loaded.index[expert.id], -1, 0]
     spread = loaded.spread(np.array([10**9, expert.id]), np.array([5.0, 2.0]))
     assert spread[loaded.index[expert.id]] == 2.0 and spread.sum() == 2.0

@@ -1,0 +1,33 @@
+"""matching pool snapshot versions
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-05 09:00:00
+
+One row per part of the matching pool's snapshot (expert files, review loads, training): every
+commit that changes a part writes a new version and stamp, and each process keeps its snapshot
+of the pool while the stamps match (`expertpool/matching/snapshot.py`).
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '0009'
+down_revision = '0008'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table('pool_state',
+    sa.Column('part', sa.String(length=16), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('stamp', sa.String(length=32), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('part', name=op.f('pk_pool_state'))
+    )
+
+
+def downgrade():
+    op.drop_table('pool_state')
