@@ -155,9 +155,13 @@ class SpecialtyIndex:
     def __init__(self, experts: Sequence[Iterable[str]]) -> None:
         self.size = len(experts)
         distinct: dict[str, int] = {}
+        folded: dict[str, str] = {}  # the pool repeats its specialties: fold each name once
         rows, names = [], []
         for row, specialties in enumerate(experts):
-            for name in dict.fromkeys(fold(s) for s in specialties if s):
+            for s in specialties:
+                if s and s not in folded:
+                    folded[s] = fold(s)
+            for name in dict.fromkeys(folded[s] for s in specialties if s):
                 if name:
                     rows.append(row)
                     names.append(distinct.setdefault(name, len(distinct)))

@@ -19,14 +19,14 @@ from typing import Any
 import numpy as np
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, lazyload
 
 from ..core.assignment.constraints import CODES, exclusion_masks
 from ..core.assignment.panel import Panel, build_panel
 from ..core.assignment.records import Exclusion, Rules
 from ..core.embeddings.store import get_store
 from ..core.search.highlight import highlight_text, markable
-from ..experts.models import Expert
+from ..experts.models import DevelopedRM, Expert, PastReview, Publication
 from ..reviews.eligibility import submission_record
 from ..submissions.models import Submission
 from ..submissions.text import matching_text
@@ -143,7 +143,7 @@ def _terms(submission: Submission) -> list[str]:
 
 
 def _specialty(submission: Submission, pool: Pool) -> np.ndarray:
-    return pool.files.specialties.overlap(_terms(submission))
+    return pool.specialty_overlap(_terms(submission))
 
 
 def rank(
@@ -156,7 +156,7 @@ def rank(
     skip_ids: Iterable[int] = (),
     pool: Pool | None = None,
     excluded_page: int = 1,
-    excluded_per_page: int = EXCLUDED_SHOWN,
+    excluded_per_page: int | None = None,
 ) -> Ranking:
     """Eligible candidates (best first, at most `k`), excluded experts with reasons (one page of
     them, best-scoring first, and the count per reason), a panel."""
@@ -173,11 +173,16 @@ def rank(
     order = np.lexsort((np.arange(len(scores.total)), -scores.total))
     eligible = order[(~excluded & considered)[order]][:k]
     out_order = order[(excluded & considered)[order]]
-    per_page = max(1, excluded_per_page)
+    per_page = max(1, excluded_per_page or EXCLUDED_SHOWN)
     page = min(max(1, excluded_page), max(1, -(-len(out_order) // per_page)))
     shown_out = out_order[(page - 1) * per_page : page * per_page]
     experts = _experts(session, pool.ids[np.concatenate([eligible, shown_out])])
-    explainer = _Explainer(submission, pool, scores, rows, row_expert, row_scores, matrix, cfg)
+    explainer = _Explainer(
+        session, submission, pool, scores, rows, row_expert, row_scores, matrix, cfg
+    )
+    # Explanations quote texts: those of every eligible candidate shown are read together,
+    # when the first explanation is.
+    explainer.expect([int(pool.ids[i]) for i in eligible])
 
     def candidate(i: int, exclusions: list[Exclusion] | None = None) -> Candidate | None:
         expert = experts.get(int(pool.ids[i]))
@@ -218,17 +223,15 @@ def rank(
 
 
 def _experts(session: Session, ids: np.ndarray) -> dict[int, Expert]:
-    """The experts a page shows, with the texts their explanations quote."""
+    """The experts a page shows (their file's parts load only if something reads them)."""
+    if not len(ids):
+        return {}
     stmt = (
         select(Expert)
         .where(Expert.id.in_([int(i) for i in ids]))
-        .options(
-            selectinload(Expert.publications),
-            selectinload(Expert.developed_rms),
-            selectinload(Expert.past_reviews),
-        )
+        .options(lazyload(Expert.categories), lazyload(Expert.specialties))
     )
-    return {e.id: e for e in session.scalars(stmt)} if len(ids) else {}
+    return {e.id: e for e in session.scalars(stmt)}
 
 
 class _Explainer:
@@ -236,6 +239,7 @@ class _Explainer:
 
     def __init__(
         self,
+        session: Session,
         submission: Submission,
         pool: Pool,
         scores: PoolScores,
@@ -245,21 +249,38 @@ class _Explainer:
         matrix: Any,
         cfg: ScoringConfig,
     ) -> None:
-        self.submission, self.pool, self.scores, self.cfg = submission, pool, scores, cfg
+        self.session, self.submission, self.pool = session, submission, pool
+        self.scores, self.cfg = scores, cfg
+        self._rows, self._row_expert, self._row_scores = rows, row_expert, row_scores
+        self._chunks = matrix.chunks
+        self._expected: list[int] = []
+        self._texts: dict[int, dict[str, str]] = {}
+
+    def expect(self, expert_ids: list[int]) -> None:
+        """Experts likely to be explained: their texts are read in one go with the first one."""
+        self._expected = expert_ids
+
+    @cached_property
+    def _query(self) -> tuple[list[str], frozenset[str], Any]:
         from .sync import expert_keyword_index
 
-        self.terms = _terms(submission)
-        self.query_words = _query_words(submission)
-        self.analyzer = expert_keyword_index().analyzer
+        return (
+            _terms(self.submission),
+            _query_words(self.submission),
+            expert_keyword_index().analyzer,
+        )
+
+    @cached_property
+    def _grouped(self) -> tuple[np.ndarray, np.ndarray]:
         # The pool's texts grouped by expert once (a sort, not a Python loop over every text of
         # the pool), so each explanation looks up its own with a binary search.
-        order = np.argsort(row_expert, kind="stable")
-        self._row_positions, self._rows = row_expert[order], rows[order]
-        self._row_scores, self._chunks = row_scores, matrix.chunks
-        semantic = scores.semantic
-        self._semantic_range = (
-            (float(semantic.min()), float(semantic.max())) if semantic.size else (0.0, 0.0)
-        )
+        order = np.argsort(self._row_expert, kind="stable")
+        return self._row_expert[order], self._rows[order]
+
+    @cached_property
+    def _semantic_range(self) -> tuple[float, float]:
+        semantic = self.scores.semantic
+        return (float(semantic.min()), float(semantic.max())) if semantic.size else (0.0, 0.0)
 
     def _scaled_semantic(self, i: int) -> float:
         """The expert's semantic score as fused: min-max scaled over the pool when configured."""
@@ -270,10 +291,15 @@ class _Explainer:
         return (value - low) / (high - low) if high > low else 0.0
 
     def _rows_of(self, i: int) -> list[tuple[float, str]]:
-        lo, hi = np.searchsorted(self._row_positions, [i, i + 1])
-        return [(float(self._row_scores[r]), self._chunks[r]) for r in self._rows[lo:hi]]
+        positions, rows = self._grouped
+        lo, hi = np.searchsorted(positions, [i, i + 1])
+        return [(float(self._row_scores[r]), self._chunks[r]) for r in rows[lo:hi]]
+
+    def _best(self, i: int, n: int = 3) -> list[tuple[float, str]]:
+        return sorted(self._rows_of(i), reverse=True)[:n]
 
     def __call__(self, i: int, expert: Expert) -> Explanation:
+        terms, _words, _analyzer = self._query
         w = self.cfg.weights
         total_w = w.semantic + w.keyword + w.category + w.specialty or 1.0
         semantic = float(self.scores.semantic[i])
@@ -285,20 +311,21 @@ class _Explainer:
             "similarity": round(semantic, 4),
         }
         specialties = [
-            s.name for s in expert.specialties if any(_covers(t, s.name) for t in self.terms)
+            name
+            for _kind, name in self.pool.specialties(expert.id)
+            if any(_covers(t, name) for t in terms)
         ]
         cats = [self.submission.category] if self.scores.category[i] else []
-        return Explanation(parts, cats, specialties, self._texts(expert, i))
+        return Explanation(parts, cats, specialties, self._quoted(expert, i))
 
-    def _texts(self, expert: Expert, i: int, n: int = 3) -> list[dict[str, Any]]:
-        texts = chunk_texts(ExpertTexts.from_model(expert))
-        best = sorted(self._rows_of(i), reverse=True)[:n]
+    def _quoted(self, expert: Expert, i: int) -> list[dict[str, Any]]:
+        _terms_, words, analyzer = self._query
+        best = self._best(i)
+        texts = self._texts_of(expert, [chunk for _score, chunk in best])
         out = []
         for score, chunk in best:
             text = texts.get(chunk, "")
-            marked = highlight_text(
-                text, self.query_words, self.analyzer, maxchars=200, surround=60
-            )
+            marked = highlight_text(text, words, analyzer, maxchars=200, surround=60)
             out.append(
                 {
                     "chunk": chunk,
@@ -308,6 +335,87 @@ class _Explainer:
                 }
             )
         return out
+
+    def _texts_of(self, expert: Expert, chunks: list[str]) -> dict[str, str]:
+        if expert.id not in self._texts:
+            wanted = {expert.id: chunks}
+            if expert.id in self._expected:
+                wanted |= {
+                    e: [c for _s, c in self._best(self.pool.index[e])]
+                    for e in self._expected
+                    if e not in self._texts
+                }
+            experts = {e: self.session.get(Expert, e) for e in wanted}
+            self._texts |= _chunk_texts(self.session, self.pool, experts, wanted)
+        return self._texts.get(expert.id, {})
+
+
+def _chunk_texts(
+    session: Session, pool: Pool, experts: dict[int, Expert | None], wanted: dict[int, list[str]]
+) -> dict[int, dict[str, str]]:
+    """The texts of the given chunks of each expert, as the vectors were computed from them:
+    the profile and review fields from the expert and the pool, each publication, RM developed
+    and past review it names from a column-only SELECT by id."""
+    ids: dict[str, set[int]] = {"pub": set(), "rm": set(), "review": set()}
+    for chunks in wanted.values():
+        for chunk in chunks:
+            kind, ident = chunk_label(chunk)
+            if kind in ids and ident is not None:
+                ids[kind].add(ident)
+    parts = {
+        "pub": _rows_by_expert(
+            session,
+            select(
+                Publication.id,
+                Publication.expert_id,
+                Publication.title,
+                Publication.abstract,
+                Publication.language,
+            ).where(Publication.id.in_(ids["pub"])),
+        ),
+        "rm": _rows_by_expert(
+            session,
+            select(
+                DevelopedRM.id, DevelopedRM.expert_id, DevelopedRM.gbw_number, DevelopedRM.name
+            ).where(DevelopedRM.id.in_(ids["rm"])),
+        ),
+        "review": _rows_by_expert(
+            session,
+            select(
+                PastReview.id,
+                PastReview.expert_id,
+                PastReview.rm_name,
+                PastReview.gbw_number,
+                PastReview.note,
+            ).where(PastReview.id.in_(ids["review"])),
+        ),
+    }
+    out = {}
+    for expert_id, expert in experts.items():
+        if expert is None:
+            continue
+        record = pool.experts.records[pool.index[expert_id]]
+        specialties = pool.specialties(expert_id)
+        texts = ExpertTexts.from_parts(
+            expert,
+            sorted(record.categories),
+            {
+                k: [n for kind, n in specialties if kind == k]
+                for k in ("analyte", "matrix", "technique")
+            },
+            parts["pub"].get(expert_id, ()),
+            parts["rm"].get(expert_id, ()),
+            parts["review"].get(expert_id, ()),
+        )
+        out[expert_id] = chunk_texts(texts)
+    return out
+
+
+def _rows_by_expert(session: Session, stmt: Any) -> dict[int, list[Any]]:
+    out: dict[int, list[Any]] = {}
+    for row in session.execute(stmt):
+        out.setdefault(row.expert_id, []).append(row)
+    return out
 
 
 def _covers(term: str, specialty: str) -> bool:

@@ -3,22 +3,29 @@
 A ranking needs, for every expert, what the recusal and load rules and the category and
 specialty scores read. It comes from a few column-only SELECTs (`reviews.eligibility.
 file_records`, the specialties, the yearly loads, the training holders), never from ORM
-entities, and a process keeps it between requests in three parts:
+entities, and a process keeps it between requests in four parts:
 
-| part     | holds                                      | moved by a commit that changed           |
-|----------|--------------------------------------------|------------------------------------------|
-| files    | records, columnar table, specialty index   | an expert's file, status, term or        |
-|          |                                            | institution (`signals.expert_files_changed`) |
-| loads    | reviews per expert in the calendar year    | an assignment (invitation, answer, ...)  |
-| training | who holds every required course (today)    | a course or a certificate                |
+| part        | holds                                      | moved by a commit that changed        |
+|-------------|--------------------------------------------|---------------------------------------|
+| experts     | records and their columnar table           | an expert's status, term, institution,|
+|             |                                            | province, categories, unavailable     |
+|             |                                            | periods, conflicts, RMs developed,    |
+|             |                                            | former employers; an expert added or  |
+|             |                                            | removed                               |
+| specialties | the specialty index                        | a specialty                           |
+| loads       | reviews per expert in the calendar year    | an assignment (invitation, answer...) |
+| training    | who holds every required course (today)    | a course or a certificate             |
 
 Each commit that changes a part writes a new random stamp into its `PoolState` row, in the same
-transaction. Each ranking reads the three stamps (one small SELECT) and rebuilds only the parts
-whose stamp moved, so several processes and hosts on one database agree: a change is seen by the
-next ranking anywhere, as with the old per-request loading. A transaction that changed a part
-itself (flushed, not yet committed) loads everything from the database and caches nothing: it
-must see its own change, and no other request may. A part without a row yet (a database made
-by `create_all` that nothing has changed) is never cached.
+transaction. Each ranking reads the stamps (one small SELECT) and rebuilds only the parts whose
+stamp moved, so several processes and hosts on one database agree: a change is seen by the next
+ranking anywhere, as when every request loaded the pool. The parts follow the flushes of the
+rows they read, more finely than `signals.expert_files_changed` (which names the experts, not
+what changed): a new publication or an edited summary, the commonest edits, leave the pool as it
+is (explanations read those texts per request). A transaction that changed a part itself
+(flushed, not yet committed) loads everything from the database and caches nothing: it must see
+its own change, and no other request may. A part without a row (a database made by `create_all`
+that nothing has changed yet) is never cached.
 """
 
 from __future__ import annotations
@@ -35,24 +42,22 @@ from typing import Any, TypeVar
 
 import numpy as np
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from courses.models import Certificate, Course
 
-from ..core import signals
 from ..core.assignment.constraints import ExpertTable
 from ..core.assignment.records import ExpertRecord, Rules
 from ..core.features import listen
 from ..db import utcnow
-from ..experts.models import Specialty
-from ..experts.tracking import expert_of
+from ..experts import models as files
 from ..reviews.eligibility import file_records, yearly_loads
 from ..reviews.models import Assignment
 from .models import PoolState
 from .scoring import SpecialtyIndex
 
-PARTS = ("files", "loads", "training")
+PARTS = ("experts", "specialties", "loads", "training")
 _NOTED = "matching_pool_noted"  # session.info: parts a flush of this transaction changed
 _BUMPED = "matching_pool_bumped"  # session.info: parts whose stamp this transaction moved
 _CACHE = "expertpool.matching.pool"
@@ -60,42 +65,53 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True, eq=False)
-class Files:
-    """Every expert's file as the matching core reads it, in id order."""
+class Experts:
+    """Every expert's record as the matching core reads it, in id order."""
 
     records: tuple[ExpertRecord, ...]  # load 0, training unknown: `Pool.record` adds them
     ids: np.ndarray
     table: ExpertTable
-    specialties: SpecialtyIndex
-    specialty_names: dict[int, tuple[str, ...]]  # expert id -> names, in the file's order
 
     @classmethod
-    def load(cls, session: Session) -> Files:
+    def load(cls, session: Session) -> Experts:
         records = file_records(session)
-        names: dict[int, list[str]] = defaultdict(list)
-        stmt = select(Specialty.expert_id, Specialty.name).order_by(
-            Specialty.expert_id, Specialty.id
-        )
-        for expert_id, name in session.execute(stmt):
-            names[expert_id].append(name)
-        return cls(
-            tuple(records),
-            np.fromiter((r.id for r in records), np.int64, len(records)),
-            ExpertTable.from_records(records),
-            SpecialtyIndex([names.get(r.id, ()) for r in records]),
-            {expert_id: tuple(n) for expert_id, n in names.items()},
-        )
+        ids = np.fromiter((r.id for r in records), np.int64, len(records))
+        return cls(tuple(records), ids, ExpertTable.from_records(records))
 
     @cached_property
     def index(self) -> dict[int, int]:
         return {int(expert_id): row for row, expert_id in enumerate(self.ids)}
 
 
+@dataclass(frozen=True, eq=False)
+class Specialties:
+    """The specialties of every expert who lists any, by expert id (not by pool position)."""
+
+    ids: np.ndarray  # experts with at least one specialty, ascending
+    index: SpecialtyIndex  # row i = ids[i]
+    kinds: dict[int, tuple[tuple[str, str], ...]]  # expert id -> (kind, name), file order
+
+    @classmethod
+    def load(cls, session: Session) -> Specialties:
+        kinds: dict[int, list[tuple[str, str]]] = defaultdict(list)
+        spec = files.Specialty.__table__.c
+        stmt = select(spec.expert_id, spec.kind, spec.name).order_by(spec.expert_id, spec.id)
+        for expert_id, kind, name in session.execute(stmt).all():
+            kinds[expert_id].append((kind, name))
+        ids = sorted(kinds)
+        return cls(
+            np.asarray(ids, dtype=np.int64),
+            SpecialtyIndex([[name for _kind, name in kinds[i]] for i in ids]),
+            {i: tuple(kinds[i]) for i in ids},
+        )
+
+
 @dataclass(eq=False)
 class Pool:
     """The experts a ranking considers, in id order, with this year's loads and training."""
 
-    files: Files
+    experts: Experts
+    specialty_data: Specialties
     loads: np.ndarray  # int64 reviews this calendar year, per row
     training: np.ndarray | None  # bool per row; None when the rules do not ask for training
 
@@ -109,31 +125,32 @@ class Pool:
 
     @classmethod
     def _build(cls, session: Session, today: dt.date, rules: Rules, parts: _Parts) -> Pool:
-        files = parts.get("files", (), lambda: Files.load(session))
+        experts = parts.get("experts", (), lambda: Experts.load(session))
+        specialties = parts.get("specialties", (), lambda: Specialties.load(session))
         loads = parts.get(
-            "loads", (today.year,), lambda: _load_column(session, files, today.year), files
+            "loads", (today.year,), lambda: _load_column(session, experts, today.year), experts
         )
         training = None
         if rules.require_training:
             training = parts.get(
-                "training", (today,), lambda: _training_column(session, files, today), files
+                "training", (today,), lambda: _training_column(session, experts, today), experts
             )
-        return cls(files, loads, training)
+        return cls(experts, specialties, loads, training)
 
     # Pool.load(session, today, rules) is how the service and the rounds ask for it.
     load = load_current
 
     def __len__(self) -> int:
-        return len(self.files.ids)
+        return len(self.experts.ids)
 
     @property
     def ids(self) -> np.ndarray:
-        return self.files.ids
+        return self.experts.ids
 
     @property
     def index(self) -> dict[int, int]:
         """Expert id -> position."""
-        return self.files.index
+        return self.experts.index
 
     @cached_property
     def table(self) -> ExpertTable:
@@ -142,18 +159,24 @@ class Pool:
             if self.training is None
             else self.training.astype(np.int8)
         )
-        return dataclasses.replace(self.files.table, load=self.loads, training=training)
+        return dataclasses.replace(self.experts.table, load=self.loads, training=training)
 
     def record(self, i: int) -> ExpertRecord:
         """The full record of the expert at position `i` (as `reviews.eligibility` builds it)."""
         return dataclasses.replace(
-            self.files.records[i],
+            self.experts.records[i],
             load_this_year=int(self.loads[i]),
             training_ok=None if self.training is None else bool(self.training[i]),
         )
 
-    def specialties(self, expert_id: int) -> tuple[str, ...]:
-        return self.files.specialty_names.get(expert_id, ())
+    def specialties(self, expert_id: int) -> tuple[tuple[str, str], ...]:
+        """The expert's specialties as (kind, name), in the file's order."""
+        return self.specialty_data.kinds.get(expert_id, ())
+
+    def specialty_overlap(self, terms: list[str]) -> np.ndarray:
+        """`scoring.specialty_overlap` of every pool expert, in pool order."""
+        data = self.specialty_data
+        return self.spread(data.ids, data.index.overlap(terms))
 
     def positions(self, expert_ids: Sequence[int] | np.ndarray) -> np.ndarray:
         """Pool position of each expert id, -1 for experts not in the pool (vectorised)."""
@@ -179,52 +202,53 @@ class Pool:
         return self.ids[order], order
 
 
-def _load_column(session: Session, files: Files, year: int) -> np.ndarray:
-    out = np.zeros(len(files.ids), dtype=np.int64)
+def _load_column(session: Session, experts: Experts, year: int) -> np.ndarray:
+    out = np.zeros(len(experts.ids), dtype=np.int64)
     for expert_id, count in yearly_loads(session, year).items():
-        row = files.index.get(expert_id)
+        row = experts.index.get(expert_id)
         if row is not None:
             out[row] = count
     return out
 
 
-def _training_column(session: Session, files: Files, today: dt.date) -> np.ndarray:
+def _training_column(session: Session, experts: Experts, today: dt.date) -> np.ndarray:
     from courses.queries import experts_with_required_training
 
-    held = experts_with_required_training(session, files.ids.tolist(), today=today)
-    return np.fromiter((int(i) in held for i in files.ids), bool, len(files.ids))
+    held = experts_with_required_training(session, experts.ids.tolist(), today=today)
+    return np.fromiter((int(i) in held for i in experts.ids), bool, len(experts.ids))
 
 
 # --- the per-process cache --------------------------------------------------------------------
 
 
 class _Parts:
-    def get(self, part: str, key: tuple, build: Callable[[], T], files: Files | None = None) -> T:
+    def get(self, part: str, key: tuple, build: Callable[[], T], base: Any = None) -> T:
+        """Part `part` for `key` (and for the `base` part it is aligned with, if any)."""
         raise NotImplementedError
 
 
 class _Uncached(_Parts):
-    def get(self, part: str, key: tuple, build: Callable[[], T], files: Files | None = None) -> T:
+    def get(self, part: str, key: tuple, build: Callable[[], T], base: Any = None) -> T:
         return build()
 
 
 class _Cached(_Parts):
-    """Parts from the process's cache while their stamps (and the files they index) hold."""
+    """Parts from the process's cache while their stamps (and the part they align with) hold."""
 
     def __init__(self, cache: dict[str, tuple[Hashable, Any]], stamps: dict[str, str]) -> None:
         self.cache, self.stamps = cache, stamps
 
-    def get(self, part: str, key: tuple, build: Callable[[], T], files: Files | None = None) -> T:
+    def get(self, part: str, key: tuple, build: Callable[[], T], base: Any = None) -> T:
         stamp = self.stamps.get(part)
         if not stamp:  # never moved: nothing tells this state apart from another database's
             return build()
         full = (stamp, *key)
         entry = self.cache.get(part)
-        # A column of loads or training belongs to the files it was indexed by.
-        if entry is not None and entry[0] == full and entry[2] is files:
+        # A column of loads or training belongs to the experts it was aligned with.
+        if entry is not None and entry[0] == full and entry[2] is base:
             return entry[1]
         value = build()
-        self.cache[part] = (full, value, files)  # one assignment: atomic for other threads
+        self.cache[part] = (full, value, base)  # one assignment: atomic for other threads
         return value
 
 
@@ -281,24 +305,48 @@ def _insert_ignore(session: Session, part: str, stamp: str) -> None:
     session.execute(dialect_insert(PoolState).values(**values).on_conflict_do_nothing())
 
 
-def _part_of(obj: Any) -> str | None:
+# Expert columns and relationships that no part of the pool reads (the page reads them per
+# request): changing only these leaves the stamps as they are. Anything else moves "experts".
+_IGNORED = frozenset(
+    {
+        "name", "gender", "birth_date", "id_number", "phone", "email", "department", "city",
+        "title", "title_grade", "education", "years_experience", "summary", "status_reason",
+        "status_changed_at", "created_at", "file_updated_at", "version",
+        "publications", "past_reviews", "assessments", "status_events",
+    }
+)  # fmt: skip
+_RECORD_PARTS = (
+    files.ExpertCategory,
+    files.UnavailablePeriod,
+    files.ConflictOfInterest,
+    files.DevelopedRM,
+    files.Employment,
+)
+
+
+def _parts_of(session: Session, obj: Any) -> tuple[str, ...]:
     if isinstance(obj, Assignment):
-        return "loads"
+        return ("loads",)
     if isinstance(obj, Certificate | Course):
-        return "training"
-    return "files" if expert_of(obj) is not None else None
+        return ("training",)
+    if isinstance(obj, files.Specialty):
+        return ("specialties",)
+    if isinstance(obj, _RECORD_PARTS):
+        return ("experts",)
+    if isinstance(obj, files.Expert):
+        if obj in session.new or obj in session.deleted:
+            return ("experts", "specialties")
+        changed = (a.key for a in inspect(obj).attrs if a.history.has_changes())
+        return ("experts",) if any(key not in _IGNORED for key in changed) else ()
+    return ()
 
 
 def _note_flush(session: Session, _flush_context: Any) -> None:
+    # After a flush, before its history is reset: `inspect(obj).attrs` still shows the changes.
     for obj in chain(session.new, session.dirty, session.deleted):
-        part = _part_of(obj)
-        if part is not None:
-            session.info.setdefault(_NOTED, set()).add(part)
-
-
-def on_expert_files_changed(session: Session, **_kw: Any) -> None:
-    """An expert's file changed in this transaction: move the files stamp with it."""
-    bump(session, "files")
+        parts = _parts_of(session, obj)
+        if parts:
+            session.info.setdefault(_NOTED, set()).update(parts)
 
 
 def _bump_before_commit(session: Session) -> None:
@@ -316,7 +364,6 @@ def _forget_transaction(session: Session, transaction: Any) -> None:
 
 
 def init_app(app: Flask) -> None:
-    signals.expert_files_changed.connect(on_expert_files_changed)
     listen("after_flush", _note_flush)
     listen("before_commit", _bump_before_commit)
     listen("after_transaction_end", _forget_transaction)

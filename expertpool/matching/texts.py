@@ -36,20 +36,41 @@ class ExpertTexts:
 
     @classmethod
     def from_model(cls, expert: Any) -> ExpertTexts:
+        return cls.from_parts(
+            expert,
+            expert.category_codes,
+            {k: expert.specialties_of(k) for k in ("analyte", "matrix", "technique")},
+            expert.publications,
+            expert.developed_rms,
+            expert.past_reviews,
+        )
+
+    @classmethod
+    def from_parts(
+        cls,
+        expert: Any,
+        categories: Iterable[int],
+        specialties: dict[str, list[str]],
+        publications: Iterable[Any],
+        rms: Iterable[Any],
+        reviews: Iterable[Any],
+    ) -> ExpertTexts:
+        """From an expert's columns and its parts' rows (ORM objects or column-only rows with
+        the models' attribute names), e.g. only the parts an explanation quotes."""
         return cls(
             id=expert.id,
             summary=expert.summary or "",
             title=expert.title or "",
             department=expert.department or "",
-            categories=list(expert.category_codes),
-            specialties={k: expert.specialties_of(k) for k in ("analyte", "matrix", "technique")},
+            categories=list(categories),
+            specialties=specialties,
             publications=[
-                (p.id, p.title, p.abstract or "", p.language or "zh") for p in expert.publications
+                (p.id, p.title, p.abstract or "", p.language or "zh") for p in publications
             ],
-            rms=[(r.id, r.gbw_number, r.name or "") for r in expert.developed_rms],
+            rms=[(r.id, r.gbw_number, r.name or "") for r in rms],
             reviews=[
                 (r.id, " ".join(x for x in (r.rm_name, r.gbw_number or "", r.note or "") if x))
-                for r in expert.past_reviews
+                for r in reviews
             ],
         )
 

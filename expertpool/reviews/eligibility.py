@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import fields
 from typing import Any
 
-from sqlalchemy import extract, func, select
+from sqlalchemy import Select, extract, func, select
 from sqlalchemy.orm import Session
 
 from ..core.assignment.constraints import eligibility
@@ -94,63 +94,69 @@ def expert_record(
 def file_records(session: Session) -> list[ExpertRecord]:
     """Every expert's record as its file stands, in id order, without load or training.
 
-    Six column-only SELECTs, whatever the size of the pool; each record equals
-    `expert_record(session, expert, today, load=0)` for the same expert (the tests compare them).
+    Six column-only SELECTs of the tables (no ORM rows), whatever the size of the pool; each
+    record equals `expert_record(session, expert, today, load=0)` for the same expert (the
+    tests compare them).
     """
     parts: dict[str, dict[int, list]] = {}
-    for name, stmt in _FILE_COLUMNS.items():
+    for name, stmt in _file_columns().items():
         rows: dict[int, list] = defaultdict(list)
-        for expert_id, *values in session.execute(stmt):
+        for expert_id, *values in session.execute(stmt).all():  # fetchall: one call, not per row
             rows[expert_id].append(values)
         parts[name] = rows
+    e = Expert.__table__.c
     stmt = select(
-        Expert.id,
-        Expert.institution_id,
-        Expert.province,
-        Expert.status,
-        Expert.term_start,
-        Expert.term_end,
-        Expert.metrology_competent,
-    ).order_by(Expert.id)
-    return [_file_record(row, parts) for row in session.execute(stmt)]
+        e.id,
+        e.institution_id,
+        e.province,
+        e.status,
+        e.term_start,
+        e.term_end,
+        e.metrology_competent,
+    ).order_by(e.id)
+    return [_file_record(row, parts) for row in session.execute(stmt).all()]
 
 
-# The file's collections, each in the order of the relationship that `expert_record` reads.
-_FILE_COLUMNS = {
-    "categories": select(ExpertCategory.expert_id, ExpertCategory.code),
-    "unavailable": select(
-        UnavailablePeriod.expert_id, UnavailablePeriod.start, UnavailablePeriod.end
-    ).order_by(UnavailablePeriod.expert_id, UnavailablePeriod.start, UnavailablePeriod.id),
-    "conflicts": select(
-        ConflictOfInterest.expert_id,
-        ConflictOfInterest.institution_id,
-        ConflictOfInterest.person_name,
-    ),
-    "rms": select(DevelopedRM.expert_id, DevelopedRM.gbw_number),
-    "employments": select(Employment.expert_id, Employment.institution_id, Employment.end).order_by(
-        Employment.expert_id, Employment.start, Employment.id
-    ),
-}
+def _file_columns() -> dict[str, Select]:
+    """The file's collections, each in the order of the relationship `expert_record` reads."""
+    cat, period = ExpertCategory.__table__.c, UnavailablePeriod.__table__.c
+    conflict, rm, job = (
+        ConflictOfInterest.__table__.c,
+        DevelopedRM.__table__.c,
+        Employment.__table__.c,
+    )
+    return {
+        "categories": select(cat.expert_id, cat.code),
+        "unavailable": select(period.expert_id, period.start, period.end).order_by(
+            period.expert_id, period.start, period.id
+        ),
+        "conflicts": select(conflict.expert_id, conflict.institution_id, conflict.person_name),
+        "rms": select(rm.expert_id, rm.gbw_number),
+        "employments": select(job.expert_id, job.institution_id, job.end).order_by(
+            job.expert_id, job.start, job.id
+        ),
+    }
 
 
 def _file_record(row: Any, parts: dict[str, dict[int, list]]) -> ExpertRecord:
-    conflicts = parts["conflicts"].get(row.id, ())
+    expert_id = row[0]
+    conflicts = parts["conflicts"].get(expert_id, ())
     return ExpertRecord(
-        id=row.id,
-        institution_id=row.institution_id,
-        province=row.province,
-        status=str(row.status),
-        term_start=row.term_start,
-        term_end=row.term_end,
-        unavailable=tuple((start, end) for start, end in parts["unavailable"].get(row.id, ())),
+        id=expert_id,
+        institution_id=row[1],
+        province=row[2],
+        status=str(row[3]),
+        term_start=row[4],
+        term_end=row[5],
+        unavailable=tuple((start, end) for start, end in parts["unavailable"].get(expert_id, ())),
         conflict_institution_ids=frozenset(i for i, _p in conflicts if i is not None),
         conflict_persons=frozenset(person_key(p) for _i, p in conflicts if p),
-        developed_rms=frozenset(gbw for (gbw,) in parts["rms"].get(row.id, ())),
-        past_employers=tuple((i, end) for i, end in parts["employments"].get(row.id, ())),
+        developed_rms=frozenset(gbw for (gbw,) in parts["rms"].get(expert_id, ())),
+        past_employers=tuple((i, end) for i, end in parts["employments"].get(expert_id, ())),
         load_this_year=0,
-        metrology_competent=bool(row.metrology_competent),
+        metrology_competent=bool(row[6]),
         training_ok=None,
-        categories=frozenset(code for (code,) in parts["categories"].get(row.id, ())),
+        categories=frozenset(code for (code,) in parts["categories"].get(expert_id, ())),
     )
 
 

@@ -8,6 +8,9 @@ One row per part of the matching pool's snapshot (expert files, review loads, tr
 commit that changes a part writes a new version and stamp, and each process keeps its snapshot
 of the pool while the stamps match (`expertpool/matching/snapshot.py`).
 """
+import secrets
+from datetime import datetime, timezone
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -20,13 +23,19 @@ depends_on = None
 
 
 def upgrade():
-    op.create_table('pool_state',
+    table = op.create_table('pool_state',
     sa.Column('part', sa.String(length=16), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('stamp', sa.String(length=32), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('part', name=op.f('pk_pool_state'))
     )
+    # Every part starts with a stamp, so processes cache the pool from the first ranking on.
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    op.bulk_insert(table, [
+        {'part': part, 'version': 0, 'stamp': secrets.token_hex(16), 'updated_at': now}
+        for part in ('experts', 'specialties', 'loads', 'training')
+    ])
 
 
 def downgrade():

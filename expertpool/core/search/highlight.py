@@ -10,6 +10,10 @@ pieces (the longest matching token wins), then use Whoosh's `ContextFragmenter`,
 from __future__ import annotations
 
 import re
+import sys
+import threading
+from array import array
+from collections import OrderedDict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from html import escape
@@ -93,15 +97,6 @@ class MarkFormatter(Formatter):
         return ELLIPSIS
 
 
-@dataclass(frozen=True, slots=True)
-class _Piece:
-    start: int
-    end: int
-    text: str
-    unit: bool
-    matched: bool
-
-
 def highlight_text(
     text: str,
     terms: Collection[str],
@@ -114,12 +109,12 @@ def highlight_text(
     """Best fragments of `text` with `terms` (analysed forms) marked; None if none occur."""
     if not text or not terms:
         return None
-    pieces = _analyse(text, terms, analyzer)
-    marked = _marked_pieces(pieces)
+    analysed = _analysed_text(text, analyzer)
+    marked = _marked_spans(analysed, terms)
     if not marked:
         return None
-    spans = _join_connected(text, [(p.start, p.end) for p in marked])
-    tokens = list(_fragment_stream(text, pieces, spans))
+    spans = _join_connected(text, marked)
+    tokens = list(_fragment_stream(text, analysed.units, spans))
     fragmenter = ContextFragmenter(maxchars=maxchars, surround=surround)
     fragments = fragmenter.fragment_tokens(text, iter(tokens))
     best = top_fragments(fragments, top, BasicFragmentScorer(), FIRST, minscore=1)
@@ -136,28 +131,68 @@ def plain_snippet(text: str, maxchars: int = 160) -> str:
     return escape(text[:maxchars], quote=False) + ELLIPSIS
 
 
-def _analyse(text: str, terms: Collection[str], analyzer: Analyzer) -> list[_Piece]:
-    tokens = analyzer(text, chars=True, positions=True, mode="index", removestops=False)
-    return [
-        _Piece(
-            t.startchar,
-            t.endchar,
-            t.text,
-            getattr(t, "unit", True),
-            t.text in terms and not t.stopped,
-        )
-        for t in tokens
+@dataclass(frozen=True, slots=True)
+class _Analysed:
+    """A text's tokens in the analyser's order (index mode: units and their overlays)."""
+
+    starts: array
+    ends: array
+    words: tuple[str, ...]
+    stopped: bytes  # 1 where the token is a stop-word
+    units: tuple[tuple[int, int], ...]  # (start, end) of the unit tokens, by start
+
+
+# The analysis of a text does not depend on the query: the same texts are highlighted again and
+# again (a candidate's publications on every submission that ranks them), so the last few
+# thousand texts' tokens are kept, compactly (offsets in arrays, words interned).
+ANALYSED_TEXTS = 4096
+_analysed: OrderedDict[tuple[int, str], tuple[Analyzer, _Analysed]] = OrderedDict()
+_analysed_lock = threading.Lock()
+
+
+def _analysed_text(text: str, analyzer: Analyzer) -> _Analysed:
+    key = (id(analyzer), text)  # the entry holds the analyzer, so its id is not reused
+    with _analysed_lock:
+        hit = _analysed.get(key)
+        if hit is not None and hit[0] is analyzer:
+            _analysed.move_to_end(key)
+            return hit[1]
+    starts, ends, words, stopped, units = array("I"), array("I"), [], bytearray(), []
+    for t in analyzer(text, chars=True, positions=True, mode="index", removestops=False):
+        starts.append(t.startchar)
+        ends.append(t.endchar)
+        words.append(sys.intern(t.text))
+        stopped.append(1 if t.stopped else 0)
+        if getattr(t, "unit", True):
+            units.append((t.startchar, t.endchar))
+    units.sort(key=lambda u: u[0])  # stable: overlays of one start keep the analyser's order
+    analysed = _Analysed(starts, ends, tuple(words), bytes(stopped), tuple(units))
+    with _analysed_lock:
+        _analysed[key] = (analyzer, analysed)
+        while len(_analysed) > ANALYSED_TEXTS:
+            _analysed.popitem(last=False)
+    return analysed
+
+
+def forget_analysed() -> None:
+    """Drop the kept analyses (tests and benchmarks measuring a first highlight)."""
+    with _analysed_lock:
+        _analysed.clear()
+
+
+def _marked_spans(analysed: _Analysed, terms: Collection[str]) -> list[tuple[int, int]]:
+    """Non-overlapping matched tokens as (start, end), the longest winning at each start."""
+    hits = [
+        (analysed.starts[i], analysed.ends[i])
+        for i, word in enumerate(analysed.words)
+        if word in terms and not analysed.stopped[i]
     ]
-
-
-def _marked_pieces(pieces: Iterable[_Piece]) -> list[_Piece]:
-    """Non-overlapping matched pieces, the longest winning at each start."""
-    marked: list[_Piece] = []
+    marked: list[tuple[int, int]] = []
     end = -1
-    for p in sorted((p for p in pieces if p.matched), key=lambda p: (p.start, -p.end)):
-        if p.start >= end:
-            marked.append(p)
-            end = p.end
+    for start, stop in sorted(hits, key=lambda h: (h[0], -h[1])):
+        if start >= end:
+            marked.append((start, stop))
+            end = stop
     return marked
 
 
@@ -173,29 +208,36 @@ def _join_connected(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, 
 
 
 def _fragment_stream(
-    text: str, pieces: list[_Piece], spans: list[tuple[int, int]]
-) -> Iterable[Token]:
+    text: str, units: Iterable[tuple[int, int]], spans: list[tuple[int, int]]
+) -> Iterable[_Token]:
     """Monotonic, non-overlapping tokens: matched spans plus the unmatched rest of each unit."""
-    units = sorted((p for p in pieces if p.unit), key=lambda p: p.start)
     i = 0
     done = 0  # everything before this offset has been emitted
-    for unit in units:
-        cursor = max(unit.start, done)
-        while i < len(spans) and spans[i][0] < unit.end:
+    for unit_start, unit_end in units:
+        cursor = max(unit_start, done)
+        while i < len(spans) and spans[i][0] < unit_end:
             start, end = spans[i]
             if start > cursor:
-                yield _token(text, cursor, start, False)
+                yield _Token(text, cursor, start, False)
             if end > done:
-                yield _token(text, max(start, done), end, True)
+                yield _Token(text, max(start, done), end, True)
             cursor = done = max(done, end)
             i += 1
-        if cursor < unit.end:
-            yield _token(text, cursor, unit.end, False)
-            done = unit.end
+        if cursor < unit_end:
+            yield _Token(text, cursor, unit_end, False)
+            done = unit_end
 
 
-def _token(text: str, start: int, end: int, matched: bool) -> Token:
-    # The fragment scorer counts distinct `text`s of matches to prefer varied fragments.
-    t = Token(chars=True, startchar=start, endchar=end, boost=1.0, text=text[start:end])
-    t.matched = matched
-    return t
+class _Token:
+    """What Whoosh's fragmenter, scorer and formatter read of a token (a Whoosh `Token` is
+    several times dearer to make, and a page of candidates makes thousands)."""
+
+    __slots__ = ("boost", "endchar", "matched", "startchar", "text")
+
+    def __init__(self, text: str, start: int, end: int, matched: bool) -> None:
+        self.startchar, self.endchar, self.matched, self.boost = start, end, matched, 1.0
+        # The fragment scorer counts distinct `text`s of matches to prefer varied fragments.
+        self.text = text[start:end]
+
+    def copy(self) -> _Token:
+        return self  # nothing changes a token once made: the fragmenter's copy may be itself
