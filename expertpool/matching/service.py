@@ -30,7 +30,7 @@ from ..experts.models import DevelopedRM, Expert, PastReview, Publication
 from ..reviews.eligibility import submission_record
 from ..submissions.models import Submission
 from ..submissions.text import matching_text
-from .scoring import PoolScores, ScoringConfig, score_pool, submission_terms
+from .scoring import PoolScores, ScoringConfig, fold, score_pool, submission_terms
 from .snapshot import Pool
 from .texts import EXPERT_INDEX, ExpertTexts, chunk_label, chunk_texts, submission_query
 
@@ -262,13 +262,19 @@ class _Explainer:
 
     @cached_property
     def _query(self) -> tuple[list[str], frozenset[str], Any]:
+        """The submission's terms (folded), its analysed query words, the analyser."""
         from .sync import expert_keyword_index
 
         return (
-            _terms(self.submission),
+            [t for t in (fold(t) for t in _terms(self.submission)) if t],
             _query_words(self.submission),
             expert_keyword_index().analyzer,
         )
+
+    def _covered(self, specialty: str) -> bool:
+        """Whether the specialty covers one of the submission's terms (`_covers`)."""
+        folded = fold(specialty)
+        return bool(folded) and any(t in folded or folded in t for t in self._query[0])
 
     @cached_property
     def _grouped(self) -> tuple[np.ndarray, np.ndarray]:
@@ -299,7 +305,6 @@ class _Explainer:
         return sorted(self._rows_of(i), reverse=True)[:n]
 
     def __call__(self, i: int, expert: Expert) -> Explanation:
-        terms, _words, _analyzer = self._query
         w = self.cfg.weights
         total_w = w.semantic + w.keyword + w.category + w.specialty or 1.0
         semantic = float(self.scores.semantic[i])
@@ -311,9 +316,7 @@ class _Explainer:
             "similarity": round(semantic, 4),
         }
         specialties = [
-            name
-            for _kind, name in self.pool.specialties(expert.id)
-            if any(_covers(t, name) for t in terms)
+            name for _kind, name in self.pool.specialties(expert.id) if self._covered(name)
         ]
         cats = [self.submission.category] if self.scores.category[i] else []
         return Explanation(parts, cats, specialties, self._quoted(expert, i))
@@ -416,13 +419,6 @@ def _rows_by_expert(session: Session, stmt: Any) -> dict[int, list[Any]]:
     for row in session.execute(stmt):
         out.setdefault(row.expert_id, []).append(row)
     return out
-
-
-def _covers(term: str, specialty: str) -> bool:
-    from .scoring import fold
-
-    a, b = fold(term), fold(specialty)
-    return bool(a and b) and (a in b or b in a)
 
 
 def _query_words(submission: Submission) -> frozenset[str]:

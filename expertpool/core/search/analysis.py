@@ -178,24 +178,34 @@ def finer_split(word: str) -> tuple[str, ...] | None:
 
 def raw_tokens(text: str, *, overlays: bool) -> Iterator[RawToken]:
     """Split `text` into units (and overlays when indexing), with offsets into `text`."""
-    tk = jieba_tokenizer()
     for match in _SCAN.finditer(text):
         if match.lastgroup == "cjk":
-            yield from _cjk_tokens(tk, match.group(), match.start(), overlays)
+            yield from _cjk_tokens(match.group(), match.start(), overlays)
         else:
             yield from _compound_tokens(match.group(), match.start(), overlays)
 
 
-def _cjk_tokens(tk: jieba.Tokenizer, run: str, offset: int, overlays: bool) -> Iterator[RawToken]:
+def _cjk_tokens(run: str, offset: int, overlays: bool) -> Iterator[RawToken]:
+    for word, start, end, unit, stopped in _segments(run, overlays):
+        yield RawToken(word, offset + start, offset + end, unit, stopped=stopped)
+
+
+@lru_cache(maxsize=8192)
+def _segments(run: str, overlays: bool) -> tuple[tuple[str, int, int, bool, bool], ...]:
+    """The words of one CJK run (and, when indexing, their dictionary sub-words) as (text,
+    start, end, unit, stopped) within the run. Clauses recur (review fields, a publication
+    quoted again on every page that explains its author), so each is segmented once."""
     # HMM off: jieba's HMM glues unknown single characters into context-dependent "words"
     # (煤中, 以硫为), so a query and a document would segment the same text differently.
     # Without it unknown text falls apart into single characters the same way everywhere.
+    tk = jieba_tokenizer()
+    out = []
     for word, start, end in tk.tokenize(run, HMM=False):
-        a, b = offset + start, offset + end
-        yield RawToken(word, a, b, True, stopped=word in CHINESE_STOPS)
+        out.append((word, start, end, True, word in CHINESE_STOPS))
         if overlays and len(word) > 2:
             for piece, i, j in dictionary_subwords(word, tk.FREQ):
-                yield RawToken(piece, a + i, a + j, False)
+                out.append((piece, start + i, start + j, False, False))
+    return tuple(out)
 
 
 def _compound_tokens(compound: str, offset: int, overlays: bool) -> Iterator[RawToken]:

@@ -72,6 +72,7 @@ LONG_OR = 8
 MAX_OR_CLAUSES = 32
 MAX_OR_POSTINGS = 30_000
 _FILTER_CACHE_SIZE = 64  # distinct filter combinations remembered per searcher
+_QUERY_TERMS_KEPT = 512  # queries whose analysed terms a SearchIndex keeps
 
 
 class IndexBusyError(RuntimeError):
@@ -301,6 +302,9 @@ class SearchIndex:
         self._indexes: dict[Path, FileIndex] = {}
         self._indexes_guard = threading.Lock()
         self._term_scorer = TermScorer(spec.text_fields, spec.id_field)
+        # Query text -> its analysed terms: parsing is the dear part of marking a page's
+        # snippets (~5 ms for a submission's query), and pages ask again for the same query.
+        self._query_terms: dict[str, frozenset[str]] = {}
 
     # -- generations -------------------------------------------------------------------------
 
@@ -498,7 +502,13 @@ class SearchIndex:
 
     def query_terms(self, text: str) -> frozenset[str]:
         """Analysed terms of a user query (as the index stores them), for marking snippets."""
-        return self._terms_of(self.parse(text, strict=False))
+        terms = self._query_terms.get(text)
+        if terms is None:
+            terms = self._terms_of(self.parse(text, strict=False))
+            if len(self._query_terms) >= _QUERY_TERMS_KEPT:
+                self._query_terms.clear()
+            self._query_terms[text] = terms
+        return terms
 
     def _terms_of(self, q: Q.Query) -> frozenset[str]:
         return frozenset(t for f, t in q.iter_all_terms() if f in self.spec.text_fields)
