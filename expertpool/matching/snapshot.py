@@ -33,11 +33,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import secrets
-from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from itertools import chain
+from itertools import chain, groupby
+from operator import itemgetter
 from typing import Any, TypeVar
 
 import numpy as np
@@ -93,16 +93,17 @@ class Specialties:
 
     @classmethod
     def load(cls, session: Session) -> Specialties:
-        kinds: dict[int, list[tuple[str, str]]] = defaultdict(list)
         spec = files.Specialty.__table__.c
         stmt = select(spec.expert_id, spec.kind, spec.name).order_by(spec.expert_id, spec.id)
-        for expert_id, kind, name in session.execute(stmt).all():
-            kinds[expert_id].append((kind, name))
-        ids = sorted(kinds)
+        kinds = {
+            expert_id: tuple((kind, name) for _e, kind, name in rows)
+            for expert_id, rows in groupby(session.execute(stmt).all(), key=itemgetter(0))
+        }
+        ids = list(kinds)  # ascending: the rows come by expert
         return cls(
             np.asarray(ids, dtype=np.int64),
             SpecialtyIndex([[name for _kind, name in kinds[i]] for i in ids]),
-            {i: tuple(kinds[i]) for i in ids},
+            kinds,
         )
 
 

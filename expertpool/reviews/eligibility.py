@@ -98,12 +98,7 @@ def file_records(session: Session) -> list[ExpertRecord]:
     record equals `expert_record(session, expert, today, load=0)` for the same expert (the
     tests compare them).
     """
-    parts: dict[str, dict[int, list]] = {}
-    for name, stmt in _file_columns().items():
-        rows: dict[int, list] = defaultdict(list)
-        for expert_id, *values in session.execute(stmt).all():  # fetchall: one call, not per row
-            rows[expert_id].append(values)
-        parts[name] = rows
+    parts = {name: _by_expert(session, stmt) for name, stmt in _file_columns().items()}
     e = Expert.__table__.c
     stmt = select(
         e.id,
@@ -138,6 +133,15 @@ def _file_columns() -> dict[str, Select]:
     }
 
 
+def _by_expert(session: Session, stmt: Select) -> dict[int, list]:
+    """Rows by their first column (the expert): the second column, or the rest as a tuple."""
+    out: dict[int, list] = defaultdict(list)
+    single = len(stmt.selected_columns) == 2
+    for row in session.execute(stmt).all():  # fetchall: one call, not one per row
+        out[row[0]].append(row[1] if single else tuple(row[1:]))
+    return out
+
+
 def _file_record(row: Any, parts: dict[str, dict[int, list]]) -> ExpertRecord:
     expert_id = row[0]
     conflicts = parts["conflicts"].get(expert_id, ())
@@ -148,15 +152,15 @@ def _file_record(row: Any, parts: dict[str, dict[int, list]]) -> ExpertRecord:
         status=str(row[3]),
         term_start=row[4],
         term_end=row[5],
-        unavailable=tuple((start, end) for start, end in parts["unavailable"].get(expert_id, ())),
+        unavailable=tuple(parts["unavailable"].get(expert_id, ())),
         conflict_institution_ids=frozenset(i for i, _p in conflicts if i is not None),
         conflict_persons=frozenset(person_key(p) for _i, p in conflicts if p),
-        developed_rms=frozenset(gbw for (gbw,) in parts["rms"].get(expert_id, ())),
-        past_employers=tuple((i, end) for i, end in parts["employments"].get(expert_id, ())),
+        developed_rms=frozenset(parts["rms"].get(expert_id, ())),
+        past_employers=tuple(parts["employments"].get(expert_id, ())),
         load_this_year=0,
         metrology_competent=bool(row[6]),
         training_ok=None,
-        categories=frozenset(code for (code,) in parts["categories"].get(expert_id, ())),
+        categories=frozenset(parts["categories"].get(expert_id, ())),
     )
 
 
