@@ -193,3 +193,6 @@ before_fork  # gunicorn.conf.py's when_ready hook calls it (expertpool/core/fork
 register_check  # features add readiness checks with it (expertpool/core/health.py)
 _.request_started  # set before and read after each request through flask.g (core/logs.py)
 warm_up_thread  # gunicorn.conf.py joins it before forking (wsgi.py)
+excluded_counts  # read by matching/templates/matching/candidates.html (matching/service.py)
+PARTS  # the pool snapshot's parts, for tests and scripts that move every stamp (matching/snapshot.py)
+forget_analysed  # tests and benchmarks measuring a first highlight (core/search/highlight.py)

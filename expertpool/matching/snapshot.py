@@ -257,11 +257,6 @@ def _cache(app: Flask) -> dict[str, Any]:
     return app.extensions.setdefault(_CACHE, {})
 
 
-def forget(app: Flask) -> None:
-    """Drop this process's snapshot (the next ranking loads the pool from the database)."""
-    _cache(app).clear()
-
-
 # --- stamps ------------------------------------------------------------------------------------
 
 
