@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete
 
 from ..db import db, utcnow
@@ -25,9 +26,11 @@ _REPORT_EVERY = 100  # documents between two progress reports / cancellation che
 
 
 def init_app(app: Flask) -> None:
-    register_task(app, REINDEX_TASK, reindex, max_attempts=3)
-    register_task(app, EMBED_TASK, embed, max_attempts=3)
-    register_task(app, PRUNE_TASK, prune)
+    register_task(
+        app, REINDEX_TASK, reindex, max_attempts=3, label=_l("Rebuild the search indexes")
+    )
+    register_task(app, EMBED_TASK, embed, max_attempts=3, label=_l("Embed new and changed texts"))
+    register_task(app, PRUNE_TASK, prune, label=_l("Forget old finished jobs"))
     register_schedule(app, "jobs.prune", app.config.get("JOBS_PRUNE_CRON"), PRUNE_TASK)
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
 
 def init_app(app: Flask) -> None:
@@ -22,7 +23,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(reviews_cli)
     register_demo_loader(app, "reviews", demo.load_demo)
     signals.submission_withdrawn.connect(operations.on_submission_withdrawn)
-    register_task(app, REMIND_TASK, remind)
+    register_task(app, REMIND_TASK, remind, label=_l("Review reminders"))
     register_schedule(app, "reviews.reminders", app.config.get("REVIEW_REMINDER_CRON"), REMIND_TASK)
     contribute(app, "submissions.detail.sections", _panel_section)
     contribute(app, "submissions.withdraw.effects", _withdrawal_effect)

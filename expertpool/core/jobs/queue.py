@@ -57,14 +57,18 @@ class TaskSpec:
     name: str
     fn: Task
     max_attempts: int = 5
+    label: Any = None  # what the jobs page calls it (a lazy translation); the name otherwise
 
 
 # -- declaring and adding jobs -------------------------------------------------------------------
 
 
-def register_task(app: Flask, name: str, fn: Task, *, max_attempts: int = 5) -> None:
-    """A feature's `init_app` declares each kind of job it runs (the name is stored in the row)."""
-    registry(app, "jobs.tasks")[name] = TaskSpec(name, fn, max_attempts)
+def register_task(
+    app: Flask, name: str, fn: Task, *, max_attempts: int = 5, label: Any = None
+) -> None:
+    """A feature's `init_app` declares each kind of job it runs (the name is stored in the row;
+    `label`, a lazy translation, is what people see: it follows the reader's language)."""
+    registry(app, "jobs.tasks")[name] = TaskSpec(name, fn, max_attempts, label)
 
 
 def tasks(app: Flask | None = None) -> dict[str, TaskSpec]:
@@ -99,6 +103,12 @@ def enqueue(
     session.flush()
     session.info.setdefault(_ENQUEUED, []).append(job.id)
     return job
+
+
+def ids_title(ids: list[int], shown: int = 5) -> str:
+    """A job title naming the rows it works on, in no language: "#3, #8, #9 (+12)"."""
+    head = ", ".join(f"#{i}" for i in ids[:shown])
+    return f"{head} (+{len(ids) - shown})" if len(ids) > shown else head
 
 
 def request_cancel(session: Session, job: Job) -> None:

@@ -19,11 +19,11 @@ from .models import Job, JobStatus
 
 bp = Blueprint("jobs", __name__, template_folder="templates")
 STATUS_LABELS = {
-    JobStatus.QUEUED: "Queued",
-    JobStatus.RUNNING: "Running",
-    JobStatus.DONE: "Done",
-    JobStatus.FAILED: "Failed",
-    JobStatus.CANCELLED: "Cancelled",
+    JobStatus.QUEUED: _l("Queued"),
+    JobStatus.RUNNING: _l("Running"),
+    JobStatus.DONE: _l("Done"),
+    JobStatus.FAILED: _l("Failed"),
+    JobStatus.CANCELLED: _l("Cancelled"),
 }
 PER_PAGE = 50
 # What an administrator may start from the jobs page (tasks the core registers in maintenance.py).
@@ -104,4 +104,10 @@ bp.add_url_rule("/admin/jobs/start/<task>", "start", start, methods=["POST"])
 @bp.app_template_global()
 def job_status_label(status: str) -> str:
     label = STATUS_LABELS.get(status)  # type: ignore[call-overload]
-    return _(label) if label else status
+    return str(label) if label else status
+
+
+@bp.app_template_global()
+def job_task_label(task: str) -> str:
+    spec = queue.tasks().get(task)
+    return str(spec.label) if spec is not None and spec.label else task
