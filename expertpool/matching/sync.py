@@ -8,7 +8,7 @@ own transaction: a rolled-back job changes neither. Every app host's keyword ind
 log, re-reading the experts' documents from the database (`changed_expert_documents`); the
 vectors follow the store's version counter. A change is visible to search and matching once a
 worker has run the job: within `VISIBILITY_SECONDS` on an idle system on the worker's host, and
-SEARCH_SYNC_SECONDS later on the others (README, "Background jobs", "Scaling out").
+SEARCH_SYNC_SECONDS later on the others (README, "Scaling out").
 Bulk loaders set `session.info["skip_matching_sync"]` and rebuild afterwards
 (`flask embeddings rebuild`, `flask search reindex`).
 """
