@@ -38,6 +38,13 @@ DEFAULTS: dict[str, Any] = {
     "EMBEDDING_FAIRNESS": True,  # normalise scores so a document's language doesn't decide rank
     "SEARCH_INDEX_DIR": None,  # default: <instance>/search
     "SEARCH_LOCK_TIMEOUT": 10.0,  # seconds a writer waits for another's index lock
+    # Every app host keeps its own keyword indexes and follows the database's change log
+    # (expertpool/core/search/changes.py): a search checks it at most every SEARCH_SYNC_SECONDS
+    # per process, waits at most SEARCH_SYNC_WAIT for another process applying it, and the log
+    # is kept SEARCH_CHANGES_KEEP_DAYS (a host further behind rebuilds its index).
+    "SEARCH_SYNC_SECONDS": 0.5,
+    "SEARCH_SYNC_WAIT": 2.0,
+    "SEARCH_CHANGES_KEEP_DAYS": 7,
     # Hybrid retrieval (expertpool/core/search/hybrid.py `HybridConfig`), chosen with
     # bench/search_quality.py on the course-material evaluation set (51 queries): normalised
     # score fusion weighted towards meaning had the best nDCG@10 (0.72-0.73, against 0.54 for

@@ -14,10 +14,12 @@ def init_app(app: Flask) -> None:
     from .backup_cli import backup_cli
     from .embeddings import store
     from .search import app as search
+    from .search import changes as search_changes
 
     forking.track(app)
     audit.connect()
     store.connect_listeners()
+    search_changes.connect_listeners()
     embeddings.init_app(app)
     search.init_app(app)
     features.init_app(app)

@@ -7,8 +7,6 @@ Administrators start the first two from the jobs page (or `flask search reindex 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
@@ -22,7 +20,6 @@ from .jobs.schedule import register_schedule
 REINDEX_TASK = "search.reindex"
 EMBED_TASK = "embeddings.rebuild"
 PRUNE_TASK = "jobs.prune"
-_REPORT_EVERY = 100  # documents between two progress reports / cancellation checks
 
 
 def init_app(app: Flask) -> None:
@@ -35,29 +32,19 @@ def init_app(app: Flask) -> None:
 
 
 def reindex(ctx: JobContext, names: list[str] | None = None) -> dict[str, int]:
-    """Rebuild these keyword indexes (all by default) from the database, one after another.
+    """Rebuild these keyword indexes (all by default) from the database, one after another,
+    here and, through the change log, on every other app host at its next search.
     Idempotent: each rebuild writes a fresh generation from what the database holds."""
-    from .search.app import get_index, registered_indexes
+    from .search.app import rebuild_index, registered_indexes
 
-    known = registered_indexes()
+    chosen = names or sorted(registered_indexes())
     counts = {}
-    for name in names or sorted(known):
-        source = known[name]
-        total = source.count() if source.count else None
-        ctx.progress(0, total, stage=name)
-        docs = _reporting(source.documents(), ctx, total, name)
-        counts[name] = get_index(name).rebuild(docs, total=total, progress=False)
+    for done, name in enumerate(chosen):
+        ctx.check_cancelled()  # between indexes: a finished rebuild stays, the next is not begun
+        ctx.progress(done, len(chosen), stage=name)
+        counts[name] = rebuild_index(name, progress=False)
+    ctx.progress(len(chosen), len(chosen))
     return counts
-
-
-def _reporting(
-    docs: Iterable[Mapping[str, Any]], ctx: JobContext, total: int | None, stage: str
-) -> Iterator[Mapping[str, Any]]:
-    for n, doc in enumerate(docs, start=1):
-        if n % _REPORT_EVERY == 0:
-            ctx.progress(n, total, stage=stage)
-            ctx.check_cancelled()  # raising here cancels the rebuild; the old index stays
-        yield doc
 
 
 def embed(ctx: JobContext, indexes: list[str] | None = None) -> dict[str, int]:
