@@ -164,7 +164,7 @@ def queue_proposal(
         session,
         PROPOSE_TASK,
         {"round_id": round_.id, "today": today.isoformat()},
-        title=f"{_l('Round proposal')}: {round_.name}"[:200],
+        title=str(_l("Round proposal: %(name)s", name=round_.name))[:200],
         actor=actor,
     )
     round_.status, round_.error, round_.job_id = "solving", None, job.id
