@@ -3,14 +3,15 @@
     .venv/bin/python bench/round_request.py [--requests 30] [--solves 3] [--experts 320]
                                             [--model real|hashing] [--workdir DIR]
 
-Builds a demo database (`flask demo load --experts N`, embeddings, search indexes) in `--workdir`
-(kept, and reused when it is there already), signs in as the demo administrator with Flask's test
-client and posts the "new round" form for every submission waiting for a panel, `--requests`
-times, with JOBS_EAGER off as in production: each request keeps the round and queues its
-`matching.propose_round` job. Then it runs such jobs through a worker (`Worker.run_job`, the
-code `flask jobs worker` runs, progress writes and cancellation checks included) and, for
-comparison, the same round solved and committed inline (`rounds.propose`, what the request itself
-did before rounds became jobs), alternately, `--solves` times each after one untimed warm-up solve.
+Builds a demo database (`flask demo load --experts N`, embeddings, search indexes) in
+`--workdir` (kept, and reused by later runs with the same `--workdir`), signs in as the demo
+administrator with Flask's test client and posts the "new round" form for every submission
+waiting for a panel, `--requests` times, with JOBS_EAGER off as in production: each request
+keeps the round and queues its `matching.propose_round` job. Then it runs such jobs through a
+worker (`Worker.run_job`, the code `flask jobs worker` runs, progress writes and cancellation
+checks included) and, for comparison, the same round solved and committed inline
+(`rounds.propose`, what the request itself did before rounds became jobs), alternately,
+`--solves` times each after one untimed warm-up solve.
 """
 
 from __future__ import annotations
@@ -45,13 +46,16 @@ def build_app(workdir: Path, model: str):
     )
 
 
-def load_demo(app, experts: int) -> None:
+def load_demo(app, workdir: Path, experts: int) -> None:
     from flask_migrate import upgrade
 
     from expertpool.core.jobs import drain
 
+    ready = workdir / "ready"  # written once the data set and its indexes are complete
     with app.app_context():
         upgrade()
+    if ready.exists():
+        return
     runner = app.test_cli_runner()
     for args in (
         ["demo", "load", "--if-empty", "--experts", str(experts)],
@@ -62,6 +66,7 @@ def load_demo(app, experts: int) -> None:
         if result.exit_code:
             raise SystemExit(f"{args}: {result.output}{result.exception!r}")
     drain(app)  # index jobs the loading may have queued
+    ready.write_text(f"{experts} experts\n")
 
 
 def pct(values: list[float], q: float) -> float:
@@ -91,7 +96,7 @@ def main() -> None:
 
     app = build_app(args.workdir, args.model)
     started = time.perf_counter()
-    load_demo(app, args.experts)
+    load_demo(app, args.workdir, args.experts)
     print(f"machine: {machine()}")
     print(f"database ready in {time.perf_counter() - started:.0f} s ({args.workdir})")
 
@@ -126,7 +131,10 @@ def main() -> None:
     worker = Worker(app, name="bench")
     with app.app_context():
         queued = db.session.scalars(
-            select(ReviewRound.job_id).where(ReviewRound.status == "solving")
+            select(Job.id)
+            .join(ReviewRound, ReviewRound.job_id == Job.id)
+            .where(Job.status == JobStatus.QUEUED)
+            .order_by(Job.id)
         ).all()
         admin_id = db.session.scalar(select(User.id).where(User.username == ADMIN[0]))
         rules = rules_from_config(app.config)
