@@ -74,6 +74,11 @@ DEFAULTS: dict[str, Any] = {
     "JOBS_RETRY_BASE_SECONDS": 2,  # back-off after a failure: 2, 4, 8, ... seconds
     "JOBS_RETRY_MAX_SECONDS": 300,
     "REDIS_URL": None,  # e.g. redis://127.0.0.1:6379/0 (JOBS_BACKEND=rq)
+    # Periodic jobs (expertpool/core/jobs/schedule.py), cron expressions in BABEL_DEFAULT_TIMEZONE;
+    # empty turns one off.
+    "REVIEW_REMINDER_CRON": "0 8 * * *",  # reminders of invitations and reviews due
+    "JOBS_PRUNE_CRON": "30 3 * * *",  # forget finished jobs older than JOBS_KEEP_DAYS
+    "JOBS_KEEP_DAYS": 30,
     # Serving (gunicorn.conf.py, deploy/). APP_HOSTS: app hosts sharing the database;
     # WEB_CONCURRENCY: web worker processes per host (gunicorn.conf.py sets it from its sizing).
     "APP_HOSTS": 1,

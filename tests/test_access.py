@@ -62,6 +62,7 @@ EXPECTED: dict[str, set[str]] = {
     "jobs.progress": SIGNED_IN,  # a person polls the jobs they started; admins any job
     "jobs.cancel": SIGNED_IN,
     "jobs.retry": ADMIN_ONLY,
+    "jobs.start": ADMIN_ONLY,
     "matching.candidates": ADMIN_ONLY,
     "matching.assign": ADMIN_ONLY,
     "matching.rounds": ADMIN_ONLY,

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tqdm import tqdm
@@ -27,7 +28,7 @@ from tqdm import tqdm
 from expertpool.core.embeddings import ModelNotFound, TextRecord, register_text_provider
 from expertpool.core.embeddings.store import TextItem, VectorStore, get_store
 from expertpool.core.features import listen
-from expertpool.core.jobs import JobContext, enqueue, register_task
+from expertpool.core.jobs import JobContext, enqueue, ids_title, register_task
 from expertpool.core.search import IndexSpec, SearchIndex
 from expertpool.core.search.app import (
     SKIP_SYNC,
@@ -148,7 +149,7 @@ def material_texts() -> Iterator[TextRecord]:
 
 def init_app(app: Flask) -> None:
     """Register the materials index and texts; keep them current as courses change."""
-    register_task(app, INDEX_TASK, index_materials)
+    register_task(app, INDEX_TASK, index_materials, label=_l("Update the course search index"))
     register_keyword_index(app, SPEC, material_documents, material_count)
     register_text_provider(app, "course_materials", material_texts, indexes=(INDEX,))
     listen("before_flush", _note_deleted)
@@ -201,7 +202,7 @@ def _stage(session: Session) -> None:
             session,
             INDEX_TASK,
             {"course_ids": sorted(pending)},
-            title=f"search index: {len(pending)} course(s)",
+            title=ids_title(sorted(pending)),
         )
 
 

@@ -10,7 +10,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """The core's front door, run before any feature's: its listeners, CLI and template globals."""
-    from . import audit, embeddings, features, forking, jobs, pagination
+    from . import audit, embeddings, features, forking, jobs, maintenance, pagination
     from .backup_cli import backup_cli
     from .embeddings import store
     from .search import app as search
@@ -22,5 +22,6 @@ def init_app(app: Flask) -> None:
     search.init_app(app)
     features.init_app(app)
     jobs.init_app(app)
+    maintenance.init_app(app)
     app.jinja_env.globals["page_window"] = pagination.page_window
     app.cli.add_command(backup_cli)

@@ -10,6 +10,8 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """The front door: matching pages, `flask match`, the experts' vectors and keyword index,
     the round-proposal job."""
+    from flask_babel import lazy_gettext as _l
+
     from ..core.features import contribute
     from ..core.jobs import register_task
     from . import rounds, sync
@@ -20,7 +22,13 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(match_cli)
     sync.init_app(app)
     # A crash (worker killed, out of memory) is retried; a refusal is a result, not retried.
-    register_task(app, rounds.PROPOSE_TASK, rounds.propose_round, max_attempts=3)
+    register_task(
+        app,
+        rounds.PROPOSE_TASK,
+        rounds.propose_round,
+        max_attempts=3,
+        label=_l("Propose a review round"),
+    )
     contribute(app, "submissions.detail.actions", _find_reviewers)
 
 

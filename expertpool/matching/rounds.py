@@ -25,7 +25,7 @@ from ..core.assignment.constraints import eligible_mask
 from ..core.assignment.records import Rules
 from ..core.assignment.sparsify import SparsityCertificate, assign_sparse
 from ..core.errors import OperationError
-from ..core.jobs import JobContext, enqueue
+from ..core.jobs import JobContext, enqueue, ids_title
 from ..core.jobs.models import Job
 from ..db import utcnow
 from ..notifications.service import locale_of
@@ -164,7 +164,7 @@ def queue_proposal(
         session,
         PROPOSE_TASK,
         {"round_id": round_.id, "today": today.isoformat()},
-        title=str(_l("Round proposal: %(name)s", name=round_.name))[:200],
+        title=ids_title([round_.id]),  # the jobs page names the task in the reader's language
         actor=actor,
     )
     round_.status, round_.error, round_.job_id = "solving", None, job.id

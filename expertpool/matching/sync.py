@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -25,7 +26,7 @@ from ..core import signals
 from ..core.embeddings.providers import TextRecord, register_text_provider
 from ..core.embeddings.store import VectorStore, get_store
 from ..core.features import listen
-from ..core.jobs import JobContext, enqueue, register_task
+from ..core.jobs import JobContext, enqueue, ids_title, register_task
 from ..core.search import IndexSpec, SearchIndex
 from ..core.search.app import SKIP_SYNC as SKIP  # one flag: bulk loads skip every index
 from ..core.search.app import register_keyword_index
@@ -131,7 +132,7 @@ def expert_count() -> int:
 
 def init_app(app: Flask) -> None:
     """Register the experts' texts and keyword index; keep them in step with the experts' files."""
-    register_task(app, INDEX_TASK, index_experts)
+    register_task(app, INDEX_TASK, index_experts, label=_l("Update the experts' search index"))
     register_text_provider(app, "experts", expert_text_records, indexes=(EXPERT_INDEX,))
     register_keyword_index(app, EXPERT_SPEC, expert_documents, expert_count)
     signals.expert_files_changed.connect(on_expert_files_changed)
@@ -148,7 +149,7 @@ def on_expert_files_changed(session: Session, *, expert_ids: set[int], **_kw: An
     if session.info.get(SKIP) or not has_app_context():
         return
     ids = sorted(expert_ids)
-    enqueue(session, INDEX_TASK, {"expert_ids": ids}, title=f"expert index: {len(ids)} expert(s)")
+    enqueue(session, INDEX_TASK, {"expert_ids": ids}, title=ids_title(ids))
 
 
 def index_experts(ctx: JobContext, expert_ids: list[int]) -> dict[str, int]:

@@ -475,7 +475,7 @@ def demo_app(
     e5_model_dir: Path,  # noqa: F811
     e5_encoder: Any,  # noqa: F811
 ) -> Iterator[Flask]:
-    """The demo courses imported with the real model: vectors written on commit, as in use."""
+    """The demo courses imported with the real model; the index job runs right after the commit."""
     from expertpool import create_app
     from expertpool.core.embeddings.store import VectorStore
 
@@ -488,6 +488,7 @@ def demo_app(
             "EMBEDDING_MODEL": str(e5_model_dir),
             "UPLOAD_FOLDER": str(tmp / "uploads"),
             "SERVER_NAME": "localhost",
+            "JOBS_EAGER": True,
         },
         instance_path=str(tmp / "instance"),
     )

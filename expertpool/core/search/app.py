@@ -151,8 +151,9 @@ search_cli = AppGroup("search", help="Keyword search indexes (derived from the d
 @search_cli.command("reindex")
 @click.option("--index", "names", multiple=True, help="Only this index (repeatable).")
 @click.option("--if-missing", is_flag=True, help="Only build indexes that do not exist yet.")
+@click.option("--background", is_flag=True, help="Hand the rebuild to a job worker and return.")
 @with_appcontext
-def reindex_command(names: tuple[str, ...], if_missing: bool) -> None:
+def reindex_command(names: tuple[str, ...], if_missing: bool, background: bool) -> None:
     """Rebuild search indexes from the database, with a progress bar per index."""
     known = registered_indexes()
     unknown = sorted(set(names) - set(known))
@@ -161,6 +162,11 @@ def reindex_command(names: tuple[str, ...], if_missing: bool) -> None:
             f"unknown index {', '.join(unknown)}; known: {', '.join(sorted(known)) or '-'}",
             param_hint="--index",
         )
+    if background:
+        from ..jobs.cli import start_in_background
+
+        start_in_background("search.reindex", {"names": sorted(names)}, "search reindex")
+        return
     for name in names or sorted(known):
         index = get_index(name)
         if if_missing and index_exists(index):
