@@ -69,6 +69,7 @@ EXPECTED: dict[str, set[str]] = {
     "matching.new_round": ADMIN_ONLY,
     "matching.round": ADMIN_ONLY,
     "matching.confirm_round": ADMIN_ONLY,
+    "matching.retry_round": ADMIN_ONLY,
     "matching.cancel_round": ADMIN_ONLY,
     "matching.export_assignments": ADMIN_ONLY,
     "api.experts": ADMIN_ONLY,

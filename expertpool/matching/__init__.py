@@ -8,15 +8,27 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """The front door: matching pages, `flask match`, the experts' vectors and keyword index."""
+    """The front door: matching pages, `flask match`, the experts' vectors and keyword index,
+    the round-proposal job."""
+    from flask_babel import lazy_gettext as _l
+
     from ..core.features import contribute
-    from . import sync
+    from ..core.jobs import register_task
+    from . import rounds, sync
     from .blueprint import bp
     from .cli import match_cli
 
     app.register_blueprint(bp)
     app.cli.add_command(match_cli)
     sync.init_app(app)
+    # A crash (worker killed, out of memory) is retried; a refusal is a result, not retried.
+    register_task(
+        app,
+        rounds.PROPOSE_TASK,
+        rounds.propose_round,
+        max_attempts=3,
+        label=_l("Propose a review round"),
+    )
     contribute(app, "submissions.detail.actions", _find_reviewers)
 
 

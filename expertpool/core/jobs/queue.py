@@ -365,7 +365,8 @@ class Worker:
                 self._requeue_or_fail(job, _error_text(exc))
                 session.commit()
             else:
-                job = session.get(Job, job_id)
+                # re-read: progress was written through another connection meanwhile
+                job = session.get(Job, job_id, populate_existing=True)
                 job.status, job.finished_at = JobStatus.DONE, utcnow()
                 job.result = result if isinstance(result, dict) else None
                 job.lease_until, job.worker = None, None
