@@ -271,7 +271,7 @@ def keyword_index_with(boosts: dict[str, float], workdir: Path) -> Any:
     spec = replace(material_index.SPEC, text_fields=boosts)
     name = "-".join(f"{v:g}" for v in boosts.values())
     index = IndexManager(workdir / "variants" / name).index(spec)
-    index.rebuild(material_index.material_documents(), progress=False)
+    index.rebuild(material_index.material_documents(db.session), progress=False)
     return index
 
 

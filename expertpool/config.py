@@ -38,6 +38,13 @@ DEFAULTS: dict[str, Any] = {
     "EMBEDDING_FAIRNESS": True,  # normalise scores so a document's language doesn't decide rank
     "SEARCH_INDEX_DIR": None,  # default: <instance>/search
     "SEARCH_LOCK_TIMEOUT": 10.0,  # seconds a writer waits for another's index lock
+    # Every app host keeps its own keyword indexes and follows the database's change log
+    # (expertpool/core/search/changes.py): a search checks it at most every SEARCH_SYNC_SECONDS
+    # per process, waits at most SEARCH_SYNC_WAIT for another process applying it, and the log
+    # is kept SEARCH_CHANGES_KEEP_DAYS (a host further behind rebuilds its index).
+    "SEARCH_SYNC_SECONDS": 0.5,
+    "SEARCH_SYNC_WAIT": 2.0,
+    "SEARCH_CHANGES_KEEP_DAYS": 7,
     # Hybrid retrieval (expertpool/core/search/hybrid.py `HybridConfig`), chosen with
     # bench/search_quality.py on the course-material evaluation set (51 queries): normalised
     # score fusion weighted towards meaning had the best nDCG@10 (0.72-0.73, against 0.54 for
@@ -74,6 +81,11 @@ DEFAULTS: dict[str, Any] = {
     "JOBS_RETRY_BASE_SECONDS": 2,  # back-off after a failure: 2, 4, 8, ... seconds
     "JOBS_RETRY_MAX_SECONDS": 300,
     "REDIS_URL": None,  # e.g. redis://127.0.0.1:6379/0 (JOBS_BACKEND=rq)
+    # Periodic jobs (expertpool/core/jobs/schedule.py), cron expressions in BABEL_DEFAULT_TIMEZONE;
+    # empty turns one off.
+    "REVIEW_REMINDER_CRON": "0 8 * * *",  # reminders of invitations and reviews due
+    "JOBS_PRUNE_CRON": "30 3 * * *",  # forget finished jobs older than JOBS_KEEP_DAYS
+    "JOBS_KEEP_DAYS": 30,
     # Serving (gunicorn.conf.py, deploy/). APP_HOSTS: app hosts sharing the database;
     # WEB_CONCURRENCY: web worker processes per host (gunicorn.conf.py sets it from its sizing).
     "APP_HOSTS": 1,

@@ -163,3 +163,30 @@ def english_ui(app: Flask) -> Iterator[None]:
     app.config["LANGUAGES"] = ["en", "zh_CN"]
     with force_locale("en"):
         yield
+
+
+# A submission as most tests need it; each feature's tests give `make_submission` its own defaults.
+SUBMISSION = {
+    "kind": "rm_certification",
+    "review_type": "new",
+    "grade": "first",
+    "title": "土壤中重金属成分分析标准物质",
+    "rm_name": "土壤成分分析标准物质",
+    "category": 8,
+    "matrix": "土壤",
+    "analytes": ["铅", "镉"],
+    "methods": ["ICP-MS"],
+    "applicant_institution": "广东省计量科学研究院",
+}
+
+
+def submission_maker(admin: User, **defaults: Any) -> Callable[..., Any]:
+    """`make(**data)`: a committed submission from SUBMISSION, then `defaults`, then `data`."""
+    from expertpool.submissions.operations import create_submission
+
+    def make(**data: Any) -> Any:
+        submission = create_submission(db.session, admin, {**SUBMISSION, **defaults, **data})
+        db.session.commit()
+        return submission
+
+    return make

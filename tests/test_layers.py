@@ -149,14 +149,17 @@ def test_init_app_connects_the_listeners_and_receivers(app) -> None:
 
     from courses.search import index as material_index
     from expertpool.core import audit, signals
+    from expertpool.core.search import changes
     from expertpool.experts import tracking
-    from expertpool.matching import sync
+    from expertpool.matching import snapshot
     from expertpool.reviews import operations as review_ops
 
     assert event.contains(Session, "after_flush", audit._collect)
     assert event.contains(Session, "after_flush", tracking._note_changes)
     assert event.contains(Session, "before_commit", material_index._stage)
-    assert event.contains(Session, "after_commit", sync._index_after_commit)
+    assert event.contains(Session, "after_commit", changes._apply_after_commit)
+    assert event.contains(Session, "after_flush", snapshot._note_flush)
+    assert event.contains(Session, "before_commit", snapshot._bump_before_commit)
     assert signals.expert_files_changed.has_receivers_for(object())
     receivers = {r() for r in signals.submission_withdrawn.receivers.values()}
     assert review_ops.on_submission_withdrawn in receivers

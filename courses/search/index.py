@@ -4,22 +4,25 @@ Two indexes named "materials", both one entry per passage (`content/passages.py`
 (Whoosh, via `expertpool.core.search.app`) and a vector index (the embeddings store, one
 vector per passage: source ("course", course id), chunk = the passage id).
 
-Keeping them current (the microblog `app/search.py` pattern): authoring operations call
-`material_changed(session, course)`. When the transaction commits, `before_commit` writes the
-course's vectors in that same transaction (they flush with it) and prepares its keyword
-documents; `after_commit` writes those to Whoosh, so a rolled-back change never reaches the
-index. Whoosh is derived data: `flask search reindex` rebuilds it from the database.
-Bulk loaders (`flask demo load`) set `session.info[SKIP_SYNC]` and rebuild both afterwards.
+Keeping them current: authoring operations call `material_changed(session, course)` (deleted
+courses and lessons are noticed by the flush). Just before the commit, a `courses.index_materials`
+job joins the transaction; the job writes the courses' vectors and logs the course ids in the
+keyword indexes' change log (`core.search.changes`), in its own transaction. Every app host's
+Whoosh folder follows that log, re-reading each logged course's passages from the database
+(`changed_material_documents`; the key is the `course_id` field, so passages gone from a course
+leave the index); a host without an index builds it whole. Whoosh is derived data: `flask search
+reindex` rebuilds it from the database. Bulk loaders (`flask demo load`) set
+`session.info[SKIP_SYNC]` and rebuild both afterwards.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tqdm import tqdm
@@ -27,14 +30,10 @@ from tqdm import tqdm
 from expertpool.core.embeddings import ModelNotFound, TextRecord, register_text_provider
 from expertpool.core.embeddings.store import TextItem, VectorStore, get_store
 from expertpool.core.features import listen
-from expertpool.core.jobs import JobContext, enqueue, register_task
-from expertpool.core.search import IndexSpec, SearchIndex
-from expertpool.core.search.app import (
-    SKIP_SYNC,
-    get_index,
-    index_exists,
-    register_keyword_index,
-)
+from expertpool.core.jobs import JobContext, enqueue, ids_title, register_task
+from expertpool.core.search import IndexSpec
+from expertpool.core.search.app import SKIP_SYNC, register_keyword_index
+from expertpool.core.search.changes import record_changes
 from expertpool.db import db
 
 from ..content.passages import Passage, course_passages
@@ -60,16 +59,6 @@ SPEC = IndexSpec(
 )
 
 _PENDING = "materials_pending"  # session.info: ids of courses changed in this transaction
-_STAGED = "materials_staged"  # session.info: what after_commit writes to Whoosh
-
-
-@dataclass(frozen=True)
-class Staged:
-    """Keyword documents prepared before the commit, written to Whoosh after it."""
-
-    app: Flask
-    docs: dict[int, list[dict[str, Any]]]  # course id -> its documents ([] when deleted)
-    full: bool = False  # the index did not exist: build it from these documents
 
 
 # -- documents -------------------------------------------------------------------------------
@@ -129,14 +118,23 @@ def all_courses(session: Session) -> Iterable[Course]:
     return session.scalars(select(Course).order_by(Course.id))
 
 
-def material_documents() -> Iterator[dict[str, Any]]:
+def material_documents(session: Session) -> Iterator[dict[str, Any]]:
     """Every passage of every course (drafts too: the search filters on `published`)."""
-    for course in all_courses(db.session):
+    for course in all_courses(session):
         yield from course_documents(course)
 
 
-def material_count() -> int:
-    return sum(len(course_passages(c)) for c in all_courses(db.session))
+def changed_material_documents(
+    session: Session, keys: list[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """The passages of the logged courses now (a deleted course has none)."""
+    ids = sorted({int(k) for k in keys})
+    courses = session.scalars(select(Course).where(Course.id.in_(ids)))
+    return {str(c.id): course_documents(c) for c in courses}
+
+
+def material_count(session: Session) -> int:
+    return sum(len(course_passages(c)) for c in all_courses(session))
 
 
 def material_texts() -> Iterator[TextRecord]:
@@ -148,12 +146,18 @@ def material_texts() -> Iterator[TextRecord]:
 
 def init_app(app: Flask) -> None:
     """Register the materials index and texts; keep them current as courses change."""
-    register_task(app, INDEX_TASK, index_materials)
-    register_keyword_index(app, SPEC, material_documents, material_count)
+    register_task(app, INDEX_TASK, index_materials, label=_l("Update the course search index"))
+    register_keyword_index(
+        app,
+        SPEC,
+        material_documents,
+        material_count,
+        changed=changed_material_documents,
+        key_field="course_id",
+    )
     register_text_provider(app, "course_materials", material_texts, indexes=(INDEX,))
     listen("before_flush", _note_deleted)
     listen("before_commit", _stage)
-    listen("after_commit", _apply)
     listen("after_transaction_end", _discard)
 
 
@@ -201,74 +205,32 @@ def _stage(session: Session) -> None:
             session,
             INDEX_TASK,
             {"course_ids": sorted(pending)},
-            title=f"search index: {len(pending)} course(s)",
+            title=ids_title(sorted(pending)),
         )
 
 
 def index_materials(ctx: JobContext, course_ids: list[int]) -> dict[str, Any]:
-    """The job: these courses' vectors now (in the job's transaction), their keyword documents
-    after its commit. Idempotent: it writes what the database holds when it runs."""
+    """The job: these courses' vectors, and their ids logged for every host's keyword index, in
+    the job's transaction. Idempotent: it writes what the database holds when it runs."""
     session = ctx.session
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     store = _writer_store(session, app)
-    docs: dict[int, list[dict[str, Any]]] = {}
+    present, gone, passages = [], [], 0
     for done, course_id in enumerate(sorted(course_ids), start=1):
         course = session.get(Course, course_id)
-        docs[course_id] = course_documents(course) if course is not None else []
+        (present if course is not None else gone).append(course_id)
+        passages += len(course_passages(course)) if course is not None else 0
         if store is not None:
             _write_vectors(store, course_id, course)
         ctx.progress(done, len(course_ids))
-    full = not index_exists(get_index(INDEX, app))
-    if full:  # first write ever: build the whole index, not just these courses
-        docs = {c.id: course_documents(c) for c in all_courses(session)}
-    session.info[_STAGED] = Staged(app, docs, full)
-    return {"courses": len(course_ids), "passages": sum(len(d) for d in docs.values())}
-
-
-def _apply(session: Session) -> None:
-    if session.in_nested_transaction():
-        return
-    staged: Staged | None = session.info.pop(_STAGED, None)
-    if staged is None:
-        return
-    try:
-        index = get_index(INDEX, staged.app)
-        if staged.full:
-            index.rebuild([d for docs in staged.docs.values() for d in docs], progress=False)
-        else:
-            write_course_documents(index, staged.docs)
-    except Exception:  # the database is committed; the derived index can be rebuilt
-        log.exception(
-            "search index %r not updated for courses %r: run `flask search reindex`",
-            INDEX,
-            sorted(staged.docs),
-        )
+    record_changes(session, INDEX, upserted=present, deleted=gone)
+    return {"courses": len(course_ids), "passages": passages}
 
 
 def _discard(session: Session, transaction: Any) -> None:
     """A rollback (or a close without commit) forgets what was waiting for the commit."""
     if transaction.parent is None:
         session.info.pop(_PENDING, None)
-        session.info.pop(_STAGED, None)
-
-
-def write_course_documents(index: SearchIndex, docs: Mapping[int, list[dict[str, Any]]]) -> None:
-    """Make the index hold exactly `docs` for each of these courses."""
-    stale: list[str] = []
-    for course_id, new in docs.items():
-        keep = {d["id"] for d in new}
-        stale += [i for i in course_doc_ids(index, course_id) if i not in keep]
-    if stale:
-        index.delete(stale)
-    fresh = [d for new in docs.values() for d in new]
-    if fresh:
-        index.update(fresh)
-
-
-def course_doc_ids(index: SearchIndex, course_id: int) -> list[str]:
-    """Ids of the documents the index holds for a course."""
-    page = index.search("", filters={"course_id": str(course_id)}, per_page=100_000, snippets=False)
-    return [h.doc_id for h in page.hits]
 
 
 # -- vectors -----------------------------------------------------------------------------------

@@ -36,7 +36,8 @@ from expertpool.core.search import (
     plain_snippet,
 )
 from expertpool.core.search.analysis import raw_tokens
-from expertpool.core.search.app import get_index, hybrid_config, index_exists
+from expertpool.core.search.app import hybrid_config, index_exists
+from expertpool.core.search.changes import synced_index
 
 from ..constants import AUDIENCES, LANGUAGES, LEVELS, PUBLISHED, TOPICS
 from ..models import Course, Lesson
@@ -453,7 +454,7 @@ def material_retriever(
     session: Session, config: HybridConfig | None = None, **keyword_options: Any
 ) -> tuple[HybridRetriever, MaterialKeywords, SemanticMaterials | None]:
     """The retriever over both material indexes (also used by bench/search_quality.py)."""
-    keywords = MaterialKeywords(get_index(INDEX), **keyword_options)
+    keywords = MaterialKeywords(synced_index(INDEX), **keyword_options)
     semantic = semantic_materials(session)
     return HybridRetriever(keywords, semantic, config or material_config()), keywords, semantic
 

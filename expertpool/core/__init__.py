@@ -10,17 +10,20 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """The core's front door, run before any feature's: its listeners, CLI and template globals."""
-    from . import audit, embeddings, features, forking, jobs, pagination
+    from . import audit, embeddings, features, forking, jobs, maintenance, pagination
     from .backup_cli import backup_cli
     from .embeddings import store
     from .search import app as search
+    from .search import changes as search_changes
 
     forking.track(app)
     audit.connect()
     store.connect_listeners()
+    search_changes.connect_listeners()
     embeddings.init_app(app)
     search.init_app(app)
     features.init_app(app)
     jobs.init_app(app)
+    maintenance.init_app(app)
     app.jinja_env.globals["page_window"] = pagination.page_window
     app.cli.add_command(backup_cli)

@@ -48,6 +48,7 @@ from typing import IO, Any
 
 from flask import Flask
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ..db import db
@@ -577,7 +578,22 @@ def restore_backup(app: Flask, path: Path, *, progress: Progress | None = None) 
                 "fix the cause and run `flask db upgrade`"
             ) from exc
         report.upgraded_from = manifest.alembic_revision
+    _void_search_folders(app)
     return report
+
+
+def _void_search_folders(app: Flask) -> None:
+    """Every app host's keyword indexes are rebuilt from the restored database at their next
+    search: the database went back in time, so the change-log versions their folders hold no
+    longer mean what they did (`search.changes`)."""
+    from .search.changes import renew_epochs
+
+    try:
+        with app.app_context(), Session(db.engine) as session:
+            renew_epochs(session)
+            session.commit()
+    except SQLAlchemyError:  # a schema without the change log (not upgraded): nothing to void
+        log.warning("search change log not found in the restored database", exc_info=True)
 
 
 def _replace(

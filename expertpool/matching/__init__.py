@@ -8,10 +8,13 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """The front door: matching pages, `flask match`, the experts' vectors and keyword index, the
-    pool snapshot kept current by the experts' and the reviews' changes."""
+    """The front door: matching pages, `flask match`, the experts' vectors and keyword index,
+    the round-proposal job, the pool snapshot kept current by the changes it reads."""
+    from flask_babel import lazy_gettext as _l
+
     from ..core.features import contribute
-    from . import snapshot, sync
+    from ..core.jobs import register_task
+    from . import rounds, snapshot, sync
     from .blueprint import bp
     from .cli import match_cli
 
@@ -19,6 +22,14 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(match_cli)
     sync.init_app(app)
     snapshot.init_app(app)
+    # A crash (worker killed, out of memory) is retried; a refusal is a result, not retried.
+    register_task(
+        app,
+        rounds.PROPOSE_TASK,
+        rounds.propose_round,
+        max_attempts=3,
+        label=_l("Propose a review round"),
+    )
     contribute(app, "submissions.detail.actions", _find_reviewers)
 
 

@@ -14,5 +14,6 @@ bp.add_url_rule("/rounds/<int:round_id>", "round", c.round_detail)
 bp.add_url_rule(
     "/rounds/<int:round_id>/confirm", "confirm_round", c.confirm_round, methods=["POST"]
 )
+bp.add_url_rule("/rounds/<int:round_id>/retry", "retry_round", c.retry_round, methods=["POST"])
 bp.add_url_rule("/rounds/<int:round_id>/cancel", "cancel_round", c.cancel_round, methods=["POST"])
 bp.add_url_rule("/assignments.csv", "export_assignments", c.export_assignments)

@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ..core import provinces
 from ..core.access import Role, roles_required
@@ -154,31 +155,29 @@ def _candidates(ranking: Any, ids: list[int]) -> list[tuple[int, float, dict]]:
 
 @roles_required(Role.ADMIN)
 def rounds() -> Any:
-    items = db.session.scalars(select(ReviewRound).order_by(ReviewRound.id.desc())).all()
+    stmt = (
+        select(ReviewRound).options(selectinload(ReviewRound.job)).order_by(ReviewRound.id.desc())
+    )
+    items = db.session.scalars(stmt).all()
     return render_template("matching/rounds.html", rounds=items)
 
 
 @roles_required(Role.ADMIN)
 def new_round() -> Any:
-    open_items = ops.open_submissions(db.session)
+    """The form; on submit the round is kept and its proposal queued as a job (no solving here)."""
     form = RoundForm()
-    form.submissions.choices = [(s.id, s.title) for s in open_items]
-    if request.method == "GET":
-        form.submissions.data = [s.id for s in open_items]
-        form.name.data = _("Review round of %(date)s", date=dt.date.today().isoformat())
     if form.validate_on_submit():
-        chosen = [s for s in open_items if s.id in set(form.submissions.data)]
         rules = dataclasses.replace(
             rules_from_config(current_app.config),
             panel_size=form.panel_size.data,
             load_cap_per_round=form.load_cap_per_round.data,
         )
         try:
-            round_ = ops.propose(
+            round_ = ops.start(
                 db.session,
                 current_user,
                 form.name.data,
-                chosen,
+                form.submissions.data,
                 rules,
                 fairness=form.fairness.data,
                 due_date=form.due_date.data,
@@ -187,6 +186,11 @@ def new_round() -> Any:
             fail(str(exc))
         else:
             return redirect(url_for("matching.round", round_id=round_.id))
+    open_items = ops.open_submissions(db.session)
+    form.submissions.choices = [(s.id, s.title) for s in open_items]
+    if request.method == "GET":
+        form.submissions.data = [s.id for s in open_items]
+        form.name.data = _("Review round of %(date)s", date=dt.date.today().isoformat())
     return render_template("matching/new_round.html", form=form, open_items=open_items)
 
 
@@ -197,6 +201,9 @@ def _round(round_id: int) -> ReviewRound:
 @roles_required(Role.ADMIN)
 def round_detail(round_id: int) -> Any:
     item = _round(round_id)
+    if item.state != "proposed" and not item.proposal:
+        # solving (live progress), failed or cancelled before a proposal existed
+        return render_template("matching/round_solving.html", item=item, job=item.job)
     panels = item.proposal.get("panels", [])
     ids = {e for p in panels for e, _a in p["members"] + p["alternates"]}
     ids |= {w["expert_id"] for w in item.proposal.get("weakest", [])}
@@ -248,6 +255,16 @@ def confirm_round(round_id: int) -> Any:
             _("Round confirmed: %(n)s invitations and alternates created.", n=len(created)),
             "success",
         )
+    return redirect(url_for("matching.round", round_id=item.id))
+
+
+@roles_required(Role.ADMIN)
+def retry_round(round_id: int) -> Any:
+    item = _round(round_id)
+    try:
+        ops.retry(db.session, current_user, item)
+    except ops.RoundError as exc:
+        fail(str(exc))
     return redirect(url_for("matching.round", round_id=item.id))
 
 

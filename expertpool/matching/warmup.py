@@ -20,10 +20,12 @@ PROBE = "标准物质 reference material"  # any text: the point is to load, not
 
 def warm_up(app: Flask) -> None:
     from ..core.embeddings.store import get_store
+    from ..core.search.changes import sync_all
     from .sync import expert_keyword_index
     from .texts import EXPERT_INDEX
 
     with app.app_context():
+        sync_all(app)  # this host's keyword indexes follow the database (built if missing)
         store = get_store(app)
         store.score_all(EXPERT_INDEX, store.encoder.encode_query(PROBE))
         expert_keyword_index().term_scores(PROBE)

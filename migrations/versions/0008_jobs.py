@@ -6,6 +6,8 @@ Create Date: 2026-12-04 21:00:00
 
 The job table of `expertpool.core.jobs`: derived and long work (index updates, rebuilds,
 imports, round proposals) runs in workers; the row holds its state, progress and last error.
+A scheduled run carries a unique `dedupe_key` (schedule name and time), so several workers
+add it once.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -41,14 +43,17 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('started_at', sa.DateTime(), nullable=True),
     sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.Column('dedupe_key', sa.String(length=200), nullable=True),
     sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_job_created_by_id_user'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_job'))
     )
     with op.batch_alter_table('job', schema=None) as batch_op:
         batch_op.create_index('ix_job_status_run_after', ['status', 'run_after'], unique=False)
+        batch_op.create_index('ix_job_dedupe_key', ['dedupe_key'], unique=True)
 
 
 def downgrade():
     with op.batch_alter_table('job', schema=None) as batch_op:
+        batch_op.drop_index('ix_job_dedupe_key')
         batch_op.drop_index('ix_job_status_run_after')
     op.drop_table('job')

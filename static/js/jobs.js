@@ -35,6 +35,7 @@
       } else {
         bar.classList.add(job.status === "failed" ? "bg-danger" : "bg-secondary");
         message.textContent = job.status === "failed" ? box.dataset.failedText : box.dataset.cancelledText;
+        if (box.dataset.endUrl) window.location.assign(box.dataset.endUrl);
       }
     }
     setTimeout(poll, INTERVAL_MS);

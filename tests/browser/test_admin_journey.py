@@ -127,6 +127,11 @@ def propose_and_confirm_round(journey: Any) -> None:
     for i in range(min(2, boxes.count())):
         boxes.nth(i).check()
     journey.click(journey.button("Propose panels"))
+    # The proposal is a background job: the round page shows its stages and reloads itself when
+    # the job is done. Here the server runs jobs eagerly (JOBS_EAGER), within the request, so
+    # the page opened after "Propose panels" already holds the proposal; with a worker the
+    # button would appear after the reload, which this wait also covers.
+    journey.button("Confirm and invite").wait_for(state="visible", timeout=60_000)
     said = journey.click_and_confirm(journey.button("Confirm and invite"))
     assert re.search(r"\d", said), said
 

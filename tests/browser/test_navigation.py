@@ -30,6 +30,7 @@ NOT_NAVIGATED = {
     "accounts.register": "for signed-out visitors",
     "api.experts": "JSON for other systems",
     "api.expert": "JSON for other systems",
+    "jobs.progress": "JSON a progress bar polls (static/js/jobs.js), not a page",
 }
 # Per role: a route that role may open but reaches under another address, and why.
 SAME_PAGE_ELSEWHERE = {

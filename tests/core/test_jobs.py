@@ -369,3 +369,21 @@ def test_the_request_that_changes_a_file_does_not_index_it(deferred, admin, make
     assert [(j.task, j.args) for j in pending] == [(INDEX_TASK, {"expert_ids": [expert.id]})]
     drain(deferred)
     assert [h.doc_id for h in expert_keyword_index().search("镉").hits] == [str(expert.id)]
+
+
+def test_the_jobs_page_names_each_job_in_the_readers_language(deferred, client, auth, admin):
+    enqueue(db.session, "matching.index_experts", {"expert_ids": [3, 8]}, title="#3, #8")
+    db.session.commit()
+    auth.login()
+    page = client.get("/admin/jobs").get_data(as_text=True)
+    assert "更新专家检索索引" in page and "#3, #8" in page and "排队中" in page
+    client.post("/language", data={"locale": "en"})
+    page = client.get("/admin/jobs").get_data(as_text=True)
+    assert "Update the experts&#39; search index" in page and "Queued" in page
+
+
+def test_a_job_title_names_its_rows_in_no_language():
+    from expertpool.core.jobs import ids_title
+
+    assert ids_title([3, 8]) == "#3, #8"
+    assert ids_title(list(range(1, 9)), shown=3) == "#1, #2, #3 (+5)"

@@ -5,13 +5,8 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -23,39 +18,9 @@ from expertpool.core.access import Role
 from expertpool.core.jobs import JobContext, enqueue, register_task, rq_backend
 from expertpool.core.jobs.models import Job, JobStatus
 from expertpool.db import db, utcnow
+from tests import redis_server
 
-REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
-
-
-@pytest.fixture
-def redis_url(tmp_path: Path) -> Iterator[str]:
-    if not Path(REDIS).exists():
-        if os.environ.get("CI"):
-            pytest.fail("redis-server is missing: `make test` installs it")
-        pytest.skip("redis-server is not installed (`make test` installs it)")
-    sock = tmp_path / "redis.sock"
-    process = subprocess.Popen(
-        [REDIS, "--port", "0", "--unixsocket", str(sock), "--save", "", "--appendonly", "no"],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"unix://{sock}"
-    try:
-        deadline = time.monotonic() + 20
-        while not _answers(url):
-            assert time.monotonic() < deadline, "redis-server did not start"
-            threading.Event().wait(0.02)
-        yield url
-    finally:
-        process.terminate()
-        process.wait()
-
-
-def _answers(url: str) -> bool:
-    try:
-        return bool(Redis.from_url(url).ping())
-    except Exception:
-        return False
+redis_url = redis_server.redis_url  # a fixture: a redis-server on a socket, per test
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ NOTES = [
 def notes(app: Flask) -> Iterator[list[dict[str, Any]]]:
     """A registered index whose 'database' is this list (tests change it)."""
     rows = [dict(n) for n in NOTES]
-    register_keyword_index(app, SPEC, lambda: iter(rows), lambda: len(rows))
+    register_keyword_index(app, SPEC, lambda _session: iter(rows), lambda _session: len(rows))
     yield rows
 
 
@@ -81,7 +81,7 @@ def test_reindex_if_missing_only_builds_missing_indexes(
     notes.append({"id": "4", "body": "水中氨氮", "kind": "b"})
     again = runner.invoke(args=["search", "reindex", "--index", SPEC.name, "--if-missing"])
     assert again.exit_code == 0
-    assert f"{SPEC.name}: exists (3 documents), skipped" in again.output
+    assert f"{SPEC.name}: exists (3 documents), up to date" in again.output
     assert get_index(SPEC.name).doc_count() == 3
 
 

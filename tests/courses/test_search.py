@@ -215,7 +215,7 @@ def test_reindex_equals_incremental(
     ops.update_course(db.session, admin, a, {"title": "均匀性与不确定度"})
     db.session.commit()
     incremental = index_docs()
-    assert incremental == {d["id"]: _stored(d) for d in material_documents()}
+    assert incremental == {d["id"]: _stored(d) for d in material_documents(db.session)}
     result = runner.invoke(args=["search", "reindex"])
     assert result.exit_code == 0, result.output
     assert f"materials: {len(incremental)} documents indexed" in result.output
@@ -475,7 +475,7 @@ def demo_app(
     e5_model_dir: Path,  # noqa: F811
     e5_encoder: Any,  # noqa: F811
 ) -> Iterator[Flask]:
-    """The demo courses imported with the real model: vectors written on commit, as in use."""
+    """The demo courses imported with the real model: vectors written by the index job."""
     from expertpool import create_app
     from expertpool.core.embeddings.store import VectorStore
 
@@ -486,6 +486,7 @@ def demo_app(
             "DATABASE_URL": f"sqlite:///{tmp / 'demo.db'}",
             "SECRET_KEY": "test",
             "EMBEDDING_MODEL": str(e5_model_dir),
+            "JOBS_EAGER": True,  # the index job runs after the import's commit, as a worker would
             "UPLOAD_FOLDER": str(tmp / "uploads"),
             "SERVER_NAME": "localhost",
         },

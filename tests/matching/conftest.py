@@ -10,7 +10,7 @@ import pytest
 
 from expertpool.db import db
 from expertpool.experts.models import Publication
-from expertpool.submissions.operations import create_submission
+from tests.conftest import submission_maker
 
 TERM = {"term_start": dt.date(2024, 1, 1), "term_end": dt.date(2030, 12, 31)}
 
@@ -22,28 +22,13 @@ def _english(english_ui: None) -> None:
 
 @pytest.fixture
 def make_submission(app: Any, admin: Any) -> Callable[..., Any]:
-    def make(**data: Any) -> Any:
-        values = {
-            "kind": "rm_certification",
-            "review_type": "new",
-            "grade": "first",
-            "title": "土壤中铅镉成分分析标准物质",
-            "rm_name": "土壤成分分析标准物质",
-            "category": 8,
-            "matrix": "土壤",
-            "analytes": ["铅", "镉"],
-            "methods": ["ICP-MS"],
-            "description": "研制土壤中铅、镉含量的有证标准物质，采用电感耦合等离子体质谱法定值。",
-            "applicant_institution": "广东省计量科学研究院",
-            "window_start": dt.date.today() + dt.timedelta(days=10),
-            "window_end": dt.date.today() + dt.timedelta(days=60),
-        }
-        values.update(data)
-        submission = create_submission(db.session, admin, values)
-        db.session.commit()
-        return submission
-
-    return make
+    return submission_maker(
+        admin,
+        title="土壤中铅镉成分分析标准物质",
+        description="研制土壤中铅、镉含量的有证标准物质，采用电感耦合等离子体质谱法定值。",
+        window_start=dt.date.today() + dt.timedelta(days=10),
+        window_end=dt.date.today() + dt.timedelta(days=60),
+    )
 
 
 @pytest.fixture

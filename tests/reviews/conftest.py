@@ -11,9 +11,7 @@ import pytest
 from flask_babel import force_locale
 
 from expertpool.core.access import Role
-from expertpool.db import db
-from expertpool.submissions.operations import create_submission
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, submission_maker
 
 WINDOW = (dt.date(2025, 3, 1), dt.date(2025, 4, 30))
 
@@ -32,28 +30,9 @@ def window() -> tuple[dt.date, dt.date]:
 
 @pytest.fixture
 def make_submission(app: Any, admin: Any) -> Callable[..., Any]:
-    def make(**data: Any) -> Any:
-        values = {
-            "kind": "rm_certification",
-            "review_type": "new",
-            "grade": "first",
-            "title": "土壤中重金属成分分析标准物质",
-            "rm_name": "土壤成分分析标准物质",
-            "category": 8,
-            "matrix": "土壤",
-            "analytes": ["铅", "镉"],
-            "methods": ["ICP-MS"],
-            "applicant_institution": "广东省计量科学研究院",
-            "applicant_people": ["王强"],
-            "window_start": WINDOW[0],
-            "window_end": WINDOW[1],
-        }
-        values.update(data)
-        submission = create_submission(db.session, admin, values)
-        db.session.commit()
-        return submission
-
-    return make
+    return submission_maker(
+        admin, applicant_people=["王强"], window_start=WINDOW[0], window_end=WINDOW[1]
+    )
 
 
 @pytest.fixture

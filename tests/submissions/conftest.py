@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 from flask_babel import force_locale
 
-from expertpool.db import db
-from expertpool.submissions.operations import create_submission
+from tests.conftest import submission_maker
 
 
 @pytest.fixture(autouse=True)
@@ -29,25 +28,7 @@ def english(request: pytest.FixtureRequest) -> Iterator[None]:
 
 @pytest.fixture
 def make_submission(app: Any, admin: Any) -> Callable[..., Any]:
-    def make(**data: Any) -> Any:
-        values = {
-            "kind": "rm_certification",
-            "review_type": "new",
-            "grade": "first",
-            "title": "土壤中重金属成分分析标准物质",
-            "rm_name": "土壤成分分析标准物质",
-            "category": 8,
-            "matrix": "土壤",
-            "analytes": ["铅", "镉"],
-            "methods": ["ICP-MS"],
-            "applicant_institution": "广东省计量科学研究院",
-        }
-        values.update(data)
-        submission = create_submission(db.session, admin, values)
-        db.session.commit()
-        return submission
-
-    return make
+    return submission_maker(admin)
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ full graph might fill more, which ranks first); `applicable` says so.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -316,14 +317,22 @@ def assign_sparse(
     fairness: bool = False,
     time_limit_s: float = 60.0,
     max_refinements: int = 1,
+    on_stage: Callable[[str], None] | None = None,
 ) -> SparseRound:
     """A big round from its full (M, N) affinity matrix: `sparsify_for_round`, `assign_round`,
     then `sparsification_gap` against the full matrix. While the answer is not certified and
     some omitted pairs could still lift it, they are added and the round solved again (at most
     `max_refinements` times, and only while the time left would allow another solve as long as
     the last). The best answer by (seats, metrology places met, total affinity) is kept, the
-    later one on ties."""
+    later one on ties.
+
+    `on_stage(name)` is called as each phase starts: "grow" (candidate lists), "solve" (flow and
+    LP on the sparse graph), "certify" (the bound against the full matrix), "refine" (the
+    re-solve with the pairs that could improve). It may raise to stop the solve (a cancelled
+    job); nothing is kept."""
+    stage = on_stage or (lambda _name: None)
     deadline = time.perf_counter() + time_limit_s
+    stage("grow")
     arcs = sparsify_for_round(
         affinity,
         pool,
@@ -336,6 +345,7 @@ def assign_sparse(
     )
     best: SparseRound | None = None
     for attempt in range(max_refinements + 1):
+        stage("refine" if attempt else "solve")
         start = time.perf_counter()
         result = assign_round(
             arcs,
@@ -347,7 +357,10 @@ def assign_sparse(
             time_limit_s=max(deadline - start, 0.1),
             want_duals=not fairness,
         )
-        cert = None if fairness else sparsification_gap(result, arcs, affinity, pool, mask=mask)
+        cert = None
+        if not fairness:
+            stage("certify")
+            cert = sparsification_gap(result, arcs, affinity, pool, mask=mask)
         current = SparseRound(result, arcs, cert, attempt)
         if best is None or _rank(result) >= _rank(best.result):
             best = current

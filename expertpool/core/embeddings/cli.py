@@ -64,8 +64,16 @@ def install_model_command(dest: Path | None, source: Path | None, force: bool) -
     "--keep-other-models", is_flag=True, help="Keep vectors made with other models (not searched)."
 )
 @click.option("--batch-size", default=256, show_default=True, help="Texts per commit.")
-def rebuild_command(indexes: tuple[str, ...], keep_other_models: bool, batch_size: int) -> None:
+@click.option("--background", is_flag=True, help="Hand the work to a job worker and return.")
+def rebuild_command(
+    indexes: tuple[str, ...], keep_other_models: bool, batch_size: int, background: bool
+) -> None:
     """Embed every registered text for the configured model; unchanged texts are skipped."""
+    if background:
+        from ..jobs.cli import start_in_background
+
+        start_in_background("embeddings.rebuild", {"indexes": sorted(indexes)}, "embeddings")
+        return
     store = _store()
     click.echo(f"model: {store.model_id}")
     with tqdm(total=0, unit="text", desc="embed") as bar:

@@ -10,9 +10,17 @@ from __future__ import annotations
 from flask import Flask
 
 from . import queue
-from .queue import JobCancelled, JobContext, drain, enqueue, register_task
+from .queue import JobCancelled, JobContext, drain, enqueue, ids_title, register_task
 
-__all__ = ["JobCancelled", "JobContext", "drain", "enqueue", "init_app", "register_task"]
+__all__ = [
+    "JobCancelled",
+    "JobContext",
+    "drain",
+    "enqueue",
+    "ids_title",
+    "init_app",
+    "register_task",
+]
 
 
 def init_app(app: Flask) -> None:

@@ -31,10 +31,20 @@ def worker_command(burst: bool, name: str | None) -> None:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    worker = queue.Worker(app, name=name)
+    worker = queue.Worker(app, name=name, schedules=True)
     click.echo(f"worker {worker.name}: polling every {worker.poll}s (backend: database)")
     count = worker.run(burst=burst, stop=stop)
     click.echo(f"worker {worker.name}: {count} job(s) run")
+
+
+def start_in_background(task: str, args: dict, title: str) -> None:
+    """`--background` of a long command: add the job, say how to follow it."""
+    job = queue.enqueue(db.session, task, args, title=title)
+    db.session.commit()
+    click.echo(
+        f"job {job.id} queued: a worker (`flask jobs worker`) runs it; "
+        f"follow it with `flask jobs list` or on /admin/jobs"
+    )
 
 
 @jobs_cli.command("run")

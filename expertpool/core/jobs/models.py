@@ -55,8 +55,13 @@ class Job(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     started_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]
+    # "<schedule>@<time>" for a scheduled run: unique, so workers racing to add it add it once
+    dedupe_key: Mapped[str | None] = mapped_column(String(200))
 
-    __table_args__ = (Index("ix_job_status_run_after", "status", "run_after"),)
+    __table_args__ = (
+        Index("ix_job_status_run_after", "status", "run_after"),
+        Index("ix_job_dedupe_key", "dedupe_key", unique=True),
+    )
 
     @property
     def percent(self) -> int | None:

@@ -21,6 +21,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,14 +57,18 @@ class TaskSpec:
     name: str
     fn: Task
     max_attempts: int = 5
+    label: Any = None  # what the jobs page calls it (a lazy translation); the name otherwise
 
 
 # -- declaring and adding jobs -------------------------------------------------------------------
 
 
-def register_task(app: Flask, name: str, fn: Task, *, max_attempts: int = 5) -> None:
-    """A feature's `init_app` declares each kind of job it runs (the name is stored in the row)."""
-    registry(app, "jobs.tasks")[name] = TaskSpec(name, fn, max_attempts)
+def register_task(
+    app: Flask, name: str, fn: Task, *, max_attempts: int = 5, label: Any = None
+) -> None:
+    """A feature's `init_app` declares each kind of job it runs (the name is stored in the row;
+    `label`, a lazy translation, is what people see: it follows the reader's language)."""
+    registry(app, "jobs.tasks")[name] = TaskSpec(name, fn, max_attempts, label)
 
 
 def tasks(app: Flask | None = None) -> dict[str, TaskSpec]:
@@ -78,6 +83,7 @@ def enqueue(
     title: str = "",
     actor: Any | None = None,
     delay: float = 0.0,
+    dedupe_key: str | None = None,
 ) -> Job:
     """Add a job to the caller's transaction; it runs once that transaction commits."""
     spec = tasks().get(task)
@@ -91,11 +97,18 @@ def enqueue(
         run_after=utcnow() + dt.timedelta(seconds=delay),
         created_by_id=getattr(actor, "id", None),
         created_by_name=getattr(actor, "username", None),
+        dedupe_key=dedupe_key,
     )
     session.add(job)
     session.flush()
     session.info.setdefault(_ENQUEUED, []).append(job.id)
     return job
+
+
+def ids_title(ids: list[int], shown: int = 5) -> str:
+    """A job title naming the rows it works on, in no language: "#3, #8, #9 (+12)"."""
+    head = ", ".join(f"#{i}" for i in ids[:shown])
+    return f"{head} (+{len(ids) - shown})" if len(ids) > shown else head
 
 
 def request_cancel(session: Session, job: Job) -> None:
@@ -187,13 +200,16 @@ def backoff_seconds(attempt: int, base: float, cap: float) -> float:
 class Worker:
     """Claims and runs jobs, one at a time; run several worker processes for more."""
 
-    def __init__(self, app: Flask, name: str | None = None) -> None:
+    def __init__(self, app: Flask, name: str | None = None, *, schedules: bool = False) -> None:
+        """`schedules`: also add the periodic jobs that fell due (`flask jobs worker` does)."""
         self.app = app
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.lease = float(app.config.get("JOBS_LEASE_SECONDS", 60))
         self.poll = float(app.config.get("JOBS_POLL_SECONDS", 0.5))
         self.base = float(app.config.get("JOBS_RETRY_BASE_SECONDS", 2))
         self.cap = float(app.config.get("JOBS_RETRY_MAX_SECONDS", 300))
+        self.schedules = schedules
+        self._next_schedule_check = 0.0
 
     def lease_end(self) -> dt.datetime:
         return utcnow() + dt.timedelta(seconds=self.lease)
@@ -258,10 +274,25 @@ class Worker:
 
     # running
 
+    def check_schedules(self, session: Session) -> None:
+        """Add the periodic jobs that fell due (at most every CHECK_SECONDS)."""
+        from .schedule import CHECK_SECONDS, enqueue_due
+
+        if not self.schedules or time.monotonic() < self._next_schedule_check:
+            return
+        self._next_schedule_check = time.monotonic() + CHECK_SECONDS
+        try:
+            enqueue_due(self.app, session)
+            session.commit()
+        except Exception:  # a busy database: the next check adds them
+            session.rollback()
+            log.warning("scheduled jobs not checked", exc_info=True)
+
     def run_once(self) -> bool:
         """Claim and run one due job; False when there was none."""
         with self.app.app_context():
             with Session(db.engine) as session:
+                self.check_schedules(session)
                 self.reclaim_expired(session)
                 job_id = self.claim(session)
                 session.commit()
@@ -334,7 +365,8 @@ class Worker:
                 self._requeue_or_fail(job, _error_text(exc))
                 session.commit()
             else:
-                job = session.get(Job, job_id)
+                # re-read: progress was written through another connection meanwhile
+                job = session.get(Job, job_id, populate_existing=True)
                 job.status, job.finished_at = JobStatus.DONE, utcnow()
                 job.result = result if isinstance(result, dict) else None
                 job.lease_until, job.worker = None, None

@@ -55,11 +55,12 @@ def run(job_id: int) -> bool:
 
 def maintain(app: Flask, stop: threading.Event) -> None:
     """Every poll interval: take back lost jobs and push the due ones to Redis."""
-    worker = Worker(app, name="rq-maintenance")
+    worker = Worker(app, name="rq-maintenance", schedules=True)
     pushed: dict[int, int] = {}  # job id -> attempts when last pushed (push each attempt once)
     while not stop.wait(worker.poll * 4):
         try:
             with app.app_context(), Session(db.engine) as session:
+                worker.check_schedules(session)
                 worker.reclaim_expired(session)
                 session.commit()
                 due = session.execute(

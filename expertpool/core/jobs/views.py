@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -18,13 +19,18 @@ from .models import Job, JobStatus
 
 bp = Blueprint("jobs", __name__, template_folder="templates")
 STATUS_LABELS = {
-    JobStatus.QUEUED: "Queued",
-    JobStatus.RUNNING: "Running",
-    JobStatus.DONE: "Done",
-    JobStatus.FAILED: "Failed",
-    JobStatus.CANCELLED: "Cancelled",
+    JobStatus.QUEUED: _l("Queued"),
+    JobStatus.RUNNING: _l("Running"),
+    JobStatus.DONE: _l("Done"),
+    JobStatus.FAILED: _l("Failed"),
+    JobStatus.CANCELLED: _l("Cancelled"),
 }
 PER_PAGE = 50
+# What an administrator may start from the jobs page (tasks the core registers in maintenance.py).
+MAINTENANCE = {
+    "search.reindex": _l("Rebuild the search indexes"),
+    "embeddings.rebuild": _l("Embed new and changed texts"),
+}
 
 
 def _job_or_404(job_id: int, *, mine_ok: bool) -> Job:
@@ -43,6 +49,7 @@ def jobs() -> Any:
     counts = dict(db.session.execute(select(Job.status, func.count()).group_by(Job.status)).all())
     return render_template(
         "jobs/list.html",
+        maintenance={task: str(label) for task, label in MAINTENANCE.items()},
         page=paginate_query(db.session, stmt, page_arg(request.args), PER_PAGE),
         counts={s.value: counts.get(s.value, 0) for s in JobStatus},
         status=status,
@@ -60,6 +67,16 @@ def cancel(job_id: int) -> Any:
     queue.request_cancel(db.session, job)
     flash(_("Cancellation requested."), "info")
     return redirect(_back())
+
+
+@roles_required(Role.ADMIN)
+def start(task: str) -> Any:
+    if task not in MAINTENANCE:
+        abort(404)
+    label = str(MAINTENANCE[task])
+    queue.enqueue(db.session, task, {}, title=label, actor=current_user)
+    flash(_("Started: %(job)s. Its progress is shown below.", job=label), "success")
+    return redirect(url_for("jobs.jobs"))
 
 
 @roles_required(Role.ADMIN)
@@ -81,9 +98,16 @@ bp.add_url_rule("/admin/jobs", "jobs", jobs)
 bp.add_url_rule("/jobs/<int:job_id>.json", "progress", progress)
 bp.add_url_rule("/jobs/<int:job_id>/cancel", "cancel", cancel, methods=["POST"])
 bp.add_url_rule("/admin/jobs/<int:job_id>/retry", "retry", retry, methods=["POST"])
+bp.add_url_rule("/admin/jobs/start/<task>", "start", start, methods=["POST"])
 
 
 @bp.app_template_global()
 def job_status_label(status: str) -> str:
     label = STATUS_LABELS.get(status)  # type: ignore[call-overload]
-    return _(label) if label else status
+    return str(label) if label else status
+
+
+@bp.app_template_global()
+def job_task_label(task: str) -> str:
+    spec = queue.tasks().get(task)
+    return str(spec.label) if spec is not None and spec.label else task

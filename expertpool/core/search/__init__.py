@@ -1,7 +1,9 @@
 """Keyword (Whoosh + jieba) and hybrid keyword/semantic search shared by all features.
 
 `IndexManager(root).index(IndexSpec(...))` gives a `SearchIndex`; `HybridRetriever` fuses its
-hits with a semantic search. Framework-free: no Flask, no database.
+hits with a semantic search. Framework-free: no Flask, no database. The Flask glue lives in
+`app` (the registry of indexes, `flask search`) and `changes` (the change log in the database
+that every app host's indexes follow), imported by name, not from here.
 """
 
 from .analysis import normalize, rm_analyzer

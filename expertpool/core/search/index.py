@@ -2,7 +2,10 @@
 
 Layout: ``<root>/<name>/CURRENT`` names the live generation directory ``<root>/<name>/gen-NNNNNN``.
 `rebuild` fills a new generation and then replaces CURRENT atomically, so searchers never see
-a half-built index and a schema change needs nothing more than a rebuild.
+a half-built index and a schema change needs nothing more than a rebuild. ``<root>/<name>/SYNCED``
+(the "mark", optional) records what the live generation holds in terms the caller defines (the
+app stores the database change-log version it applied: `expertpool.core.search.changes`); a
+mark naming another generation is void, so a rebuild by other means is never mistaken for it.
 
 Query semantics (the choices, and why):
 
@@ -26,6 +29,7 @@ Query semantics (the choices, and why):
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import os
 import re
@@ -73,6 +77,8 @@ MAX_OR_CLAUSES = 32
 MAX_OR_POSTINGS = 30_000
 _FILTER_CACHE_SIZE = 64  # distinct filter combinations remembered per searcher
 _QUERY_TERMS_KEPT = 512  # queries whose analysed terms a SearchIndex keeps
+MARK_FILE = "SYNCED"
+SYNC_LOCK_FILE = ".sync.lock"
 
 
 class IndexBusyError(RuntimeError):
@@ -205,6 +211,29 @@ def _file_lock(path: Path) -> Iterator[None]:
         yield
     finally:
         fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+@contextmanager
+def _file_lock_within(path: Path, deadline: float, delay: float = 0.02) -> Iterator[bool]:
+    """Exclusive file lock, polled until `deadline`; yields whether it was taken."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o644)
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    yield False
+                    return
+                time.sleep(delay)  # flock has no timed wait
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
         os.close(fd)
 
 
@@ -362,7 +391,66 @@ class SearchIndex:
                 with self._indexes_guard:
                     self._indexes.pop(p, None)
 
+    # -- the mark: what the live generation holds ------------------------------------------------
+
+    def read_mark(self) -> dict[str, Any] | None:
+        """The mark written with the live generation, or None (none, unreadable, or another's)."""
+        try:
+            data = json.loads((self.path / MARK_FILE).read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+        if not isinstance(data, dict) or data.get("generation") != self.current_generation():
+            return None
+        return data.get("mark")
+
+    def _write_mark(self, generation: str, mark: Mapping[str, Any]) -> None:
+        tmp = self.path / f"{MARK_FILE}.{os.getpid()}.{threading.get_ident()}"
+        tmp.write_text(json.dumps({"generation": generation, "mark": dict(mark)}))
+        os.replace(tmp, self.path / MARK_FILE)
+
+    @contextmanager
+    def sync_lock(self, timeout: float) -> Iterator[bool]:
+        """One updater of this index at a time, across threads and processes; yields whether
+        it was taken within `timeout` seconds (a caller that gives up serves what is there)."""
+        deadline = time.monotonic() + timeout
+        lock = _process_lock(self.path / SYNC_LOCK_FILE)
+        if not lock.acquire(timeout=max(timeout, 0)):
+            yield False
+            return
+        try:
+            with _file_lock_within(self.path / SYNC_LOCK_FILE, deadline) as taken:
+                yield taken
+        finally:
+            lock.release()
+
     # -- writing -----------------------------------------------------------------------------
+
+    def replace(
+        self,
+        key_field: str,
+        docs_by_key: Mapping[str, Iterable[Mapping[str, Any]]],
+        *,
+        mark: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Make the index hold exactly `docs_by_key[k]` for each key `k` of `key_field` (the id
+        field, or a filter field such as a course id), in one commit; returns documents written.
+
+        With `mark`, it is recorded as the mark of the generation written to, after the commit.
+        """
+        if key_field != self.spec.id_field and key_field not in self.spec.filter_fields:
+            raise ValueError(f"{key_field!r} is neither the id nor a filter field")
+        count = 0
+        with self.gate.writer() as w:
+            generation = Path(w.storage.folder).name
+            for key in docs_by_key:
+                w.delete_by_term(key_field, str(key))
+            for docs in docs_by_key.values():
+                for doc in docs:
+                    w.update_document(**self._prepare(doc))
+                    count += 1
+        if mark is not None:
+            self._write_mark(generation, mark)
+        return count
 
     def add(self, docs: Iterable[Mapping[str, Any]]) -> int:
         """Add documents known to be new (no duplicate check: use `update` for upserts)."""
@@ -397,11 +485,13 @@ class SearchIndex:
         total: int | None = None,
         *,
         progress: bool | None = None,
+        mark: Mapping[str, Any] | None = None,
     ) -> int:
         """Index `docs` into a fresh generation and swap it in; returns the document count.
 
         Writers wait at the gate meanwhile, so nothing written during the rebuild is lost to
-        the retired generation. `progress=None` shows a tqdm bar only on a terminal.
+        the retired generation. `progress=None` shows a tqdm bar only on a terminal. `mark`
+        is recorded as the new generation's mark as it goes live.
         """
         with self.gate.exclusive():  # creates an empty first generation if there is none
             previous = self.current_generation()
@@ -412,6 +502,8 @@ class SearchIndex:
             except BaseException:
                 shutil.rmtree(path, ignore_errors=True)
                 raise
+            if mark is not None:
+                self._write_mark(path.name, mark)
             self._set_current(path.name)
         self._remove_old_generations(keep={path.name, previous or path.name})
         log.info("rebuilt search index %r: %d documents in %s", self.spec.name, count, path.name)

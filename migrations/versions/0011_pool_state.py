@@ -1,10 +1,10 @@
 """matching pool snapshot versions
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-05 09:00:00
 
-One row per part of the matching pool's snapshot (expert files, review loads, training): every
+One row per part of the matching pool's snapshot (experts, specialties, loads, training): every
 commit that changes a part writes a new version and stamp, and each process keeps its snapshot
 of the pool while the stamps match (`expertpool/matching/snapshot.py`).
 """
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0009'
-down_revision = '0008'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
