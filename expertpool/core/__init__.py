@@ -10,7 +10,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """The core's front door, run before any feature's: its listeners, CLI and template globals."""
-    from . import audit, embeddings, features, forking, jobs, maintenance, pagination
+    from . import audit, embeddings, features, forking, jobs, maintenance, pagination, staging
     from .backup_cli import backup_cli
     from .embeddings import store
     from .search import app as search
@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
 
     forking.track(app)
     audit.connect()
+    staging.connect()
     store.connect_listeners()
     search_changes.connect_listeners()
     embeddings.init_app(app)

@@ -12,11 +12,13 @@ def init_app(app: Flask) -> None:
     return `(template, context)` for a section of the technical file, e.g. training records.
     """
     from ..core import signals
-    from . import operations, tracking
+    from ..core.jobs import register_task
+    from . import operations, tracking, views_import
     from .blueprint import bp
     from .cli import experts_cli
 
     app.register_blueprint(bp)
     app.cli.add_command(experts_cli)
+    register_task(app, views_import.IMPORT_TASK, views_import.PAGES.run_job, max_attempts=3)
     tracking.connect()
     signals.user_registered.connect(operations.open_applicant_file)

@@ -41,6 +41,7 @@ rule("/experts/audit", "audit_log", c.audit_log)
 rule("/experts/import", "import_experts", imp.upload, methods=["GET", "POST"])
 rule("/experts/import/commit", "import_commit", imp.commit, methods=["POST"])
 rule("/experts/import/template.<fmt>", "import_template", imp.template)
+rule("/experts/import/jobs/<int:job_id>", "import_job", imp.job)
 rule("/me/file", "my_file", c.my_file)
 
 

@@ -9,6 +9,8 @@ from ..core.importing import CSV_MIMETYPE, XLSX_MIMETYPE, ImportPages
 from . import importer
 from .forms import ImportCommitForm, ImportForm
 
+IMPORT_TASK = "experts.import_commit"  # a large file's commit, as a background job
+
 PAGES = ImportPages(
     importer=importer,
     blueprint="experts",
@@ -24,7 +26,9 @@ PAGES = ImportPages(
         "csv": (importer.template_csv, CSV_MIMETYPE),
     },
     download_name="expert-import-template",
+    job_task=IMPORT_TASK,
+    job_title=lambda n: _("Import %(n)s experts", n=n if n is not None else "?"),
 )
 
-# Only administrators import: the three views, each guarded.
-upload, commit, template = PAGES.views(Role.ADMIN)
+# Only administrators import: the four views, each guarded.
+upload, commit, template, job = PAGES.views(Role.ADMIN)

@@ -9,6 +9,8 @@ from ..core.importing import CSV_MIMETYPE, XLSX_MIMETYPE, ImportPages
 from . import importer
 from .forms import ImportCommitForm, ImportForm
 
+IMPORT_TASK = "submissions.import_commit"  # a large file's commit, as a background job
+
 TEMPLATES = {
     "xlsx": (importer.template_xlsx, XLSX_MIMETYPE),
     "csv": (importer.template_csv, CSV_MIMETYPE),
@@ -26,7 +28,9 @@ PAGES = ImportPages(
     imported=lambda n: _("%(n)s submissions imported.", n=n),
     downloads=TEMPLATES,
     download_name="submission-import-template",
+    job_task=IMPORT_TASK,
+    job_title=lambda n: _("Import %(n)s submissions", n=n if n is not None else "?"),
 )
 
-# Only administrators import: the three views, each guarded.
-upload, commit, template = PAGES.views(Role.ADMIN)
+# Only administrators import: the four views, each guarded.
+upload, commit, template, job = PAGES.views(Role.ADMIN)
