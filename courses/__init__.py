@@ -14,15 +14,18 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """The front door: training pages, `flask courses`, the materials index, the demo courses,
     and the required-training section of the expert's technical file."""
+    from expertpool.core.exports import register_export
     from expertpool.core.features import contribute, register_demo_loader
 
     from . import demo
     from .blueprint import bp
     from .cli import courses_cli
+    from .queries import transcript
     from .search import index as search_index
 
     app.register_blueprint(bp)
     app.cli.add_command(courses_cli)
+    register_export(app, transcript.EXPORT_TASK, transcript.export_job)
     search_index.init_app(app)
     register_demo_loader(app, "courses", demo.load_demo)
     contribute(app, "experts.file.sections", _training_section)

@@ -44,7 +44,7 @@ rule(
 )
 rule("/me/learning", "my_learning", learn.my_learning)
 rule("/me/transcript", "transcript", learn.transcript)
-rule("/me/transcript.<fmt>", "transcript_export", learn.transcript_export)
+rule("/me/transcript.<fmt>", "transcript_export", learn.transcript_export, methods=GET_POST)
 rule("/certificates/<code>.pdf", "certificate_pdf", learn.certificate_pdf)
 
 # Anyone: the page a certificate's QR code points to.
@@ -136,6 +136,7 @@ rule(
     "/admin/training/learners/<int:user_id>/transcript.<fmt>",
     "admin_learner_export",
     adm.learner_export,
+    methods=GET_POST,
 )
 
 

@@ -12,13 +12,15 @@ def init_app(app: Flask) -> None:
     return `(template, context)` for a section of the technical file, e.g. training records.
     """
     from ..core import signals
+    from ..core.exports import register_export
     from ..core.jobs import register_task
-    from . import operations, tracking, views_import
+    from . import exporter, operations, tracking, views_import
     from .blueprint import bp
     from .cli import experts_cli
 
     app.register_blueprint(bp)
     app.cli.add_command(experts_cli)
     register_task(app, views_import.IMPORT_TASK, views_import.PAGES.run_job, max_attempts=3)
+    register_export(app, exporter.EXPORT_TASK, exporter.export_job)
     tracking.connect()
     signals.user_registered.connect(operations.open_applicant_file)

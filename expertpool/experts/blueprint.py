@@ -9,7 +9,7 @@ bp = Blueprint("experts", __name__, template_folder="templates")
 
 rule = bp.add_url_rule
 rule("/experts/", "index", c.index)
-rule("/experts/export.<fmt>", "export", c.export)
+rule("/experts/export.<fmt>", "export", c.export, methods=["GET", "POST"])
 rule("/experts/new", "new", c.new, methods=["GET", "POST"])
 rule("/experts/<int:expert_id>", "detail", c.detail)
 rule("/experts/<int:expert_id>/edit", "edit", c.edit)
