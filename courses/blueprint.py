@@ -6,6 +6,7 @@ from flask import Blueprint
 
 from .controllers import admin as adm
 from .controllers import authoring as auth
+from .controllers import importing as imp
 from .controllers import learning as learn
 from .controllers import public
 from .controllers import quizzes as qz
@@ -53,6 +54,8 @@ rule("/verify/<code>", "verify", public.verify)
 # Administrators: authoring.
 rule("/admin/courses/", "admin_courses", auth.courses)
 rule("/admin/courses/new", "admin_new", auth.course_new, methods=GET_POST)
+rule("/admin/courses/import", "admin_import", imp.course_import, methods=GET_POST)
+rule("/admin/courses/import/jobs/<int:job_id>", "admin_import_job", imp.course_import_job)
 rule("/admin/courses/<int:course_id>", "admin_edit", auth.course_edit, methods=GET_POST)
 rule("/admin/courses/<int:course_id>/publish", "admin_publish", auth.course_publish, methods=POST)
 rule("/admin/courses/<int:course_id>/chapters", "admin_chapter_add", auth.chapter_add, methods=POST)

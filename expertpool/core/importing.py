@@ -184,17 +184,11 @@ class ImportPages:
     def _start_job(self, token: str, path: Path) -> Any:
         """Record the staged file and add the job that imports it; the page follows the job."""
         rows = staging.staged_rows(path)
-        record = staging.StagedImport(
-            kind=self.blueprint,
-            token=token,
-            filename=path.name,
-            rows=rows,
-            created_by_id=current_user.id,
-        )
         try:
             with savepoint(db.session):
-                db.session.add(record)
-                db.session.flush()
+                record = staging.hand_over(
+                    db.session, self.blueprint, token, path.name, rows, current_user
+                )
         except IntegrityError:  # two clicks at once: the other one started the job
             return redirect(url_for(self.upload_endpoint))
         job = enqueue(

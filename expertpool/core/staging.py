@@ -88,6 +88,23 @@ def discard(path: Path) -> None:
 # -- imports handed to a job ---------------------------------------------------------------------
 
 
+def hand_over(
+    session: Session, kind: str, token: str, filename: str, rows: int | None, actor: Any
+) -> StagedImport:
+    """Record that the staged file `token` is imported by a job (the caller adds the job and
+    sets `job_id`). The token is unique: a second hand-over of one file fails on it."""
+    record = StagedImport(
+        kind=kind,
+        token=token,
+        filename=filename[:255],
+        rows=rows,
+        created_by_id=getattr(actor, "id", None),
+    )
+    session.add(record)
+    session.flush()
+    return record
+
+
 def find_import(session: Session, token: str) -> StagedImport | None:
     return session.scalar(select(StagedImport).where(StagedImport.token == token))
 
