@@ -66,7 +66,9 @@ def upload(client: Any, data: bytes, **options: Any) -> Any:
 
 
 def started(response: Any) -> Job:
-    found = re.fullmatch(r".*/admin/courses/import/jobs/(\d+)", response.headers.get("Location", ""))
+    found = re.fullmatch(
+        r".*/admin/courses/import/jobs/(\d+)", response.headers.get("Location", "")
+    )
     assert response.status_code == 302 and found, response.get_data(as_text=True)[:2000]
     db.session.expire_all()
     return db.session.get(Job, int(found.group(1)))
