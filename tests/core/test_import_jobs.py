@@ -252,3 +252,29 @@ def test_the_job_page_is_only_for_import_jobs(
     db.session.commit()
     assert admin_client.get(f"/{kind.name}/import/jobs/{other.id}").status_code == 404
     assert admin_client.get(f"/{kind.name}/import/jobs/99999").status_code == 404
+
+
+def test_rows_are_built_without_holding_the_write_lock(app: Flask, admin: Any, kind: Kind) -> None:
+    """While the rows are built another connection writes at once (no wait allowed), and the
+    import still commits: the transaction takes SQLite's write lock only for its one flush."""
+    from sqlalchemy import text, update
+
+    from expertpool.accounts.models import User
+    from expertpool.experts import importer as experts_importer
+    from expertpool.submissions import importer as submissions_importer
+
+    importer = experts_importer if kind.name == "experts" else submissions_importer
+    report = importer.validate(db.session, importer.parse("f.xlsx", kind.file(4)))
+    assert report.ok, report.errors
+    writes: list[int] = []
+
+    def someone_else_writes(_row: int) -> None:
+        with db.engine.begin() as conn:
+            conn.execute(text("PRAGMA busy_timeout=0"))  # fails at once if the lock were held
+            conn.execute(update(User).where(User.id == admin.id).values(name=f"写入{_row}"))
+            conn.execute(text("PRAGMA busy_timeout=10000"))
+        writes.append(_row)
+
+    created = importer.commit(db.session, admin, report, progress=someone_else_writes)
+    db.session.commit()
+    assert writes == [2, 3, 4, 5] and len(created) == 4 and count(kind) == 4
