@@ -47,8 +47,7 @@ def _start(filename: str, data: bytes, form: CourseImportForm) -> Any:
         "draft": bool(form.draft.data),
         "locale": str(get_locale()),
     }
-    title = _("Import course folders: %(name)s", name=filename)
-    job = enqueue(db.session, import_job.IMPORT_TASK, args, title=title, actor=current_user)
+    job = enqueue(db.session, import_job.IMPORT_TASK, args, title=filename, actor=current_user)
     record.job_id = job.id
     return redirect(url_for("courses.admin_import_job", job_id=job.id))
 

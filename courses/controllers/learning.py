@@ -282,10 +282,10 @@ def transcript_response(user: Any, fmt: str) -> Any:
         abort(404)
     rows = queries.transcript.count(db.session, user)
     if exports.in_background(rows):
-        title = _("Training transcript of %(name)s", name=user.name)
         if request.method != "POST":
-            return exports.offer(title, rows)
+            return exports.offer(_("Training transcript of %(name)s", name=user.name), rows)
         args = {"user_id": user.id, "fmt": fmt, "locale": str(get_locale())}
+        title = f"{user.username} · {fmt.upper()}"
         return exports.start(queries.transcript.EXPORT_TASK, args, title)
     t = queries.transcript.build(db.session, user)
     return Response(

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from flask import Blueprint, Flask, abort, current_app, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..db import db, utcnow
@@ -39,13 +40,14 @@ bp = Blueprint("exports", __name__)
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
-    register_task(app, CLEANUP_TASK, cleanup)
+    register_task(app, CLEANUP_TASK, cleanup, label=_l("Delete expired exports"))
     register_schedule(app, CLEANUP_TASK, app.config.get("EXPORTS_CLEANUP_CRON"), CLEANUP_TASK)
 
 
-def register_export(app: Flask, task: str, fn: Any) -> None:
-    """A feature's export task: `fn(ctx, **args)` builds the file and returns `save(...)`."""
-    register_task(app, task, fn, max_attempts=3)
+def register_export(app: Flask, task: str, fn: Any, label: Any) -> None:
+    """A feature's export task: `fn(ctx, **args)` builds the file and returns `save(...)`;
+    `label` (a lazy translation) is what the pages call it."""
+    register_task(app, task, fn, max_attempts=3, label=label)
     registry(app, "exports.tasks")[task] = fn
 
 
@@ -63,7 +65,8 @@ def offer(title: str, rows: int) -> Any:
 
 
 def start(task: str, args: dict[str, Any], title: str) -> Any:
-    """Add the export job (in the request's transaction) and send the person to its page."""
+    """Add the export job (in the request's transaction) and send the person to its page.
+    `title` is in no language (the task's label says what it is), e.g. "XLSX · 2400"."""
     job = enqueue(db.session, task, args, title=title, actor=current_user)
     return redirect(url_for("exports.status", job_id=job.id))
 

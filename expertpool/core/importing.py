@@ -167,7 +167,7 @@ class ImportPages:
     downloads: Mapping[str, tuple[Callable[[], bytes], str]]  # fmt -> (template builder, MIME)
     download_name: str  # file name of the template, without the extension
     job_task: str  # the task a large file's commit runs as, e.g. "experts.import_commit"
-    job_title: Callable[[int | None], str]  # the job's title for a file of n rows
+    job_label: Any  # what the jobs page calls that task (a lazy translation)
 
     def views(self, *roles: Role) -> tuple[Callable[..., Any], ...]:
         """The upload, commit, template and job views, open to `roles` only."""
@@ -251,7 +251,7 @@ class ImportPages:
             db.session,
             self.job_task,
             {"import_id": record.id, "locale": str(get_locale())},
-            title=self.job_title(rows),
+            title=job_title(path, rows),
             actor=current_user,
         )
         record.job_id = job.id
@@ -323,6 +323,12 @@ class ImportPages:
             mimetype=mimetype,
             headers={"Content-Disposition": f"attachment; filename={self.download_name}.{fmt}"},
         )
+
+
+def job_title(path: Path, rows: int | None) -> str:
+    """An import job's title, in no language (the task's label says what it is): "XLSX · 300"."""
+    kind = path.suffix.lstrip(".").upper()
+    return f"{kind} · {rows}" if rows is not None else kind
 
 
 def in_background(rows: int | None) -> bool:

@@ -108,7 +108,7 @@ def export(fmt: str) -> Any:
         if request.method != "POST":
             return exports.offer(_("Export %(n)s experts", n=rows), rows)
         args = {"args": request.args.to_dict(flat=False), "fmt": fmt, "locale": str(get_locale())}
-        return exports.start(exporter.EXPORT_TASK, args, _("Export %(n)s experts", n=rows))
+        return exports.start(exporter.EXPORT_TASK, args, f"{fmt.upper()} · {rows}")
     experts = db.session.scalars(exporter.statement(flt)).all()
     return Response(
         exporter.build(experts, fmt, str(get_locale())),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from ..core.access import Role
 from ..core.importing import CSV_MIMETYPE, XLSX_MIMETYPE, ImportPages
@@ -27,7 +28,7 @@ PAGES = ImportPages(
     },
     download_name="expert-import-template",
     job_task=IMPORT_TASK,
-    job_title=lambda n: _("Import %(n)s experts", n=n if n is not None else "?"),
+    job_label=_l("Import experts"),
 )
 
 # Only administrators import: the four views, each guarded.

@@ -21,5 +21,11 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(bp)
     app.cli.add_command(submissions_cli)
-    register_task(app, views_import.IMPORT_TASK, views_import.PAGES.run_job, max_attempts=3)
+    register_task(
+        app,
+        views_import.IMPORT_TASK,
+        views_import.PAGES.run_job,
+        max_attempts=3,
+        label=views_import.PAGES.job_label,
+    )
     register_demo_loader(app, "submissions", demo.load_demo)

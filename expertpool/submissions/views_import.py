@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from ..core.access import Role
 from ..core.importing import CSV_MIMETYPE, XLSX_MIMETYPE, ImportPages
@@ -29,7 +30,7 @@ PAGES = ImportPages(
     downloads=TEMPLATES,
     download_name="submission-import-template",
     job_task=IMPORT_TASK,
-    job_title=lambda n: _("Import %(n)s submissions", n=n if n is not None else "?"),
+    job_label=_l("Import submissions"),
 )
 
 # Only administrators import: the four views, each guarded.

@@ -130,11 +130,12 @@ def test_a_large_file_is_imported_by_a_job_not_by_the_request(
     assert (job.status, job.task, job.title) == (
         JobStatus.QUEUED,
         f"{kind.name}.import_commit",
-        f"Import 5 {kind.name}",
+        "XLSX · 5",  # in no language: the page names the task in the reader's
     )
     assert count(kind) == 0  # the request wrote nothing but the job
     page = admin_client.get(f"/{kind.name}/import/jobs/{job.id}").get_data(as_text=True)
     assert 'class="job-progress"' in page and f"/jobs/{job.id}.json" in page
+    assert f"Import {kind.name}" in page
 
     assert drain(deferred) >= 1
     assert count(kind) == 5
