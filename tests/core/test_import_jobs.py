@@ -279,3 +279,21 @@ def test_rows_are_built_without_holding_the_write_lock(app: Flask, admin: Any, k
     created = importer.commit(db.session, admin, report, progress=someone_else_writes)
     db.session.commit()
     assert writes == [2, 3, 4, 5] and len(created) == 4 and count(kind) == 4
+
+
+def test_the_cli_imports_inline_and_leaves_embedding_to_one_index_job(
+    deferred: Flask, runner: Any, admin: Any, kind: Kind, tmp_path: Any
+) -> None:
+    """`flask <feature> import` writes the rows itself, whatever the threshold; the embeddings
+    are not computed in its transaction but by one index job for the whole file."""
+    from expertpool.core.embeddings.store import Embedding
+
+    path = tmp_path / "f.xlsx"
+    path.write_bytes(kind.file(5))
+    result = runner.invoke(args=[kind.name, "import", str(path), "--as-user", "admin"])
+    assert result.exit_code == 0, result.output
+    assert count(kind) == 5
+    assert db.session.scalar(select(func.count()).select_from(Embedding)) == 0
+    queued = db.session.scalars(select(Job).where(Job.status == JobStatus.QUEUED)).all()
+    expected = ["matching.index_experts"] if kind.name == "experts" else []
+    assert [j.task for j in queued] == expected

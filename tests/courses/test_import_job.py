@@ -215,3 +215,18 @@ def test_chinese_member_names_from_windows_are_read() -> None:
     utf8 = zipfile.ZipInfo("课程/讲义.md")
     utf8.flag_bits |= 0x800
     assert import_job._member_name(utf8) == "课程/讲义.md"
+
+
+def test_the_cli_imports_inline_and_leaves_embedding_to_one_index_job(
+    app: Flask, runner: Any, tmp_path: Path
+) -> None:
+    from expertpool.core.embeddings.store import Embedding
+
+    write_course(tmp_path / "src", "cli-one")
+    write_course(tmp_path / "src", "cli-two")
+    result = runner.invoke(args=["courses", "import", str(tmp_path / "src")])
+    assert result.exit_code == 0, result.output
+    assert course_count() == 2
+    assert db.session.scalar(select(func.count()).select_from(Embedding)) == 0
+    queued = db.session.scalars(select(Job).where(Job.status == JobStatus.QUEUED)).all()
+    assert [(j.task, len(j.args["course_ids"])) for j in queued] == [("courses.index_materials", 2)]
