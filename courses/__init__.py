@@ -14,15 +14,31 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """The front door: training pages, `flask courses`, the materials index, the demo courses,
     and the required-training section of the expert's technical file."""
+    from flask_babel import lazy_gettext as _l
+
+    from expertpool.core.exports import register_export
     from expertpool.core.features import contribute, register_demo_loader
+    from expertpool.core.jobs import register_task
 
     from . import demo
     from .blueprint import bp
     from .cli import courses_cli
+    from .operations import import_job
+    from .queries import transcript
     from .search import index as search_index
 
     app.register_blueprint(bp)
     app.cli.add_command(courses_cli)
+    register_export(
+        app, transcript.EXPORT_TASK, transcript.export_job, _l("Export a training transcript")
+    )
+    register_task(
+        app,
+        import_job.IMPORT_TASK,
+        import_job.import_job,
+        max_attempts=3,
+        label=_l("Import course folders"),
+    )
     search_index.init_app(app)
     register_demo_loader(app, "courses", demo.load_demo)
     contribute(app, "experts.file.sections", _training_section)

@@ -6,6 +6,7 @@ from flask import Blueprint
 
 from .controllers import admin as adm
 from .controllers import authoring as auth
+from .controllers import importing as imp
 from .controllers import learning as learn
 from .controllers import public
 from .controllers import quizzes as qz
@@ -44,7 +45,7 @@ rule(
 )
 rule("/me/learning", "my_learning", learn.my_learning)
 rule("/me/transcript", "transcript", learn.transcript)
-rule("/me/transcript.<fmt>", "transcript_export", learn.transcript_export)
+rule("/me/transcript.<fmt>", "transcript_export", learn.transcript_export, methods=GET_POST)
 rule("/certificates/<code>.pdf", "certificate_pdf", learn.certificate_pdf)
 
 # Anyone: the page a certificate's QR code points to.
@@ -53,6 +54,8 @@ rule("/verify/<code>", "verify", public.verify)
 # Administrators: authoring.
 rule("/admin/courses/", "admin_courses", auth.courses)
 rule("/admin/courses/new", "admin_new", auth.course_new, methods=GET_POST)
+rule("/admin/courses/import", "admin_import", imp.course_import, methods=GET_POST)
+rule("/admin/courses/import/jobs/<int:job_id>", "admin_import_job", imp.course_import_job)
 rule("/admin/courses/<int:course_id>", "admin_edit", auth.course_edit, methods=GET_POST)
 rule("/admin/courses/<int:course_id>/publish", "admin_publish", auth.course_publish, methods=POST)
 rule("/admin/courses/<int:course_id>/chapters", "admin_chapter_add", auth.chapter_add, methods=POST)
@@ -136,6 +139,7 @@ rule(
     "/admin/training/learners/<int:user_id>/transcript.<fmt>",
     "admin_learner_export",
     adm.learner_export,
+    methods=GET_POST,
 )
 
 

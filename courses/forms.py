@@ -181,3 +181,14 @@ class RevokeForm(FlaskForm):
     reason = TextAreaField(
         _l("Reason"), validators=[DataRequired(), Length(max=2000)], render_kw={"rows": 2}
     )
+
+
+class CourseImportForm(FlaskForm):
+    """Course folders (courses/COURSE_FOLDERS.md) compressed as one ZIP file."""
+
+    file = FileField(
+        _l("ZIP file of a course folder, or of a folder of course folders"),
+        validators=[FileRequired(), FileAllowed(["zip"], _l("A .zip file only."))],
+    )
+    replace = BooleanField(_l("Update courses that already exist (same slug)"))
+    draft = BooleanField(_l("Leave new courses unpublished"))

@@ -86,6 +86,14 @@ DEFAULTS: dict[str, Any] = {
     "REVIEW_REMINDER_CRON": "0 8 * * *",  # reminders of invitations and reviews due
     "JOBS_PRUNE_CRON": "30 3 * * *",  # forget finished jobs older than JOBS_KEEP_DAYS
     "JOBS_KEEP_DAYS": 30,
+    # Long work a page starts (README, "Background jobs"): an import's commit of more rows than
+    # this runs as a job (0: always); so does an export of more rows than EXPORT_JOB_THRESHOLD,
+    # written into EXPORT_FOLDER for the person who asked and kept EXPORT_KEEP_HOURS.
+    "IMPORT_JOB_THRESHOLD": 200,
+    "EXPORT_JOB_THRESHOLD": 2000,
+    "EXPORT_FOLDER": None,  # default: <instance>/exports
+    "EXPORT_KEEP_HOURS": 24,
+    "EXPORTS_CLEANUP_CRON": "10 * * * *",  # delete exports older than EXPORT_KEEP_HOURS
     # Serving (gunicorn.conf.py, deploy/). APP_HOSTS: app hosts sharing the database;
     # WEB_CONCURRENCY: web worker processes per host (gunicorn.conf.py sets it from its sizing).
     "APP_HOSTS": 1,
@@ -258,6 +266,7 @@ def _fill_derived(config: dict[str, Any], instance_path: Path) -> None:
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     config["UPLOAD_FOLDER"] = config["UPLOAD_FOLDER"] or str(instance_path / "uploads")
     config["SEARCH_INDEX_DIR"] = config["SEARCH_INDEX_DIR"] or str(instance_path / "search")
+    config["EXPORT_FOLDER"] = config["EXPORT_FOLDER"] or str(instance_path / "exports")
     config["SECRET_KEY_GENERATED"] = not config["SECRET_KEY"]
     if not config["SECRET_KEY"]:
         config["SECRET_KEY"] = instance_secret_key(instance_path)

@@ -16,9 +16,11 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from expertpool.core import exports
 from expertpool.core.access import login_required
 from expertpool.core.pagination import page_arg, paginate_list
 from expertpool.core.requests import get_or_404
@@ -274,42 +276,23 @@ def transcript() -> Any:
     )
 
 
-def transcript_labels() -> dict[str, str]:
-    return {
-        "title": _("Training transcript"),
-        "learner": _("Learner"),
-        "course": _("Course"),
-        "status": _("Status"),
-        "enrolled": _("Enrolled"),
-        "completed": _("Completed"),
-        "hours": _("Hours"),
-        "certificate": _("Certificate"),
-        "revoked": _("revoked"),
-        "year": _("Year"),
-        "total": _("Total"),
-        "courses": _("Courses"),
-        "hours_by_year": _("Hours per year"),
-        "generated": _("Generated"),
-        "status_enrolled": _("in progress"),
-        "status_completed": _("completed"),
-    }
-
-
-def transcript_response(user: Any, fmt: str) -> Response:
-    t = queries.transcript.build(db.session, user)
-    stamp = dt.date.today().isoformat()
-    if fmt == "xlsx":
-        body = queries.transcript.to_xlsx(t, transcript_labels())
-        mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    elif fmt == "pdf":
-        body, mime = queries.transcript.to_pdf(t, transcript_labels()), "application/pdf"
-    else:
+def transcript_response(user: Any, fmt: str) -> Any:
+    """The transcript file; one with many courses is offered, then written by a background job."""
+    if fmt not in queries.transcript.FORMATS:
         abort(404)
+    rows = queries.transcript.count(db.session, user)
+    if exports.in_background(rows):
+        if request.method != "POST":
+            return exports.offer(_("Training transcript of %(name)s", name=user.name), rows)
+        args = {"user_id": user.id, "fmt": fmt, "locale": str(get_locale())}
+        title = f"{user.username} · {fmt.upper()}"
+        return exports.start(queries.transcript.EXPORT_TASK, args, title)
+    t = queries.transcript.build(db.session, user)
     return Response(
-        body,
-        mimetype=mime,
+        queries.transcript.render(t, fmt),
+        mimetype=queries.transcript.FORMATS[fmt],
         headers={
-            "Content-Disposition": f"attachment; filename=transcript-{user.username}-{stamp}.{fmt}"
+            "Content-Disposition": "attachment; filename=" + queries.transcript.filename(user, fmt)
         },
     )
 

@@ -1,6 +1,8 @@
 """A learner's transcript: courses taken, hours per year, certificates; XLSX and PDF exports.
 
 Hours count in the year the certificate was issued; a revoked certificate counts for nothing.
+A transcript of more than EXPORT_JOB_THRESHOLD courses is written by the job
+`courses.transcript_export` (`export_job`, see `expertpool.core.exports`).
 """
 
 from __future__ import annotations
@@ -10,13 +12,18 @@ import io
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from expertpool.accounts.models import User
+from expertpool.core import exports
+from expertpool.core.jobs import JobContext, JobFailed
 
 from ..content import pdf_documents
 from ..models import Certificate, Enrollment
@@ -49,6 +56,19 @@ class Transcript:
     @property
     def certificates(self) -> list[TranscriptRow]:
         return [r for r in self.rows if r.certificate_code]
+
+
+EXPORT_TASK = "courses.transcript_export"
+FORMATS = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+}
+
+
+def count(session: Session, user: User) -> int:
+    """The transcript's rows: the learner's enrolments."""
+    stmt = select(func.count()).select_from(Enrollment).where(Enrollment.user_id == user.id)
+    return session.scalar(stmt) or 0
 
 
 def build(session: Session, user: User) -> Transcript:
@@ -175,3 +195,45 @@ def to_pdf(
         ],
         footer=f"{lb['generated']}: {(today or dt.date.today()).isoformat()}",
     )
+
+
+def labels() -> dict[str, str]:
+    """LABELS in the reader's language."""
+    return {
+        "title": _("Training transcript"),
+        "learner": _("Learner"),
+        "course": _("Course"),
+        "status": _("Status"),
+        "enrolled": _("Enrolled"),
+        "completed": _("Completed"),
+        "hours": _("Hours"),
+        "certificate": _("Certificate"),
+        "revoked": _("revoked"),
+        "year": _("Year"),
+        "total": _("Total"),
+        "courses": _("Courses"),
+        "hours_by_year": _("Hours per year"),
+        "generated": _("Generated"),
+        "status_enrolled": _("in progress"),
+        "status_completed": _("completed"),
+    }
+
+
+def render(t: Transcript, fmt: str) -> bytes:
+    """The transcript as an XLSX or PDF file, in the reader's language."""
+    return to_xlsx(t, labels()) if fmt == "xlsx" else to_pdf(t, labels())
+
+
+def filename(user: User, fmt: str, today: dt.date | None = None) -> str:
+    return f"transcript-{user.username}-{(today or dt.date.today()).isoformat()}.{fmt}"
+
+
+def export_job(ctx: JobContext, user_id: int, fmt: str, locale: str) -> dict[str, Any]:
+    """The task: the learner's transcript written as the file to download."""
+    with force_locale(locale):
+        user = ctx.session.get(User, user_id)
+        if user is None:
+            raise JobFailed(_("The learner no longer exists."))
+        t = build(ctx.session, user)
+        ctx.progress(len(t.rows), len(t.rows), stage=_("Writing rows"))
+        return exports.save(ctx, render(t, fmt), filename(user, fmt), FORMATS[fmt])

@@ -25,7 +25,6 @@ from flask import Flask, current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tqdm import tqdm
 
 from expertpool.core.embeddings import ModelNotFound, TextRecord, register_text_provider
 from expertpool.core.embeddings.store import TextItem, VectorStore, get_store
@@ -215,14 +214,12 @@ def index_materials(ctx: JobContext, course_ids: list[int]) -> dict[str, Any]:
     session = ctx.session
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     store = _writer_store(session, app)
-    present, gone, passages = [], [], 0
-    for done, course_id in enumerate(sorted(course_ids), start=1):
-        course = session.get(Course, course_id)
-        (present if course is not None else gone).append(course_id)
-        passages += len(course_passages(course)) if course is not None else 0
-        if store is not None:
-            _write_vectors(store, course_id, course)
-        ctx.progress(done, len(course_ids))
+    courses = {course_id: session.get(Course, course_id) for course_id in sorted(course_ids)}
+    present = [course_id for course_id, course in courses.items() if course is not None]
+    gone = [course_id for course_id, course in courses.items() if course is None]
+    passages = sum(len(course_passages(c)) for c in courses.values() if c is not None)
+    if store is not None:
+        _write_vectors(store, courses, ctx)
     record_changes(session, INDEX, upserted=present, deleted=gone)
     return {"courses": len(course_ids), "passages": passages}
 
@@ -234,8 +231,6 @@ def _discard(session: Session, transaction: Any) -> None:
 
 
 # -- vectors -----------------------------------------------------------------------------------
-
-_PROGRESS_MIN = 100  # texts to encode before a commit shows a progress bar (imports)
 
 
 def _writer_store(session: Session, app: Flask) -> VectorStore | None:
@@ -254,33 +249,16 @@ def _writer_store(session: Session, app: Flask) -> VectorStore | None:
     return VectorStore(store.encoder, session, fairness=store.fairness)
 
 
-def _write_vectors(store: VectorStore, course_id: int, course: Course | None) -> None:
-    if course is None:
-        store.delete(INDEX, SOURCE_TYPE, course_id)
-        return
-    items = course_text_items(course)
-    with _Progress(course.slug) as progress:
-        store.upsert(INDEX, items, replace_sources=True, progress=progress)
-
-
-class _Progress:
-    """A tqdm bar (on a terminal only) for commits that encode many passages, e.g. imports."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.bar: tqdm | None = None
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.bar is None and total >= _PROGRESS_MIN:
-            self.bar = tqdm(
-                total=total, desc=f"embed {self.label}", unit="passage", disable=None, leave=False
-            )
-        if self.bar is not None:
-            self.bar.update(done - self.bar.n)
-
-    def __enter__(self) -> _Progress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.close()
+def _write_vectors(store: VectorStore, courses: dict[int, Course | None], ctx: JobContext) -> None:
+    """Every changed course's passages in one batch: all of them are encoded before the first
+    row is written, so on SQLite the job holds the write lock only while storing the vectors."""
+    items = [item for course in courses.values() if course for item in course_text_items(course)]
+    store.upsert(
+        INDEX,
+        items,
+        replace_sources=True,
+        progress=lambda done, total: ctx.progress(done, total, stage="embed"),
+    )
+    for course_id, course in courses.items():
+        if course is None:
+            store.delete(INDEX, SOURCE_TYPE, course_id)

@@ -10,7 +10,17 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """The core's front door, run before any feature's: its listeners, CLI and template globals."""
-    from . import audit, embeddings, features, forking, jobs, maintenance, pagination
+    from . import (
+        audit,
+        embeddings,
+        exports,
+        features,
+        forking,
+        jobs,
+        maintenance,
+        pagination,
+        staging,
+    )
     from .backup_cli import backup_cli
     from .embeddings import store
     from .search import app as search
@@ -18,6 +28,7 @@ def init_app(app: Flask) -> None:
 
     forking.track(app)
     audit.connect()
+    staging.connect()
     store.connect_listeners()
     search_changes.connect_listeners()
     embeddings.init_app(app)
@@ -25,5 +36,6 @@ def init_app(app: Flask) -> None:
     features.init_app(app)
     jobs.init_app(app)
     maintenance.init_app(app)
+    exports.init_app(app)
     app.jinja_env.globals["page_window"] = pagination.page_window
     app.cli.add_command(backup_cli)

@@ -11,12 +11,24 @@ def init_app(app: Flask) -> None:
     Slot `experts.file.sections` (see `core.features.contribute`): providers take the expert and
     return `(template, context)` for a section of the technical file, e.g. training records.
     """
+    from flask_babel import lazy_gettext as _l
+
     from ..core import signals
-    from . import operations, tracking
+    from ..core.exports import register_export
+    from ..core.jobs import register_task
+    from . import exporter, operations, tracking, views_import
     from .blueprint import bp
     from .cli import experts_cli
 
     app.register_blueprint(bp)
     app.cli.add_command(experts_cli)
+    register_task(
+        app,
+        views_import.IMPORT_TASK,
+        views_import.PAGES.run_job,
+        max_attempts=3,
+        label=views_import.PAGES.job_label,
+    )
+    register_export(app, exporter.EXPORT_TASK, exporter.export_job, _l("Export experts"))
     tracking.connect()
     signals.user_registered.connect(operations.open_applicant_file)

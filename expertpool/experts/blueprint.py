@@ -9,7 +9,7 @@ bp = Blueprint("experts", __name__, template_folder="templates")
 
 rule = bp.add_url_rule
 rule("/experts/", "index", c.index)
-rule("/experts/export.<fmt>", "export", c.export)
+rule("/experts/export.<fmt>", "export", c.export, methods=["GET", "POST"])
 rule("/experts/new", "new", c.new, methods=["GET", "POST"])
 rule("/experts/<int:expert_id>", "detail", c.detail)
 rule("/experts/<int:expert_id>/edit", "edit", c.edit)
@@ -41,6 +41,7 @@ rule("/experts/audit", "audit_log", c.audit_log)
 rule("/experts/import", "import_experts", imp.upload, methods=["GET", "POST"])
 rule("/experts/import/commit", "import_commit", imp.commit, methods=["POST"])
 rule("/experts/import/template.<fmt>", "import_template", imp.template)
+rule("/experts/import/jobs/<int:job_id>", "import_job", imp.job)
 rule("/me/file", "my_file", c.my_file)
 
 

@@ -20,9 +20,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from ..core import exports
 from ..core.access import Role, roles_required
 from ..core.audit import AuditLog
-from ..core.pagination import page_arg, paginate_query
+from ..core.pagination import count_rows, page_arg, paginate_query
 from ..core.requests import fail, get_or_404
 from ..db import db
 from . import audit_queries, history, queries
@@ -96,22 +97,23 @@ def _provinces() -> list[str]:
 
 @roles_required(Role.ADMIN)
 def export(fmt: str) -> Any:
+    """The filtered list as a file; a long one is offered, then written by a background job."""
     from . import exporter
 
-    flt = queries.ExpertFilter.from_args(request.args)
-    experts = db.session.scalars(flt.statement()).all()
-    stamp = dt.date.today().isoformat()
-    if fmt == "xlsx":
-        body = exporter.export_xlsx(experts, str(get_locale()))
-        mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    elif fmt == "csv":
-        body, mime = exporter.export_csv(experts), "text/csv; charset=utf-8"
-    else:
+    if fmt not in exporter.FORMATS:
         abort(404)
+    flt = queries.ExpertFilter.from_args(request.args)
+    rows = count_rows(db.session, flt.statement())
+    if exports.in_background(rows):
+        if request.method != "POST":
+            return exports.offer(_("Export %(n)s experts", n=rows), rows)
+        args = {"args": request.args.to_dict(flat=False), "fmt": fmt, "locale": str(get_locale())}
+        return exports.start(exporter.EXPORT_TASK, args, f"{fmt.upper()} · {rows}")
+    experts = db.session.scalars(exporter.statement(flt)).all()
     return Response(
-        body,
-        mimetype=mime,
-        headers={"Content-Disposition": f"attachment; filename=experts-{stamp}.{fmt}"},
+        exporter.build(experts, fmt, str(get_locale())),
+        mimetype=exporter.FORMATS[fmt],
+        headers={"Content-Disposition": f"attachment; filename={exporter.filename(fmt)}"},
     )
 
 

@@ -701,7 +701,7 @@ def commit(
         session,
         actor,
         report,
-        lambda data: create_expert(session, actor, data, status=data["status"]),
+        lambda data, flush: create_expert(session, actor, data, status=data["status"], flush=flush),
         ImportRefused,
         (ExpertError, SQLAlchemyError),
         _short,

@@ -24,21 +24,38 @@ def resolve(session: Session, name: str) -> Institution | None:
     return session.scalar(select(Institution).where(Institution.name == tidy_name(name)))
 
 
+_UNFLUSHED = "institutions_unflushed"  # session.info: name key -> institution not yet flushed
+
+
 def get_or_create(
     session: Session,
     name: str,
     province: str | None = None,
     city: str | None = None,
     kind: str | None = None,
+    *,
+    flush: bool = True,
 ) -> Institution:
-    """Resolve `name`, creating the institution (with its own name as an alias) when unknown."""
+    """Resolve `name`, creating the institution (with its own name as an alias) when unknown.
+
+    With `flush=False` (bulk imports, which write every row in one flush) a new institution
+    stays pending; a later call in the same session finds it by its key, so a file that names
+    it twice creates it once.
+    """
+    unflushed = session.info.setdefault(_UNFLUSHED, {})
+    pending = unflushed.get(name_key(name))
+    if pending is not None and pending in session:  # (a rollback expunges it)
+        return pending
     found = resolve(session, name)
     if found:
         return found
     inst = Institution(name=tidy_name(name), province=province, city=city, kind=kind)
     inst.aliases.append(InstitutionAlias(alias=name_key(name)))
     session.add(inst)
-    session.flush()
+    if flush:
+        session.flush()
+    else:
+        unflushed[name_key(name)] = inst
     return inst
 
 

@@ -268,9 +268,17 @@ def apply_review_fields(expert: Expert, fields: ReviewFields) -> None:
 
 
 def create_expert(
-    session: Session, actor: User | None, data: dict[str, Any], *, status: str = Status.APPLICANT
+    session: Session,
+    actor: User | None,
+    data: dict[str, Any],
+    *,
+    status: str = Status.APPLICANT,
+    flush: bool = True,
 ) -> Expert:
-    """Create an expert from plain data (registration, administrator entry, import, demo)."""
+    """Create an expert from plain data (registration, administrator entry, import, demo).
+
+    `flush=False` (bulk imports) leaves the expert and a new institution pending, so a whole
+    file is written in one flush."""
     data = _with_clean_province(_with_clean_id_number(data), None)
     expert = Expert(status=status)
     for key in ORDINARY_FIELDS + ADMIN_ONLY_FIELDS:
@@ -278,7 +286,7 @@ def create_expert(
             setattr(expert, key, data[key])
     if data.get("institution"):
         inst = institutions.get_or_create(
-            session, data["institution"], data.get("province"), data.get("city")
+            session, data["institution"], data.get("province"), data.get("city"), flush=flush
         )
         expert.institution = inst
         expert.province = expert.province or lookup(inst.province)
@@ -302,7 +310,8 @@ def create_expert(
         )
     )
     session.add(expert)
-    session.flush()
+    if flush:
+        session.flush()
     return expert
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from ..core.access import Role
 from ..core.importing import CSV_MIMETYPE, XLSX_MIMETYPE, ImportPages
 from . import importer
 from .forms import ImportCommitForm, ImportForm
+
+IMPORT_TASK = "experts.import_commit"  # a large file's commit, as a background job
 
 PAGES = ImportPages(
     importer=importer,
@@ -24,7 +27,9 @@ PAGES = ImportPages(
         "csv": (importer.template_csv, CSV_MIMETYPE),
     },
     download_name="expert-import-template",
+    job_task=IMPORT_TASK,
+    job_label=_l("Import experts"),
 )
 
-# Only administrators import: the three views, each guarded.
-upload, commit, template = PAGES.views(Role.ADMIN)
+# Only administrators import: the four views, each guarded.
+upload, commit, template, job = PAGES.views(Role.ADMIN)

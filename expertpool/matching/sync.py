@@ -16,7 +16,7 @@ Bulk loaders set `session.info["skip_matching_sync"]` and rebuild afterwards
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from flask import Flask, has_app_context
@@ -61,9 +61,16 @@ def _load(session: Session, ids: Iterable[int]) -> list[Expert]:
     return list(session.scalars(stmt))
 
 
-def embed_experts(session: Session, ids: Iterable[int]) -> tuple[set[int], set[int]]:
+def embed_experts(
+    session: Session,
+    ids: Iterable[int],
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[set[int], set[int]]:
     """Re-embed these experts' texts (only changed texts reach the model).
 
+    Every expert's texts go to the store in one batch, so all of them are encoded before the
+    first row is written: on SQLite the job holds the database's write lock only while the
+    vectors are stored, not while the model runs (an import of 300 experts adds one job).
     Returns the ids embedded and the ids that no longer exist.
     """
     ids = set(ids)
@@ -72,8 +79,8 @@ def embed_experts(session: Session, ids: Iterable[int]) -> tuple[set[int], set[i
     shared = get_store()
     store = VectorStore(shared.encoder, session=session, fairness=shared.fairness)
     found = _load(session, ids)
-    for expert in found:
-        store.upsert(EXPERT_INDEX, text_items(ExpertTexts.from_model(expert)), replace_sources=True)
+    items = [item for expert in found for item in text_items(ExpertTexts.from_model(expert))]
+    store.upsert(EXPERT_INDEX, items, replace_sources=True, progress=progress)
     gone = ids - {e.id for e in found}
     for expert_id in gone:
         store.delete(EXPERT_INDEX, SOURCE, expert_id)
@@ -156,7 +163,8 @@ def index_experts(ctx: JobContext, expert_ids: list[int]) -> dict[str, int]:
     """The job: embed these experts and log them for every host's keyword index, in the job's
     transaction (this host applies the log right after the commit, the others at their next
     search). Idempotent: it indexes what the database holds when it runs."""
-    found, gone = embed_experts(ctx.session, expert_ids)
+    found, gone = embed_experts(
+        ctx.session, expert_ids, lambda done, total: ctx.progress(done, total, stage="embed")
+    )
     record_changes(ctx.session, EXPERT_INDEX, upserted=sorted(found), deleted=sorted(gone))
-    ctx.progress(len(expert_ids), len(expert_ids))
     return {"indexed": len(found), "removed": len(gone)}

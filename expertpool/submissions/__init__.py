@@ -14,10 +14,18 @@ def init_app(app: Flask) -> None:
     - `submissions.withdraw.effects`: a sentence saying what withdrawing will also undo.
     """
     from ..core.features import register_demo_loader
-    from . import demo
+    from ..core.jobs import register_task
+    from . import demo, views_import
     from .blueprint import bp
     from .cli import submissions_cli
 
     app.register_blueprint(bp)
     app.cli.add_command(submissions_cli)
+    register_task(
+        app,
+        views_import.IMPORT_TASK,
+        views_import.PAGES.run_job,
+        max_attempts=3,
+        label=views_import.PAGES.job_label,
+    )
     register_demo_loader(app, "submissions", demo.load_demo)

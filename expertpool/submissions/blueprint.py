@@ -31,6 +31,7 @@ rule(
 rule("/submissions/import", "import_submissions", imp.upload, methods=["GET", "POST"])
 rule("/submissions/import/commit", "import_commit", imp.commit, methods=["POST"])
 rule("/submissions/import/template.<fmt>", "import_template", imp.template)
+rule("/submissions/import/jobs/<int:job_id>", "import_job", imp.job)
 
 
 @bp.app_template_global()

@@ -525,7 +525,7 @@ def commit(
         session,
         actor,
         report,
-        lambda data: create_submission(session, actor, data),
+        lambda data, flush: create_submission(session, actor, data, flush=flush),
         ImportRefused,
         (SubmissionError, SQLAlchemyError),
         lambda exc: str(exc)[:200],

@@ -205,15 +205,19 @@ def check_version(submission: Submission, expected_version: int | None) -> None:
 # --- creating and editing ---------------------------------------------------------------------
 
 
-def create_submission(session: Session, actor: User | None, data: dict[str, Any]) -> Submission:
-    """Register a submission from plain data (administrator form, import)."""
+def create_submission(
+    session: Session, actor: User | None, data: dict[str, Any], *, flush: bool = True
+) -> Submission:
+    """Register a submission from plain data (administrator form, import; `flush=False`: a bulk
+    import writes the whole file in one flush)."""
     clean = _valid(data)
     submission = Submission(
         status=SubmissionStatus.REGISTERED, created_by_id=getattr(actor, "id", None)
     )
-    _apply(session, submission, clean)
+    _apply(session, submission, clean, flush=flush)
     session.add(submission)
-    session.flush()
+    if flush:
+        session.flush()
     return submission
 
 
@@ -239,12 +243,14 @@ def _valid(data: dict[str, Any], current_province: str | None = None) -> dict[st
     return clean
 
 
-def _apply(session: Session, submission: Submission, clean: dict[str, Any]) -> None:
+def _apply(
+    session: Session, submission: Submission, clean: dict[str, Any], *, flush: bool = True
+) -> None:
     for key in PLAIN_FIELDS:
         setattr(submission, key, clean[key])
     # A kept value outside the vocabulary stays on this submission only, never a new institution.
     inst = institutions.get_or_create(
-        session, clean["applicant_institution"], lookup(clean["applicant_province"])
+        session, clean["applicant_institution"], lookup(clean["applicant_province"]), flush=flush
     )
     submission.applicant_institution = inst
     # The institution's province, when it is one of the vocabulary (not a legacy value).

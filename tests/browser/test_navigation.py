@@ -31,6 +31,11 @@ NOT_NAVIGATED = {
     "api.experts": "JSON for other systems",
     "api.expert": "JSON for other systems",
     "jobs.progress": "JSON a progress bar polls (static/js/jobs.js), not a page",
+    "experts.import_job": "the redirect after confirming a large import (a POST) leads there",
+    "submissions.import_job": "the redirect after confirming a large import (a POST) leads there",
+    "courses.admin_import_job": "the redirect after uploading course folders (a POST) leads there",
+    "exports.status": "the redirect after asking for a large export (a POST) leads there",
+    "exports.download": "linked from exports.status once the file is ready",
 }
 # Per role: a route that role may open but reaches under another address, and why.
 SAME_PAGE_ELSEWHERE = {

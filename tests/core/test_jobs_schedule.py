@@ -61,11 +61,14 @@ def test_each_occurrence_is_added_once(deferred):
     now = dt.datetime(2026, 12, 5, 1, 0)
     first = sched.enqueue_due(deferred, db.session, now=now)
     db.session.commit()
-    assert {j.task for j in first} == {"reviews.send_reminders", "jobs.prune"}
-    assert sched.enqueue_due(deferred, db.session, now=now + dt.timedelta(hours=2)) == []
+    assert {j.task for j in first} == {"reviews.send_reminders", "jobs.prune", "exports.cleanup"}
+    # two hours on: only the hourly clean-up of expired exports has a new occurrence
+    again = sched.enqueue_due(deferred, db.session, now=now + dt.timedelta(hours=2))
+    assert [j.dedupe_key for j in again] == ["exports.cleanup@2026-12-05T10:10+08:00"]
     # the next day's occurrences are new jobs
     later = sched.enqueue_due(deferred, db.session, now=now + dt.timedelta(days=1))
     assert sorted(j.dedupe_key for j in later) == [
+        "exports.cleanup@2026-12-06T08:10+08:00",
         "jobs.prune@2026-12-06T03:30+08:00",
         "reviews.reminders@2026-12-06T08:00+08:00",
     ]

@@ -10,11 +10,20 @@ from __future__ import annotations
 from flask import Flask
 
 from . import queue
-from .queue import JobCancelled, JobContext, drain, enqueue, ids_title, register_task
+from .queue import (
+    JobCancelled,
+    JobContext,
+    JobFailed,
+    drain,
+    enqueue,
+    ids_title,
+    register_task,
+)
 
 __all__ = [
     "JobCancelled",
     "JobContext",
+    "JobFailed",
     "drain",
     "enqueue",
     "ids_title",

@@ -8,6 +8,8 @@
   exponential back-off until `max_attempts`, then marked failed with the error. A worker killed
   mid-job (kill -9) stops renewing its lease; the next worker takes the job back and runs it
   again, which is why every task must be idempotent (re-running it gives the same state).
+  A task that raises `JobFailed` (a refusal no retry can change, e.g. a file with errors) fails
+  at once, with its message and details kept on the job.
 - Backends (JOBS_BACKEND): `database` (default) — workers poll the job table, no other server;
   `rq` — the same rows, and Redis carries the job ids to RQ workers, so a job starts as soon as
   it is committed. `JOBS_EAGER` (tests, one-off scripts) runs each job in-process right after
@@ -50,6 +52,15 @@ _PROGRESS_WAIT_MS = 200
 
 class JobCancelled(Exception):
     """Raised inside a task (by `JobContext.check_cancelled`) when an administrator cancelled."""
+
+
+class JobFailed(Exception):
+    """Raised by a task when no retry could help (a file with errors): the job fails at once,
+    its work rolled back, with this message as its error and `details` (JSON) as its result."""
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.details = details
 
 
 @dataclass(frozen=True)
@@ -358,6 +369,12 @@ class Worker:
             except JobCancelled:
                 session.rollback()
                 self._finish(session, job_id, JobStatus.CANCELLED, stage="cancelled")
+            except JobFailed as exc:
+                session.rollback()
+                log.info("job %s (%s) refused: %s", job_id, job.task, exc)
+                job = session.get(Job, job_id)
+                job.error, job.result = str(exc), exc.details
+                self._finish(session, job_id, JobStatus.FAILED, stage=job.stage or "failed")
             except Exception as exc:
                 session.rollback()
                 log.exception("job %s (%s) failed", job_id, job.task if job else "?")
