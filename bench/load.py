@@ -831,6 +831,13 @@ def app_server(kind: str, env: dict[str, str], port: int, folder: Path) -> Itera
             _stop(proc)
 
 
+def _children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def jobs_detail(base: str) -> str:
     _status, body = _get_json(base + "/readyz")
     return str((((body or {}).get("checks") or {}).get("jobs") or {}).get("detail", "?"))
@@ -861,11 +868,14 @@ def run_once(
             (folder / "driver.json").write_text(json.dumps(driver_cfg))
             out = folder / "samples.jsonl"
             load_before = os.getloadavg()[0]
+            cpu_before = _children_cpu()
+            clock = time.strftime("%Y-%m-%d %H:%M", time.localtime())
             say(f"{users} users: signing in, then {args.duration:.0f} s measured")
             # the users run in their own process: locust's gevent patches the one it runs in
             cmd = [sys.executable, str(Path(__file__).resolve().parent / "_load_users.py")]
             cmd += [str(folder / "driver.json"), str(out)]
             subprocess.run(cmd, check=True, cwd=ROOT)
+            driver_cpu = _children_cpu() - cpu_before
             jobs_after = jobs_detail(base)
     lines = out.read_text().splitlines()
     meta = json.loads(lines[0])
@@ -880,11 +890,21 @@ def run_once(
         "think time": f"{args.think[0]:g}-{args.think[1]:g} s",
         "sign-ins": f"{meta['logins']} in {meta['login_seconds']:.1f} s, "
         f"{meta['login_failures']} failed",
+        "started": clock,
         "load average (1 min) before / after": f"{load_before:.2f} / {os.getloadavg()[0]:.2f}",
+        "load generator CPU (sign-ins and window)": f"{driver_cpu:.1f} s",
+        "journey exceptions (bugs of this script)": meta["journey_exceptions"],
         "jobs after the window": jobs_after,
     }
-    report = format_report(summary, users=users, title=f"{args.backend}/{args.server}", facts=facts)
+    title = f"{args.backend}-{args.server}"
+    report = format_report(summary, users=users, title=title, facts=facts)
     print(report, flush=True)
+    logs = args.cache_dir / "logs" / f"{time.strftime('%Y%m%d-%H%M%S')}-{title}-{users}"
+    logs.mkdir(parents=True)
+    for name in ("web.log", "jobs.log", "samples.jsonl", "redis.log"):
+        if (folder / name).is_file():
+            shutil.copy2(folder / name, logs / name)
+    print(f"  logs: {logs}", flush=True)
     if not args.keep:
         shutil.rmtree(folder, ignore_errors=True)
     return {
