@@ -22,7 +22,7 @@ What it does, all on this machine and on loopback only:
 3. The users (locust as a library, FastHttpUser, in a child process so that gevent patches
    nothing here): every user signs in with its own account (the CSRF token read from the
    form) and, once all have signed in, the measured window of --duration seconds begins. Each
-   user then runs its role's journeys, waiting --think seconds (uniform) between them:
+   user then runs its role's journeys, waiting --think seconds (uniform) between clicks:
    trainee: catalogue, course search, resume a lesson and mark it done, the final quiz
             (start, answer, submit, result), my learning;
    expert:  the technical file (add a publication, remove it again, save the profile), the
@@ -33,10 +33,13 @@ What it does, all on this machine and on loopback only:
    is timed alone; the journey requests the next page itself when a person would see it).
 4. The report: per endpoint count, errors, p50/p95/p99/max; pages (GET) and writes (POST)
    overall; req/s; the slowest endpoints; the verdict against issue 11's targets (page and
-   write p50 <= 150 ms and p99 <= 300 ms at 50 users; no error at 200 users).
+   write p50 <= 150 ms and p99 <= 300 ms at 50 users; no error at 200 users). Beside the
+   client's times, the app's own (its request log's duration_ms, joined by X-Request-ID): the
+   difference is time spent waiting for a server thread. Each run's logs (web.log with any
+   traceback, jobs.log, samples.jsonl) are kept under <cache-dir>/logs/.
 
 An error is a connection failure, a status other than the one the step expects (4xx and 5xx
-always), or a redirect to the sign-in page. Times are the client's (locust's), so they include
+always), or a redirect to the sign-in page. Times are the client's (around locust's request), so they include
 waiting for a free server thread; the load generator shares the machine's cores with the
 server, as it would not in production. Sign-ins are reported apart and are not in the window.
 
