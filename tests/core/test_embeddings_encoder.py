@@ -12,6 +12,7 @@ from expertpool.core.embeddings.encoder import (
     Encoder,
     HashingEncoder,
     ModelNotFound,
+    QueryCache,
     load_encoder,
     model_fingerprint,
     prompt_names,
@@ -132,4 +133,28 @@ def test_sentence_transformer_encoder(e5_encoder, e5_model_dir: Path) -> None:
     query = e5_encoder.encode_query(texts[0])
     assert query.shape == (384,) and cos(query, docs[0]) < 0.99
     assert cos(query, docs[1]) > 0.8  # and the two languages still meet
+    # a repeated query comes from the cache, the same vector, and the caller may change its copy
+    again = e5_encoder.encode_query("  " + texts[0])
+    np.testing.assert_array_equal(again, query)
+    again[:] = 0
+    assert cos(e5_encoder.encode_query(texts[0]), query) > 0.99999
     assert torch.get_num_threads() <= 4
+
+
+def test_query_cache_computes_each_text_once_and_forgets_the_oldest() -> None:
+    cache = QueryCache(size=2)
+    computed: list[str] = []
+
+    def compute(text: str) -> np.ndarray:
+        computed.append(text)
+        return np.full(3, float(len(computed)), np.float32)
+
+    first = cache.vector("query", "均匀性", compute)
+    first[:] = -1  # the caller's copy; the cache keeps its own
+    assert cache.vector("query", "均匀性", compute).tolist() == [1.0, 1.0, 1.0]
+    cache.vector("passage", "均匀性", compute)  # another prompt is another vector
+    cache.vector("query", "均匀性", compute)  # used again: now the passage one is the oldest
+    cache.vector("query", "稳定性", compute)  # evicts the least recently used: passage
+    cache.vector("query", "均匀性", compute)
+    cache.vector("passage", "均匀性", compute)
+    assert computed == ["均匀性", "均匀性", "稳定性", "均匀性"]

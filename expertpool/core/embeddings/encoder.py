@@ -15,6 +15,7 @@ import re
 import threading
 import unicodedata
 import zlib
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -81,6 +82,38 @@ def _normalise_rows(m: np.ndarray) -> np.ndarray:
     return m / np.maximum(norms, 1e-12)
 
 
+class QueryCache:
+    """The vectors of the last `size` single query texts, shared by a process's threads.
+
+    People repeat searches (the popular queries of the catalogue) and pages repeat theirs (a
+    submission's candidates page and its panel assignment embed the same text): with the model
+    a query costs 20-50 ms of CPU alone and several times that on a busy server, a hit ~1 us.
+    """
+
+    def __init__(self, size: int = 2048) -> None:
+        self.size = size
+        self._vectors: OrderedDict[tuple[str | None, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def vector(
+        self, prompt: str | None, text: str, compute: Callable[[str], np.ndarray]
+    ) -> np.ndarray:
+        key = (prompt, text)
+        with self._lock:
+            hit = self._vectors.get(key)
+            if hit is not None:
+                self._vectors.move_to_end(key)
+                return hit.copy()  # callers may scale or normalise their vector in place
+        vec = compute(text)
+        stored = vec.copy()
+        stored.setflags(write=False)
+        with self._lock:
+            self._vectors[key] = stored
+            while len(self._vectors) > self.size:
+                self._vectors.popitem(last=False)
+        return vec
+
+
 class SentenceTransformerEncoder:
     """A local sentence-transformers model folder, loaded strictly offline."""
 
@@ -117,8 +150,15 @@ class SentenceTransformerEncoder:
         )
         self.dim = int(get_dim())
         self._query_prompt, self._doc_prompt = prompt_names(self._model.prompts or {})
+        self.queries = QueryCache()
 
     def encode_query(self, texts: Texts, progress: EncodeProgress | None = None) -> np.ndarray:
+        if isinstance(texts, str):
+            return self.queries.vector(
+                self._query_prompt,
+                texts.strip(),
+                lambda text: self._encode([text], self._query_prompt, progress)[0],
+            )
         return _batched(lambda batch: self._encode(batch, self._query_prompt, progress), texts)
 
     def encode_document(self, texts: Texts, progress: EncodeProgress | None = None) -> np.ndarray:
