@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload, selectinload
 
 from expertpool.accounts.models import User
 
@@ -114,7 +114,15 @@ def recommended_courses(
     tags = {t for c in taken for t in (c.tags or [])}
     audiences = audiences_of(user)
     scored = []
-    for course in session.scalars(select(Course).where(Course.status == PUBLISHED)):
+    # Only the courses' own columns and their prerequisites' ids are read: the eager chapters,
+    # lessons and quiz of every published course were most of a home page's queries.
+    bare = (lazyload(Course.chapters), lazyload(Course.quiz), lazyload(Course.prerequisites))
+    stmt = (
+        select(Course)
+        .where(Course.status == PUBLISHED)
+        .options(*bare[:2], selectinload(Course.prerequisites).options(*bare))
+    )
+    for course in session.scalars(stmt):
         if course.id in taken_ids:
             continue
         score = 2 * bool(audiences & set(course.audience or []))

@@ -114,8 +114,12 @@ class ExpertFilter:
 
 def terms_ending(session: Session, within_days: int, today: dt.date | None = None) -> list[Expert]:
     """Active experts whose term ends within `within_days` (or has already ended)."""
+    return list(session.scalars(terms_ending_statement(within_days, today)))
+
+
+def terms_ending_statement(within_days: int, today: dt.date | None = None) -> Select[tuple[Expert]]:
     today = today or dt.date.today()
-    stmt = (
+    return (
         select(Expert)
         .where(
             Expert.status == Status.ACTIVE,
@@ -123,18 +127,20 @@ def terms_ending(session: Session, within_days: int, today: dt.date | None = Non
         )
         .order_by(Expert.term_end)
     )
-    return list(session.scalars(stmt))
 
 
 def stale_files(session: Session, years: int, now: dt.datetime | None = None) -> list[Expert]:
     """Experts in the pool whose technical file has not changed for `years` years."""
+    return list(session.scalars(stale_files_statement(years, now)))
+
+
+def stale_files_statement(years: int, now: dt.datetime | None = None) -> Select[tuple[Expert]]:
     limit = (now or utcnow()) - dt.timedelta(days=365 * years)
-    stmt = (
+    return (
         select(Expert)
         .where(Expert.status.in_([Status.ACTIVE, Status.SUSPENDED]), Expert.file_updated_at < limit)
         .order_by(Expert.file_updated_at)
     )
-    return list(session.scalars(stmt))
 
 
 # --- coverage ---------------------------------------------------------------------------------
@@ -224,8 +230,12 @@ def admin_queue_counts(
     return {
         "vetting": count_rows(session, vetting_statement()),
         "changes": count_rows(session, changes_statement(pending_only=True)),
-        "terms_ending": len(terms_ending(session, config["TERM_WARNING_DAYS"], today)),
-        "stale_files": len(stale_files(session, config["STALE_FILE_YEARS"])),
+        # Counted in the database: loading the experts (with their eager collections) to count
+        # them was most of an administrator's home page.
+        "terms_ending": count_rows(
+            session, terms_ending_statement(config["TERM_WARNING_DAYS"], today)
+        ),
+        "stale_files": count_rows(session, stale_files_statement(config["STALE_FILE_YEARS"])),
         "below_minimum": len(
             categories_below_minimum(session, config["COVERAGE_MIN_PER_CATEGORY"])
         ),
