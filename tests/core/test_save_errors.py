@@ -120,3 +120,57 @@ def test_the_plain_page_is_shown_when_the_full_one_cannot_render(
     response = client.get(f"/experts/{expert.id + 1000}")
     assert response.status_code == 404
     assert "data-plain-error" in response.get_data(as_text=True)
+
+
+# Calls that roll the request back (core.requests.fail, core.errorpages.conflict, and the
+# features' wrappers of them) or end it with an error status (abort, a re-raise).
+ROLLS_BACK = {"fail", "conflict", "_refuse", "_stale", "_invalid", "form_errors", "abort"}
+
+
+def _refusal_handlers() -> list[tuple[str, int, bool]]:
+    """(file, line, rolls back?) for every `except ...Error` in the controllers."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    files = [*root.glob("expertpool/*/controllers.py"), *root.glob("courses/controllers/*.py")]
+    found = []
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ExceptHandler) or node.type is None:
+                continue
+            names = {
+                n.attr if isinstance(n, ast.Attribute) else getattr(n, "id", "")
+                for n in ast.walk(node.type)
+            }
+            if not any(name.endswith("Error") or name == "StaleEdit" for name in names):
+                continue
+            inner = list(ast.walk(ast.Module(body=node.body, type_ignores=[])))
+            called = {
+                c.func.attr if isinstance(c.func, ast.Attribute) else getattr(c.func, "id", "")
+                for c in inner
+                if isinstance(c, ast.Call)
+            }
+            sets_rollback = any(
+                isinstance(t, ast.Attribute) and t.attr == "rollback"
+                for a in inner
+                if isinstance(a, ast.Assign)
+                for t in a.targets
+            )
+            raises = any(isinstance(n, ast.Raise) for n in inner)
+            found.append(
+                (
+                    str(path.relative_to(root)),
+                    node.lineno,
+                    bool(called & ROLLS_BACK) or sets_rollback or raises,
+                )
+            )
+    return found
+
+
+def test_every_refusal_in_a_controller_rolls_the_request_back():
+    """Issue 12, item 9, in general: an operation may have changed rows before it refused, and a
+    page rendered with status 200 would be committed; each handler of a refusal must roll back."""
+    handlers = _refusal_handlers()
+    assert len(handlers) > 30  # the scan finds the controllers' handlers
+    assert [h[:2] for h in handlers if not h[2]] == []
