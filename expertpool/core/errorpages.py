@@ -16,16 +16,22 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, g, render_template, request
+from flask import Flask, Response, current_app, g, render_template, request
 from flask_babel import gettext as _
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import InternalServerError
 
 from ..db import db
 
 log = logging.getLogger(__name__)
 
 HTTP_ERRORS = (400, 403, 404, 409, 413, 429, 500)
+# A database too busy to take the write, rather than broken: SQLite's lock wait ran out, or
+# PostgreSQL's lock_not_available, deadlock_detected, serialization_failure.
+BUSY_SQLITE = ("database is locked", "database table is locked")
+BUSY_SQLSTATES = {"55P03", "40P01", "40001"}
+RETRY_AFTER_S = 5
 
 
 def init_app(app: Flask) -> None:
@@ -34,6 +40,7 @@ def init_app(app: Flask) -> None:
         app.register_error_handler(code, error_page)
     app.register_error_handler(StaleDataError, _stale_data)
     app.register_error_handler(IntegrityError, _integrity)
+    app.register_error_handler(OperationalError, _operational)
 
 
 def rollback() -> None:
@@ -92,6 +99,33 @@ def _stale_data(error: StaleDataError) -> Response:
 def _integrity(error: IntegrityError) -> Response:
     log.warning("integrity error on %r: %r", request.path, error.orig)
     return conflict(duplicate_message())
+
+
+def busy_message() -> str:
+    return _(
+        "The system is busy and could not save this just now. Nothing was saved. Try again in a moment."
+    )
+
+
+def is_busy(error: OperationalError) -> bool:
+    """Whether the database refused for being busy (worth a retry), not for being broken."""
+    if getattr(error.orig, "sqlstate", None) in BUSY_SQLSTATES:
+        return True
+    return any(text in str(error.orig) for text in BUSY_SQLITE)
+
+
+def _operational(error: OperationalError) -> Response:
+    if not is_busy(error):  # a real failure: what Flask does with any unhandled exception
+        propagate = current_app.config.get("PROPAGATE_EXCEPTIONS")
+        if propagate or (propagate is None and (current_app.testing or current_app.debug)):
+            raise error
+        current_app.log_exception((type(error), error, error.__traceback__))
+        return error_page(InternalServerError(original_exception=error))
+    log.warning("database busy on %r: %s", request.path, error.orig)
+    rollback()
+    response = _render(503, busy_message(), reload_url())
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
 
 
 def _render(code: int, message: str, reload: str | None = None) -> Response:

@@ -122,6 +122,38 @@ def test_the_plain_page_is_shown_when_the_full_one_cannot_render(
     assert "data-plain-error" in response.get_data(as_text=True)
 
 
+def test_a_database_too_busy_to_write_is_a_503_page_and_saves_nothing(
+    client, auth, make_expert, monkeypatch
+):
+    """A write that waited its full turn for SQLite's lock (another process's long write) was a
+    500 "database is locked"; now a 503 page that says to try again, with Retry-After."""
+    import importlib
+    import sqlite3
+
+    db_module = importlib.import_module("expertpool.db")  # the module, not the `db` it exports
+
+    expert = make_expert(department="原部门")
+    auth.login()
+    monkeypatch.setattr(db_module, "SQLITE_BUSY_TIMEOUT_MS", 200)  # new connections wait 0.2 s
+    expert_id = expert.id
+    db.session.remove()
+    db.engine.dispose()
+    expert = db.session.get(Expert, expert_id)
+    other = sqlite3.connect(db.engine.url.database, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # the other writer holds the lock throughout
+        response = _save_profile(client, expert, "不会保存")
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    page = response.get_data(as_text=True)
+    assert "系统繁忙" in page and 'data-menu="system"' in page
+    db.session.expire_all()
+    assert db.session.get(Expert, expert.id).department == "原部门"
+
+
 # Calls that roll the request back (core.requests.fail, core.errorpages.conflict, and the
 # features' wrappers of them) or end it with an error status (abort, a re-raise).
 ROLLS_BACK = {"fail", "conflict", "_refuse", "_stale", "_invalid", "form_errors", "abort"}
