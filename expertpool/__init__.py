@@ -6,17 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from flask import (
-    Flask,
-    Response,
-    flash,
-    g,
-    has_request_context,
-    render_template,
-    request,
-    session,
-)
-from flask_babel import gettext as _
+from flask import Flask, Response, g, has_request_context, request, session
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -37,7 +27,7 @@ from . import (
     submissions,
 )
 from .config import check_config, load_config
-from .core import audit, logs
+from .core import audit, errorpages, logs
 from .core.access import undeclared_endpoints
 from .db import configure_sqlite, db
 from .extensions import babel, csrf, limiter, login_manager, migrate
@@ -146,28 +136,8 @@ def _install_request_hooks(app: Flask) -> None:
         actor = current_user if current_user.is_authenticated else None
         audit.set_actor(db.session, actor)
 
-    @app.after_request
-    def finish_transaction(response: Response) -> Response:
-        """One commit per request, here; a failed request leaves the database as it was."""
-        if response.status_code >= 400 or g.get("rollback"):
-            db.session.rollback()
-            return response
-        try:
-            db.session.commit()
-        except StaleDataError:
-            db.session.rollback()
-            return _conflict(
-                _(
-                    "Someone else changed this record while you were editing it. "
-                    "Reload the page to see their changes, then edit again."
-                )
-            )
-        except IntegrityError as exc:
-            db.session.rollback()
-            log.warning("integrity error on %r: %r", request.path, exc.orig)
-            return _conflict(_("The change conflicts with existing data and was not saved."))
-        return response
-
+    # Registered first, so it runs last (Flask calls after_request hooks in reverse): it also
+    # covers the 409 page that `finish_transaction` puts in place of a response it cannot commit.
     @app.after_request
     def security_headers(response: Response) -> Response:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -180,18 +150,20 @@ def _install_request_hooks(app: Flask) -> None:
         )
         return response
 
-    for code in (400, 403, 404, 409, 413, 429, 500):
-        app.register_error_handler(code, _error_page)
-
-
-def _conflict(message: str) -> Response:
-    flash(message, "danger")
-    return Response(render_template("error.html", code=409, message=message), status=409)
-
-
-def _error_page(error: Any) -> tuple[str, int]:
-    code = getattr(error, "code", 500) or 500
-    return render_template("error.html", code=code, message=getattr(error, "description", "")), code
+    @app.after_request
+    def finish_transaction(response: Response) -> Response:
+        """One commit per request, here; a failed request leaves the database as it was."""
+        if response.status_code >= 400 or g.get("rollback"):
+            db.session.rollback()
+            return response
+        try:
+            db.session.commit()
+        except StaleDataError:
+            return errorpages.conflict(errorpages.stale_message())
+        except IntegrityError as exc:
+            log.warning("integrity error on %r: %r", request.path, exc.orig)
+            return errorpages.conflict(errorpages.duplicate_message())
+        return response
 
 
 def _check_access_declared(app: Flask) -> None:

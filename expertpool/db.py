@@ -72,3 +72,22 @@ def savepoint(session: Session) -> Iterator[None]:
             connection.exec_driver_sql("BEGIN")
     with session.begin_nested():
         yield
+
+
+@contextmanager
+def short_lock_wait(session: Session, milliseconds: int) -> Iterator[None]:
+    """Wait at most `milliseconds` for SQLite's write lock inside the block (then "locked").
+
+    For writes a page can do without (where a learner was last): such a page should not wait the
+    full SQLITE_BUSY_TIMEOUT_MS behind a long writer. PostgreSQL locks rows, not the database, so
+    nothing changes there.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    connection.exec_driver_sql(f"PRAGMA busy_timeout={int(milliseconds)}")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")

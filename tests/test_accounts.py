@@ -232,3 +232,49 @@ def test_language_defaults_to_chinese_and_switches(client, admin, auth):
     assert "Sign out" in page and "退出" not in page
     db.session.refresh(admin)
     assert admin.locale == "en"  # remembered for the user
+
+
+def test_a_refused_admin_edit_saves_nothing(client, admin, auth):
+    """Issue 12, item 9: the refusal was shown, but the name, e-mail and password had changed."""
+    auth.login()
+    hash_before = admin.password_hash
+    response = client.post(
+        f"/admin/users/{admin.id}",
+        data={
+            "username": "admin",
+            "name": "改过的名字",
+            "email": "changed@example.cn",
+            "roles": ["trainee"],
+            "active": "y",
+            "password": "another-password-1",
+        },
+    )
+    assert response.status_code == 200
+    assert "不能取消自己的管理员角色" in response.get_data(as_text=True)
+    db.session.expire_all()
+    stored = db.session.get(User, admin.id)
+    assert (stored.name, stored.email, stored.password_hash) == (
+        "admin",
+        "admin@example.cn",
+        hash_before,
+    )
+    assert stored.is_admin
+
+
+def test_an_admin_edit_to_a_taken_username_is_a_form_error(client, admin, auth, make_user):
+    make_user(Role.TRAINEE, username="taken")
+    other = make_user(Role.TRAINEE, username="other")
+    auth.login()
+    response = client.post(
+        f"/admin/users/{other.id}",
+        data={
+            "username": "taken",
+            "name": "新名字",
+            "email": "other@example.cn",
+            "roles": ["trainee"],
+        },
+    )
+    assert response.status_code == 200
+    assert "用户名 taken 已被占用。" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, other.id).name == "other"

@@ -161,12 +161,10 @@ def lesson(slug: str, lesson_id: int) -> Any:
     enrollment, refusal = _learning_access(course)
     if refusal is not None:
         return refusal
-    if enrollment is not None:
-        ops.record_visit(db.session, enrollment, item)
     lessons = course.lessons
     index = lessons.index(item)
     row = enrollment.progress_of(item.id) if enrollment else None
-    return render_template(
+    page = render_template(
         "courses/lesson.html",
         course=course,
         lesson=item,
@@ -177,6 +175,9 @@ def lesson(slug: str, lesson_id: int) -> Any:
         next=lessons[index + 1] if index + 1 < len(lessons) else None,
         form=ActionForm(),
     )
+    if enrollment is not None:  # after rendering: a lock it takes is held only until the commit
+        ops.record_visit(db.session, enrollment, item)
+    return page
 
 
 @login_required

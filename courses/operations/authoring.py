@@ -7,20 +7,22 @@ fit for the user. Validation of course fields is shared with the folder importer
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from expertpool.accounts.models import User
 from expertpool.core import storage
 from expertpool.core.pdftext import is_pdf
 from expertpool.core.textlists import split_list
-from expertpool.db import utcnow
+from expertpool.db import savepoint, utcnow
 
 from .. import grading
 from ..constants import (
@@ -155,8 +157,8 @@ def create_course(session: Session, actor: User | None, data: dict[str, Any]) ->
         )
     course = Course(status=DRAFT, created_by_id=getattr(actor, "id", None))
     apply_course_fields(course, data)
-    session.add(course)
-    session.flush()
+    with _slug_unique(session, data["slug"]):
+        session.add(course)
     material_changed(session, course)
     return course
 
@@ -177,10 +179,29 @@ def update_course(
         raise CourseError(
             str(_l("A course with the short name %(slug)s already exists.", slug=merged["slug"]))
         )
-    apply_course_fields(course, data)
-    session.flush()
+    with _slug_unique(session, merged["slug"]):
+        apply_course_fields(course, data)
     material_changed(session, course)
     return course
+
+
+@contextmanager
+def _slug_unique(session: Session, slug: str) -> Iterator[None]:
+    """Make the block's changes and flush them; a short name taken meanwhile is refused as before.
+
+    Inside a SAVEPOINT (opened before the changes: opening it flushes what is pending), so the
+    refusal leaves the rest of the transaction usable.
+    """
+    try:
+        with savepoint(session):
+            yield
+            session.flush()
+    except IntegrityError:
+        if not session.scalar(select(Course.id).where(Course.slug == slug)):
+            raise
+        raise CourseError(
+            str(_l("A course with the short name %(slug)s already exists.", slug=slug))
+        ) from None
 
 
 def set_prerequisites(session: Session, course: Course, prerequisites: Iterable[Course]) -> None:

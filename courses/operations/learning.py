@@ -7,14 +7,18 @@ a message fit for the user. `now` can be given so tests need no clock.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from expertpool.accounts.models import User
-from expertpool.db import utcnow
+from expertpool.db import savepoint, short_lock_wait, utcnow
 
 from ..constants import COMPLETED, ENROLLED
 from ..errors import CourseError, PrerequisiteMissing
@@ -22,6 +26,9 @@ from ..models import Certificate, Course, Enrollment, Lesson, LessonProgress
 from ..queries.certificates import certificate_is_current, certificate_of
 from ..queries.learning import latest_enrollment, missing_prerequisites, progress
 from .certificates import issue_certificate
+
+log = logging.getLogger(__name__)
+VISIT_LOCK_WAIT_MS = 500  # a lesson page waits this long at most to note where the learner is
 
 # --- enrolment --------------------------------------------------------------------------------
 
@@ -146,11 +153,32 @@ def _progress_row(enrollment: Enrollment, lesson: Lesson) -> LessonProgress:
     return row
 
 
-def record_visit(session: Session, enrollment: Enrollment, lesson: Lesson) -> None:
-    """Remember the lesson as the place to resume."""
-    if enrollment.last_lesson_id != lesson.id:
-        enrollment.last_lesson_id = lesson.id
-        session.flush()
+def record_visit(session: Session, enrollment: Enrollment, lesson: Lesson) -> bool:
+    """Remember the lesson as the place to resume; whether it was written.
+
+    A lesson page is a GET, read by many learners at once, so this writes only when the learner
+    moved to another lesson, as one UPDATE of that column (no audit row: where a learner is
+    reading changes nothing in their record). It is bookkeeping the page can do without: inside
+    a SAVEPOINT and waiting only VISIT_LOCK_WAIT_MS for SQLite's write lock, so a busy database
+    ("database is locked") costs the resume point, never the page.
+    """
+    if enrollment.last_lesson_id == lesson.id:
+        return False
+    try:
+        with savepoint(session), short_lock_wait(session, VISIT_LOCK_WAIT_MS):
+            session.execute(
+                update(Enrollment)
+                .where(Enrollment.id == enrollment.id)
+                .values(last_lesson_id=lesson.id)
+                .execution_options(synchronize_session=False)
+            )
+    except OperationalError as exc:
+        log.warning(
+            "visit of lesson %r not recorded for enrolment %r: %s", lesson.id, enrollment.id, exc
+        )
+        return False
+    set_committed_value(enrollment, "last_lesson_id", lesson.id)
+    return True
 
 
 def save_position(

@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
 from ..core.access import Role, login_required, public, roles_required
+from ..core.errors import OperationError
 from ..core.pagination import page_arg, paginate_query
-from ..core.requests import get_or_404
+from ..core.requests import fail, get_or_404
 from ..db import db
 from ..extensions import limiter
 from . import operations as ops
@@ -69,8 +70,8 @@ def register() -> Any:
     if form.validate_on_submit():
         try:
             user = _register(form)
-        except ops.AccountError as exc:
-            flash(str(exc), "danger")
+        except OperationError as exc:  # also a receiver's, e.g. the experts' file
+            _refuse(form, exc)
         else:
             login_user(user)
             flash(_("Welcome! Your account is ready."), "success")
@@ -78,6 +79,16 @@ def register() -> Any:
                 return redirect(url_for("experts.my_file"))
             return redirect(url_for("main.home"))
     return render_template("accounts/register.html", form=form)
+
+
+def _refuse(form: Any, exc: OperationError) -> None:
+    """Roll the request back and show the refusal next to its field (or above the form)."""
+    field = getattr(form, getattr(exc, "field", None) or "", None)
+    if field is None:
+        fail(str(exc))
+        return
+    g.rollback = True
+    field.errors = [*field.errors, str(exc)]
 
 
 def _register(form: RegisterForm) -> User:
@@ -100,7 +111,7 @@ def password() -> Any:
         try:
             ops.change_password(current_user, form.current.data, form.password.data)
         except ops.AccountError as exc:
-            flash(str(exc), "danger")
+            fail(str(exc))
         else:
             flash(_("Your password was changed."), "success")
             return redirect(url_for("main.home"))
@@ -134,7 +145,7 @@ def user_edit(user_id: int | None = None) -> Any:
         try:
             user = _save_user(user, form)
         except ops.AccountError as exc:
-            flash(str(exc), "danger")
+            _refuse(form, exc)
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("accounts.users"))
@@ -142,22 +153,16 @@ def user_edit(user_id: int | None = None) -> Any:
 
 
 def _save_user(user: User | None, form: UserForm) -> User:
+    """Every refusal comes before the first change, so a refused edit saves nothing."""
+    if user is None and not form.password.data:
+        raise ops.AccountError(_("A new account needs a password."), "password")
+    if user is not None and user.id == current_user.id and Role.ADMIN.value not in form.roles.data:
+        raise ops.AccountError(_("You cannot remove your own administrator role."), "roles")
+    values = {"username": form.username.data, "name": form.name.data, "email": form.email.data}
     if user is None:
-        if not form.password.data:
-            raise ops.AccountError(_("A new account needs a password."))
-        user = ops.create_user(
-            db.session,
-            username=form.username.data,
-            name=form.name.data,
-            email=form.email.data,
-            password=form.password.data,
-        )
+        user = ops.create_user(db.session, password=form.password.data, **values)
     else:
-        user.username, user.name, user.email = form.username.data, form.name.data, form.email.data
-        if form.password.data:
-            user.set_password(form.password.data)
-    if user.id == current_user.id and Role.ADMIN.value not in form.roles.data:
-        raise ops.AccountError(_("You cannot remove your own administrator role."))
+        ops.update_user(db.session, user, password=form.password.data, **values)
     ops.set_roles(user, form.roles.data)
     user.active = form.active.data
     return user

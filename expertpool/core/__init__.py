@@ -13,6 +13,7 @@ def init_app(app: Flask) -> None:
     from . import (
         audit,
         embeddings,
+        errorpages,
         exports,
         features,
         forking,
@@ -37,5 +38,6 @@ def init_app(app: Flask) -> None:
     jobs.init_app(app)
     maintenance.init_app(app)
     exports.init_app(app)
+    errorpages.init_app(app)
     app.jinja_env.globals["page_window"] = pagination.page_window
     app.cli.add_command(backup_cli)

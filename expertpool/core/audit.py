@@ -66,13 +66,20 @@ def record(
     action: str,
     changes: dict[str, list[Any]] | None = None,
     note: str | None = None,
+    *,
+    entity_id: int | None = None,
 ) -> AuditLog:
-    """Log an event that changes no audited row (a backup, a restore), by the actor of `set_actor`."""
+    """Log an event the flush cannot see, by the actor of `set_actor`.
+
+    A backup or a restore changes no audited row; a bulk `UPDATE` (a submission's status step)
+    changes one without the ORM's attribute history, so its caller names the row.
+    """
     actor_id, actor_name = session.info.get("audit_actor", (None, "system"))
     row = AuditLog(
         actor_id=actor_id,
         actor_name=actor_name,
         entity_type=entity_type,
+        entity_id=entity_id,
         action=action,
         changes=_jsonable(changes or {}),
         note=note if note is not None else session.info.get("audit_note"),

@@ -7,9 +7,11 @@ compared); every path that stores or looks up an institution comes through here.
 from __future__ import annotations
 
 from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..core.names import name_key, tidy_name
+from ..db import savepoint
 from .models import Institution, InstitutionAlias
 
 
@@ -51,11 +53,19 @@ def get_or_create(
         return found
     inst = Institution(name=tidy_name(name), province=province, city=city, kind=kind)
     inst.aliases.append(InstitutionAlias(alias=name_key(name)))
-    session.add(inst)
-    if flush:
-        session.flush()
-    else:
+    if not flush:
+        session.add(inst)
         unflushed[name_key(name)] = inst
+        return inst
+    try:  # in a SAVEPOINT: another request may be creating the same institution right now
+        with savepoint(session):
+            session.add(inst)
+            session.flush()
+    except IntegrityError:
+        found = resolve(session, name)
+        if found is None:
+            raise
+        return found  # theirs, committed meanwhile: both saves name the one institution
     return inst
 
 

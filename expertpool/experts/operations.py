@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
@@ -280,6 +281,8 @@ def create_expert(
     `flush=False` (bulk imports) leaves the expert and a new institution pending, so a whole
     file is written in one flush."""
     data = _with_clean_province(_with_clean_id_number(data), None)
+    if flush:  # (an import checks its whole file at once)
+        refuse_taken_email(session, data.get("email"))
     expert = Expert(status=status)
     for key in ORDINARY_FIELDS + ADMIN_ONLY_FIELDS:
         if key in data:
@@ -370,12 +373,25 @@ def update_ordinary(
     if "province" in allowed:
         data = _with_clean_id_number(data, expert.id_number)
         data = _with_clean_province(data, expert.province)
+    if "email" in allowed and data.get("email") != expert.email:
+        refuse_taken_email(session, data.get("email"), but=expert.id)
     for key in allowed:
         if key in data:
             setattr(expert, key, data[key])
     touch(expert)
     session.flush()
     return expert
+
+
+def refuse_taken_email(session: Session, email: str | None, *, but: int | None = None) -> None:
+    """Refuse an e-mail another expert's file has (the column is unique)."""
+    if not email:
+        return
+    stmt = select(Expert.id).where(Expert.email == email)
+    if but is not None:
+        stmt = stmt.where(Expert.id != but)
+    if session.scalar(stmt) is not None:
+        raise ExpertError(str(_l("Another expert's file has the e-mail %(email)s.", email=email)))
 
 
 def request_review_fields(

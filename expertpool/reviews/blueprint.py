@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Blueprint
 
 from . import controllers as c
 
+log = logging.getLogger(__name__)
 bp = Blueprint("reviews", __name__, template_folder="templates")
 
 rule = bp.add_url_rule
@@ -48,6 +50,7 @@ def inbox_badge() -> dict[str, Any]:
     def inbox_unread() -> int:
         from flask_login import current_user
         from sqlalchemy import select
+        from sqlalchemy.exc import SQLAlchemyError
 
         from ..db import db
         from ..experts.models import Expert
@@ -55,8 +58,14 @@ def inbox_badge() -> dict[str, Any]:
 
         if not current_user.is_authenticated:
             return 0
-        expert_id = db.session.scalar(select(Expert.id).where(Expert.user_id == current_user.id))
-        return unread_count(db.session, current_user, expert_id)
+        try:
+            expert_id = db.session.scalar(
+                select(Expert.id).where(Expert.user_id == current_user.id)
+            )
+            return unread_count(db.session, current_user, expert_id)
+        except SQLAlchemyError:  # a badge never breaks a page (e.g. an error page's)
+            log.exception("inbox count failed")
+            return 0
 
     return {"inbox_unread": inbox_unread}
 

@@ -10,7 +10,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -20,7 +19,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..core import storage
+from ..core import errorpages, storage
 from ..core.access import Role, login_required, roles_required
 from ..core.pagination import page_arg, paginate_query
 from ..core.requests import fail, get_or_404
@@ -71,9 +70,7 @@ def _invalid(form: Any) -> None:
 
 
 def _stale(message: str) -> Response:
-    g.rollback = True
-    flash(message, "danger")
-    return Response(render_template("error.html", code=409, message=message), status=409)
+    return errorpages.conflict(message)
 
 
 # --- the expert's pages -----------------------------------------------------------------------

@@ -561,8 +561,16 @@ def _submit(session: Session, assignment: Assignment, review: Review) -> None:
 
 
 def _complete_if_done(session: Session, submission: Submission) -> None:
-    """Completed once some review is in and nobody is still invited or reviewing."""
-    statuses = {a.status for a in _assignments(session, submission.id)}
+    """Completed once some review is in and nobody is still invited or reviewing.
+
+    The statuses are read from the database, not from assignments this session loaded before
+    (another expert's may have been submitted since), after locking the submission's row so
+    that the last two reviews of a panel, submitted at once, cannot both miss each other.
+    """
+    session.execute(select(Submission.id).where(Submission.id == submission.id).with_for_update())
+    statuses = set(
+        session.scalars(select(Assignment.status).where(Assignment.submission_id == submission.id))
+    )
     if AssignmentStatus.COMPLETED in statuses and not statuses & OPEN_STATUSES:
         submission_ops.set_status(session, submission, SubmissionStatus.COMPLETED)
 

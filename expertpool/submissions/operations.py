@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..accounts.models import User
 from ..core import audit, province_ui, signals, storage
@@ -287,11 +288,30 @@ def withdraw_submission(
 
 
 def set_status(session: Session, submission: Submission, status: str) -> bool:
-    """Move along the review steps; False (and no change) when the step does not apply."""
-    if status == submission.status or status not in TRANSITIONS.get(submission.status, ()):
+    """Move along the review steps; False (and no change) when the step does not apply.
+
+    A step follows from what happened to the panel (an expert accepted, the last review came in),
+    and two experts answering at the same moment must both be kept. So the step is one
+    `UPDATE ... WHERE status = <old>` that leaves the version alone, and is audited here: a
+    versioned write of the row would refuse the second answer as a concurrent edit of the
+    submission (`StaleDataError`), and an administrator's form open on the submission stays valid.
+    """
+    old = submission.status
+    if status == old or status not in TRANSITIONS.get(old, ()):
         return False
-    submission.status = status
-    session.flush()
+    moved = session.execute(
+        update(Submission)
+        .where(Submission.id == submission.id, Submission.status == old)
+        .values(status=status)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not moved:  # another request took this step (or another) first: read where it is now
+        session.expire(submission, ["status"])
+        return False
+    set_committed_value(submission, "status", status)
+    audit.record(
+        session, "Submission", "update", {"status": [old, status]}, entity_id=submission.id
+    )
     return True
 
 
