@@ -27,6 +27,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import from_excel
 
+from .cells import FORMULA_START, csv_row, printable, xlsx_cell
 from .province_ui import unknown_province_message
 from .provinces import UnknownProvince, normalise_province
 from .textlists import split_list as split_items
@@ -36,7 +37,6 @@ log = logging.getLogger(__name__)
 Table = Iterator[tuple[int, Sequence[Any]]]  # (spreadsheet row number, cells)
 
 BOM = b"\xef\xbb\xbf"
-FORMULA_START = ("=", "+", "-", "@")
 _DATE = re.compile(
     r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
     r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
@@ -165,6 +165,8 @@ def cell_text(value: Any) -> str | None:
     """A cell as trimmed text: integral numbers without '.0', CSV formula guards removed.
 
     Booleans read as 1/0 (the yes/no words understand those); a list (JSON) joins with ';'.
+    Control characters XML cannot hold (U+0001, U+000B...) are dropped, so no import stores
+    text that would break an export (`core.cells.printable`).
     """
     if value is None:
         return None
@@ -178,9 +180,9 @@ def cell_text(value: Any) -> str | None:
         text = value.date().isoformat()
     else:
         text = str(value)
-    text = text.replace("\u3000", " ").strip()
-    if text.startswith("'") and text[1:2] in FORMULA_START:
-        text = text[1:]
+    text = printable(text).replace("\u3000", " ").strip()
+    if text.startswith("'") and text[1:2] and text[1] in FORMULA_START:
+        text = text[1:].strip()
     return text or None
 
 
@@ -476,9 +478,7 @@ def write_data_sheet(
             ws.column_dimensions[letter].number_format = "@"
     for row_index, row in enumerate(rows, start=2):
         for col_index, (column, value) in enumerate(zip(columns, row, strict=True), start=1):
-            cell = ws.cell(row=row_index, column=col_index, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"  # never a formula, whatever the text starts with
+            cell = xlsx_cell(ws, row_index, col_index, value)  # never a formula
             if column.kind == "date" and value is not None:
                 cell.number_format = "yyyy-mm-dd"
             elif column.kind in _TEXT_KINDS:
@@ -519,17 +519,7 @@ def workbook_bytes(wb: Any) -> bytes:
 def csv_bytes(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(headers)
+    writer.writerow(csv_row(headers))
     for row in rows:
-        writer.writerow([_csv_cell(v) for v in row])
+        writer.writerow(csv_row(row))  # "=..." guarded; the importer drops the quote again
     return out.getvalue().encode("utf-8-sig")
-
-
-def _csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    text = str(value)
-    # Excel would run "=..." as a formula; the importer drops this quote again.
-    return "'" + text if text.startswith(FORMULA_START) else text
