@@ -49,3 +49,18 @@ def test_csv_export_round_trips_through_the_importer():
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     assert rows[1] == ["'" + HOSTILE_NAME, "-1"] and rows[2] == ["'\t=1", "2"]
     assert tabular.cell_text(rows[1][0]) == HOSTILE_NAME  # the importer drops the guard again
+
+
+def test_every_spreadsheet_writer_goes_through_the_rule():
+    """A module that writes XLSX or CSV uses core/cells.py (directly or through core.tabular)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    writers = ("csv.writer(", "DictWriter(", "Workbook(")
+    through_rule = ("cells import", "from .cells", "write_data_sheet(", "csv_bytes(")
+    unguarded = []
+    for path in [*root.glob("expertpool/**/*.py"), *root.glob("courses/**/*.py")]:
+        source = path.read_text("utf-8")
+        if any(w in source for w in writers) and not any(r in source for r in through_rule):
+            unguarded.append(str(path.relative_to(root)))
+    assert unguarded == []
