@@ -70,3 +70,20 @@ def test_login_and_language_do_not_redirect_off_site(client, make_user, target):
     assert "evil" not in _location(response) and "javascript" not in response.headers["Location"]
     response = client.post("/language", data={"locale": "en", "next": target})
     assert "evil" not in _location(response) and "javascript" not in response.headers["Location"]
+
+
+@pytest.mark.parametrize(
+    "target", ["/\\evil.example", "https://evil.example", "/admin/jobs?page=2"]
+)
+def test_jobs_retry_goes_back_only_on_this_site(app, client, auth, admin, target):
+    from expertpool.core.jobs import enqueue
+    from expertpool.core.jobs.models import JobStatus
+    from expertpool.db import db
+
+    app.config["JOBS_EAGER"] = False  # the retried job stays queued
+    job = enqueue(db.session, "matching.index_experts", {"expert_ids": []})
+    job.status, job.attempts, job.error = JobStatus.FAILED, 5, "boom"
+    db.session.commit()
+    auth.login()
+    location = _location(client.post(f"/admin/jobs/{job.id}/retry", data={"next": target}))
+    assert location == (target if target.startswith("/admin") else "/admin/jobs")
