@@ -16,6 +16,15 @@ DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,  # default: generated once and kept in instance/secret_key
     "MAX_CONTENT_LENGTH": 50 * 1024 * 1024,  # uploads: 50 MiB
     "UPLOAD_FOLDER": None,  # default: <instance>/uploads
+    # Import files (XLSX/CSV) are checked before they are expanded (core/sheetlimits.py): rows
+    # and columns of a sheet, characters in a cell (Excel's own limit), what an XLSX unpacks
+    # to and how many parts it has, the length of a CSV line.
+    "IMPORT_MAX_ROWS": 50_000,
+    "IMPORT_MAX_COLUMNS": 200,
+    "IMPORT_MAX_CELL_CHARS": 32_767,
+    "IMPORT_MAX_UNPACKED_MB": 100,
+    "IMPORT_MAX_ZIP_MEMBERS": 1_000,
+    "IMPORT_MAX_LINE_CHARS": 1_000_000,
     "SESSION_COOKIE_SECURE": False,  # set true behind HTTPS
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",

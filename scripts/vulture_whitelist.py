@@ -196,3 +196,9 @@ warm_up_thread  # gunicorn.conf.py joins it before forking (wsgi.py)
 excluded_counts  # read by matching/templates/matching/candidates.html (matching/service.py)
 PARTS  # the pool snapshot's parts, for tests and scripts that move every stamp (matching/snapshot.py)
 forget_analysed  # tests and benchmarks measuring a first highlight (core/search/highlight.py)
+_.buffer_text  # expat parser settings and handlers, read by expat (core/sheetlimits.py)
+_.buffer_size
+_.StartElementHandler
+_.EndElementHandler
+_.CharacterDataHandler
+_.StartDoctypeDeclHandler

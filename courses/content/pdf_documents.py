@@ -26,6 +26,8 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from expertpool.core.cells import printable
+
 FONT = "WenQuanYiMicroHei"
 FONT_FILE = Path(__file__).resolve().parents[1] / "fonts" / "WenQuanYiMicroHei.ttf"
 
@@ -59,6 +61,7 @@ def certificate_pdf(
     issuer: str = "国家标准物质审评专家库培训平台",
 ) -> bytes:
     """An A4 landscape certificate, Chinese with English subtitles."""
+    learner_name, course_title, issuer = map(printable, (learner_name, course_title, issuer))
     font = _font()
     buffer = io.BytesIO()
     width, height = landscape(A4)
@@ -174,4 +177,5 @@ def table_pdf(
 
 
 def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Paragraph markup of plain text, without the control characters a PDF cannot show."""
+    return printable(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from expertpool.accounts.models import User
+from expertpool.core.cells import append_row
 
 from ..constants import COMPLETED, EXPIRED, SUBMITTED
 from ..models import Certificate, Course, Enrollment, QuizAttempt
@@ -221,8 +222,8 @@ def to_xlsx(
 
 
 def _table(sheet: object, header: list[str], rows: list[list[object]]) -> None:
-    sheet.append(header)  # type: ignore[attr-defined]
+    append_row(sheet, header)
     for cell in sheet[1]:  # type: ignore[index]
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append(row)  # type: ignore[attr-defined]
+        append_row(sheet, row)  # course titles and provinces are typed by people

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from expertpool.accounts.models import User
 from expertpool.core import exports
+from expertpool.core.cells import append_row
 from expertpool.core.jobs import JobContext, JobFailed
 
 from ..content import pdf_documents
@@ -155,20 +156,22 @@ def to_xlsx(t: Transcript, labels: Mapping[str, str] | None = None) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = lb["courses"][:31]
-    sheet.append([lb["learner"], t.user.name, t.user.organisation or ""])
+    # Names, organisations and course titles are typed by people: every cell goes through the
+    # export rule (never a formula, no control characters).
+    append_row(sheet, [lb["learner"], t.user.name, t.user.organisation or ""])
     sheet.append([])
-    sheet.append(_course_columns(lb))
+    append_row(sheet, _course_columns(lb))
     for cell in sheet[3]:
         cell.font = Font(bold=True)
     for row in t.rows:
         values = _row_values(row, lb)
         values[4] = row.hours
-        sheet.append(values)
+        append_row(sheet, values)
     years = book.create_sheet(lb["hours_by_year"][:31])
-    years.append([lb["year"], lb["hours"]])
+    append_row(years, [lb["year"], lb["hours"]])
     for year, hours in t.hours_by_year.items():
-        years.append([year, hours])
-    years.append([lb["total"], t.total_hours])
+        append_row(years, [year, hours])
+    append_row(years, [lb["total"], t.total_hours])
     for column, width in zip("ABCDEF", (48, 14, 12, 12, 8, 24), strict=True):
         sheet.column_dimensions[column].width = width
     out = io.BytesIO()

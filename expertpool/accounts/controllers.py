@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -13,7 +12,7 @@ from sqlalchemy import select
 from ..core.access import Role, login_required, public, roles_required
 from ..core.errors import OperationError
 from ..core.pagination import page_arg, paginate_query
-from ..core.requests import fail, get_or_404
+from ..core.requests import fail, get_or_404, safe_next
 from ..db import db
 from ..extensions import limiter
 from . import operations as ops
@@ -26,15 +25,8 @@ def _login_limit() -> str:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site relative redirects after login."""
-    if (
-        target
-        and not urlsplit(target).netloc
-        and target.startswith("/")
-        and not target.startswith("//")
-    ):
-        return target
-    return url_for("main.home")
+    """Only same-site relative redirects after login (`core.requests.safe_next`)."""
+    return safe_next(target, url_for("main.home"))
 
 
 @public

@@ -5,6 +5,13 @@ generated name, so nothing the uploader chose decides where a file lands; the da
 the path relative to the folder. Every path read back, served or deleted — and every file an
 import folder names — goes through `resolve`, which refuses anything outside its folder: an
 absolute path, `..`, or a symbolic link that leads out (the path is resolved first).
+
+Files are served by `send` with a type that cannot run in our origin (issue 12 item 12): only
+PDF, plain images, video and audio are shown inline; anything else is a download, and a type a
+browser would render or run (HTML, XHTML, SVG, XML, JavaScript, CSS...) is sent as
+`application/octet-stream` — a `<script src>` or `<iframe>` on our origin cannot use an
+uploaded .js or .html. The app adds `X-Content-Type-Options: nosniff` to every response, so
+the browser keeps to the type it is given.
 """
 
 from __future__ import annotations
@@ -23,6 +30,30 @@ log = logging.getLogger(__name__)
 
 _SUFFIX = re.compile(r"\.[a-z0-9]{1,10}")
 
+DOWNLOAD_TYPE = "application/octet-stream"
+# Types a browser shows without running anything in our origin: served inline when asked.
+INLINE_TYPES = frozenset(
+    {
+        "application/pdf",
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "video/mp4",
+        "video/webm",
+        "video/ogg",
+        "video/x-m4v",
+        "audio/mpeg",
+        "audio/ogg",
+        "audio/wav",
+        "audio/webm",
+    }
+)
+# Text a browser only displays; every other text/* (html, javascript, xml, css...) is active.
+_PASSIVE_TEXT = frozenset({"text/plain", "text/csv"})
+# Other types a browser renders or runs: XML of any kind (+xml: SVG, XHTML...), scripts, HTML.
+_ACTIVE_SUBTYPES = re.compile(r"xml|.*\+xml|.*(html|javascript|ecmascript|flash|x-sh\b).*")
+
 
 class UnsafePath(ValueError):
     """The path names something outside its folder (or nothing at all)."""
@@ -30,6 +61,23 @@ class UnsafePath(ValueError):
 
 def guess_mime(filename: str) -> str:
     return mimetypes.guess_type(filename)[0] or "application/octet-stream"
+
+
+def served_type(mime: str | None, filename: str) -> str:
+    """The Content-Type a stored file is sent with: its own, unless a browser could run it.
+
+    `mime` may come from the uploader (a submission attachment's declared type), so it is not
+    trusted: a type that could render or run in our origin becomes `application/octet-stream`.
+    """
+    base = (mime or guess_mime(filename)).split(";")[0].strip().lower()
+    if not re.fullmatch(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*", base):
+        return DOWNLOAD_TYPE
+    if base in INLINE_TYPES or base in _PASSIVE_TEXT:
+        return base
+    kind, subtype = base.split("/", 1)
+    if kind in ("text", "multipart") or _ACTIVE_SUBTYPES.fullmatch(subtype):
+        return DOWNLOAD_TYPE
+    return base
 
 
 def safe_suffix(filename: str) -> str:
@@ -103,7 +151,9 @@ def send(
 ) -> Any:
     """The stored file as a response (404 when missing or outside `root`).
 
-    `conditional=True` gives ETags and HTTP Range (206), which videos need.
+    Inline only for `INLINE_TYPES` (a download otherwise, whatever the caller asked), with the
+    type `served_type` allows. `conditional=True` gives ETags and HTTP Range (206), which
+    videos need.
     """
     try:
         path = resolve(root, relative or "")
@@ -111,10 +161,11 @@ def send(
         abort(404)
     if not path.is_file():
         abort(404)
+    mimetype = served_type(mime, name or path.name)
     return send_file(
         path,
-        mimetype=mime or guess_mime(name or path.name),
-        as_attachment=as_attachment,
+        mimetype=mimetype,
+        as_attachment=as_attachment or mimetype not in INLINE_TYPES,
         download_name=name or path.name,
         conditional=True,
         max_age=max_age,

@@ -18,6 +18,7 @@ import re
 import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -27,8 +28,11 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import from_excel
 
+from . import sheetlimits
+from .cells import FORMULA_START, csv_row, printable, xlsx_cell
 from .province_ui import unknown_province_message
 from .provinces import UnknownProvince, normalise_province
+from .sheetlimits import SheetLimits
 from .textlists import split_list as split_items
 
 log = logging.getLogger(__name__)
@@ -36,7 +40,6 @@ log = logging.getLogger(__name__)
 Table = Iterator[tuple[int, Sequence[Any]]]  # (spreadsheet row number, cells)
 
 BOM = b"\xef\xbb\xbf"
-FORMULA_START = ("=", "+", "-", "@")
 _DATE = re.compile(
     r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
     r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
@@ -165,6 +168,8 @@ def cell_text(value: Any) -> str | None:
     """A cell as trimmed text: integral numbers without '.0', CSV formula guards removed.
 
     Booleans read as 1/0 (the yes/no words understand those); a list (JSON) joins with ';'.
+    Control characters XML cannot hold (U+0001, U+000B...) are dropped, so no import stores
+    text that would break an export (`core.cells.printable`).
     """
     if value is None:
         return None
@@ -178,9 +183,9 @@ def cell_text(value: Any) -> str | None:
         text = value.date().isoformat()
     else:
         text = str(value)
-    text = text.replace("\u3000", " ").strip()
-    if text.startswith("'") and text[1:2] in FORMULA_START:
-        text = text[1:]
+    text = printable(text).replace("\u3000", " ").strip()
+    if text.startswith("'") and text[1:2] and text[1] in FORMULA_START:
+        text = text[1:].strip()
     return text or None
 
 
@@ -319,29 +324,63 @@ def require_content(data: bytes) -> None:
         raise FileError(RowError(0, None, _("The file is empty.")))
 
 
-def read_xlsx(data: bytes, help_sheet: str, not_xlsx: Any) -> Table:
-    """The rows of the first sheet that is not `help_sheet`; `not_xlsx` (lazy) when no zip."""
+def read_xlsx(
+    data: bytes, help_sheet: str, not_xlsx: Any, limits: SheetLimits | None = None
+) -> Table:
+    """The rows of the first sheet that is not `help_sheet`; `not_xlsx` (lazy) when no zip.
+
+    The workbook is checked against the upload limits before openpyxl opens it
+    (`core.sheetlimits`), and rows are read one at a time: a row is only as long as its cells,
+    whatever dimension the sheet declares.
+    """
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise FileError(RowError(0, None, str(not_xlsx)))
+    with _limit_errors():
+        sheetlimits.check_xlsx(data, limits or sheetlimits.current())
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        sheets = [ws for ws in wb.worksheets if ws.title != help_sheet] or wb.worksheets
-        # Read eagerly: read-only workbooks keep the archive open until closed.
-        rows = list(enumerate(sheets[0].iter_rows(values_only=True), start=1)) if sheets else []
-        wb.close()
     except Exception as exc:  # any damage inside the archive is the uploader's problem to fix
-        log.info("unreadable xlsx: %r", exc)
-        raise FileError(
-            RowError(
-                0,
-                None,
-                _(
-                    "The .xlsx file could not be read; it may be "
-                    "damaged. Open it in Excel and save it again."
-                ),
-            )
-        ) from exc
-    return iter(rows)
+        raise _unreadable(exc) from exc
+    sheets = [ws for ws in wb.worksheets if ws.title != help_sheet] or wb.worksheets
+    return _sheet_rows(wb, sheets[0] if sheets else None)
+
+
+def _sheet_rows(wb: Any, ws: Any) -> Table:
+    """The sheet's rows, numbered; the workbook is closed when they are read (or dropped)."""
+    try:
+        if ws is None:
+            return
+        ws.reset_dimensions()  # a declared "A1:XFD100000" would pad every row to 16,384 cells
+        yield from enumerate(ws.iter_rows(values_only=True), start=1)
+    except FileError:
+        raise
+    except Exception as exc:
+        raise _unreadable(exc) from exc
+    finally:
+        wb.close()  # read-only workbooks keep the archive open until closed
+
+
+def _unreadable(exc: Exception) -> FileError:
+    log.info("unreadable xlsx: %r", exc)
+    return FileError(
+        RowError(
+            0,
+            None,
+            _(
+                "The .xlsx file could not be read; it may be "
+                "damaged. Open it in Excel and save it again."
+            ),
+        )
+    )
+
+
+@contextmanager
+def _limit_errors() -> Iterator[None]:
+    """A limit passed (`sheetlimits.LimitExceeded`) as the importers' file error."""
+    try:
+        yield
+    except sheetlimits.LimitExceeded as exc:
+        raise FileError(RowError(exc.row, exc.column, exc.message)) from exc
 
 
 def decode(data: bytes, codec: str, bad_byte: Callable[[str, int], str]) -> str:
@@ -353,14 +392,19 @@ def decode(data: bytes, codec: str, bad_byte: Callable[[str, int], str]) -> str:
         raise FileError(RowError(line, None, bad_byte(codec, line))) from exc
 
 
-def read_csv(text: str) -> Table:
-    try:
-        rows = list(enumerate(csv.reader(io.StringIO(text, newline="")), start=1))
-    except csv.Error as exc:
-        raise FileError(
-            RowError(0, None, _("The CSV file could not be read: %(error)s", error=str(exc)))
-        ) from exc
-    return iter(rows)
+def read_csv(text: str, limits: SheetLimits | None = None) -> Table:
+    """The rows of a CSV text, read one at a time within the upload limits."""
+    limits = limits or sheetlimits.current()
+    with _limit_errors():
+        try:
+            reader = csv.reader(sheetlimits.csv_lines(text, limits))
+            for row_no, cells in enumerate(reader, start=1):
+                sheetlimits.check_csv_row(row_no, cells, limits)
+                yield row_no, cells
+        except csv.Error as exc:
+            raise FileError(
+                RowError(0, None, _("The CSV file could not be read: %(error)s", error=str(exc)))
+            ) from exc
 
 
 # --- headers and rows -------------------------------------------------------------------------
@@ -476,9 +520,7 @@ def write_data_sheet(
             ws.column_dimensions[letter].number_format = "@"
     for row_index, row in enumerate(rows, start=2):
         for col_index, (column, value) in enumerate(zip(columns, row, strict=True), start=1):
-            cell = ws.cell(row=row_index, column=col_index, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"  # never a formula, whatever the text starts with
+            cell = xlsx_cell(ws, row_index, col_index, value)  # never a formula
             if column.kind == "date" and value is not None:
                 cell.number_format = "yyyy-mm-dd"
             elif column.kind in _TEXT_KINDS:
@@ -519,17 +561,7 @@ def workbook_bytes(wb: Any) -> bytes:
 def csv_bytes(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(headers)
+    writer.writerow(csv_row(headers))
     for row in rows:
-        writer.writerow([_csv_cell(v) for v in row])
+        writer.writerow(csv_row(row))  # "=..." guarded; the importer drops the quote again
     return out.getvalue().encode("utf-8-sig")
-
-
-def _csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    text = str(value)
-    # Excel would run "=..." as a formula; the importer drops this quote again.
-    return "'" + text if text.startswith(FORMULA_START) else text

@@ -24,7 +24,7 @@ from ..core import exports
 from ..core.access import Role, roles_required
 from ..core.audit import AuditLog
 from ..core.pagination import count_rows, page_arg, paginate_query
-from ..core.requests import fail, get_or_404
+from ..core.requests import fail, get_or_404, safe_next
 from ..db import db
 from . import audit_queries, history, queries
 from . import operations as ops
@@ -424,7 +424,8 @@ def change_status(expert_id: int) -> Any:
             )
     else:
         _invalid(form)
-    return redirect(request.form.get("next") or url_for("experts.detail", expert_id=expert.id))
+    back = url_for("experts.detail", expert_id=expert.id)
+    return redirect(safe_next(request.form.get("next"), back))
 
 
 def status_label_of(status: str) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy import false, select
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
+from ..core.cells import csv_row
 from ..core.requests import get_row, is_sql_int
 from ..db import savepoint
 from ..experts.models import Expert
@@ -47,18 +48,20 @@ def export_csv(session: Session, round_id: int | None = None) -> bytes:
     writer.writerow(COLUMNS)
     for a in session.scalars(stmt):
         writer.writerow(
-            [
-                a.submission_id,
-                a.submission.title,
-                a.expert_id,
-                a.expert.name,
-                a.role,
-                a.rank,
-                f"{a.affinity:.4f}" if a.affinity is not None else "",
-                a.status,
-                a.due_date.isoformat() if a.due_date else "",
-                a.round_id or "",
-            ]
+            csv_row(  # names and titles are typed by people: never a formula
+                [
+                    a.submission_id,
+                    a.submission.title,
+                    a.expert_id,
+                    a.expert.name,
+                    a.role,
+                    a.rank,
+                    round(a.affinity, 4) if a.affinity is not None else "",
+                    a.status,
+                    a.due_date.isoformat() if a.due_date else "",
+                    a.round_id or "",
+                ]
+            )
         )
     return buffer.getvalue().encode("utf-8-sig")
 

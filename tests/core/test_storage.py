@@ -66,3 +66,34 @@ def test_delete_leaves_outside_alone_and_ignores_missing(root: Path) -> None:
     assert storage.delete(root, "courses") is False  # a folder is not a stored file
     assert storage.delete(root, "courses/1/ok.pdf") is True
     assert not (root / "courses" / "1" / "ok.pdf").exists()
+
+
+@pytest.mark.parametrize(
+    ("mime", "filename", "served"),
+    [
+        (None, "a.pdf", "application/pdf"),
+        (None, "a.PNG", "image/png"),
+        (None, "a.mp4", "video/mp4"),
+        (None, "a.txt", "text/plain"),
+        (None, "a.csv", "text/csv"),
+        (None, "a.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+        (None, "a.html", "application/octet-stream"),
+        (None, "a.js", "application/octet-stream"),
+        (None, "a.mjs", "application/octet-stream"),
+        (None, "a.svg", "application/octet-stream"),
+        (None, "a.xhtml", "application/octet-stream"),
+        (None, "a.xml", "application/octet-stream"),
+        ("application/vnd.mozilla.xul+xml", "a", "application/octet-stream"),
+        ("multipart/x-mixed-replace", "a", "application/octet-stream"),
+        ("application/x-sh", "a.sh", "application/octet-stream"),
+        (None, "a.unknown-ext", "application/octet-stream"),
+        # a type the uploader declared is not believed when it could run
+        ("text/html; charset=utf-8", "a.pdf", "application/octet-stream"),
+        ("IMAGE/SVG+XML", "a.png", "application/octet-stream"),
+        ("application/javascript", "a.txt", "application/octet-stream"),
+        ("text/plain\r\nX-Evil: 1", "a.txt", "application/octet-stream"),
+        ("application/pdf", "a.bin", "application/pdf"),
+    ],
+)
+def test_served_type_never_lets_a_browser_run_a_stored_file(mime, filename, served) -> None:
+    assert storage.served_type(mime, filename) == served

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from ...db import db
 from ..access import Role, login_required, roles_required
 from ..pagination import page_arg, paginate_query
-from ..requests import get_or_404
+from ..requests import get_or_404, safe_next
 from . import queue
 from .models import Job, JobStatus
 
@@ -88,10 +88,7 @@ def retry(job_id: int) -> Any:
 
 
 def _back() -> str:
-    target = request.form.get("next") or ""
-    return (
-        target if target.startswith("/") and not target.startswith("//") else url_for("jobs.jobs")
-    )
+    return safe_next(request.form.get("next"), url_for("jobs.jobs"))
 
 
 bp.add_url_rule("/admin/jobs", "jobs", jobs)
