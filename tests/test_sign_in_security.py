@@ -564,7 +564,9 @@ def test_the_person_sees_their_sign_in_history(client, admin, auth):
 
 
 def test_pruning_forgets_old_history(app, admin):
-    from expertpool.accounts.pruning import prune_login_history
+    """The scheduled job (run through the queue, as a worker would) keeps recent records."""
+    from expertpool.accounts import PRUNE_TASK
+    from expertpool.core.jobs import enqueue
 
     old = utcnow() - dt.timedelta(days=app.config["LOGIN_HISTORY_DAYS"] + 1)
     db.session.add_all(
@@ -574,9 +576,9 @@ def test_pruning_forgets_old_history(app, admin):
             UserSession(token_hash="a" * 64, user_id=admin.id, created_at=old, last_seen_at=old),
         ]
     )
-    db.session.commit()
-
-    class Ctx:
-        session = db.session
-
-    assert prune_login_history(Ctx()) == {"login_events": 1, "sessions": 1, "counters": 0}
+    job = enqueue(db.session, PRUNE_TASK, {"at": "2026-12-05"})
+    db.session.commit()  # JOBS_EAGER: the job runs now
+    db.session.refresh(job)
+    assert job.status == "done", job.error
+    assert job.result == {"login_events": 1, "sessions": 1, "counters": 0}
+    assert db.session.scalar(select(func.count()).select_from(LoginEvent)) == 1

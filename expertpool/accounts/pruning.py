@@ -13,10 +13,11 @@ from . import lockout
 from .models import LoginEvent, UserSession
 
 
-def prune_login_history(ctx: Any) -> dict[str, int]:
+def prune_login_history(ctx: Any, at: str | None = None) -> dict[str, int]:
     """Forget sign-ins and sessions older than LOGIN_HISTORY_DAYS, and stale failure counters.
 
     Sessions are kept while they could still be live (SESSION_MAX_HOURS) whatever the setting.
+    `at` is the day of the schedule's occurrence (unused: the cut-off is counted from now).
     """
     config, now = current_app.config, utcnow()
     before = now - dt.timedelta(days=config["LOGIN_HISTORY_DAYS"])
