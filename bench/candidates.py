@@ -36,7 +36,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = os.environ.get("BENCH_CANDIDATES_MODEL", "hashing-384")  # set by --model
-ADMIN = ("admin", "Demo-2026!admin")
+ADMIN = ("admin", "Demo-2026!pool")
 
 
 def config(workdir: Path) -> dict:

@@ -37,7 +37,7 @@ from typing import Any
 from _model import MODEL_DIR, machine
 
 ROOT = Path(__file__).resolve().parent.parent
-PASSWORD = "Bench-2026!probe"
+PASSWORD = "Bench-2026!lockwatch"
 PROBE_EVERY = 0.1
 
 

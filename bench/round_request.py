@@ -23,7 +23,7 @@ from pathlib import Path
 
 from _model import MODEL_DIR, machine, real_encoder
 
-ADMIN = ("admin", "Demo-2026!admin")  # the demo data set's administrator
+ADMIN = ("admin", "Demo-2026!pool")  # the demo data set's administrator
 
 
 def build_app(workdir: Path, model: str):

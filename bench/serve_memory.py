@@ -39,7 +39,7 @@ from _model import machine
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).parent / "gunicorn"
-ADMIN = ("admin", "Demo-2026!admin")  # the demo data set's administrator
+ADMIN = ("admin", "Demo-2026!pool")  # the demo data set's administrator
 PAGES = ["/submissions/1/candidates", "/courses/search?q=标准物质定值", "/"]
 FIELDS = ("Rss", "Pss", "Shared_Clean", "Shared_Dirty", "Private_Clean", "Private_Dirty")
 

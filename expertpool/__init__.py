@@ -27,7 +27,7 @@ from . import (
     submissions,
 )
 from .config import check_config, load_config
-from .core import audit, errorpages, logs
+from .core import audit, errorpages, logs, ratelimit
 from .core.access import undeclared_endpoints
 from .db import configure_sqlite, db
 from .extensions import babel, csrf, limiter, login_manager, migrate
@@ -91,6 +91,7 @@ def _init_extensions(app: Flask) -> None:
         configure_sqlite(db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
+    ratelimit.register()  # the `expertpool+db://` storage, before the limiter picks one
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
@@ -105,12 +106,6 @@ def _init_extensions(app: Flask) -> None:
     from flask_babel import get_locale
 
     app.jinja_env.globals["get_locale"] = get_locale
-
-    @login_manager.user_loader
-    def load_user(user_id: str) -> Any:
-        from .accounts.models import User
-
-        return db.session.get(User, int(user_id))
 
 
 def _select_locale() -> str:

@@ -32,9 +32,35 @@ DEFAULTS: dict[str, Any] = {
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_ENABLED": True,
     "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+    # Sign-in and sessions (MLPS 2.0 level 3, identification and authentication; README
+    # "Configuration"). Per client address (Flask-Limiter), shared by every worker and host:
+    # RATELIMIT_STORAGE_URI when given, else Redis at REDIS_URL, else the database
+    # (expertpool/core/ratelimit.py); never memory:// per process unless set explicitly.
     "LOGIN_RATE_LIMIT": "10 per minute;50 per hour",
+    "REGISTER_RATE_LIMIT": "5 per minute;20 per hour",
     "RATELIMIT_ENABLED": True,
-    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_STORAGE_URI": None,
+    # Per account (expertpool/accounts/lockout.py), in the database: LOGIN_MAX_FAILURES failed
+    # sign-ins within LOGIN_FAILURE_WINDOW_MINUTES lock the account for LOGIN_LOCK_MINUTES,
+    # doubling with each further lock up to LOGIN_LOCK_MAX_MINUTES; a success resets it.
+    "LOGIN_MAX_FAILURES": 5,
+    "LOGIN_FAILURE_WINDOW_MINUTES": 15,
+    "LOGIN_LOCK_MINUTES": 15,
+    "LOGIN_LOCK_MAX_MINUTES": 24 * 60,
+    # Server-side sessions (expertpool/accounts/sessions.py): a session ends after
+    # SESSION_IDLE_MINUTES without a request and SESSION_MAX_HOURS after sign-in, whatever the
+    # cookie says; its last-seen time is written at most every SESSION_TOUCH_SECONDS.
+    "SESSION_IDLE_MINUTES": 30,
+    "SESSION_MAX_HOURS": 12,
+    "SESSION_TOUCH_SECONDS": 60,
+    "LOGIN_HISTORY_DAYS": 180,  # sign-in records and ended sessions are kept this long
+    "LOGIN_HISTORY_PRUNE_CRON": "40 3 * * *",
+    # Passwords (expertpool/accounts/passwords.py): length, character classes of the four
+    # (lower case, upper case, digits, others), zxcvbn strength score 0-4 (offline lists of
+    # common passwords, words and patterns; 0 turns the check off).
+    "PASSWORD_MIN_LENGTH": 10,
+    "PASSWORD_MIN_CLASSES": 3,
+    "PASSWORD_MIN_SCORE": 3,
     "BABEL_DEFAULT_LOCALE": "zh_CN",
     "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
     "LANGUAGES": ["zh_CN", "en"],
@@ -276,9 +302,31 @@ def _fill_derived(config: dict[str, Any], instance_path: Path) -> None:
     config["UPLOAD_FOLDER"] = config["UPLOAD_FOLDER"] or str(instance_path / "uploads")
     config["SEARCH_INDEX_DIR"] = config["SEARCH_INDEX_DIR"] or str(instance_path / "search")
     config["EXPORT_FOLDER"] = config["EXPORT_FOLDER"] or str(instance_path / "exports")
+    config["RATELIMIT_STORAGE_URI"] = rate_limit_storage(config)
     config["SECRET_KEY_GENERATED"] = not config["SECRET_KEY"]
     if not config["SECRET_KEY"]:
         config["SECRET_KEY"] = instance_secret_key(instance_path)
+
+
+DATABASE_RATE_LIMITS = "expertpool+db://"
+
+
+def rate_limit_storage(config: dict[str, Any]) -> str:
+    """Where rate-limit counters live: as given, else Redis at REDIS_URL, else the database.
+
+    Every choice but an explicit `memory://` is shared by all workers and hosts, so a limit of
+    10 sign-ins is 10 for the site, not 10 per process.
+    """
+    if config.get("RATELIMIT_STORAGE_URI"):
+        return str(config["RATELIMIT_STORAGE_URI"])
+    redis = config.get("REDIS_URL")
+    if redis:
+        return (
+            "redis+unix://" + redis.removeprefix("unix://")
+            if redis.startswith("unix://")
+            else redis
+        )
+    return DATABASE_RATE_LIMITS
 
 
 def _normalise_db_url(url: str) -> str:

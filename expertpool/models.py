@@ -2,10 +2,11 @@
 
 from courses.models import *  # noqa: F403  (the training feature)
 
-from .accounts.models import User, UserRole  # noqa: F401
+from .accounts.models import LoginEvent, LoginThrottle, User, UserRole, UserSession  # noqa: F401
 from .core.audit import AuditLog  # noqa: F401
 from .core.embeddings.store import Embedding, IndexState  # noqa: F401
 from .core.jobs.models import Job  # noqa: F401
+from .core.ratelimit import RateLimitCounter  # noqa: F401
 from .core.staging import StagedImport  # noqa: F401
 from .experts.models import *  # noqa: F403
 from .matching.models import PoolState, ReviewRound  # noqa: F401

@@ -16,7 +16,7 @@ from expertpool.accounts.models import User
 from expertpool.core.access import Role
 from expertpool.db import db
 
-PASSWORD = "correct-horse-battery"
+PASSWORD = "Correct-horse-battery-9"
 # A production configuration the app accepts (tests/test_config.py checks each rule against it).
 SAFE_PRODUCTION = {
     "PRODUCTION": True,

@@ -49,8 +49,8 @@ def test_register_trainee(client):
             "email": "lina@example.cn",
             "audience": "technician",
             "organisation": "某检测公司",
-            "password": "a-long-password",
-            "confirm": "a-long-password",
+            "password": "A-long-passphrase-7",
+            "confirm": "A-long-passphrase-7",
         },
     )
     assert response.status_code == 302
@@ -68,8 +68,8 @@ def test_register_expert_applicant_creates_file(client):
             "email": "wq@example.cn",
             "organisation": "中国计量院",
             "audience": "reviewer",
-            "password": "a-long-password",
-            "confirm": "a-long-password",
+            "password": "A-long-passphrase-7",
+            "confirm": "A-long-passphrase-7",
         },
     )
     user = db.session.scalar(select(User).where(User.username == "wang.qiang"))
@@ -88,8 +88,8 @@ def test_register_refuses_taken_username(client, make_user):
             "name": "x",
             "email": "other@example.cn",
             "audience": "technician",
-            "password": "a-long-password",
-            "confirm": "a-long-password",
+            "password": "A-long-passphrase-7",
+            "confirm": "A-long-passphrase-7",
         },
     )
     assert response.status_code == 200
@@ -100,10 +100,14 @@ def test_change_password(client, admin, auth):
     auth.login()
     client.post(
         "/account/password",
-        data={"current": PASSWORD, "password": "new-password-1", "confirm": "new-password-1"},
+        data={
+            "current": PASSWORD,
+            "password": "Fresh-passphrase-8",
+            "confirm": "Fresh-passphrase-8",
+        },
     )
     auth.logout()
-    assert auth.login(password="new-password-1").headers["Location"] == "/"
+    assert auth.login(password="Fresh-passphrase-8").headers["Location"] == "/"
 
 
 def test_admin_manages_roles(client, admin, auth, make_user):
@@ -148,12 +152,12 @@ def test_create_admin_cli(runner):
             "--email",
             "boss@example.cn",
             "--password",
-            "secret-password-1",
+            "Secret-passphrase-1",
         ]
     )
     assert result.exit_code == 0, result.output
     user = db.session.scalar(select(User).where(User.username == "boss"))
-    assert user.is_admin and user.check_password("secret-password-1")
+    assert user.is_admin and user.check_password("Secret-passphrase-1")
 
 
 def test_csrf_is_enforced_when_on(tmp_path, make_user):

@@ -16,9 +16,12 @@ from expertpool.accounts.models import User
 from expertpool.core.access import Role
 from expertpool.db import db
 from expertpool.experts.models import Expert
+from tests.conftest import PASSWORD
 from tests.racing import client_of, of_type, race, server_errors
 
 RACERS = 8
+# Registration never says whether the name or the e-mail is taken (no account enumeration).
+NEUTRAL = "该用户名或电子邮箱不能用于注册新账户。"
 
 
 def _register(client: Any, username: str, email: str) -> Any:
@@ -30,8 +33,8 @@ def _register(client: Any, username: str, email: str) -> Any:
             "name": "并发用户",
             "email": email,
             "audience": "technician",
-            "password": "long-enough-password",
-            "confirm": "long-enough-password",
+            "password": PASSWORD,
+            "confirm": PASSWORD,
         },
     )
 
@@ -52,7 +55,7 @@ def test_registration_race_on_one_username_gives_one_account(app):
     clients = [client_of(app) for _ in range(RACERS)]
     requests = [_register(c, "racer", f"racer{n}@example.cn") for n, c in enumerate(clients)]
     outcomes = race(app, requests, lambda s: of_type(s, User, new=True))
-    _assert_one_account_and_clean_refusals(outcomes, "用户名 racer 已被占用。")
+    _assert_one_account_and_clean_refusals(outcomes, NEUTRAL)
     assert _accounts(username="racer") == 1
     assert db.session.scalar(select(func.count()).select_from(User)) == 1
 
@@ -61,7 +64,7 @@ def test_registration_race_on_one_email_gives_one_account(app):
     clients = [client_of(app) for _ in range(RACERS)]
     requests = [_register(c, f"racer{n}", "same@example.cn") for n, c in enumerate(clients)]
     outcomes = race(app, requests, lambda s: of_type(s, User, new=True))
-    _assert_one_account_and_clean_refusals(outcomes, "该电子邮箱已注册账户。")
+    _assert_one_account_and_clean_refusals(outcomes, NEUTRAL)
     assert _accounts(email="same@example.cn") == 1
 
 

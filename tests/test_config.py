@@ -25,6 +25,7 @@ _ENV = (
     "TRUSTED_PROXIES",
     "BEHIND_PROXY",
     "DATABASE_URL",
+    "REDIS_URL",
 )
 
 
@@ -61,7 +62,10 @@ def test_a_safe_production_config_starts(tmp_path: Path) -> None:
         ({"DEBUG": True}, "DEBUG (FLASK_DEBUG) must be off"),
         ({"SESSION_COOKIE_SECURE": False}, "SESSION_COOKIE_SECURE must be on"),
         ({"TRUSTED_PROXIES": 0}, "TRUSTED_PROXIES must give the number"),
-        ({"WEB_CONCURRENCY": 4}, "RATELIMIT_STORAGE_URI is memory:// with 4 web processes"),
+        (
+            {"WEB_CONCURRENCY": 4, "RATELIMIT_STORAGE_URI": "memory://"},
+            "RATELIMIT_STORAGE_URI is memory:// with 4 web processes",
+        ),
         ({"PUBLIC_BASE_URL": None}, "PUBLIC_BASE_URL must be set"),
     ],
     ids=["generated-secret", "short-secret", "debug", "cookie", "proxies", "ratelimit", "base"],
@@ -83,12 +87,22 @@ def test_sqlite_with_several_app_hosts_is_refused(tmp_path: Path) -> None:
 
 def test_several_hosts_share_memory_rate_limits_is_refused_too(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"memory:// with 6 web processes \(APP_HOSTS"):
-        _app(tmp_path, APP_HOSTS=2, WEB_CONCURRENCY=3)
+        _app(tmp_path, APP_HOSTS=2, WEB_CONCURRENCY=3, RATELIMIT_STORAGE_URI="memory://")
+
+
+def test_rate_limits_are_shared_unless_memory_is_asked_for(tmp_path: Path) -> None:
+    """Unset, the counters go to Redis when there is one, else to the database: never per worker."""
+    assert _app(tmp_path / "a", WEB_CONCURRENCY=4).config["RATELIMIT_STORAGE_URI"] == (
+        "expertpool+db://"
+    )
+    redis = _app(tmp_path / "b", WEB_CONCURRENCY=4, REDIS_URL="unix:///run/redis/redis.sock")
+    assert redis.config["RATELIMIT_STORAGE_URI"] == "redis+unix:///run/redis/redis.sock"
 
 
 def test_every_problem_is_listed_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FLASK_DEBUG", "1")  # how a real server would get debug on
     monkeypatch.setenv("APP_HOSTS", "3")
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "memory://")
     with pytest.raises(ConfigError) as refused:
         create_app(
             {"TESTING": True, "PRODUCTION": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'a.db'}"},

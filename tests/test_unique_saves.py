@@ -16,6 +16,7 @@ from expertpool.accounts.models import User
 from expertpool.core.access import Role
 from expertpool.db import db
 from expertpool.experts.models import Expert, Institution
+from tests.conftest import PASSWORD
 from tests.racing import client_of, of_type, race, server_errors
 
 
@@ -96,8 +97,8 @@ def test_an_applicant_whose_email_an_expert_file_has_is_refused_cleanly(client, 
             "name": "已知专家",
             "email": "known@example.cn",
             "audience": "reviewer",
-            "password": "long-enough-password",
-            "confirm": "long-enough-password",
+            "password": PASSWORD,
+            "confirm": PASSWORD,
         },
     )
     assert response.status_code == 200

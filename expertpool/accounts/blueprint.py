@@ -1,6 +1,7 @@
 """URL rules of the accounts feature."""
 
 from flask import Blueprint
+from flask_babel import format_datetime
 
 from . import controllers as c
 
@@ -10,7 +11,38 @@ bp.add_url_rule("/login", "login", c.login, methods=["GET", "POST"])
 bp.add_url_rule("/logout", "logout", c.logout, methods=["POST"])
 bp.add_url_rule("/register", "register", c.register, methods=["GET", "POST"])
 bp.add_url_rule("/account/password", "change_password", c.password, methods=["GET", "POST"])
+bp.add_url_rule("/account/sessions", "my_sessions", c.my_sessions)
+bp.add_url_rule(
+    "/account/sessions/<int:session_id>/end", "end_my_session", c.end_my_session, methods=["POST"]
+)
+bp.add_url_rule(
+    "/account/sessions/end-others",
+    "end_my_other_sessions",
+    c.end_my_other_sessions,
+    methods=["POST"],
+)
 bp.add_url_rule("/language", "language", c.language, methods=["POST"])
 bp.add_url_rule("/admin/users", "users", c.users)
 bp.add_url_rule("/admin/users/new", "user_new", c.user_edit, methods=["GET", "POST"])
 bp.add_url_rule("/admin/users/<int:user_id>", "user_edit", c.user_edit, methods=["GET", "POST"])
+bp.add_url_rule("/admin/users/<int:user_id>/unlock", "unlock_user", c.unlock_user, methods=["POST"])
+bp.add_url_rule(
+    "/admin/users/<int:user_id>/sessions/end",
+    "end_user_sessions",
+    c.end_user_sessions,
+    methods=["POST"],
+)
+
+
+@bp.app_template_filter()
+def local_time(value: object) -> str:
+    """A stored UTC time in the site's time zone (BABEL_DEFAULT_TIMEZONE)."""
+    return format_datetime(value, "yyyy-MM-dd HH:mm") if value else ""
+
+
+@bp.app_template_global()
+def browser_of(user_agent: str | None) -> str:
+    """A short name for a User-Agent header: browser and system."""
+    from .sessions import browser_label
+
+    return browser_label(user_agent)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
@@ -13,15 +14,26 @@ from ..core.access import Role, login_required, public, roles_required
 from ..core.errors import OperationError
 from ..core.pagination import page_arg, paginate_query
 from ..core.requests import fail, get_or_404, safe_next
-from ..db import db
+from ..db import db, utcnow
 from ..extensions import limiter
+from . import lockout, sessions
 from . import operations as ops
-from .forms import ChangePasswordForm, LanguageForm, LoginForm, RegisterForm, UserForm
-from .models import User
+from .forms import (
+    ChangePasswordForm,
+    LanguageForm,
+    LoginForm,
+    RegisterForm,
+    UserForm,
+)
+from .models import LoginEvent, User, UserSession
 
 
 def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _register_limit() -> str:
+    return current_app.config["REGISTER_RATE_LIMIT"]
 
 
 def _safe_next(target: str | None) -> str:
@@ -36,25 +48,47 @@ def login() -> Any:
         return redirect(url_for("main.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = ops.authenticate(db.session, form.username.data, form.password.data)
-        if user is None:
-            flash(_("Wrong username or password."), "danger")
+        attempt = ops.authenticate(
+            db.session, form.username.data, form.password.data, current_app.config
+        )
+        if attempt.user is not None:
+            return _sign_in(attempt.user)
+        if attempt.locked_until is not None:
+            flash(_locked_message(attempt.locked_until), "danger")
         else:
-            login_user(user, remember=form.remember.data)
-            if user.locale:
-                session["locale"] = user.locale
-            return redirect(_safe_next(request.args.get("next")))
+            flash(_("Wrong username or password."), "danger")
     return render_template("accounts/login.html", form=form)
+
+
+def _sign_in(user: User) -> Any:
+    session.clear()  # nothing of the anonymous visit carries over into the signed-in session
+    sessions.start(db.session, user)
+    login_user(user)
+    if user.locale:
+        session["locale"] = user.locale
+    return redirect(_safe_next(request.args.get("next")))
+
+
+def _locked_message(until: Any) -> str:
+    minutes = max(1, math.ceil((until - utcnow()).total_seconds() / 60))
+    return _(
+        "Too many failed sign-ins: this account is locked for %(minutes)d minutes. "
+        "An administrator can unlock it sooner.",
+        minutes=minutes,
+    )
 
 
 @login_required
 def logout() -> Any:
+    ops.sign_out(db.session, current_user)
     logout_user()
+    session.pop(sessions.COOKIE_KEY, None)
     flash(_("You have signed out."), "info")
     return redirect(url_for("accounts.login"))
 
 
 @public
+@limiter.limit(_register_limit, methods=["POST"])
 def register() -> Any:
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
@@ -65,6 +99,8 @@ def register() -> Any:
         except OperationError as exc:  # also a receiver's, e.g. the experts' file
             _refuse(form, exc)
         else:
+            session.clear()
+            sessions.start(db.session, user)
             login_user(user)
             flash(_("Welcome! Your account is ready."), "success")
             if form.kind.data == "expert":
@@ -98,16 +134,53 @@ def _register(form: RegisterForm) -> User:
 
 @login_required
 def password() -> Any:
-    form = ChangePasswordForm()
+    form = ChangePasswordForm(user=current_user)
     if form.validate_on_submit():
         try:
             ops.change_password(current_user, form.current.data, form.password.data)
         except ops.AccountError as exc:
             fail(str(exc))
         else:
-            flash(_("Your password was changed."), "success")
+            flash(_("Your password was changed. Your other sessions were signed out."), "success")
             return redirect(url_for("main.home"))
     return render_template("accounts/password.html", form=form)
+
+
+@login_required
+def my_sessions() -> Any:
+    """The person's sign-in history and live sessions (登录记录)."""
+    return render_template(
+        "accounts/sessions.html",
+        history=_history(current_user),
+        live=sessions.live_sessions(db.session, current_user.id),
+        current=sessions.current(db.session),
+    )
+
+
+def _history(user: User) -> Any:
+    stmt = (
+        select(LoginEvent)
+        .where(LoginEvent.user_id == user.id)
+        .order_by(LoginEvent.at.desc(), LoginEvent.id.desc())
+    )
+    return paginate_query(db.session, stmt, page_arg(request.args), current_app.config["PER_PAGE"])
+
+
+@login_required
+def end_my_session(session_id: int) -> Any:
+    row = get_or_404(db.session, UserSession, session_id)
+    if row.user_id != current_user.id:
+        abort(404)
+    ops.end_session(db.session, current_user, row, current_user)
+    flash(_("The session was signed out."), "success")
+    return redirect(url_for("accounts.my_sessions"))
+
+
+@login_required
+def end_my_other_sessions() -> Any:
+    ended = ops.end_sessions(db.session, current_user, current_user)
+    flash(_("%(n)d other session(s) signed out.", n=ended), "success")
+    return redirect(url_for("accounts.my_sessions"))
 
 
 @public
@@ -141,7 +214,34 @@ def user_edit(user_id: int | None = None) -> Any:
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("accounts.users"))
-    return render_template("accounts/user_edit.html", form=form, user=user)
+    return render_template("accounts/user_edit.html", form=form, user=user, **_security(user))
+
+
+def _security(user: User | None) -> dict[str, Any]:
+    """What the user page shows of the account's sign-ins, sessions and lock."""
+    if user is None:
+        return {}
+    return {
+        "history": _history(user),
+        "live": sessions.live_sessions(db.session, user.id),
+        "locked_until": lockout.locked_until(db.session, lockout.key_for(user, "")),
+    }
+
+
+@roles_required(Role.ADMIN)
+def unlock_user(user_id: int) -> Any:
+    user = get_or_404(db.session, User, user_id)
+    ops.unlock(db.session, user)
+    flash(_("The account is unlocked."), "success")
+    return redirect(url_for("accounts.user_edit", user_id=user.id))
+
+
+@roles_required(Role.ADMIN)
+def end_user_sessions(user_id: int) -> Any:
+    user = get_or_404(db.session, User, user_id)
+    ended = ops.end_sessions(db.session, user, current_user)
+    flash(_("%(n)d session(s) signed out.", n=ended), "success")
+    return redirect(url_for("accounts.user_edit", user_id=user.id))
 
 
 def _save_user(user: User | None, form: UserForm) -> User:

@@ -1,5 +1,7 @@
 """Account forms (Flask-WTF: every form carries a CSRF token)."""
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -10,12 +12,26 @@ from wtforms import (
     SelectMultipleField,
     StringField,
 )
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
+from wtforms.fields import Field
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    EqualTo,
+    Length,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from ..core.access import Role
+from . import passwords
 
 USERNAME = Regexp(
     r"^[A-Za-z0-9_.-]{3,64}$", message=_l("3-64 letters, digits, dots, dashes or underscores.")
+)
+PASSWORD_RULES = _l(
+    "A long password mixing lower-case letters, capitals, digits and other characters; "
+    "not a common password, not your user name."
 )
 AUDIENCES = [
     ("technician", _l("Technician")),
@@ -28,7 +44,6 @@ AUDIENCES = [
 class LoginForm(FlaskForm):
     username = StringField(_l("Username or e-mail"), validators=[DataRequired()])
     password = PasswordField(_l("Password"), validators=[DataRequired()])
-    remember = BooleanField(_l("Remember me"))
 
 
 class RegisterForm(FlaskForm):
@@ -42,18 +57,33 @@ class RegisterForm(FlaskForm):
     email = StringField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
     organisation = StringField(_l("Institution"), validators=[Optional(), Length(max=128)])
     audience = SelectField(_l("Role in the programme"), choices=AUDIENCES, default="technician")
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=10)])
+    password = PasswordField(
+        _l("Password"), validators=[DataRequired()], description=PASSWORD_RULES
+    )
     confirm = PasswordField(
         _l("Repeat password"), validators=[EqualTo("password", message=_l("Passwords differ."))]
     )
 
+    def validate_password(self, field: Field) -> None:
+        _check(field, self.username.data, self.email.data, self.name.data)
+
 
 class ChangePasswordForm(FlaskForm):
     current = PasswordField(_l("Current password"), validators=[DataRequired()])
-    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=10)])
+    password = PasswordField(
+        _l("New password"), validators=[DataRequired()], description=PASSWORD_RULES
+    )
     confirm = PasswordField(
         _l("Repeat new password"), validators=[EqualTo("password", message=_l("Passwords differ."))]
     )
+
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._user = user
+
+    def validate_password(self, field: Field) -> None:
+        user = self._user
+        _check(field, *((user.username, user.email, user.name) if user else ()))
 
 
 class LanguageForm(FlaskForm):
@@ -73,4 +103,17 @@ class UserForm(FlaskForm):
         ],
     )
     active = BooleanField(_l("Account enabled"), default=True)
-    password = PasswordField(_l("New password"), validators=[Optional(), Length(min=10)])
+    password = PasswordField(
+        _l("New password"), validators=[Optional()], description=PASSWORD_RULES
+    )
+
+    def validate_password(self, field: Field) -> None:
+        if field.data:
+            _check(field, self.username.data, self.email.data, self.name.data)
+
+
+def _check(field: Field, *user_inputs: str | None) -> None:
+    """The password policy (`passwords.py`) as a form error on the field."""
+    found = passwords.problems(field.data or "", user_inputs)
+    if found:
+        raise ValidationError(" ".join(found))

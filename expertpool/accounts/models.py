@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String, UniqueConstraint
@@ -75,6 +76,18 @@ class User(UserMixin, db.Model):
         return f"<User {self.username!r}>"
 
 
+_dummy_hash: list[str] = []
+
+
+def verify_dummy(password: str) -> bool:
+    """Spend one password check on a made-up hash: a sign-in with an unknown name takes as long as
+    one with a known name (the hash method and cost are the real ones). Always False."""
+    if not _dummy_hash:
+        _dummy_hash.append(generate_password_hash(secrets.token_hex(16)))
+    check_password_hash(_dummy_hash[0], password)
+    return False
+
+
 class UserRole(db.Model):
     __tablename__ = "user_role"
     __table_args__ = (UniqueConstraint("user_id", "role"),)
@@ -83,3 +96,57 @@ class UserRole(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(16))
     user: Mapped[User] = relationship(back_populates="role_rows")
+
+
+class UserSession(db.Model):
+    """A signed-in session, held on the server: the cookie carries only a random token.
+
+    The user loader accepts a request only while its row is live (`sessions.py`), so signing out,
+    a password or role change and the idle and absolute limits end a session everywhere, copied
+    cookies included. Only a hash of the token is stored.
+    """
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+    ended_at: Mapped[dt.datetime | None]
+    # Why it ended: logout, signed_out (by the person, from another session), password, roles,
+    # deactivated, administrator (signed out by an administrator).
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+
+    user: Mapped[User] = relationship()
+
+
+class LoginEvent(db.Model):
+    """One sign-in attempt on a known account, shown to the person as their sign-in history."""
+
+    __tablename__ = "login_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    outcome: Mapped[str] = mapped_column(String(16))  # success | failure | locked
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+
+
+class LoginThrottle(db.Model):
+    """Failed sign-ins of one account (or one unknown login name), shared by every worker.
+
+    `key` is `user:<id>` for an account and `name:<sha256 of the lower-cased name>` for a name
+    no account has, so an unknown name is locked exactly like a real one (no enumeration).
+    """
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    window_started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[dt.datetime | None]
+    locks: Mapped[int] = mapped_column(default=0)  # locks since the last success: the back-off

@@ -776,7 +776,7 @@ def generate_accounts() -> dict:
             "username": "admin",
             "name": "系统管理员",
             "email": "admin@demo.example.org",
-            "password": "Demo-2026!admin",
+            "password": "Demo-2026!pool",
         },
         {
             "username": "samr_rm",

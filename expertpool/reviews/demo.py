@@ -158,9 +158,8 @@ def _panel(
 
 def _user(session: Session, assignment: Assignment) -> User:
     """The expert's account, made on the spot for a demo colleague who has none."""
-    import secrets
-
     from ..accounts import operations as accounts
+    from ..accounts.passwords import random_password
     from ..core.access import Role
 
     expert = assignment.expert
@@ -171,7 +170,7 @@ def _user(session: Session, assignment: Assignment) -> User:
         username=f"demo-reviewer-{expert.id}",
         name=expert.name,
         email=f"reviewer{expert.id}@demo.example.org",
-        password=secrets.token_urlsafe(18),  # nobody signs in as them
+        password=random_password(),  # nobody signs in as them
         roles=[Role.EXPERT],
     )
     expert.user_id = user.id

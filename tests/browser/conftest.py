@@ -44,7 +44,7 @@ BLOCKING_IMPACTS = {"serious", "critical"}
 DEMO_EXPERTS = 120  # enough for every list, chart and match; the full 320 only slows set-up
 
 DEMO_LOGINS = {
-    "admin": ("admin", "Demo-2026!admin"),
+    "admin": ("admin", "Demo-2026!pool"),
     "expert": ("expert1", "Demo-2026!expert"),
     "trainee": ("tech_li", "Demo-2026!tech"),  # one course done, one under way
 }

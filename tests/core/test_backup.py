@@ -405,7 +405,7 @@ def test_postgres_round_trip(pg_app: Flask, tmp_path: Path) -> None:
         username="admin",
         name="管理员",
         email="a@example.cn",
-        password="pw-123456789",
+        password="Pw-backup-2026!",
         roles=[Role.ADMIN],
     )
     accounts.create_user(
@@ -413,7 +413,7 @@ def test_postgres_round_trip(pg_app: Flask, tmp_path: Path) -> None:
         username="trainee1",
         name="学员甲",
         email="t@example.cn",
-        password="pw-123456789",
+        password="Pw-backup-2026!",
     )
     db.session.commit()
     expert = experts.create_expert(

@@ -61,13 +61,19 @@ def test_each_occurrence_is_added_once(deferred):
     now = dt.datetime(2026, 12, 5, 1, 0)
     first = sched.enqueue_due(deferred, db.session, now=now)
     db.session.commit()
-    assert {j.task for j in first} == {"reviews.send_reminders", "jobs.prune", "exports.cleanup"}
+    assert {j.task for j in first} == {
+        "reviews.send_reminders",
+        "jobs.prune",
+        "exports.cleanup",
+        "accounts.prune_login_history",
+    }
     # two hours on: only the hourly clean-up of expired exports has a new occurrence
     again = sched.enqueue_due(deferred, db.session, now=now + dt.timedelta(hours=2))
     assert [j.dedupe_key for j in again] == ["exports.cleanup@2026-12-05T10:10+08:00"]
     # the next day's occurrences are new jobs
     later = sched.enqueue_due(deferred, db.session, now=now + dt.timedelta(days=1))
     assert sorted(j.dedupe_key for j in later) == [
+        "accounts.prune_login_history@2026-12-06T03:40+08:00",
         "exports.cleanup@2026-12-06T08:10+08:00",
         "jobs.prune@2026-12-06T03:30+08:00",
         "reviews.reminders@2026-12-06T08:00+08:00",

@@ -272,12 +272,12 @@ def test_demo_load_cli_loads_once_and_prints_accounts(runner):
 
     first = runner.invoke(args=["demo", "load", "--if-empty", "--experts", "40"])
     assert first.exit_code == 0, first.output
-    assert "admin" in first.output and "Demo-2026!admin" in first.output
+    assert "admin" in first.output and "Demo-2026!pool" in first.output
     count = db.session.scalar(select(func.count()).select_from(Expert))
     assert count == 40
     again = runner.invoke(args=["demo", "load", "--if-empty", "--experts", "40"])
     assert again.exit_code == 0 and "already has data" in again.output
-    assert "Demo-2026!admin" in again.output
+    assert "Demo-2026!pool" in again.output
     assert db.session.scalar(select(func.count()).select_from(Expert)) == count
     refused = runner.invoke(args=["demo", "load", "--experts", "40"])
     assert refused.exit_code != 0
