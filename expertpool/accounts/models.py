@@ -14,8 +14,15 @@ from ..core.provinces import keep_or_normalise
 from ..db import db, utcnow
 
 
+USER_SUBJECT = "user"  # the audit log's subject type of an account's history
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "user"
+    # Accounts are audited (MLPS: account and role changes); the password's hash never is, only
+    # that it changed; a sign-in time is not a change of the account.
+    __audited__ = True
+    __audit_skip__ = ("last_login_at",)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -71,15 +78,26 @@ class User(UserMixin, db.Model):
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
+    @property
+    def audit_subject(self) -> tuple[str, int]:
+        return (USER_SUBJECT, self.id)
+
     def __repr__(self) -> str:
         return f"<User {self.username!r}>"
 
 
 class UserRole(db.Model):
+    """One role an account holds; a grant is its creation, a revocation its deletion (audited)."""
+
     __tablename__ = "user_role"
     __table_args__ = (UniqueConstraint("user_id", "role"),)
+    __audited__ = True
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(16))
     user: Mapped[User] = relationship(back_populates="role_rows")
+
+    @property
+    def audit_subject(self) -> tuple[str, int]:
+        return (USER_SUBJECT, self.user_id)

@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
     """The core's front door, run before any feature's: its listeners, CLI and template globals."""
     from . import (
         audit,
+        auditing,
         embeddings,
         exports,
         features,
@@ -37,5 +38,6 @@ def init_app(app: Flask) -> None:
     jobs.init_app(app)
     maintenance.init_app(app)
     exports.init_app(app)
+    auditing.init_app(app)
     app.jinja_env.globals["page_window"] = pagination.page_window
     app.cli.add_command(backup_cli)
