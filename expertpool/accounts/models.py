@@ -13,7 +13,6 @@ from ..core.access import Role
 from ..core.provinces import keep_or_normalise
 from ..db import db, utcnow
 
-
 USER_SUBJECT = "user"  # the audit log's subject type of an account's history
 
 

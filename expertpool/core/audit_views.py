@@ -11,8 +11,16 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request
-from flask import url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import Select, func, or_, select
@@ -21,8 +29,8 @@ from ..db import db
 from . import audit, audit_chain
 from .access import Role, roles_required
 from .audit import AuditLog
-from .jobs import queue
 from .audit_chain import AuditVerification
+from .jobs import queue
 from .jobs.models import OPEN, Job
 from .pagination import page_arg, paginate_query
 

@@ -15,9 +15,9 @@ from tqdm import tqdm
 
 from ..db import db
 from . import audit_chain
+from .audit_views import VERIFY_TASK, bp
 from .jobs import JobContext, register_task
 from .jobs.schedule import register_schedule
-from .audit_views import VERIFY_TASK, bp
 
 SEAL_TASK = "audit.seal"
 
