@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from expertpool import create_app
@@ -106,40 +107,54 @@ def test_change_password(client, admin, auth):
     assert auth.login(password="new-password-1").headers["Location"] == "/"
 
 
-def test_admin_manages_roles(client, admin, auth, make_user):
+def test_the_security_administrator_manages_roles(client, secadmin, auth, make_user):
     user = make_user(Role.TRAINEE, username="trainee1")
-    auth.login()
+    auth.login("secadmin")
+    client.post(f"/security/users/{user.id}/roles", data={"roles": ["trainee", "expert"]})
+    db.session.refresh(user)
+    assert user.roles == {"trainee", "expert"}
+
+
+def test_the_security_administrator_cannot_change_own_roles(client, secadmin, auth):
+    auth.login("secadmin")
+    page = client.post(f"/security/users/{secadmin.id}/roles", data={"roles": ["admin"]})
+    db.session.refresh(secadmin)
+    assert secadmin.roles == {"secadmin"}
+    assert "不能更改自己的角色" in page.get_data(as_text=True)
+
+
+def test_the_system_administrator_edits_accounts_but_not_roles(client, sysadmin, auth, make_user):
+    user = make_user(Role.TRAINEE, username="trainee1")
+    auth.login("sysadmin")
     client.post(
         f"/admin/users/{user.id}",
         data={
             "username": "trainee1",
             "name": "t1",
             "email": "t1@example.cn",
-            "roles": ["trainee", "expert"],
-            "active": "y",
+            "roles": ["trainee", "admin"],  # not a field of this form: ignored
+            "password": "reset-password-1",
         },
     )
     db.session.refresh(user)
-    assert user.roles == {"trainee", "expert"}
+    assert (user.name, user.active, user.roles) == ("t1", False, {"trainee"})
+    assert user.check_password("reset-password-1")
 
 
-def test_admin_cannot_drop_own_admin_role(client, admin, auth):
-    auth.login()
-    client.post(
-        f"/admin/users/{admin.id}",
-        data={
-            "username": "admin",
-            "name": "admin",
-            "email": "admin@example.cn",
-            "roles": ["trainee"],
-            "active": "y",
-        },
-    )
-    db.session.refresh(admin)
-    assert "admin" in admin.roles
+def test_a_refused_account_edit_saves_nothing(client, sysadmin, auth):
+    auth.login("sysadmin")
+    page = client.post(
+        f"/admin/users/{sysadmin.id}",
+        data={"username": "renamed", "name": "x", "email": "x@example.cn", "password": "p" * 12},
+    )  # "active" unticked: disabling oneself is refused
+    assert "不能停用自己的账号" in page.get_data(as_text=True)
+    db.session.expire_all()
+    me = db.session.get(User, sysadmin.id)
+    assert (me.username, me.active) == ("sysadmin", True) and me.check_password(PASSWORD)
 
 
-def test_create_admin_cli(runner):
+@pytest.mark.parametrize("role", ["admin", "sysadmin", "secadmin", "auditor"])
+def test_create_admin_cli(runner, role):
     result = runner.invoke(
         args=[
             "users",
@@ -149,11 +164,13 @@ def test_create_admin_cli(runner):
             "boss@example.cn",
             "--password",
             "secret-password-1",
+            "--role",
+            role,
         ]
     )
     assert result.exit_code == 0, result.output
     user = db.session.scalar(select(User).where(User.username == "boss"))
-    assert user.is_admin and user.check_password("secret-password-1")
+    assert user.roles == {role} and user.check_password("secret-password-1")
 
 
 def test_csrf_is_enforced_when_on(tmp_path, make_user):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
@@ -16,7 +16,17 @@ from ..core.requests import get_or_404
 from ..db import db
 from ..extensions import limiter
 from . import operations as ops
-from .forms import ChangePasswordForm, LanguageForm, LoginForm, RegisterForm, UserForm
+from . import queries
+from .forms import (
+    PASSWORD_MIN,
+    ROLE_CHOICES,
+    ChangePasswordForm,
+    LanguageForm,
+    LoginForm,
+    RegisterForm,
+    RolesForm,
+    UserForm,
+)
 from .models import User
 
 
@@ -117,23 +127,25 @@ def language() -> Any:
     return redirect(_safe_next(request.form.get("next")))
 
 
-@roles_required(Role.ADMIN)
+# -- the system administrator (系统管理员): accounts, never their roles ----------------------------
+
+
+@roles_required(Role.SYSADMIN)
 def users() -> Any:
     stmt = select(User).order_by(User.username)
     page = paginate_query(db.session, stmt, page_arg(request.args), current_app.config["PER_PAGE"])
     return render_template("accounts/users.html", page=page)
 
 
-@roles_required(Role.ADMIN)
+@roles_required(Role.SYSADMIN)
 def user_edit(user_id: int | None = None) -> Any:
     user = get_or_404(db.session, User, user_id) if user_id else None
     form = UserForm(obj=user)
-    if request.method == "GET" and user:
-        form.roles.data = sorted(user.roles)
     if form.validate_on_submit():
         try:
             user = _save_user(user, form)
         except ops.AccountError as exc:
+            g.rollback = True  # nothing of a refused edit is kept
             flash(str(exc), "danger")
         else:
             flash(_("Saved."), "success")
@@ -152,12 +164,89 @@ def _save_user(user: User | None, form: UserForm) -> User:
             email=form.email.data,
             password=form.password.data,
         )
-    else:
-        user.username, user.name, user.email = form.username.data, form.name.data, form.email.data
-        if form.password.data:
-            user.set_password(form.password.data)
-    if user.id == current_user.id and Role.ADMIN.value not in form.roles.data:
-        raise ops.AccountError(_("You cannot remove your own administrator role."))
-    ops.set_roles(user, form.roles.data)
-    user.active = form.active.data
+        user.active = form.active.data
+        return user
+    ops.update_account(
+        db.session,
+        user,
+        current_user,
+        username=form.username.data,
+        name=form.name.data,
+        email=form.email.data,
+        active=form.active.data,
+        password=form.password.data or None,
+    )
     return user
+
+
+# -- the security administrator (安全管理员): roles and security settings ---------------------------
+
+
+def role_label(role: str) -> str:
+    return str(dict(ROLE_CHOICES).get(role, role))
+
+
+@roles_required(Role.SECADMIN)
+def roles() -> Any:
+    role = request.args.get("role") if request.args.get("role") in set(Role) else None
+    page = paginate_query(
+        db.session,
+        queries.users_with_role(role),
+        page_arg(request.args),
+        current_app.config["PER_PAGE"],
+    )
+    counts = queries.role_counts(db.session)
+    return render_template(
+        "accounts/roles.html",
+        page=page,
+        role=role,
+        counts=counts,
+        missing_labels="、".join(role_label(r) for r in queries.missing_duties(counts)),
+    )
+
+
+@roles_required(Role.SECADMIN)
+def user_roles(user_id: int) -> Any:
+    user = get_or_404(db.session, User, user_id)
+    form = RolesForm()
+    if request.method == "GET":
+        form.roles.data = sorted(user.roles)
+    if form.validate_on_submit():
+        try:
+            ops.set_roles(user, form.roles.data or [], current_user)
+        except ops.AccountError as exc:
+            g.rollback = True
+            flash(str(exc), "danger")
+        else:
+            flash(_("Roles saved."), "success")
+            return redirect(url_for("accounts.roles"))
+    return render_template("accounts/user_roles.html", form=form, user=user)
+
+
+# Settings the security administrator reviews (read-only here: they are deployment settings).
+POLICY_SETTINGS = (
+    "PASSWORD_MIN_LENGTH",
+    "PASSWORD_MIN_CLASSES",
+    "LOGIN_RATE_LIMIT",
+    "LOGIN_MAX_FAILURES",
+    "LOGIN_LOCK_MINUTES",
+    "SESSION_IDLE_MINUTES",
+    "SESSION_MAX_HOURS",
+    "PERMANENT_SESSION_LIFETIME",
+    "SESSION_COOKIE_SECURE",
+    "SESSION_COOKIE_HTTPONLY",
+    "SESSION_COOKIE_SAMESITE",
+    "AUDIT_RETENTION_DAYS",
+)
+
+
+@roles_required(Role.SECADMIN)
+def security_policy() -> Any:
+    cfg = current_app.config
+    settings = [(name, cfg[name]) for name in POLICY_SETTINGS if name in cfg]
+    return render_template(
+        "accounts/policy.html",
+        settings=settings,
+        password_min=PASSWORD_MIN,
+        hmac_key=bool(cfg.get("AUDIT_HMAC_KEY")),
+    )

@@ -6,10 +6,10 @@ import datetime as dt
 
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..core.access import Role
+from ..core.access import Role, duty_conflict
 from ..core.provinces import keep_or_normalise
 from ..db import db, utcnow
 
@@ -65,11 +65,19 @@ class User(UserMixin, db.Model):
         return self.has_role(Role.ADMIN)
 
     def grant(self, role: Role) -> None:
-        if role not in self.roles:
-            self.role_rows.append(UserRole(role=str(role)))
+        if role in self.roles:
+            return
+        if duty_conflict(self.roles | {str(role)}):  # operations refuse it with a message first
+            raise ValueError(f"{role} cannot be combined with {sorted(self.roles)}")
+        self.role_rows.append(UserRole(role=str(role)))
 
     def revoke(self, role: Role) -> None:
+        gone = [row for row in self.role_rows if row.role == role]
         self.role_rows = [row for row in self.role_rows if row.role != role]
+        session = object_session(self)
+        for row in gone:  # deleted explicitly, so the audit log sees the revocation at flush
+            if session is not None and row.id is not None:
+                session.delete(row)
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)

@@ -13,6 +13,7 @@ def init_app(app: Flask) -> None:
     from . import (
         audit,
         auditing,
+        backup_views,
         embeddings,
         exports,
         features,
@@ -39,5 +40,6 @@ def init_app(app: Flask) -> None:
     maintenance.init_app(app)
     exports.init_app(app)
     auditing.init_app(app)
+    app.register_blueprint(backup_views.bp)
     app.jinja_env.globals["page_window"] = pagination.page_window
     app.cli.add_command(backup_cli)
