@@ -95,6 +95,7 @@ DEFAULTS: dict[str, Any] = {
     "AUDIT_HMAC_KEY": None,
     "AUDIT_HMAC_OLD_KEYS": [],
     "AUDIT_SEAL_ON_COMMIT": True,
+    "AUDIT_SEAL_MAX_ON_COMMIT": 2000,  # more rows in one commit: the rest by an audit.seal job
     "AUDIT_SEAL_CRON": "17 * * * *",
     "AUDIT_VERIFY_CRON": "40 2 * * *",
     "AUDIT_RETENTION_DAYS": 180,

@@ -8,7 +8,8 @@ AUDIT_HMAC_KEY set (a secret kept outside the database), an HMAC-SHA256 under th
 so someone who can write the database cannot recompute a valid chain either.
 
 Sealing happens *after* insertion, in id order, in a short step under a lock:
-- every session commit that wrote audit rows seals them just before it commits (`_seal_on_commit`):
+- every session commit that wrote audit rows seals them just before it commits (`_seal_on_commit`;
+  at most AUDIT_SEAL_MAX_ON_COMMIT rows, a larger batch adds an `audit.seal` job for the rest):
   on PostgreSQL under a transaction-level advisory lock, on SQLite under the database's single
   write lock (the transaction already holds it). The chain position, not the id, orders the
   chain, so a transaction that got lower ids but commits later is sealed after, never forked;
@@ -34,7 +35,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Integer, String, Text, bindparam, func, select, text, update
+from sqlalchemy import Integer, Row, String, Text, bindparam, func, select, text, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..db import db, utcnow
@@ -42,7 +43,8 @@ from .audit import UNSEALED, AuditLog
 
 GENESIS = "0" * 64  # the prev_hash of the first row
 SEAL_LOCK_KEY = 0x61756469  # "audi": the PostgreSQL advisory lock that orders sealers
-SEAL_BATCH = 5000
+SEAL_BATCH = 2000
+SEAL_TASK = "audit.seal"
 # The fields a seal covers, in the canonical serialisation (with the position and prev_hash).
 SEALED_FIELDS = (
     "id",
@@ -111,7 +113,10 @@ def _app_keys() -> Keys:
 
 def canonical(row: Any, seq: int, prev: str) -> bytes:
     """The bytes a seal covers: the row's fields, its position and the previous hash."""
-    values = {name: getattr(row, name) for name in SEALED_FIELDS}
+    if isinstance(row, Row):  # the sealer's and verifier's rows start with SEALED_FIELDS
+        values = dict(zip(SEALED_FIELDS, tuple(row), strict=False))
+    else:
+        values = {name: getattr(row, name) for name in SEALED_FIELDS}
     at = values["at"]
     values["at"] = at.isoformat() if isinstance(at, dt.datetime) else at
     values.update(seq=seq, prev=prev)
@@ -160,17 +165,26 @@ def unsealed_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(t).where(t.c.seal_seq.is_(None))) or 0
 
 
-def seal(session: Session, keys: Keys | None = None, batch: int = SEAL_BATCH) -> int:
-    """Seal every unsealed row, in id order, onto the chain; returns how many (flushes only)."""
+def seal(
+    session: Session,
+    keys: Keys | None = None,
+    batch: int = SEAL_BATCH,
+    limit: int | None = None,
+) -> int:
+    """Seal the unsealed rows (at most `limit`), in id order, onto the chain; returns how many.
+
+    Flushes only: the caller's commit makes the seals and the lock's end one.
+    """
     keys = keys if keys is not None else _app_keys()
     key = keys.by_id.get(keys.current) if keys.current else None
     t = AuditLog.__table__
     _lock(session)
     seq, prev = head(session)
     sealed = 0
-    while True:
+    while limit is None or sealed < limit:
+        size = batch if limit is None else min(batch, limit - sealed)
         rows = session.execute(
-            select(*_columns()).where(t.c.seal_seq.is_(None)).order_by(t.c.id).limit(batch)
+            select(*_columns()).where(t.c.seal_seq.is_(None)).order_by(t.c.id).limit(size)
         ).all()
         if not rows:
             return sealed
@@ -182,7 +196,7 @@ def seal(session: Session, keys: Keys | None = None, batch: int = SEAL_BATCH) ->
                 {"_id": row.id, "_seq": seq, "_prev": prev, "_hash": row_hash, "_key": keys.current}
             )
             prev = row_hash
-        session.execute(
+        session.connection().execute(
             update(t)
             .where(t.c.id == bindparam("_id"))
             .values(
@@ -194,6 +208,7 @@ def seal(session: Session, keys: Keys | None = None, batch: int = SEAL_BATCH) ->
             updates,
         )
         sealed += len(rows)
+    return sealed
 
 
 # -- sealing at commit -----------------------------------------------------------------------------
@@ -220,9 +235,17 @@ def _seal_on_commit(session: Session) -> None:
         return
     from flask import current_app, has_app_context
 
-    if has_app_context() and not current_app.config.get("AUDIT_SEAL_ON_COMMIT", True):
+    config = current_app.config if has_app_context() else {}
+    if not config.get("AUDIT_SEAL_ON_COMMIT", True):
         return
-    seal(session)
+    # A commit seals a bounded number of rows, so a large import does not hold the write lock
+    # for long; a job seals the rest in short transactions right after.
+    limit = int(config.get("AUDIT_SEAL_MAX_ON_COMMIT") or SEAL_BATCH)
+    if seal(session, limit=limit) >= limit and has_app_context():
+        from .jobs.queue import enqueue
+
+        enqueue(session, SEAL_TASK, {}, title="audit.seal")
+        session.flush()
 
 
 def _forget(session: Session) -> None:

@@ -15,11 +15,10 @@ from tqdm import tqdm
 
 from ..db import db
 from . import audit_chain
+from .audit_chain import SEAL_BATCH, SEAL_TASK
 from .audit_views import VERIFY_TASK, bp
 from .jobs import JobContext, register_task
 from .jobs.schedule import register_schedule
-
-SEAL_TASK = "audit.seal"
 
 audit_cli = AppGroup("audit", help="Seal and verify the tamper-evident audit log.")
 
@@ -35,8 +34,15 @@ def init_app(app: Flask) -> None:
 
 
 def seal_task(ctx: JobContext, at: str | None = None) -> dict[str, int]:
-    """Seal rows written outside a session commit (idempotent: sealed rows are left alone)."""
-    return {"sealed": audit_chain.seal(ctx.session)}
+    """Seal what commits left (a large import's rows, rows written outside a session commit),
+    one short transaction per batch. Idempotent: sealed rows are left alone."""
+    total = 0
+    while True:
+        count = audit_chain.seal(ctx.session, limit=SEAL_BATCH)
+        ctx.session.commit()
+        total += count
+        if count < SEAL_BATCH:
+            return {"sealed": total}
 
 
 def verify_task(ctx: JobContext, at: str | None = None) -> dict[str, Any]:

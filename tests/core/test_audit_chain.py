@@ -174,3 +174,19 @@ def test_concurrent_writers_do_not_fork_the_chain(app, writers):
     assert total == writers * 10
     report = _verify(app)
     assert report.ok and report.checked == total
+
+
+def test_a_large_commit_seals_a_bounded_batch_and_a_job_seals_the_rest(app):
+    """A big import's commit holds the write lock for AUDIT_SEAL_MAX_ON_COMMIT seals at most."""
+    from expertpool.core.jobs import drain
+    from expertpool.core.jobs.models import Job
+
+    app.config.update(JOBS_EAGER=False, AUDIT_SEAL_MAX_ON_COMMIT=10)
+    _log(35)
+    assert audit_chain.unsealed_count(db.session) == 25
+    jobs = db.session.scalars(select(Job).where(Job.task == "audit.seal")).all()
+    assert len(jobs) == 1
+    assert _verify(app).ok  # the sealed part is a valid chain already
+    assert drain(app) == 1
+    report = _verify(app)
+    assert report.ok and report.checked == 35 and report.unsealed == 0
