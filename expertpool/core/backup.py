@@ -47,7 +47,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from flask import Flask
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -645,6 +645,13 @@ def _carry_audit_rows(app: Flask, rows: list[dict[str, Any]], report: RestoreRep
         session.execute(
             insert(table), [{k: v for k, v in r.items() if k in columns} for r in missing]
         )
+        if session.get_bind().dialect.name == "postgresql":  # explicit ids leave the sequence
+            session.execute(
+                text(
+                    "SELECT setval(pg_get_serial_sequence('audit_log', 'id'), "
+                    "(SELECT max(id) FROM audit_log))"
+                )
+            )
         session.commit()
     report.notes.append(
         f"{len(missing)} audit log row(s) written since the archive was made were kept "

@@ -450,6 +450,14 @@ def test_postgres_round_trip(pg_app: Flask, tmp_path: Path) -> None:
     assert "stray_table" not in set(tables)
     assert backup.database_revisions() == sorted(backup.code_revisions(pg_app)[1])
     assert db.session.scalar(select(func.count()).where(AuditLog.action == "restore")) == 1
+    # the audit rows of the changes made after the archive are kept, and the chain holds
+    from expertpool.core import audit_chain
+
+    deleted = select(func.count()).where(
+        AuditLog.entity_type == "User", AuditLog.action == "delete"
+    )
+    assert db.session.scalar(deleted) == 1  # trainee1's deletion, after the archive
+    assert audit_chain.verify(db.session).ok
 
 
 def test_a_restore_keeps_the_audit_rows_written_since_the_archive(
