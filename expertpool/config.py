@@ -121,6 +121,19 @@ DEFAULTS: dict[str, Any] = {
     "REVIEW_REMINDER_CRON": "0 8 * * *",  # reminders of invitations and reviews due
     "JOBS_PRUNE_CRON": "30 3 * * *",  # forget finished jobs older than JOBS_KEEP_DAYS
     "JOBS_KEEP_DAYS": 30,
+    # The audit log (core/audit_chain.py): a hash chain sealed at each commit; AUDIT_HMAC_KEY (a
+    # secret kept outside the database, e.g. in the environment) makes the seals HMACs, so a
+    # database writer cannot recompute them; keys used before go in AUDIT_HMAC_OLD_KEYS (a list).
+    # Rows written outside a commit are sealed by AUDIT_SEAL_CRON; AUDIT_VERIFY_CRON walks the
+    # chain and keeps the result for the security auditor. Audit rows are never deleted by the
+    # application; AUDIT_RETENTION_DAYS is the least they are kept (production refuses < 180).
+    "AUDIT_HMAC_KEY": None,
+    "AUDIT_HMAC_OLD_KEYS": [],
+    "AUDIT_SEAL_ON_COMMIT": True,
+    "AUDIT_SEAL_MAX_ON_COMMIT": 2000,  # more rows in one commit: the rest by an audit.seal job
+    "AUDIT_SEAL_CRON": "17 * * * *",
+    "AUDIT_VERIFY_CRON": "40 2 * * *",
+    "AUDIT_RETENTION_DAYS": 180,
     # Long work a page starts (README, "Background jobs"): an import's commit of more rows than
     # this runs as a job (0: always); so does an export of more rows than EXPORT_JOB_THRESHOLD,
     # written into EXPORT_FOLDER for the person who asked and kept EXPORT_KEEP_HOURS.
@@ -214,6 +227,7 @@ class ConfigError(RuntimeError):
 
 
 MIN_SECRET_KEY_LENGTH = 32
+MIN_AUDIT_RETENTION_DAYS = 180  # MLPS 2.0 level 3, 网络安全法 art. 21: logs kept >= 6 months
 
 
 def check_config(config: dict[str, Any]) -> None:
@@ -276,6 +290,12 @@ def production_problems(config: dict[str, Any]) -> list[str]:
             "TRUSTED_PROXIES must give the number of reverse proxies in front of the app "
             "(1 for the nginx of deploy/), or client addresses (rate limits, logs) and the "
             "https scheme are wrong; set BEHIND_PROXY=false only if clients connect directly."
+        )
+    retention = _count(config.get("AUDIT_RETENTION_DAYS"), default=0)
+    if retention < MIN_AUDIT_RETENTION_DAYS:
+        problems.append(
+            f"AUDIT_RETENTION_DAYS must be at least {MIN_AUDIT_RETENTION_DAYS} (six months of "
+            f"audit records, MLPS 2.0 level 3); got {config.get('AUDIT_RETENTION_DAYS')!r}."
         )
     return problems
 

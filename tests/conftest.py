@@ -118,6 +118,24 @@ def admin(make_user: Callable[..., User]) -> User:
 
 
 @pytest.fixture
+def sysadmin(make_user: Callable[..., User]) -> User:
+    """The system administrator (系统管理员): accounts, jobs, backups."""
+    return make_user(Role.SYSADMIN, username="sysadmin")
+
+
+@pytest.fixture
+def secadmin(make_user: Callable[..., User]) -> User:
+    """The security administrator (安全管理员): roles, security settings."""
+    return make_user(Role.SECADMIN, username="secadmin")
+
+
+@pytest.fixture
+def auditor(make_user: Callable[..., User]) -> User:
+    """The security auditor (安全审计员): the audit log."""
+    return make_user(Role.AUDITOR, username="auditor")
+
+
+@pytest.fixture
 def make_expert(app: Flask, admin: User) -> Callable[..., Any]:
     from expertpool.experts.operations import create_expert
 

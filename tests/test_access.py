@@ -21,6 +21,7 @@ from expertpool.db import db
 from tests.conftest import PASSWORD
 
 A, E, T = Role.ADMIN.value, Role.EXPERT.value, Role.TRAINEE.value
+SYS, SEC, AUD = Role.SYSADMIN.value, Role.SECADMIN.value, Role.AUDITOR.value
 ADMIN_ONLY = {A}
 SIGNED_IN = {AUTHENTICATED}
 
@@ -36,11 +37,20 @@ EXPECTED: dict[str, set[str]] = {
     "accounts.end_my_session": SIGNED_IN,
     "accounts.end_my_other_sessions": SIGNED_IN,
     "accounts.language": {PUBLIC},
-    "accounts.users": ADMIN_ONLY,
-    "accounts.user_new": ADMIN_ONLY,
-    "accounts.user_edit": ADMIN_ONLY,
-    "accounts.unlock_user": ADMIN_ONLY,
-    "accounts.end_user_sessions": ADMIN_ONLY,
+    # Separation of duties (三员分立): accounts to the system administrator, roles and security
+    # settings to the security administrator, the audit log to the security auditor.
+    "accounts.users": {SYS},
+    "accounts.user_new": {SYS},
+    "accounts.user_edit": {SYS},
+    "accounts.unlock_user": {SYS},
+    "accounts.end_user_sessions": {SYS},
+    "accounts.roles": {SEC},
+    "accounts.user_roles": {SEC},
+    "accounts.security_policy": {SEC},
+    "audit.log": {AUD},
+    "audit.export": {AUD},
+    "audit.verification": {AUD},
+    "audit.verify_start": {AUD},
     "experts.index": ADMIN_ONLY,
     "experts.export": ADMIN_ONLY,
     "experts.new": ADMIN_ONLY,
@@ -64,14 +74,15 @@ EXPECTED: dict[str, set[str]] = {
     "experts.import_template": ADMIN_ONLY,
     "experts.import_job": ADMIN_ONLY,
     "experts.my_file": {E},
-    "jobs.jobs": ADMIN_ONLY,
+    "jobs.jobs": {SYS},
+    "backups.backups": {SYS},
     "jobs.progress": SIGNED_IN,  # a person polls the jobs they started; admins any job
     "jobs.cancel": SIGNED_IN,
-    "jobs.retry": ADMIN_ONLY,
+    "jobs.retry": {SYS},
     # an export's page and file: the person who started it and administrators (others get 404)
     "exports.status": SIGNED_IN,
     "exports.download": SIGNED_IN,
-    "jobs.start": ADMIN_ONLY,
+    "jobs.start": {SYS},
     "matching.candidates": ADMIN_ONLY,
     "matching.assign": ADMIN_ONLY,
     "matching.rounds": ADMIN_ONLY,
@@ -203,7 +214,12 @@ def _collection_app() -> Flask:
 
 
 # Every (endpoint, method, url) of the real app, so a new route is checked automatically.
-REQUESTS = _requests(_collection_app())
+_APP = _collection_app()
+REQUESTS = _requests(_APP)
+PATHS = {
+    r.endpoint: f"{'/'.join(sorted(r.methods - {'HEAD', 'OPTIONS'}))} {r.rule}"
+    for r in _rules(_APP)
+}
 
 
 def _report(wrong: list[str]) -> str:
@@ -241,7 +257,7 @@ def test_anonymous_is_sent_to_login(client: Any) -> None:
     assert not wrong, _report(wrong)
 
 
-@pytest.mark.parametrize("role", [A, E, T])
+@pytest.mark.parametrize("role", [A, E, T, SYS, SEC, AUD])
 def test_roles_get_exactly_their_routes(
     client: Any, make_user: Any, make_expert: Any, role: str
 ) -> None:
@@ -262,3 +278,53 @@ def test_roles_get_exactly_their_routes(
         elif status != 403:
             wrong.append(f"{role} {endpoint} {method} {url}: not allowed, got {status} (not 403)")
     assert not wrong, _report(wrong)
+
+
+# -- separation of duties (三员分立) ---------------------------------------------------------------
+
+DUTIES = {SYS: "系统管理员 system administrator", SEC: "安全管理员 security administrator"}
+DUTIES[AUD] = "安全审计员 security auditor"
+SOD_DOC = Path(__file__).resolve().parents[1] / "docs" / "SEPARATION_OF_DUTIES.md"
+
+
+def test_no_route_is_open_to_two_duties_or_to_a_duty_and_the_business():
+    """Each duty's routes are its own: not shared by another duty role nor by any business role
+    (only routes open to everyone signed in, such as one's own password, are shared)."""
+    shared = []
+    for endpoint, allowed in EXPECTED.items():
+        if allowed & {PUBLIC, AUTHENTICATED}:
+            continue
+        duties = allowed & set(DUTIES)
+        if len(duties) > 1 or (duties and allowed - duties):
+            shared.append(f"{endpoint}: {sorted(allowed)}")
+    assert not shared, "routes shared across duties:\n" + "\n".join(shared)
+    for duty in DUTIES:  # and each duty has its work
+        assert any(allowed == {duty} for allowed in EXPECTED.values()), duty
+
+
+def duty_table() -> str:
+    """The route x duty table of docs/SEPARATION_OF_DUTIES.md, from EXPECTED."""
+    lines = [
+        "| route | path | " + " | ".join(DUTIES[d].split()[0] for d in DUTIES) + " | 业务管理员 |",
+        "|---|---|" + "---|" * (len(DUTIES) + 1),
+    ]
+    for endpoint, allowed in sorted(EXPECTED.items()):
+        if not allowed & (set(DUTIES) | {A}) or allowed & {PUBLIC, AUTHENTICATED}:
+            continue
+        if A in allowed and endpoint.split(".")[0] not in ("accounts", "jobs", "backups", "audit"):
+            continue  # the business pages are listed once, below the table
+        cells = ["✔" if d in allowed else "" for d in (*DUTIES, A)]
+        lines.append(f"| `{endpoint}` | `{PATHS[endpoint]}` | " + " | ".join(cells) + " |")
+    business = sum(1 for allowed in EXPECTED.values() if A in allowed and not allowed & set(DUTIES))
+    lines.append(
+        f"| the {business} business routes (experts, submissions, reviews, matching, training "
+        "administration, the API, the change history of technical files) | | | | | ✔ |"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def test_the_separation_of_duties_document_shows_the_enforced_table():
+    text = SOD_DOC.read_text(encoding="utf-8")
+    assert duty_table() in text, (
+        "regenerate: python -c 'from tests.test_access import duty_table; print(duty_table())'"
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from expertpool import create_app
@@ -110,40 +111,59 @@ def test_change_password(client, admin, auth):
     assert auth.login(password="Fresh-passphrase-8").headers["Location"] == "/"
 
 
-def test_admin_manages_roles(client, admin, auth, make_user):
+def test_the_security_administrator_manages_roles(client, secadmin, auth, make_user):
     user = make_user(Role.TRAINEE, username="trainee1")
-    auth.login()
+    auth.login("secadmin")
+    client.post(f"/security/users/{user.id}/roles", data={"roles": ["trainee", "expert"]})
+    db.session.refresh(user)
+    assert user.roles == {"trainee", "expert"}
+
+
+def test_the_security_administrator_cannot_change_own_roles(client, secadmin, auth):
+    auth.login("secadmin")
+    page = client.post(f"/security/users/{secadmin.id}/roles", data={"roles": ["admin"]})
+    db.session.refresh(secadmin)
+    assert secadmin.roles == {"secadmin"}
+    assert "不能更改自己的角色" in page.get_data(as_text=True)
+
+
+def test_the_system_administrator_edits_accounts_but_not_roles(client, sysadmin, auth, make_user):
+    user = make_user(Role.TRAINEE, username="trainee1")
+    auth.login("sysadmin")
     client.post(
         f"/admin/users/{user.id}",
         data={
             "username": "trainee1",
             "name": "t1",
             "email": "t1@example.cn",
-            "roles": ["trainee", "expert"],
-            "active": "y",
+            "roles": ["trainee", "admin"],  # not a field of this form: ignored
+            "password": "reset-password-1",
         },
     )
     db.session.refresh(user)
-    assert user.roles == {"trainee", "expert"}
+    assert (user.name, user.active, user.roles) == ("t1", False, {"trainee"})
+    assert user.check_password("reset-password-1")
 
 
-def test_admin_cannot_drop_own_admin_role(client, admin, auth):
-    auth.login()
-    client.post(
-        f"/admin/users/{admin.id}",
+def test_a_refused_account_edit_saves_nothing(client, sysadmin, auth):
+    auth.login("sysadmin")
+    page = client.post(
+        f"/admin/users/{sysadmin.id}",
         data={
-            "username": "admin",
-            "name": "admin",
-            "email": "admin@example.cn",
-            "roles": ["trainee"],
-            "active": "y",
+            "username": "renamed",
+            "name": "x",
+            "email": "x@example.cn",
+            "password": "Another-passphrase-7",
         },
-    )
-    db.session.refresh(admin)
-    assert "admin" in admin.roles
+    )  # "active" unticked: disabling oneself is refused
+    assert "不能停用自己的账号" in page.get_data(as_text=True)
+    db.session.expire_all()
+    me = db.session.get(User, sysadmin.id)
+    assert (me.username, me.active) == ("sysadmin", True) and me.check_password(PASSWORD)
 
 
-def test_create_admin_cli(runner):
+@pytest.mark.parametrize("role", ["admin", "sysadmin", "secadmin", "auditor"])
+def test_create_admin_cli(runner, role):
     result = runner.invoke(
         args=[
             "users",
@@ -153,11 +173,13 @@ def test_create_admin_cli(runner):
             "boss@example.cn",
             "--password",
             "Secret-passphrase-1",
+            "--role",
+            role,
         ]
     )
     assert result.exit_code == 0, result.output
     user = db.session.scalar(select(User).where(User.username == "boss"))
-    assert user.is_admin and user.check_password("Secret-passphrase-1")
+    assert user.roles == {role} and user.check_password("Secret-passphrase-1")
 
 
 def test_csrf_is_enforced_when_on(tmp_path, make_user):
@@ -238,44 +260,37 @@ def test_language_defaults_to_chinese_and_switches(client, admin, auth):
     assert admin.locale == "en"  # remembered for the user
 
 
-def test_a_refused_admin_edit_saves_nothing(client, admin, auth):
+def test_a_refused_admin_edit_saves_nothing(client, sysadmin, auth):
     """Issue 12, item 9: the refusal was shown, but the name, e-mail and password had changed."""
-    auth.login()
-    hash_before = admin.password_hash
+    auth.login("sysadmin")
+    before = (sysadmin.name, sysadmin.email, sysadmin.password_hash, True)
     response = client.post(
-        f"/admin/users/{admin.id}",
+        f"/admin/users/{sysadmin.id}",
         data={
-            "username": "admin",
+            "username": "sysadmin",
             "name": "改过的名字",
             "email": "changed@example.cn",
-            "roles": ["trainee"],
-            "active": "y",
-            "password": "another-password-1",
-        },
+            "password": "Another-passphrase-7",
+        },  # "active" unticked: disabling one's own account is refused
     )
     assert response.status_code == 200
-    assert "不能取消自己的管理员角色" in response.get_data(as_text=True)
+    assert "不能停用自己的账号" in response.get_data(as_text=True)
     db.session.expire_all()
-    stored = db.session.get(User, admin.id)
-    assert (stored.name, stored.email, stored.password_hash) == (
-        "admin",
-        "admin@example.cn",
-        hash_before,
-    )
-    assert stored.is_admin
+    stored = db.session.get(User, sysadmin.id)
+    assert (stored.name, stored.email, stored.password_hash, stored.active) == before
 
 
-def test_an_admin_edit_to_a_taken_username_is_a_form_error(client, admin, auth, make_user):
+def test_an_admin_edit_to_a_taken_username_is_a_form_error(client, sysadmin, auth, make_user):
     make_user(Role.TRAINEE, username="taken")
     other = make_user(Role.TRAINEE, username="other")
-    auth.login()
+    auth.login("sysadmin")
     response = client.post(
         f"/admin/users/{other.id}",
         data={
             "username": "taken",
             "name": "新名字",
             "email": "other@example.cn",
-            "roles": ["trainee"],
+            "active": "y",
         },
     )
     assert response.status_code == 200

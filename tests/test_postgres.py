@@ -287,3 +287,47 @@ def test_admin_list_filters_and_csv_export(client, auth, make_expert):
     body = client.get("/experts/export.csv?title=研究员").get_data()
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     assert len(rows) == 2 and "张伟" in rows[1] and "中国计量科学研究院" in rows[1]
+
+
+# --- the audit log's hash chain -------------------------------------------------------------------
+
+
+def test_audit_rows_committed_out_of_id_order_join_the_chain_in_commit_order(app):
+    """A transaction that took lower ids but commits later is sealed after, not forked."""
+    from expertpool.core import audit_chain
+
+    with Session(db.engine) as first, Session(db.engine) as second:
+        audit.record(first, "Thing", "update", {"n": [0, 1]})  # lower id, commits last
+        audit.record(second, "Thing", "update", {"n": [1, 2]})
+        second.commit()
+        first.commit()
+    rows = db.session.execute(select(AuditLog.id, AuditLog.seal_seq).order_by(AuditLog.id)).all()
+    assert [seq for _, seq in rows] == [2, 1]
+    assert audit_chain.verify(db.session).ok
+
+
+def test_concurrent_audit_writers_keep_one_chain(app):
+    import threading
+
+    from expertpool.core import audit_chain
+
+    writers, barrier, errors = 6, threading.Barrier(6), []
+
+    def write(n: int) -> None:
+        try:
+            with app.app_context(), Session(db.engine) as session:
+                barrier.wait(timeout=30)
+                for i in range(15):
+                    audit.record(session, "Thing", "update", {"w": [n, i]})
+                    session.commit()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors
+    report = audit_chain.verify(db.session)
+    assert report.ok and report.checked == writers * 15 and report.unsealed == 0

@@ -83,27 +83,33 @@ def test_a_password_change_ends_every_other_session(app, client, admin, auth):
     assert reasons == ["password", None]
 
 
+ACCOUNT = {"username": "trainee1", "name": "t1", "email": "t1@example.cn"}
+
+
 @pytest.mark.parametrize(
-    ("change", "reason"),
-    [
-        ({"roles": ["trainee", "expert"], "active": "y"}, "roles"),
-        ({"roles": ["trainee"]}, "deactivated"),
-        ({"roles": ["trainee"], "active": "y", "password": NEW_PASSWORD}, "password"),
+    ("who", "path", "change", "reason"),
+    [  # roles are the security administrator's, the account itself the system administrator's
+        ("secadmin", "/security/users/{id}/roles", {"roles": ["trainee", "expert"]}, "roles"),
+        ("sysadmin", "/admin/users/{id}", ACCOUNT, "deactivated"),
+        (
+            "sysadmin",
+            "/admin/users/{id}",
+            {**ACCOUNT, "active": "y", "password": NEW_PASSWORD},
+            "password",
+        ),
     ],
 )
 def test_role_change_deactivation_or_reset_by_an_administrator_ends_the_sessions(
-    app, client, admin, auth, make_user, change, reason
+    app, client, make_user, auth, who, path, change, reason
 ):
+    make_user(Role(who), username=who)
     user = make_user(Role.TRAINEE, username="trainee1")
     victim = _browser(app)
     victim.post("/login", data={"username": "trainee1", "password": PASSWORD})
     thief = _copy_cookie(app, victim)
     assert _signed_in(victim) and _signed_in(thief)
-    auth.login()
-    response = client.post(
-        f"/admin/users/{user.id}",
-        data={"username": "trainee1", "name": "t1", "email": "t1@example.cn", **change},
-    )
+    auth.login(who)
+    response = client.post(path.format(id=user.id), data=change)
     assert response.status_code == 302
     assert not _signed_in(victim) and not _signed_in(thief)
     ended = db.session.scalar(select(UserSession).where(UserSession.user_id == user.id))
@@ -196,11 +202,11 @@ def test_nobody_ends_another_persons_session(app, client, admin, make_user):
     assert _signed_in(admins)
 
 
-def test_administrator_signs_a_user_out(app, client, admin, auth, make_user):
+def test_administrator_signs_a_user_out(app, client, sysadmin, auth, make_user):
     user = make_user(Role.TRAINEE, username="t3")
     victim = _browser(app)
     victim.post("/login", data={"username": "t3", "password": PASSWORD})
-    auth.login()
+    auth.login("sysadmin")
     assert client.post(f"/admin/users/{user.id}/sessions/end").status_code == 302
     assert not _signed_in(victim)
     page = client.get(f"/admin/users/{user.id}").get_data(as_text=True)
@@ -298,13 +304,13 @@ def test_failures_outside_the_window_do_not_add_up(app, admin):
     assert db.session.scalar(select(LoginThrottle.failures)) == 1
 
 
-def test_an_administrator_unlocks(client, admin, make_user, app):
+def test_an_administrator_unlocks(client, sysadmin, make_user, app):
     make_user(Role.TRAINEE, username="locked-out")
     other = _browser(app)
     for _ in range(5):
         _attempt(other, "locked-out", WRONG)
     user = db.session.scalar(select(User).where(User.username == "locked-out"))
-    client.post("/login", data={"username": "admin", "password": PASSWORD})
+    client.post("/login", data={"username": "sysadmin", "password": PASSWORD})
     assert "/unlock" in client.get(f"/admin/users/{user.id}").get_data(as_text=True)
     assert client.post(f"/admin/users/{user.id}/unlock").status_code == 302
     assert _attempt(other, "locked-out", PASSWORD)[0] == 302

@@ -46,3 +46,10 @@ def browser_of(user_agent: str | None) -> str:
     from .sessions import browser_label
 
     return browser_label(user_agent)
+
+
+bp.add_url_rule("/security/roles", "roles", c.roles)
+bp.add_url_rule(
+    "/security/users/<int:user_id>/roles", "user_roles", c.user_roles, methods=["GET", "POST"]
+)
+bp.add_url_rule("/security/policy", "security_policy", c.security_policy)

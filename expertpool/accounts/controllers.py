@@ -16,13 +16,15 @@ from ..core.pagination import page_arg, paginate_query
 from ..core.requests import fail, get_or_404, safe_next
 from ..db import db, utcnow
 from ..extensions import limiter
-from . import lockout, sessions
+from . import lockout, queries, sessions
 from . import operations as ops
 from .forms import (
+    ROLE_CHOICES,
     ChangePasswordForm,
     LanguageForm,
     LoginForm,
     RegisterForm,
+    RolesForm,
     UserForm,
 )
 from .models import LoginEvent, User, UserSession
@@ -193,19 +195,20 @@ def language() -> Any:
     return redirect(_safe_next(request.form.get("next")))
 
 
-@roles_required(Role.ADMIN)
+# -- the system administrator (系统管理员): accounts, never their roles ----------------------------
+
+
+@roles_required(Role.SYSADMIN)
 def users() -> Any:
     stmt = select(User).order_by(User.username)
     page = paginate_query(db.session, stmt, page_arg(request.args), current_app.config["PER_PAGE"])
     return render_template("accounts/users.html", page=page)
 
 
-@roles_required(Role.ADMIN)
+@roles_required(Role.SYSADMIN)
 def user_edit(user_id: int | None = None) -> Any:
     user = get_or_404(db.session, User, user_id) if user_id else None
     form = UserForm(obj=user)
-    if request.method == "GET" and user:
-        form.roles.data = sorted(user.roles)
     if form.validate_on_submit():
         try:
             user = _save_user(user, form)
@@ -228,7 +231,9 @@ def _security(user: User | None) -> dict[str, Any]:
     }
 
 
-@roles_required(Role.ADMIN)
+# Unlocking and signing out are account administration: the system administrator's, on the
+# user page (the security administrator sets roles and reviews the policy).
+@roles_required(Role.SYSADMIN)
 def unlock_user(user_id: int) -> Any:
     user = get_or_404(db.session, User, user_id)
     ops.unlock(db.session, user)
@@ -236,7 +241,7 @@ def unlock_user(user_id: int) -> Any:
     return redirect(url_for("accounts.user_edit", user_id=user.id))
 
 
-@roles_required(Role.ADMIN)
+@roles_required(Role.SYSADMIN)
 def end_user_sessions(user_id: int) -> Any:
     user = get_or_404(db.session, User, user_id)
     ended = ops.end_sessions(db.session, user, current_user)
@@ -246,15 +251,98 @@ def end_user_sessions(user_id: int) -> Any:
 
 def _save_user(user: User | None, form: UserForm) -> User:
     """Every refusal comes before the first change, so a refused edit saves nothing."""
-    if user is None and not form.password.data:
-        raise ops.AccountError(_("A new account needs a password."), "password")
-    if user is not None and user.id == current_user.id and Role.ADMIN.value not in form.roles.data:
-        raise ops.AccountError(_("You cannot remove your own administrator role."), "roles")
-    values = {"username": form.username.data, "name": form.name.data, "email": form.email.data}
     if user is None:
-        user = ops.create_user(db.session, password=form.password.data, **values)
-    else:
-        ops.update_user(db.session, user, password=form.password.data, **values)
-    ops.set_roles(user, form.roles.data)
-    user.active = form.active.data
+        if not form.password.data:
+            raise ops.AccountError(_("A new account needs a password."), "password")
+        user = ops.create_user(
+            db.session,
+            username=form.username.data,
+            name=form.name.data,
+            email=form.email.data,
+            password=form.password.data,
+        )
+        user.active = form.active.data
+        return user
+    ops.update_account(
+        db.session,
+        user,
+        current_user,
+        username=form.username.data,
+        name=form.name.data,
+        email=form.email.data,
+        active=form.active.data,
+        password=form.password.data or None,
+    )
     return user
+
+
+# -- the security administrator (安全管理员): roles and security settings ---------------------------
+
+
+def role_label(role: str) -> str:
+    return str(dict(ROLE_CHOICES).get(role, role))
+
+
+@roles_required(Role.SECADMIN)
+def roles() -> Any:
+    role = request.args.get("role") if request.args.get("role") in set(Role) else None
+    page = paginate_query(
+        db.session,
+        queries.users_with_role(role),
+        page_arg(request.args),
+        current_app.config["PER_PAGE"],
+    )
+    counts = queries.role_counts(db.session)
+    return render_template(
+        "accounts/roles.html",
+        page=page,
+        role=role,
+        counts=counts,
+        missing_labels="、".join(role_label(r) for r in queries.missing_duties(counts)),
+    )
+
+
+@roles_required(Role.SECADMIN)
+def user_roles(user_id: int) -> Any:
+    user = get_or_404(db.session, User, user_id)
+    form = RolesForm()
+    if request.method == "GET":
+        form.roles.data = sorted(user.roles)
+    if form.validate_on_submit():
+        try:
+            ops.set_roles(user, form.roles.data or [], current_user)
+        except ops.AccountError as exc:
+            _refuse(form, exc)
+        else:
+            flash(_("Roles saved."), "success")
+            return redirect(url_for("accounts.roles"))
+    return render_template("accounts/user_roles.html", form=form, user=user)
+
+
+# Settings the security administrator reviews (read-only here: they are deployment settings).
+POLICY_SETTINGS = (
+    "PASSWORD_MIN_LENGTH",
+    "PASSWORD_MIN_CLASSES",
+    "LOGIN_RATE_LIMIT",
+    "LOGIN_MAX_FAILURES",
+    "LOGIN_LOCK_MINUTES",
+    "SESSION_IDLE_MINUTES",
+    "SESSION_MAX_HOURS",
+    "PERMANENT_SESSION_LIFETIME",
+    "SESSION_COOKIE_SECURE",
+    "SESSION_COOKIE_HTTPONLY",
+    "SESSION_COOKIE_SAMESITE",
+    "AUDIT_RETENTION_DAYS",
+)
+
+
+@roles_required(Role.SECADMIN)
+def security_policy() -> Any:
+    cfg = current_app.config
+    settings = [(name, cfg[name]) for name in POLICY_SETTINGS if name in cfg]
+    return render_template(
+        "accounts/policy.html",
+        settings=settings,
+        password_min=cfg["PASSWORD_MIN_LENGTH"],
+        hmac_key=bool(cfg.get("AUDIT_HMAC_KEY")),
+    )

@@ -90,18 +90,22 @@ class LanguageForm(FlaskForm):
     locale = SelectField(choices=[("zh_CN", "中文"), ("en", "English")])
 
 
+ROLE_CHOICES = [
+    (Role.ADMIN.value, _l("Administrator")),
+    (Role.EXPERT.value, _l("Expert")),
+    (Role.TRAINEE.value, _l("Trainee")),
+    (Role.SYSADMIN.value, _l("System administrator")),
+    (Role.SECADMIN.value, _l("Security administrator")),
+    (Role.AUDITOR.value, _l("Security auditor")),
+]
+
+
 class UserForm(FlaskForm):
+    """The system administrator's: identity, enabled or not, a password reset (no roles)."""
+
     username = StringField(_l("Username"), validators=[DataRequired(), USERNAME])
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=64)])
     email = StringField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
-    roles = SelectMultipleField(
-        _l("Roles"),
-        choices=[
-            (Role.ADMIN.value, _l("Administrator")),
-            (Role.EXPERT.value, _l("Expert")),
-            (Role.TRAINEE.value, _l("Trainee")),
-        ],
-    )
     active = BooleanField(_l("Account enabled"), default=True)
     password = PasswordField(
         _l("New password"), validators=[Optional()], description=PASSWORD_RULES
@@ -117,3 +121,9 @@ def _check(field: Field, *user_inputs: str | None) -> None:
     found = passwords.problems(field.data or "", user_inputs)
     if found:
         raise ValidationError(" ".join(found))
+
+
+class RolesForm(FlaskForm):
+    """The security administrator's: which roles an account holds."""
+
+    roles = SelectMultipleField(_l("Roles"), choices=ROLE_CHOICES)

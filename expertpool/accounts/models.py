@@ -7,16 +7,22 @@ import secrets
 
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..core.access import Role
+from ..core.access import Role, duty_conflict
 from ..core.provinces import keep_or_normalise
 from ..db import db, utcnow
+
+USER_SUBJECT = "user"  # the audit log's subject type of an account's history
 
 
 class User(UserMixin, db.Model):
     __tablename__ = "user"
+    # Accounts are audited (MLPS: account and role changes); the password's hash never is, only
+    # that it changed; a sign-in time is not a change of the account.
+    __audited__ = True
+    __audit_skip__ = ("last_login_at",)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -60,17 +66,29 @@ class User(UserMixin, db.Model):
         return self.has_role(Role.ADMIN)
 
     def grant(self, role: Role) -> None:
-        if role not in self.roles:
-            self.role_rows.append(UserRole(role=str(role)))
+        if role in self.roles:
+            return
+        if duty_conflict(self.roles | {str(role)}):  # operations refuse it with a message first
+            raise ValueError(f"{role} cannot be combined with {sorted(self.roles)}")
+        self.role_rows.append(UserRole(role=str(role)))
 
     def revoke(self, role: Role) -> None:
+        gone = [row for row in self.role_rows if row.role == role]
         self.role_rows = [row for row in self.role_rows if row.role != role]
+        session = object_session(self)
+        for row in gone:  # deleted explicitly, so the audit log sees the revocation at flush
+            if session is not None and row.id is not None:
+                session.delete(row)
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+    @property
+    def audit_subject(self) -> tuple[str, int]:
+        return (USER_SUBJECT, self.id)
 
     def __repr__(self) -> str:
         return f"<User {self.username!r}>"
@@ -89,13 +107,20 @@ def verify_dummy(password: str) -> bool:
 
 
 class UserRole(db.Model):
+    """One role an account holds; a grant is its creation, a revocation its deletion (audited)."""
+
     __tablename__ = "user_role"
     __table_args__ = (UniqueConstraint("user_id", "role"),)
+    __audited__ = True
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(16))
     user: Mapped[User] = relationship(back_populates="role_rows")
+
+    @property
+    def audit_subject(self) -> tuple[str, int]:
+        return (USER_SUBJECT, self.user_id)
 
 
 class UserSession(db.Model):

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..core import audit, signals
-from ..core.access import Role
+from ..core.access import Role, duty_conflict
 from ..core.errors import OperationError
 from ..db import savepoint, utcnow
 from . import lockout, passwords, sessions
@@ -153,12 +153,14 @@ def create_user(
     roles: list[Role] | tuple[Role, ...] = (),
     **profile: str | None,
 ) -> User:
-    """Create an account; refuses a username or e-mail already taken, or a weak password.
+    """Create an account; refuses a username or e-mail already taken, a weak password
+    or roles that break the separation of duties.
 
     The refusal of a taken name or e-mail does not say which of the two is taken (enumeration).
     """
     check_password_policy(password, username, email, name)
     refuse_taken(session, username, email, neutral=True)
+    _check_duties({str(r) for r in roles})
     user = User(username=username, name=name, email=email.strip(), **profile)
     user.set_password(password)
     with _unique(session, username, email, neutral=True):
@@ -169,12 +171,22 @@ def create_user(
 
 
 def update_user(
-    session: Session, user: User, *, username: str, name: str, email: str, password: str | None
+    session: Session,
+    user: User,
+    *,
+    username: str,
+    name: str,
+    email: str,
+    password: str | None,
+    active: bool | None = None,
 ) -> User:
-    """Change an account's names, e-mail and (if given) password; refuses ones another holds."""
+    """Change an account's names, e-mail, (if given) password and enabled state in one flush;
+    refuses a name or e-mail another account holds."""
     refuse_taken(session, username, email, other_than=user.id)
     with _unique(session, username, email, other_than=user.id):
         user.username, user.name, user.email = username, name, email.strip()
+        if active is not None:
+            user.active = active
         if password:
             reset_password(user, password)
     return user
@@ -266,6 +278,19 @@ def register(
     return user
 
 
+def _check_duties(roles: set[str]) -> None:
+    """Separation of duties (三员分立): a duty role is held alone."""
+    if duty_conflict(roles):
+        raise AccountError(
+            str(
+                _l(
+                    "The system administrator, security administrator and security auditor "
+                    "roles must each be held by a separate account holding no other role."
+                )
+            )
+        )
+
+
 def change_password(user: User, current: str, new: str) -> None:
     """The person's own change; their other sessions end (`sessions`, on flush)."""
     if not user.check_password(current):
@@ -282,7 +307,42 @@ def reset_password(user: User, new: str) -> None:
     user.set_password(new)
 
 
-def set_roles(user: User, roles: list[str]) -> None:
+def update_account(
+    session: Session,
+    user: User,
+    actor: User,
+    *,
+    username: str,
+    name: str,
+    email: str,
+    active: bool,
+    password: str | None = None,
+) -> None:
+    """The system administrator's edit: identity, enabled or not, a password reset.
+
+    Everything is checked before anything changes, so a refused edit saves nothing.
+    """
+    if user.id == actor.id and not active:
+        raise AccountError(str(_l("You cannot disable your own account.")))
+    if password:
+        check_password_policy(password, username, email, name)
+    update_user(
+        session, user, username=username, name=name, email=email, password=password, active=active
+    )
+
+
+def set_roles(user: User, roles: list[str] | set[str], actor: User | None = None) -> None:
+    """The security administrator's grant and revocation of roles (each one audited).
+
+    Refuses a change of one's own roles (nobody grants themselves power, nor drops a duty
+    unseen) and any set that breaks the separation of duties.
+    """
     wanted = {Role(r) for r in roles}
+    if actor is not None and actor.id == user.id and wanted != user.roles:
+        raise AccountError(str(_l("You cannot change your own roles.")))
+    _check_duties({str(r) for r in wanted})
     for role in Role:
-        (user.grant if role in wanted else user.revoke)(role)
+        if role not in wanted:
+            user.revoke(role)
+    for role in sorted(wanted):
+        user.grant(role)

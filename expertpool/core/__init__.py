@@ -12,6 +12,8 @@ def init_app(app: Flask) -> None:
     """The core's front door, run before any feature's: its listeners, CLI and template globals."""
     from . import (
         audit,
+        auditing,
+        backup_views,
         embeddings,
         errorpages,
         exports,
@@ -39,5 +41,7 @@ def init_app(app: Flask) -> None:
     maintenance.init_app(app)
     exports.init_app(app)
     errorpages.init_app(app)
+    auditing.init_app(app)
+    app.register_blueprint(backup_views.bp)
     app.jinja_env.globals["page_window"] = pagination.page_window
     app.cli.add_command(backup_cli)

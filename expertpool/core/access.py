@@ -23,9 +23,24 @@ AUTHENTICATED = "authenticated"
 
 
 class Role(StrEnum):
-    ADMIN = "admin"
+    ADMIN = "admin"  # the pool office's business administrator: experts, reviews, training
     EXPERT = "expert"
     TRAINEE = "trainee"
+    # Separation of duties (三员分立, GB/T 22239-2019 level 3): three accounts run the system,
+    # none able to do another's work, none a business administrator (docs/SEPARATION_OF_DUTIES.md).
+    SYSADMIN = "sysadmin"  # 系统管理员: accounts (create, deactivate, reset), jobs, maintenance
+    SECADMIN = "secadmin"  # 安全管理员: role grants, security settings, the password policy
+    AUDITOR = "auditor"  # 安全审计员: reads, exports and verifies the audit log; nothing else
+
+
+# An account holding one of these holds no other role (accounts.operations refuses it).
+DUTY_ROLES = frozenset({Role.SYSADMIN, Role.SECADMIN, Role.AUDITOR})
+
+
+def duty_conflict(roles: Iterable[str]) -> bool:
+    """True when `roles` combine a duty role with any other role."""
+    held = set(roles)
+    return bool(held & DUTY_ROLES) and len(held) > 1
 
 
 def public(view: F) -> F:

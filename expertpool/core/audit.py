@@ -1,10 +1,12 @@
 """Audit log: every change to an audited row is recorded with who, when, old and new values.
 
-Models opt in with `__audited__ = True`; a model whose rows belong to a larger record (an expert's
+Models opt in with `__audited__ = True` (and may name columns not worth a row, such as a
+last sign-in time, in `__audit_skip__`); a model whose rows belong to a larger record (an expert's
 degrees belong to the expert's technical file) says so through an `audit_subject` property,
 `(subject type, subject id)`, so that record's history finds them. The core knows no subject
 types: the features name theirs (experts: `"expert"`). Changes are captured from the ORM's attribute history at flush time,
-so no operation can forget to log. The acting user comes from `set_actor`, called by the request
+so no operation can forget to log. A secret column (`*_hash`) is never copied: its change is
+recorded as `{"password": [None, "changed"]}` (the column name without `_hash`). The acting user comes from `set_actor`, called by the request
 handling (the signed-in user) and by CLI commands (the user they act as).
 """
 
@@ -22,6 +24,7 @@ from ..db import db, utcnow
 from .features import listen
 
 _PENDING = "_audit_pending"
+UNSEALED = "_audit_unsealed"  # session.info flag: this transaction wrote audit rows (audit_chain)
 _SKIPPED_FIELDS = {"version", "updated_at", "file_updated_at"}
 
 
@@ -40,6 +43,11 @@ class AuditLog(db.Model):
     action: Mapped[str] = mapped_column(String(32))
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     note: Mapped[str | None] = mapped_column(Text)
+    # The hash chain (core/audit_chain.py): set once, when the row is sealed after insertion.
+    seal_seq: Mapped[int | None] = mapped_column(Integer, unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(16))
 
     __table_args__ = (Index("ix_audit_log_subject", "subject_type", "subject_id"),)
 
@@ -86,6 +94,7 @@ def record(
     )
     session.add(row)
     session.flush()
+    session.info[UNSEALED] = True
     return row
 
 
@@ -111,15 +120,24 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+SECRET_CHANGED = "changed"
+
+
 def _column_changes(obj: Any, action: str) -> dict[str, list[Any]]:
     """{field: [old, new]} for the mapped columns that changed (all of them for create/delete)."""
     state = inspect(obj)
+    skipped = _SKIPPED_FIELDS | set(getattr(type(obj), "__audit_skip__", ()))
     changes: dict[str, list[Any]] = {}
     for attr in state.mapper.column_attrs:
         key = attr.key
-        if key in _SKIPPED_FIELDS or key.endswith("_hash"):
+        if key in skipped:
             continue
         hist = state.attrs[key].history
+        if key.endswith("_hash"):
+            # Never the hash itself, only the fact (a password change, an admin's reset).
+            if action == "update" and hist.has_changes():
+                changes[key.removesuffix("_hash")] = [None, SECRET_CHANGED]
+            continue
         if action == "update":
             if not hist.has_changes():
                 continue
@@ -163,6 +181,7 @@ def _write(session: Session, flush_context: Any) -> None:
         return
     actor_id, actor_name = session.info.get("audit_actor", (None, "system"))
     note = session.info.get("audit_note")
+    session.info[UNSEALED] = True
     for entity_type, entity_id, subject_type, subject_id, action, changes in pending:
         session.add(
             AuditLog(

@@ -47,6 +47,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from flask import Flask
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -561,6 +562,7 @@ def restore_backup(app: Flask, path: Path, *, progress: Progress | None = None) 
         )
     report = RestoreReport(manifest)
     upgrade = _check_revision(app, manifest.alembic_revision, report)
+    recent_audit = _audit_rows_since(app, manifest.created_at)
     release_database(app)
     try:
         _replace(app, path, manifest, places, progress)
@@ -579,7 +581,82 @@ def restore_backup(app: Flask, path: Path, *, progress: Progress | None = None) 
             ) from exc
         report.upgraded_from = manifest.alembic_revision
     _void_search_folders(app)
+    _carry_audit_rows(app, recent_audit, report)
     return report
+
+
+def _existing_user_ids(session: Session, ids: set[int]) -> set[int]:
+    if not ids:
+        return set()
+    user = db.metadata.tables["user"]
+    return set(session.scalars(select(user.c.id).where(user.c.id.in_(ids))))
+
+
+# -- the audit log outlives a restore --------------------------------------------------------------
+
+AUDIT_MARGIN = dt.timedelta(hours=1)  # the archive's time is when it was written, not begun
+
+
+def _audit_rows_since(app: Flask, created_at: str) -> list[dict[str, Any]]:
+    """The live audit rows written since (about) the archive was made.
+
+    A restore must not delete audit records (retention, MLPS 2.0 安全审计): the rows the
+    archive lacks are carried into the restored database.
+    """
+    try:
+        since = dt.datetime.fromisoformat(created_at).replace(tzinfo=None) - AUDIT_MARGIN
+    except ValueError:
+        since = dt.datetime.min
+    table = audit.AuditLog.__table__
+    try:
+        with app.app_context(), db.engine.connect() as conn:
+            rows = conn.execute(select(table).where(table.c.at >= since).order_by(table.c.id))
+            return [dict(row._mapping) for row in rows]
+    except SQLAlchemyError:  # no database yet, or one without an audit log
+        log.warning("restore: the live audit log could not be read", exc_info=True)
+        return []
+
+
+def _carry_audit_rows(app: Flask, rows: list[dict[str, Any]], report: RestoreReport) -> None:
+    """Append the live rows the restored log lacks (ids past its last); keep their seals when
+    they continue the restored chain, else leave them to be sealed onto it."""
+    from . import audit_chain
+
+    table = audit.AuditLog.__table__
+    with app.app_context(), Session(db.engine) as session:
+        last_id = session.scalar(select(func.max(table.c.id))) or 0
+        missing = [r for r in rows if r["id"] > last_id]
+        if not missing:
+            return
+        seq, head_hash = audit_chain.head(session)
+        continues = (
+            missing[0].get("seal_seq") == seq + 1 and missing[0].get("prev_hash") == head_hash
+        )
+        actors = {r["actor_id"] for r in missing if r.get("actor_id")}
+        known = _existing_user_ids(session, actors)
+        for row in missing:
+            if row.get("actor_id") and row["actor_id"] not in known:
+                row["actor_id"] = None  # an account the archive lacks (actor_name keeps the name)
+                continues = False  # a changed row needs a new seal
+        if not continues:
+            for row in missing:
+                row.update(seal_seq=None, prev_hash=None, row_hash=None, key_id=None)
+        columns = set(table.c.keys())
+        session.execute(
+            insert(table), [{k: v for k, v in r.items() if k in columns} for r in missing]
+        )
+        if session.get_bind().dialect.name == "postgresql":  # explicit ids leave the sequence
+            session.execute(
+                text(
+                    "SELECT setval(pg_get_serial_sequence('audit_log', 'id'), "
+                    "(SELECT max(id) FROM audit_log))"
+                )
+            )
+        session.commit()
+    report.notes.append(
+        f"{len(missing)} audit log row(s) written since the archive was made were kept "
+        "(the application never deletes audit records)"
+    )
 
 
 def _void_search_folders(app: Flask) -> None:

@@ -41,6 +41,16 @@ def load(if_empty: bool, n_experts: int) -> None:
 
 def _print_accounts(result: dict) -> None:
     click.echo("\nDemo accounts (username / password):")
-    for title, key in (("administrator", "admins"), ("expert", "experts"), ("trainee", "trainees")):
-        for item in result[key]:
-            click.echo(f"  {title:<13} {item['username']:<16} {item['password']}")
+    groups = (
+        ("administrator", "admins"),
+        ("system admin", "duties:sysadmin"),
+        ("security admin", "duties:secadmin"),
+        ("auditor", "duties:auditor"),
+        ("expert", "experts"),
+        ("trainee", "trainees"),
+    )
+    for title, key in groups:
+        key, _, role = key.partition(":")
+        for item in result.get(key, []):
+            if not role or item.get("role") == role:
+                click.echo(f"  {title:<14} {item['username']:<16} {item['password']}")

@@ -770,11 +770,11 @@ def _make_expert(
 
 
 def generate_accounts() -> dict:
-    """Demo log-ins: administrators and trainees (one per audience at least)."""
+    """Demo log-ins: administrators, the three duty accounts and trainees (one per audience)."""
     admins = [
         {
             "username": "admin",
-            "name": "系统管理员",
+            "name": "专家库管理员",
             "email": "admin@demo.example.org",
             "password": "Demo-2026!pool",
         },
@@ -801,8 +801,33 @@ def generate_accounts() -> dict:
         ("reg_zhou", "周凯", "regulator", "江苏省市场监督管理局"),
         ("reg_lin", "林芳", "regulator", "广东省市场监督管理局"),
     ]
+    # Separation of duties (三员分立): one account per duty role, each holding that role only.
+    duties = [
+        {
+            "username": "sysadmin",
+            "name": "系统管理员",
+            "email": "sysadmin@demo.example.org",
+            "password": "Demo-2026!sysadmin",
+            "role": "sysadmin",
+        },
+        {
+            "username": "secadmin",
+            "name": "安全管理员",
+            "email": "secadmin@demo.example.org",
+            "password": "Demo-2026!secadmin",
+            "role": "secadmin",
+        },
+        {
+            "username": "auditor",
+            "name": "安全审计员",
+            "email": "auditor@demo.example.org",
+            "password": "Demo-2026!auditor",
+            "role": "auditor",
+        },
+    ]
     return {
         "admins": admins,
+        "duties": duties,
         "trainees": [
             {
                 "username": u,

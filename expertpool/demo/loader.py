@@ -32,6 +32,8 @@ def load(session: Session, *, n_experts: int = 320, progress: bool = True) -> di
     """Create institutions, accounts and experts; returns the demo accounts to print."""
     accounts_data = data.generate_accounts()
     admins = [_account(session, a, [Role.ADMIN]) for a in accounts_data["admins"]]
+    for duty in accounts_data["duties"]:
+        _account(session, duty, [Role(duty["role"])])
     trainees = [_account(session, t, [Role.TRAINEE]) for t in accounts_data["trainees"]]
     _institutions(session)
     experts = data.generate_experts(n_experts)
@@ -44,6 +46,7 @@ def load(session: Session, *, n_experts: int = 320, progress: bool = True) -> di
     session.flush()
     return {
         "admins": accounts_data["admins"],
+        "duties": accounts_data["duties"],
         "trainees": accounts_data["trainees"],
         "experts": expert_logins,
         "expert_count": len(created),
@@ -197,6 +200,7 @@ def existing_demo_accounts(session: Session) -> dict[str, list[dict[str, Any]]]:
     experts = [{"username": f"expert{n}", "password": DEMO_EXPERT_PASSWORD} for n in (1, 2, 3)]
     return {
         "admins": [a for a in accounts_data["admins"] if a["username"] in names],
+        "duties": [a for a in accounts_data["duties"] if a["username"] in names],
         "experts": [e for e in experts if e["username"] in names],
         "trainees": [t for t in accounts_data["trainees"] if t["username"] in names],
     }

@@ -19,6 +19,17 @@ from .history import expert_of
 from .models import Expert, Institution
 
 AUDIT_ACTIONS = ("create", "update", "delete")
+# The business administrator's log shows the business records; accounts, roles, sign-ins,
+# backups and the audit log's own events are the security auditor's (separation of duties).
+SECURITY_SUBJECTS = ("user",)
+SECURITY_ENTITIES = ("User", "UserRole", "AuditLog", "Backup", "Login", "UserSession")
+
+
+def business_only(stmt: Select[Any]) -> Select[Any]:
+    return stmt.where(
+        AuditLog.entity_type.not_in(SECURITY_ENTITIES),
+        or_(AuditLog.subject_type.is_(None), AuditLog.subject_type.not_in(SECURITY_SUBJECTS)),
+    )
 
 
 def _date(text: str) -> dt.date | None:
@@ -71,7 +82,7 @@ class AuditFilter:
         return {k: v for k, v in values.items() if v}
 
     def statement(self) -> Select[tuple[AuditLog]]:
-        stmt = select(AuditLog)
+        stmt = business_only(select(AuditLog))
         if self.actor:
             pattern = f"%{self.actor}%"
             users = select(User.id).where(
@@ -107,7 +118,7 @@ class AuditFilter:
 
 
 def entity_types(session: Session) -> list[str]:
-    return sorted(session.scalars(select(AuditLog.entity_type).distinct()))
+    return sorted(session.scalars(business_only(select(AuditLog.entity_type).distinct())))
 
 
 def history_context(

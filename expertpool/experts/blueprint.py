@@ -56,9 +56,15 @@ def status_label(status: str) -> str:
 def role_label(role: str) -> str:
     from flask_babel import gettext as _
 
-    return {"admin": _("Administrator"), "expert": _("Expert"), "trainee": _("Trainee")}.get(
-        role, role
-    )
+    labels = {
+        "admin": _("Administrator"),
+        "expert": _("Expert"),
+        "trainee": _("Trainee"),
+        "sysadmin": _("System administrator"),
+        "secadmin": _("Security administrator"),
+        "auditor": _("Security auditor"),
+    }
+    return labels.get(role, role)
 
 
 @bp.app_template_global()

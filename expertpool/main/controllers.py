@@ -28,6 +28,12 @@ class QueueItem:
 def home() -> Any:
     today = dt.date.today()
     context: dict[str, Any] = {"today": today}
+    duty = next(
+        (r for r in (Role.SYSADMIN, Role.SECADMIN, Role.AUDITOR) if current_user.has_role(r)), None
+    )
+    if duty is not None:  # a duty account holds no other role: its home is its duty alone
+        context["duties"] = DUTY_PARTS[duty]()
+        return render_template("home.html", **context)
     from courses import queries as course_queries
 
     language = str(get_locale()).split("_")[0]  # course languages are "zh" / "en"
@@ -125,6 +131,137 @@ def _admin_queue(today: dt.date) -> list[QueueItem]:
             url_for("courses.admin_required"),
         ),
     ]
+
+
+def _system_part() -> dict[str, Any]:
+    from sqlalchemy import func, select
+
+    from ..accounts import queries as account_queries
+    from ..core.jobs.models import Job, JobStatus
+
+    accounts = account_queries.account_counts(db.session)
+    jobs = dict(db.session.execute(select(Job.status, func.count()).group_by(Job.status)).all())
+    return {
+        "role": "sysadmin",
+        "title": _("System administration"),
+        "items": [
+            QueueItem(
+                "enabled", _("Enabled accounts"), accounts["enabled"], url_for("accounts.users")
+            ),
+            QueueItem(
+                "disabled", _("Disabled accounts"), accounts["disabled"], url_for("accounts.users")
+            ),
+            QueueItem(
+                "failed_jobs",
+                _("Failed background jobs"),
+                jobs.get(JobStatus.FAILED.value, 0),
+                url_for("jobs.jobs", status="failed"),
+            ),
+            QueueItem(
+                "queued_jobs",
+                _("Queued background jobs"),
+                jobs.get(JobStatus.QUEUED.value, 0),
+                url_for("jobs.jobs", status="queued"),
+            ),
+        ],
+        "links": [
+            (_("New user"), url_for("accounts.user_new")),
+            (_("Background jobs"), url_for("jobs.jobs")),
+            (_("Backups"), url_for("backups.backups")),
+        ],
+        "notice": _("Roles are granted by the security administrator.")
+        if accounts["no_role"]
+        else None,
+        "notice_level": "info",
+    }
+
+
+def _role_names(roles: list[str]) -> str:
+    from ..accounts.forms import ROLE_CHOICES
+
+    names = dict(ROLE_CHOICES)
+    return "、".join(str(names.get(r, r)) for r in roles)
+
+
+def _security_part() -> dict[str, Any]:
+    from ..accounts import queries as account_queries
+
+    counts = account_queries.role_counts(db.session)
+    missing = account_queries.missing_duties(counts)
+    labels = {
+        Role.ADMIN: _("Administrators"),
+        Role.SYSADMIN: _("System administrators"),
+        Role.SECADMIN: _("Security administrators"),
+        Role.AUDITOR: _("Security auditors"),
+    }
+    return {
+        "role": "secadmin",
+        "title": _("Security administration"),
+        "items": [
+            QueueItem(
+                str(role), label, counts[str(role)], url_for("accounts.roles", role=str(role))
+            )
+            for role, label in labels.items()
+        ],
+        "links": [
+            (_("Roles"), url_for("accounts.roles")),
+            (_("Security policy"), url_for("accounts.security_policy")),
+        ],
+        "notice": _("No enabled account holds: %(roles)s.", roles=_role_names(missing))
+        if missing
+        else None,
+        "notice_level": "warning",
+    }
+
+
+def _auditor_part() -> dict[str, Any]:
+    from sqlalchemy import func, select
+
+    from ..core import audit_chain
+    from ..core.audit import AuditLog
+
+    since = dt.datetime.combine(dt.date.today(), dt.time.min)
+    today_rows = db.session.scalar(select(func.count()).where(AuditLog.at >= since)) or 0
+    last = audit_chain.last_verification(db.session)
+    if last is None:
+        notice, level = _("The audit log has not been verified yet."), "warning"
+    elif last.ok:
+        notice = _("Last verification %(at)s: intact.", at=last.at.strftime("%Y-%m-%d %H:%M"))
+        level = "success"
+    else:
+        notice = _("Last verification found tampering: %(problem)s", problem=last.problem)
+        level = "danger"
+    return {
+        "role": "auditor",
+        "title": _("Security audit"),
+        "items": [
+            QueueItem(
+                "today",
+                _("Audit records today"),
+                today_rows,
+                url_for("audit.log", date_from=dt.date.today().isoformat()),
+            ),
+            QueueItem(
+                "unsealed",
+                _("Records not sealed yet"),
+                audit_chain.unsealed_count(db.session),
+                url_for("audit.verification"),
+            ),
+        ],
+        "links": [
+            (_("Audit log"), url_for("audit.log")),
+            (_("Audit log integrity"), url_for("audit.verification")),
+        ],
+        "notice": notice,
+        "notice_level": level,
+    }
+
+
+DUTY_PARTS = {
+    Role.SYSADMIN: _system_part,
+    Role.SECADMIN: _security_part,
+    Role.AUDITOR: _auditor_part,
+}
 
 
 @public

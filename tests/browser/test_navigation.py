@@ -207,7 +207,7 @@ def _propose_a_round(session: Any, user: Any, config: Any) -> None:
     rounds.propose(session, user, "导航检查", [submission], rules_from_config(config))
 
 
-@pytest.mark.parametrize("role", ["trainee", "expert", "admin"])
+@pytest.mark.parametrize("role", ["trainee", "expert", "admin", "sysadmin", "secadmin", "auditor"])
 def test_every_page_of_a_role_is_reachable_from_its_home(journey: Any, role: str) -> None:
     server = journey.server
     roles = give_a_history(server, DEMO_LOGINS[role][0])

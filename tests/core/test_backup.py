@@ -24,7 +24,7 @@ from sqlalchemy import func, select, text
 from expertpool import create_app
 from expertpool.accounts import operations as accounts
 from expertpool.accounts.models import User
-from expertpool.core import backup
+from expertpool.core import audit, backup
 from expertpool.core.access import Role
 from expertpool.core.audit import AuditLog
 from expertpool.core.embeddings.store import get_store
@@ -450,3 +450,33 @@ def test_postgres_round_trip(pg_app: Flask, tmp_path: Path) -> None:
     assert "stray_table" not in set(tables)
     assert backup.database_revisions() == sorted(backup.code_revisions(pg_app)[1])
     assert db.session.scalar(select(func.count()).where(AuditLog.action == "restore")) == 1
+    # the audit rows of the changes made after the archive are kept, and the chain holds
+    from expertpool.core import audit_chain
+
+    deleted = select(func.count()).where(
+        AuditLog.entity_type == "User", AuditLog.action == "delete"
+    )
+    assert db.session.scalar(deleted) == 1  # trainee1's deletion, after the archive
+    assert audit_chain.verify(db.session).ok
+
+
+def test_a_restore_keeps_the_audit_rows_written_since_the_archive(
+    app: Flask, runner: FlaskCliRunner, admin: User, tmp_path: Path
+) -> None:
+    """Audit retention: restoring an older archive must not delete newer audit records."""
+    from expertpool.core import audit_chain
+
+    path = tmp_path / "backups" / "b.tar.gz"
+    assert _invoke(runner, "create", "--output", str(path)).exit_code == 0
+    for i in range(3):
+        audit.record(db.session, "Thing", "update", {"n": [i, i + 1]}, note=f"after {i}")
+    db.session.commit()
+    later = set(db.session.scalars(select(AuditLog.id).where(AuditLog.note.like("after%"))))
+
+    assert _invoke(runner, "restore", "--yes", str(path)).exit_code == 0
+
+    db.session.expire_all()
+    kept = set(db.session.scalars(select(AuditLog.id).where(AuditLog.note.like("after%"))))
+    assert kept == later
+    report = audit_chain.verify(db.session)
+    assert report.ok and report.unsealed == 0

@@ -145,11 +145,11 @@ def test_backoff_doubles_up_to_its_cap():
     assert [jobqueue.backoff_seconds(a, 2, 20) for a in (1, 2, 3, 4, 5)] == [2, 4, 8, 16, 20]
 
 
-def test_an_administrator_retries_a_failed_job(deferred, client, auth, admin):
+def test_the_system_administrator_retries_a_failed_job(deferred, client, auth, sysadmin):
     job = enqueue(db.session, "matching.index_experts", {"expert_ids": []})
     job.status, job.attempts, job.error = JobStatus.FAILED, 5, "boom"
     db.session.commit()
-    auth.login()
+    auth.login("sysadmin")
     page = client.get("/admin/jobs?status=failed").get_data(as_text=True)
     assert "boom" in page and f"/admin/jobs/{job.id}/retry" in page
     client.post(f"/admin/jobs/{job.id}/retry")
@@ -272,12 +272,13 @@ def test_progress_is_readable_while_the_job_still_runs(deferred, make_user):
 
 
 def test_progress_json_is_for_the_person_who_started_the_job_and_administrators(
-    deferred, client, auth, admin, make_user
+    deferred, client, auth, admin, sysadmin, auditor, make_user
 ):
     owner, other = make_user(Role.TRAINEE), make_user(Role.TRAINEE)
     job = enqueue(db.session, "matching.index_experts", {"expert_ids": []}, actor=owner)
     db.session.commit()
-    for user, status in ((owner, 200), (other, 404), (admin, 200)):
+    cases = ((owner, 200), (other, 404), (admin, 200), (sysadmin, 200), (auditor, 404))
+    for user, status in cases:
         auth.login(user.username)
         response = client.get(f"/jobs/{job.id}.json")
         assert response.status_code == status, user.username
@@ -287,11 +288,11 @@ def test_progress_json_is_for_the_person_who_started_the_job_and_administrators(
         auth.logout()
 
 
-def test_the_jobs_page_shows_each_state_with_counts(deferred, client, auth, admin):
+def test_the_jobs_page_shows_each_state_with_counts(deferred, client, auth, sysadmin):
     for status in ("queued", "running", "failed"):
         db.session.add(Job(task="matching.index_experts", title=f"job-{status}", status=status))
     db.session.commit()
-    auth.login()
+    auth.login("sysadmin")
     page = client.get("/admin/jobs").get_data(as_text=True)
     assert all(f"job-{s}" in page for s in ("queued", "running", "failed"))
     only_failed = client.get("/admin/jobs?status=failed").get_data(as_text=True)
@@ -371,10 +372,10 @@ def test_the_request_that_changes_a_file_does_not_index_it(deferred, admin, make
     assert [h.doc_id for h in expert_keyword_index().search("镉").hits] == [str(expert.id)]
 
 
-def test_the_jobs_page_names_each_job_in_the_readers_language(deferred, client, auth, admin):
+def test_the_jobs_page_names_each_job_in_the_readers_language(deferred, client, auth, sysadmin):
     enqueue(db.session, "matching.index_experts", {"expert_ids": [3, 8]}, title="#3, #8")
     db.session.commit()
-    auth.login()
+    auth.login("sysadmin")
     page = client.get("/admin/jobs").get_data(as_text=True)
     assert "更新专家检索索引" in page and "#3, #8" in page and "排队中" in page
     client.post("/language", data={"locale": "en"})

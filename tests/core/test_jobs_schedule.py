@@ -66,14 +66,21 @@ def test_each_occurrence_is_added_once(deferred):
         "jobs.prune",
         "exports.cleanup",
         "accounts.prune_login_history",
+        "audit.seal",
+        "audit.verify",
     }
-    # two hours on: only the hourly clean-up of expired exports has a new occurrence
+    # two hours on: only the hourly clean-up of expired exports and audit sealing have new ones
     again = sched.enqueue_due(deferred, db.session, now=now + dt.timedelta(hours=2))
-    assert [j.dedupe_key for j in again] == ["exports.cleanup@2026-12-05T10:10+08:00"]
+    assert sorted(j.dedupe_key for j in again) == [
+        "audit.seal@2026-12-05T10:17+08:00",
+        "exports.cleanup@2026-12-05T10:10+08:00",
+    ]
     # the next day's occurrences are new jobs
     later = sched.enqueue_due(deferred, db.session, now=now + dt.timedelta(days=1))
     assert sorted(j.dedupe_key for j in later) == [
         "accounts.prune_login_history@2026-12-06T03:40+08:00",
+        "audit.seal@2026-12-06T08:17+08:00",
+        "audit.verify@2026-12-06T02:40+08:00",
         "exports.cleanup@2026-12-06T08:10+08:00",
         "jobs.prune@2026-12-06T03:30+08:00",
         "reviews.reminders@2026-12-06T08:00+08:00",
@@ -130,14 +137,14 @@ def test_prune_forgets_old_finished_jobs_only(deferred):
     assert left == {"recent", "waiting", "the prune"}
 
 
-def test_an_administrator_rebuilds_the_search_indexes_from_the_jobs_page(
-    deferred, client, auth, admin, make_expert
+def test_the_system_administrator_rebuilds_the_search_indexes_from_the_jobs_page(
+    deferred, client, auth, sysadmin, make_expert
 ):
     make_expert(name="甲专家")
     drain(deferred)
     get_index("experts").rebuild([], total=0)  # lost: empty
     assert get_index("experts").doc_count() == 0
-    auth.login()
+    auth.login("sysadmin")
     page = client.post("/admin/jobs/start/search.reindex", follow_redirects=True)
     assert "search.reindex" in page.get_data(as_text=True)  # listed, queued
     assert client.post("/admin/jobs/start/jobs.prune").status_code == 404  # not offered

@@ -72,7 +72,7 @@ def test_a_save_that_loses_a_race_is_a_409_page_with_a_reload_link(client, auth,
     assert response.status_code == 409
     assert "重新" in page or "Reload" in page
     assert f'href="/experts/{expert.id}/edit" data-reload' in page
-    assert 'data-menu="system"' in page  # our page, with the signed-in administrator's menus
+    assert 'data-menu="account"' in page  # our page, with the signed-in administrator's menus
     db.session.expire_all()
     stored = db.session.get(Expert, expert.id)
     assert stored.department == "别人的修改"
@@ -96,7 +96,7 @@ def test_a_failed_flush_renders_our_500_page_and_changes_nothing(app, client, au
     page = response.get_data(as_text=True)
     assert response.status_code == 500
     assert "系统出现错误，未作任何修改。" in page
-    assert 'data-menu="system"' in page  # base.html rendered: user and inbox read after rollback
+    assert 'data-menu="account"' in page  # base.html rendered: user and inbox read after rollback
     assert "data-plain-error" not in page
     db.session.expire_all()
     assert db.session.get(Expert, expert.id).department == "原部门"
@@ -149,7 +149,7 @@ def test_a_database_too_busy_to_write_is_a_503_page_and_saves_nothing(
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
     page = response.get_data(as_text=True)
-    assert "系统繁忙" in page and 'data-menu="system"' in page
+    assert "系统繁忙" in page and 'data-menu="account"' in page
     db.session.expire_all()
     assert db.session.get(Expert, expert.id).department == "原部门"
 

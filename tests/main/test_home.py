@@ -255,7 +255,7 @@ def test_a_person_with_several_roles_sees_every_part(
     page = _page(client)
     for part in ('id="admin-queue"', 'id="expert-todo"', 'id="learning"'):
         assert part in page
-    for menu in ("pool", "reviews", "training", "system", "expert", "learning"):
+    for menu in ("pool", "reviews", "training", "expert", "learning"):
         assert f'data-menu="{menu}"' in page
 
 

@@ -1,4 +1,5 @@
-"""The jobs pages: administrators see every job; anyone polls the progress of a job they started."""
+"""The jobs pages: the system administrator sees every job and starts maintenance; anyone polls the
+progress of a job they started (business administrators any job: a colleague's import)."""
 
 from __future__ import annotations
 
@@ -35,12 +36,15 @@ MAINTENANCE = {
 
 def _job_or_404(job_id: int, *, mine_ok: bool) -> Job:
     job = get_or_404(db.session, Job, job_id)
-    if not current_user.is_admin and not (mine_ok and job.created_by_id == current_user.id):
+    # Every job: the system administrator (the jobs pages) and business administrators (a
+    # colleague's import or round); otherwise only the person who started it.
+    anyone = current_user.has_any_role((Role.ADMIN, Role.SYSADMIN))
+    if not anyone and not (mine_ok and job.created_by_id == current_user.id):
         abort(404)  # another person's job does not exist for you
     return job
 
 
-@roles_required(Role.ADMIN)
+@roles_required(Role.SYSADMIN)
 def jobs() -> Any:
     status = request.args.get("status") if request.args.get("status") in set(JobStatus) else None
     stmt = select(Job).order_by(Job.id.desc())
@@ -69,7 +73,7 @@ def cancel(job_id: int) -> Any:
     return redirect(_back())
 
 
-@roles_required(Role.ADMIN)
+@roles_required(Role.SYSADMIN)
 def start(task: str) -> Any:
     if task not in MAINTENANCE:
         abort(404)
@@ -79,7 +83,7 @@ def start(task: str) -> Any:
     return redirect(url_for("jobs.jobs"))
 
 
-@roles_required(Role.ADMIN)
+@roles_required(Role.SYSADMIN)
 def retry(job_id: int) -> Any:
     job = _job_or_404(job_id, mine_ok=False)
     queue.retry(db.session, job)
