@@ -11,6 +11,7 @@ from sqlalchemy import false, select
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
+from ..core import audit
 from ..core.requests import get_row, is_sql_int
 from ..db import savepoint
 from ..experts.models import Expert
@@ -36,7 +37,11 @@ REQUIRED = ("submission_id", "expert_id", "role")
 Plan = dict[int, tuple[list[tuple[int, float, dict]], list[tuple[int, float, dict]]]]
 
 
+EXPORT_NAME = "matching.assignments_csv"
+
+
 def export_csv(session: Session, round_id: int | None = None) -> bytes:
+    """The assignments as CSV, audited as an export of personal data (the experts' names)."""
     stmt = select(Assignment).order_by(
         Assignment.submission_id, Assignment.role.desc(), Assignment.rank
     )
@@ -45,7 +50,9 @@ def export_csv(session: Session, round_id: int | None = None) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
+    rows = 0
     for a in session.scalars(stmt):
+        rows += 1
         writer.writerow(
             [
                 a.submission_id,
@@ -60,6 +67,7 @@ def export_csv(session: Session, round_id: int | None = None) -> bytes:
                 a.round_id or "",
             ]
         )
+    audit.record_export(session, EXPORT_NAME, rows, fmt="csv")
     return buffer.getvalue().encode("utf-8-sig")
 
 
