@@ -5,19 +5,40 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
+from ..core import audit
 from ..core.access import Role, login_required, public, roles_required
+from ..core.errors import OperationError
 from ..core.pagination import page_arg, paginate_query
-from ..core.requests import get_or_404
+from ..core.requests import fail, get_or_404
 from ..db import db
 from ..extensions import limiter
+from . import mydata
 from . import operations as ops
-from .forms import ChangePasswordForm, LanguageForm, LoginForm, RegisterForm, UserForm
-from .models import User
+from .forms import (
+    ChangePasswordForm,
+    CorrectionDecisionForm,
+    CorrectionForm,
+    LanguageForm,
+    LoginForm,
+    RegisterForm,
+    UserForm,
+)
+from .models import CorrectionRequest, User
 
 
 def _login_limit() -> str:
@@ -161,3 +182,84 @@ def _save_user(user: User | None, form: UserForm) -> User:
     ops.set_roles(user, form.roles.data)
     user.active = form.active.data
     return user
+
+
+# --- the person's own data (PIPL) ---------------------------------------------------------------
+
+MY_DATA_FORMATS = {
+    "json": "application/json; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+@login_required
+def my_data() -> Any:
+    """What we hold about the signed-in person, its download, and requests to correct it."""
+    offered = mydata.corrections(current_user)
+    form = CorrectionForm()
+    form.field.choices = [choice for c in offered for choice in c.fields]
+    if form.validate_on_submit():
+        target = next(c for c in offered if form.field.data in dict(c.fields))
+        try:
+            target.file(
+                db.session, current_user, form.field.data, form.value.data, form.reason.data
+            )
+        except OperationError as exc:
+            fail(str(exc))
+        else:
+            flash(_("Your request was sent to the administrators."), "success")
+            return redirect(url_for("accounts.my_data"))
+    sections = mydata.collect(current_user)
+    requests = [r for c in offered for r in c.requests]
+    return render_template("accounts/my_data.html", sections=sections, form=form, requests=requests)
+
+
+@login_required
+def my_data_export(fmt: str) -> Any:
+    if fmt not in MY_DATA_FORMATS:
+        abort(404)
+    sections = mydata.collect(current_user)
+    audit.record_export(
+        db.session,
+        mydata.EXPORT_NAME,
+        mydata.row_count(sections),
+        fmt=fmt,
+        subject=("user", current_user.id),
+        full_personal=True,
+    )
+    body = mydata.to_json(current_user, sections) if fmt == "json" else mydata.to_xlsx(sections)
+    name = f"my-data-{current_user.username}.{fmt}"
+    return Response(
+        body,
+        mimetype=MY_DATA_FORMATS[fmt],
+        headers={"Content-Disposition": f"attachment; filename={name}"},
+    )
+
+
+@roles_required(Role.ADMIN)
+def corrections() -> Any:
+    """The queue of account corrections (experts' file corrections are change requests)."""
+    items = db.session.scalars(
+        select(CorrectionRequest)
+        .order_by((CorrectionRequest.status == ops.PENDING).desc(), CorrectionRequest.id.desc())
+        .limit(300)
+    ).all()
+    return render_template(
+        "accounts/corrections.html", items=items, form=CorrectionDecisionForm(formdata=None)
+    )
+
+
+@roles_required(Role.ADMIN)
+def correction_decide(item_id: int) -> Any:
+    item = get_or_404(db.session, CorrectionRequest, item_id)
+    form = CorrectionDecisionForm()
+    if form.validate_on_submit():
+        try:
+            ops.decide_correction(
+                db.session, current_user, item, form.decision.data == "accept", form.reason.data
+            )
+        except OperationError as exc:
+            fail(str(exc))
+        else:
+            flash(_("Decision recorded."), "success")
+    return redirect(url_for("accounts.corrections"))

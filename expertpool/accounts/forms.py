@@ -9,6 +9,7 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
+    TextAreaField,
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
@@ -74,3 +75,16 @@ class UserForm(FlaskForm):
     )
     active = BooleanField(_l("Account enabled"), default=True)
     password = PasswordField(_l("New password"), validators=[Optional(), Length(min=10)])
+
+
+class CorrectionForm(FlaskForm):
+    """A request to correct data about oneself; the field choices come from the page."""
+
+    field = SelectField(_l("Field"), validators=[DataRequired()], choices=[])
+    value = StringField(_l("Correct value"), validators=[DataRequired(), Length(max=254)])
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=1000)])
+
+
+class CorrectionDecisionForm(FlaskForm):
+    decision = StringField(validators=[DataRequired()])
+    reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=1000)])

@@ -1,4 +1,4 @@
-"""personal data encrypted at rest: experts' ID numbers and phones
+"""personal data encrypted at rest: experts' ID numbers and phones; correction requests
 
 Revision ID: 0015
 Revises: 0012
@@ -12,6 +12,10 @@ app creates outside production): unlike the other migrations this one needs the 
 because the keys are the application's and never live in the database. Then the plain columns
 are dropped, and ID numbers and phones already in the audit log are masked in place
 ("1101**********1234"), so the log no longer holds them in full.
+
+Also the person's correction requests (PIPL): `correction_request` for an account's fields, and
+on `pending_change` (an expert's correction request is one of the experts' change requests) the
+reason given and the requested value, encrypted.
 
 Downgrade decrypts the values back into plain columns (the audit log stays masked: the full
 values were never needed there).
@@ -70,6 +74,27 @@ def upgrade():
         batch_op.create_unique_constraint(batch_op.f('uq_expert_id_number_hash'), ['id_number_hash'])
         batch_op.create_index(batch_op.f('ix_expert_phone_hash'), ['phone_hash'], unique=False)
     _mask_audit_log()
+    op.create_table('correction_request',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('field', sa.String(length=32), nullable=False),
+    sa.Column('value', sa.Text(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.Column('decided_at', sa.DateTime(), nullable=True),
+    sa.Column('decision_reason', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['user.id'], name=op.f('fk_correction_request_decided_by_id_user'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_correction_request_user_id_user'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_correction_request'))
+    )
+    with op.batch_alter_table('correction_request', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_correction_request_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_correction_request_user_id'), ['user_id'], unique=False)
+    with op.batch_alter_table('pending_change', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('request_reason', sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column('correction_value', sa.Text(), nullable=True))
 
 
 def _encrypt_existing():
@@ -134,6 +159,10 @@ def _mask_audit_log():
 
 
 def downgrade():
+    with op.batch_alter_table('pending_change', schema=None) as batch_op:
+        batch_op.drop_column('correction_value')
+        batch_op.drop_column('request_reason')
+    op.drop_table('correction_request')
     with op.batch_alter_table('expert', schema=None) as batch_op:
         batch_op.add_column(sa.Column('id_number', sa.String(length=18), nullable=True))
         batch_op.add_column(sa.Column('phone', sa.String(length=20), nullable=True))
