@@ -231,14 +231,6 @@ def id_number_key(value: str | None) -> str | None:
     return value.strip().upper() or None if value else None
 
 
-def phone_key(value: str | None) -> str | None:
-    """A phone number as compared: digits and a leading + only."""
-    if not value:
-        return None
-    digits = "".join(ch for ch in value if ch.isdigit())
-    return ("+" if value.strip().startswith("+") else "") + digits or None
-
-
 def encrypted_columns(metadata: Any) -> Iterator[tuple[Table, list[Column[Any]]]]:
     """Every table of `metadata` with its encrypted columns."""
     for table in metadata.sorted_tables:

@@ -5,8 +5,9 @@ Revises: 0012
 Create Date: 2026-12-05 12:40:00
 
 `expert.id_number` and `expert.phone` become `id_number_enc` / `phone_enc` (Fernet tokens under
-the app's personal-data keys, `expertpool/core/pii.py`) with blind indexes `id_number_hash`
-(unique, replacing the unique constraint on the plain number) and `phone_hash`. Existing values
+the app's personal-data keys, `expertpool/core/pii.py`), the number with a blind index
+`id_number_hash` (unique, replacing the unique constraint on the plain number; nothing looks
+phones up, so they have none). Existing values
 are encrypted with the running app's keyring (PII_KEYS or the key file PII_KEY_FILE, which the
 app creates outside production): unlike the other migrations this one needs the application,
 because the keys are the application's and never live in the database. Then the plain columns
@@ -55,24 +56,17 @@ def _mask(text):
     return text[:head] + "*" * (n - head - tail) + text[n - tail:] if tail else "*" * n
 
 
-def _phone_key(value):
-    digits = "".join(ch for ch in value if ch.isdigit())
-    return ("+" if value.strip().startswith("+") else "") + digits or None
-
-
 def upgrade():
     with op.batch_alter_table('expert', schema=None) as batch_op:
         batch_op.add_column(sa.Column('id_number_enc', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('id_number_hash', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('phone_enc', sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column('phone_hash', sa.String(length=64), nullable=True))
     _encrypt_existing()
     with op.batch_alter_table('expert', schema=None) as batch_op:
         batch_op.drop_constraint('uq_expert_id_number', type_='unique')
         batch_op.drop_column('id_number')
         batch_op.drop_column('phone')
         batch_op.create_unique_constraint(batch_op.f('uq_expert_id_number_hash'), ['id_number_hash'])
-        batch_op.create_index(batch_op.f('ix_expert_phone_hash'), ['phone_hash'], unique=False)
     _mask_audit_log()
     op.create_table('correction_request',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -107,7 +101,6 @@ def _encrypt_existing():
         sa.column('id_number_enc', sa.Text),
         sa.column('id_number_hash', sa.String),
         sa.column('phone_enc', sa.Text),
-        sa.column('phone_hash', sa.String),
     )
     rows = conn.execute(
         sa.select(expert.c.id, expert.c.id_number, expert.c.phone).where(
@@ -127,7 +120,6 @@ def _encrypt_existing():
                 "id_number_enc": ring.encrypt(number) if number else None,
                 "id_number_hash": ring.blind_index(number.upper()) if number else None,
                 "phone_enc": ring.encrypt(phone) if phone else None,
-                "phone_hash": ring.blind_index(_phone_key(phone)) if phone else None,
             }
         )
     stmt = expert.update().where(expert.c.id == sa.bindparam("_id")).values(
@@ -190,9 +182,7 @@ def downgrade():
                 )
             )
     with op.batch_alter_table('expert', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_expert_phone_hash'))
         batch_op.drop_constraint(batch_op.f('uq_expert_id_number_hash'), type_='unique')
-        batch_op.drop_column('phone_hash')
         batch_op.drop_column('phone_enc')
         batch_op.drop_column('id_number_hash')
         batch_op.drop_column('id_number_enc')

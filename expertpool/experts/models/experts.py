@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from ...core.pii import Encrypted, blind_index, id_number_key, phone_key
+from ...core.pii import Encrypted, blind_index, id_number_key
 from ...core.provinces import keep_or_normalise
 from ...db import db, utcnow
 from ..constants import EXPERT_SUBJECT, Status
@@ -34,7 +34,6 @@ class Expert(db.Model):
     phone: Mapped[str | None] = mapped_column(
         "phone_enc", Encrypted(), deferred=True, deferred_group=PERSONAL_GROUP
     )
-    phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"), index=True)
     department: Mapped[str | None] = mapped_column(String(128))
@@ -98,14 +97,11 @@ class Expert(db.Model):
         back_populates="expert", cascade="all, delete-orphan", order_by="StatusEvent.at"
     )
 
-    @validates("id_number", "phone")
-    def _index_personal(self, key: str, value: str | None) -> str | None:
-        """Keep the blind index (the only way to find the value) beside the encrypted value."""
+    @validates("id_number")
+    def _index_id_number(self, _key: str, value: str | None) -> str | None:
+        """Keep the blind index (the only way to find the number) beside the encrypted value."""
         value = value or None
-        if key == "id_number":
-            self.id_number_hash = blind_index(id_number_key(value))
-        else:
-            self.phone_hash = blind_index(phone_key(value))
+        self.id_number_hash = blind_index(id_number_key(value))
         return value
 
     @validates("province")
