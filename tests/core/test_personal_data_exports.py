@@ -133,9 +133,12 @@ def test_an_administrator_sees_a_file_masked_until_asking_and_the_look_is_logged
         pool[0].id,
         "experts.reveal",
     )
-    # The look shows in the file's history, without the values.
+    # The look shows in the file's history and the audit log, without the values.
     page = client.get(f"/experts/{pool[0].id}").get_data(as_text=True)
-    assert ID_NUMBER not in page
+    assert ID_NUMBER not in page and "查看了完整的身份证号和手机号" in page
+    client.get("/experts/export.csv")
+    page = client.get("/experts/audit").get_data(as_text=True)
+    assert "导出了个人信息（experts.export，2 行）" in page and ID_NUMBER not in page
 
 
 def test_another_person_never_sees_them(client, auth, make_user, pool):
