@@ -35,6 +35,7 @@ wheelhouse: $(VENV)/.installed
 	$(PY) scripts/wheelhouse.py
 
 setup: $(VENV)/.installed
+	$(FLASK) keys init
 	$(FLASK) db upgrade
 	$(FLASK) embeddings install-model
 	$(FLASK) demo load --if-empty

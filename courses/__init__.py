@@ -16,11 +16,12 @@ def init_app(app: Flask) -> None:
     and the required-training section of the expert's technical file."""
     from flask_babel import lazy_gettext as _l
 
+    from expertpool.accounts.mydata import SLOT
     from expertpool.core.exports import register_export
     from expertpool.core.features import contribute, register_demo_loader
     from expertpool.core.jobs import register_task
 
-    from . import demo
+    from . import demo, mydata
     from .blueprint import bp
     from .cli import courses_cli
     from .operations import import_job
@@ -42,6 +43,7 @@ def init_app(app: Flask) -> None:
     search_index.init_app(app)
     register_demo_loader(app, "courses", demo.load_demo)
     contribute(app, "experts.file.sections", _training_section)
+    contribute(app, SLOT, mydata.sections)
 
 
 def _training_section(expert: Any) -> tuple[str, dict[str, Any]]:

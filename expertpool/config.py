@@ -14,6 +14,13 @@ from urllib.parse import urlsplit
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,  # default: sqlite:///<instance>/expertpool.db
     "SECRET_KEY": None,  # default: generated once and kept in instance/secret_key
+    # Keys of the personal data encrypted at rest (expertpool/core/pii.py): PII_KEYS (Fernet keys,
+    # newest first, comma-separated) with PII_INDEX_KEY (hex), or the key file PII_KEY_FILE
+    # (default: instance/pii_keys, created by `flask keys init` or, outside production, on first
+    # use). Kept and backed up apart from the database.
+    "PII_KEYS": None,
+    "PII_INDEX_KEY": None,
+    "PII_KEY_FILE": None,
     "MAX_CONTENT_LENGTH": 50 * 1024 * 1024,  # uploads: 50 MiB
     "UPLOAD_FOLDER": None,  # default: <instance>/uploads
     # Import files (XLSX/CSV) are checked before they are expanded (core/sheetlimits.py): rows
@@ -263,6 +270,14 @@ def production_problems(config: dict[str, Any]) -> list[str]:
             f"SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} random characters "
             "(e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`)."
         )
+    if not config.get("PII_KEYS") and not Path(str(config.get("PII_KEY_FILE"))).exists():
+        problems.append(
+            "The personal-data keys must exist before the server starts: set PII_KEYS and "
+            "PII_INDEX_KEY, or create the key file PII_KEY_FILE with `flask keys init` (and back "
+            "it up apart from the database); production never makes up a key."
+        )
+    elif config.get("PII_KEYS") and not config.get("PII_INDEX_KEY"):
+        problems.append("PII_INDEX_KEY (64 hex characters) must be given beside PII_KEYS.")
     if config.get("DEBUG"):
         problems.append(
             "DEBUG (FLASK_DEBUG) must be off: the debugger runs any code a visitor sends."
@@ -323,6 +338,7 @@ def _fill_derived(config: dict[str, Any], instance_path: Path) -> None:
     config["SEARCH_INDEX_DIR"] = config["SEARCH_INDEX_DIR"] or str(instance_path / "search")
     config["EXPORT_FOLDER"] = config["EXPORT_FOLDER"] or str(instance_path / "exports")
     config["RATELIMIT_STORAGE_URI"] = rate_limit_storage(config)
+    config["PII_KEY_FILE"] = config["PII_KEY_FILE"] or str(instance_path / "pii_keys")
     config["SECRET_KEY_GENERATED"] = not config["SECRET_KEY"]
     if not config["SECRET_KEY"]:
         config["SECRET_KEY"] = instance_secret_key(instance_path)

@@ -203,3 +203,15 @@ _.StartElementHandler
 _.EndElementHandler
 _.CharacterDataHandler
 _.StartDoctypeDeclHandler
+
+impl  # unused variable (expertpool/core/pii.py: SQLAlchemy TypeDecorator)
+cache_ok  # unused variable (expertpool/core/pii.py: SQLAlchemy TypeDecorator)
+comparator_factory  # unused class (expertpool/core/pii.py: SQLAlchemy TypeDecorator)
+_.process_bind_param  # unused method (expertpool/core/pii.py: SQLAlchemy TypeDecorator)
+_.process_result_value  # unused method (expertpool/core/pii.py: SQLAlchemy TypeDecorator)
+init_command  # unused function (expertpool/core/pii.py: flask keys init)
+rotate_command  # unused function (expertpool/core/pii.py: flask keys rotate)
+reencrypt_command  # unused function (expertpool/core/pii.py: flask keys reencrypt)
+drop_old_command  # unused function (expertpool/core/pii.py: flask keys drop-old)
+request_reason  # unused variable (expertpool/experts/models/changes.py: read by change.html)
+_._index_id_number  # unused method (expertpool/experts/models/experts.py: @validates)

@@ -27,6 +27,8 @@ SAFE_PRODUCTION = {
     "TRUSTED_PROXIES": 1,
     "APP_HOSTS": 1,
     "WEB_CONCURRENCY": 1,
+    "PII_KEYS": "Gq1kB6oRzAVZyX8T6t1Nwq3cF4vBDe_0mVYpDnA2E1o=",
+    "PII_INDEX_KEY": "ab" * 32,
 }
 _counter = itertools.count(1)
 

@@ -118,9 +118,10 @@ def test_every_problem_is_listed_at_once(tmp_path: Path, monkeypatch: pytest.Mon
         "RATELIMIT_STORAGE_URI",
         "SESSION_COOKIE_SECURE",
         "TRUSTED_PROXIES",
+        "personal-data keys",
     ):
         assert named in message
-    assert message.count("\n  - ") == 7
+    assert message.count("\n  - ") == 8
 
 
 def test_the_rules_apply_only_in_production(tmp_path: Path) -> None:

@@ -109,3 +109,70 @@ def test_0005_rewrites_province_aliases_and_keeps_unknown_values(tmp_path, capsy
         with db.engine.connect() as conn:
             t = tables["expert"]
             assert conn.execute(select(t.c.province).order_by(t.c.id)).scalars().all() == expected
+
+
+def test_0015_encrypts_id_numbers_and_phones_and_masks_the_audit_log(tmp_path):
+    """A database at 0012 holding plain ID numbers and phones (and an audit log naming them)."""
+    import sqlalchemy as sa
+
+    from expertpool.core import pii
+    from expertpool.experts.models import Expert
+
+    app = create_app(
+        {"DATABASE_URL": f"sqlite:///{tmp_path / 'e.db'}", "SECRET_KEY": "k"},
+        instance_path=str(tmp_path / "inst"),
+    )
+    expert = sa.table(
+        "expert",
+        *(sa.column(n) for n in ("id", "name", "email", "id_number", "phone", "status")),
+        sa.column("metrology_competent"),
+        sa.column("version"),
+        sa.column("created_at"),
+        sa.column("file_updated_at"),
+    )
+    audit_log = sa.table(
+        "audit_log",
+        *(sa.column(n) for n in ("id", "at", "actor_name", "entity_type", "entity_id", "action")),
+        sa.column("changes", sa.JSON),
+    )
+    people = [(1, "11010519491231002X", "13812345678"), (2, None, "010-12345678"), (3, None, None)]
+    with app.app_context():
+        upgrade(revision="0012")
+        with db.engine.begin() as conn:
+            for key, number, phone in people:
+                conn.execute(
+                    sa.insert(expert).values(
+                        id=key, name=f"专家{key}", email=f"e{key}@example.cn", id_number=number,
+                        phone=phone, status="active", metrology_competent=False, version=1,
+                        created_at=sa.func.now(), file_updated_at=sa.func.now(),
+                    )
+                )  # fmt: skip
+            conn.execute(
+                sa.insert(audit_log).values(
+                    id=1, at=sa.func.now(), actor_name="admin", entity_type="Expert", entity_id=1,
+                    action="update",
+                    changes={"phone": ["13800000000", "13812345678"], "name": ["a", "b"]},
+                )
+            )  # fmt: skip
+        upgrade()
+        with db.engine.connect() as conn:
+            raw = conn.execute(sa.text("SELECT * FROM expert ORDER BY id")).mappings().all()
+            changes = conn.execute(sa.text("SELECT changes FROM audit_log")).scalar_one()
+        assert "id_number" not in raw[0] and "phone" not in raw[0]
+        dump = str([dict(r) for r in raw])
+        assert "13812345678" not in dump and "11010519491231002X" not in dump
+        assert raw[0]["id_number_hash"] == pii.blind_index("11010519491231002X")
+        assert raw[1]["phone_enc"].startswith("gAAAA") and raw[1]["id_number_hash"] is None
+        assert raw[2]["phone_enc"] is None and raw[2]["id_number_hash"] is None
+        assert "13812345678" not in str(changes) and "138****5678" in str(changes)
+        assert '"name": ["a", "b"]' in str(changes)  # other fields untouched
+        read = [
+            (e.id_number, e.phone)
+            for e in db.session.scalars(sa.select(Expert).order_by(Expert.id))
+        ]
+        assert read == [(n, p) for _k, n, p in people]
+        db.session.remove()
+        downgrade(revision="0012")
+        with db.engine.connect() as conn:
+            back = conn.execute(sa.text("SELECT id_number, phone FROM expert ORDER BY id")).all()
+        assert [tuple(r) for r in back] == [(n, p) for _k, n, p in people]

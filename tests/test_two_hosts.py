@@ -44,7 +44,7 @@ from expertpool.matching.texts import EXPERT_INDEX
 from expertpool.reviews.eligibility import rules_from_config
 from expertpool.submissions.operations import create_submission
 from tests import pg, redis_server
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, SAFE_PRODUCTION
 
 pg_server = pg.pg_server  # fixtures
 redis_url = redis_server.redis_url
@@ -67,6 +67,8 @@ def _config(database_url: str, **extra: Any) -> dict[str, Any]:
         "TESTING": True,
         "DATABASE_URL": database_url,
         "SECRET_KEY": "the-same-key-on-every-host",
+        "PII_KEYS": SAFE_PRODUCTION["PII_KEYS"],  # and the same personal-data keys
+        "PII_INDEX_KEY": SAFE_PRODUCTION["PII_INDEX_KEY"],
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "EMBEDDING_MODEL": "hashing",

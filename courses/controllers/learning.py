@@ -20,7 +20,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from expertpool.core import exports
+from expertpool.core import audit, exports
 from expertpool.core.access import login_required
 from expertpool.core.pagination import page_arg, paginate_list
 from expertpool.core.requests import get_or_404
@@ -289,6 +289,9 @@ def transcript_response(user: Any, fmt: str) -> Any:
         title = f"{user.username} · {fmt.upper()}"
         return exports.start(queries.transcript.EXPORT_TASK, args, title)
     t = queries.transcript.build(db.session, user)
+    audit.record_export(
+        db.session, queries.transcript.EXPORT_TASK, len(t.rows), fmt=fmt, subject=("user", user.id)
+    )
     return Response(
         queries.transcript.render(t, fmt),
         mimetype=queries.transcript.FORMATS[fmt],

@@ -239,4 +239,6 @@ def export_job(ctx: JobContext, user_id: int, fmt: str, locale: str) -> dict[str
             raise JobFailed(_("The learner no longer exists."))
         t = build(ctx.session, user)
         ctx.progress(len(t.rows), len(t.rows), stage=_("Writing rows"))
-        return exports.save(ctx, render(t, fmt), filename(user, fmt), FORMATS[fmt])
+        data = render(t, fmt)
+        result = exports.save(ctx, data, filename(user, fmt), FORMATS[fmt], rows=len(t.rows))
+        return {**result, "subject_user": user.id}

@@ -53,3 +53,9 @@ bp.add_url_rule(
     "/security/users/<int:user_id>/roles", "user_roles", c.user_roles, methods=["GET", "POST"]
 )
 bp.add_url_rule("/security/policy", "security_policy", c.security_policy)
+bp.add_url_rule("/account/data", "my_data", c.my_data, methods=["GET", "POST"])
+bp.add_url_rule("/account/data.<fmt>", "my_data_export", c.my_data_export)
+bp.add_url_rule("/admin/corrections", "corrections", c.corrections)
+bp.add_url_rule(
+    "/admin/corrections/<int:item_id>", "correction_decide", c.correction_decide, methods=["POST"]
+)

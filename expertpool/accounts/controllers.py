@@ -5,29 +5,43 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
+from ..core import audit
 from ..core.access import Role, login_required, public, roles_required
 from ..core.errors import OperationError
 from ..core.pagination import page_arg, paginate_query
 from ..core.requests import fail, get_or_404, safe_next
 from ..db import db, utcnow
 from ..extensions import limiter
-from . import lockout, queries, sessions
+from . import lockout, mydata, queries, sessions
 from . import operations as ops
 from .forms import (
     ROLE_CHOICES,
     ChangePasswordForm,
+    CorrectionDecisionForm,
+    CorrectionForm,
     LanguageForm,
     LoginForm,
     RegisterForm,
     RolesForm,
     UserForm,
 )
-from .models import LoginEvent, User, UserSession
+from .models import CorrectionRequest, LoginEvent, User, UserSession
 
 
 def _login_limit() -> str:
@@ -346,3 +360,85 @@ def security_policy() -> Any:
         password_min=cfg["PASSWORD_MIN_LENGTH"],
         hmac_key=bool(cfg.get("AUDIT_HMAC_KEY")),
     )
+
+
+# --- the person's own data (PIPL) ---------------------------------------------------------------
+
+MY_DATA_FORMATS = {
+    "json": "application/json; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+@login_required
+def my_data() -> Any:
+    """What we hold about the signed-in person, its download, and requests to correct it."""
+    offered = mydata.corrections(current_user)
+    form = CorrectionForm()
+    form.field.choices = [choice for c in offered for choice in c.fields]
+    if form.validate_on_submit():
+        target = next(c for c in offered if form.field.data in dict(c.fields))
+        try:
+            target.file(
+                db.session, current_user, form.field.data, form.value.data, form.reason.data
+            )
+        except OperationError as exc:
+            fail(str(exc))
+        else:
+            flash(_("Your request was sent to the administrators."), "success")
+            return redirect(url_for("accounts.my_data"))
+    sections = mydata.collect(current_user)
+    requests = [r for c in offered for r in c.requests]
+    return render_template("accounts/my_data.html", sections=sections, form=form, requests=requests)
+
+
+@login_required
+def my_data_export(fmt: str) -> Any:
+    if fmt not in MY_DATA_FORMATS:
+        abort(404)
+    sections = mydata.collect(current_user)
+    audit.record_export(
+        db.session,
+        mydata.EXPORT_NAME,
+        mydata.row_count(sections),
+        fmt=fmt,
+        subject=("user", current_user.id),
+        full_personal=True,
+    )
+    body = mydata.to_json(current_user, sections) if fmt == "json" else mydata.to_xlsx(sections)
+    name = f"my-data-{current_user.username}.{fmt}"
+    return Response(
+        body,
+        mimetype=MY_DATA_FORMATS[fmt],
+        headers={"Content-Disposition": f"attachment; filename={name}"},
+    )
+
+
+# Corrections of accounts are account administration: the system administrator's.
+@roles_required(Role.SYSADMIN)
+def corrections() -> Any:
+    """The queue of account corrections (experts' file corrections are change requests)."""
+    items = db.session.scalars(
+        select(CorrectionRequest)
+        .order_by((CorrectionRequest.status == ops.PENDING).desc(), CorrectionRequest.id.desc())
+        .limit(300)
+    ).all()
+    return render_template(
+        "accounts/corrections.html", items=items, form=CorrectionDecisionForm(formdata=None)
+    )
+
+
+@roles_required(Role.SYSADMIN)
+def correction_decide(item_id: int) -> Any:
+    item = get_or_404(db.session, CorrectionRequest, item_id)
+    form = CorrectionDecisionForm()
+    if form.validate_on_submit():
+        try:
+            ops.decide_correction(
+                db.session, current_user, item, form.decision.data == "accept", form.reason.data
+            )
+        except OperationError as exc:
+            fail(str(exc))
+        else:
+            flash(_("Decision recorded."), "success")
+    return redirect(url_for("accounts.corrections"))

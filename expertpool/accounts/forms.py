@@ -11,6 +11,7 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
+    TextAreaField,
 )
 from wtforms.fields import Field
 from wtforms.validators import (
@@ -127,3 +128,16 @@ class RolesForm(FlaskForm):
     """The security administrator's: which roles an account holds."""
 
     roles = SelectMultipleField(_l("Roles"), choices=ROLE_CHOICES)
+
+
+class CorrectionForm(FlaskForm):
+    """A request to correct data about oneself; the field choices come from the page."""
+
+    field = SelectField(_l("Field"), validators=[DataRequired()], choices=[])
+    value = StringField(_l("Correct value"), validators=[DataRequired(), Length(max=254)])
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=1000)])
+
+
+class CorrectionDecisionForm(FlaskForm):
+    decision = StringField(validators=[DataRequired()])
+    reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=1000)])

@@ -6,11 +6,12 @@ import datetime as dt
 import secrets
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..core.access import Role, duty_conflict
+from ..core.pii import Encrypted
 from ..core.provinces import keep_or_normalise
 from ..db import db, utcnow
 
@@ -175,3 +176,30 @@ class LoginThrottle(db.Model):
     window_started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     locked_until: Mapped[dt.datetime | None]
     locks: Mapped[int] = mapped_column(default=0)  # locks since the last success: the back-off
+
+
+class CorrectionRequest(db.Model):
+    """A person's request to correct data about them (PIPL), decided by an administrator.
+
+    For an account's own fields; an expert's technical-file fields go through the experts'
+    change requests (`PendingChange`, kind "correction"). The requested value is encrypted (it
+    may be an ID number) and logged masked."""
+
+    __tablename__ = "correction_request"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    field: Mapped[str] = mapped_column(String(32))
+    value: Mapped[str] = mapped_column(Encrypted())
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    decided_at: Mapped[dt.datetime | None]
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+    @property
+    def audit_subject(self) -> tuple[str, int]:
+        return ("user", self.user_id)

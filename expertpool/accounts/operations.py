@@ -18,7 +18,7 @@ from ..core.access import Role, duty_conflict
 from ..core.errors import OperationError
 from ..db import savepoint, utcnow
 from . import lockout, passwords, sessions
-from .models import LoginEvent, User, UserSession, verify_dummy
+from .models import CorrectionRequest, LoginEvent, User, UserSession, verify_dummy
 
 
 class AccountError(OperationError):
@@ -346,3 +346,55 @@ def set_roles(user: User, roles: list[str] | set[str], actor: User | None = None
             user.revoke(role)
     for role in sorted(wanted):
         user.grant(role)
+
+
+# --- corrections of personal data (PIPL) ------------------------------------------------------
+
+# The account's fields a person may ask to correct (they cannot edit them themselves).
+CORRECTABLE = ("name", "email", "organisation", "province")
+PENDING, ACCEPTED, REFUSED = "pending", "accepted", "refused"
+
+
+def request_correction(
+    session: Session, user: User, field: str, value: str, reason: str
+) -> CorrectionRequest:
+    """File a request to correct one field of the person's account; a reason is required."""
+    if field not in CORRECTABLE:
+        raise AccountError(str(_l("This field cannot be corrected here.")))
+    value, reason = (value or "").strip(), (reason or "").strip()
+    if not value or not reason:
+        raise AccountError(str(_l("Give the correct value and a reason.")))
+    item = CorrectionRequest(user_id=user.id, field=field, value=value, reason=reason)
+    session.add(item)
+    session.flush()
+    return item
+
+
+def decide_correction(
+    session: Session, actor: User, item: CorrectionRequest, accept: bool, reason: str | None
+) -> CorrectionRequest:
+    """Accept (apply the value to the account, audited) or refuse with a reason."""
+    if item.status != PENDING:
+        raise AccountError(str(_l("This request was already decided.")))
+    reason = (reason or "").strip() or None
+    if not accept and not reason:
+        raise AccountError(str(_l("A reason is required.")))
+    if accept:
+        _apply_correction(session, item.user, item.field, item.value)
+    item.status = ACCEPTED if accept else REFUSED
+    item.decided_by_id, item.decided_at, item.decision_reason = actor.id, utcnow(), reason
+    session.flush()
+    return item
+
+
+def _apply_correction(session: Session, user: User, field: str, value: str) -> None:
+    if field == "email":
+        taken = session.scalar(
+            select(User.id).where(func.lower(User.email) == value.lower(), User.id != user.id)
+        )
+        if taken:
+            raise AccountError(str(_l("An account with this e-mail already exists.")))
+    try:
+        setattr(user, field, value)
+    except ValueError as exc:  # an unknown province
+        raise AccountError(str(exc)) from None

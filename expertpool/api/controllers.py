@@ -6,11 +6,13 @@ from typing import Any
 
 from flask import current_app, request, url_for
 
+from ..core import audit, pii
 from ..core.access import Role, roles_required
 from ..core.pagination import page_arg, paginate_query, per_page_arg
 from ..core.requests import get_or_404
 from ..db import db
 from ..experts import queries
+from ..experts.constants import EXPERT_SUBJECT
 from ..experts.models import Expert
 
 MAX_PER_PAGE = 200
@@ -35,14 +37,16 @@ def expert_summary(expert: Expert) -> dict[str, Any]:
     }
 
 
-def expert_full(expert: Expert) -> dict[str, Any]:
+def expert_full(expert: Expert, full_personal: bool = False) -> dict[str, Any]:
+    """The whole file; ID number and phone masked unless `full_personal`."""
     data = expert_summary(expert)
+    shown = (lambda v: v) if full_personal else (lambda v: pii.mask(v) or None)
     data.update(
         {
             "gender": expert.gender,
             "birth_date": _iso(expert.birth_date),
-            "id_number": expert.id_number,
-            "phone": expert.phone,
+            "id_number": shown(expert.id_number),
+            "phone": shown(expert.phone),
             "email": expert.email,
             "department": expert.department,
             "education": expert.education,
@@ -95,6 +99,7 @@ def experts() -> Any:
     flt = queries.ExpertFilter.from_args(request.args)
     per_page = per_page_arg(request.args, current_app.config["PER_PAGE"], MAX_PER_PAGE)
     page = paginate_query(db.session, flt.statement(), page_arg(request.args), per_page)
+    audit.record_export(db.session, "api.experts", len(page.items), fmt="json")
     return {
         "items": [expert_summary(e) for e in page.items],
         "page": page.page,
@@ -107,4 +112,14 @@ def experts() -> Any:
 @roles_required(Role.ADMIN)
 def expert(expert_id: int) -> Any:
     item = get_or_404(db.session, Expert, expert_id)
-    return expert_full(item)
+    # Masked unless asked for in full (?personal=full); every answer is an audited export.
+    full = request.args.get("personal") == "full"
+    audit.record_export(
+        db.session,
+        "api.expert",
+        1,
+        fmt="json",
+        subject=(EXPERT_SUBJECT, item.id),
+        full_personal=full,
+    )
+    return expert_full(item, full)

@@ -22,6 +22,7 @@ def init_app(app: Flask) -> None:
         jobs,
         maintenance,
         pagination,
+        pii,
         staging,
     )
     from .backup_cli import backup_cli
@@ -30,6 +31,7 @@ def init_app(app: Flask) -> None:
     from .search import changes as search_changes
 
     forking.track(app)
+    pii.init_app(app)
     audit.connect()
     staging.connect()
     store.connect_listeners()

@@ -6,7 +6,8 @@ degrees belong to the expert's technical file) says so through an `audit_subject
 `(subject type, subject id)`, so that record's history finds them. The core knows no subject
 types: the features name theirs (experts: `"expert"`). Changes are captured from the ORM's attribute history at flush time,
 so no operation can forget to log. A secret column (`*_hash`) is never copied: its change is
-recorded as `{"password": [None, "changed"]}` (the column name without `_hash`). The acting user comes from `set_actor`, called by the request
+recorded as `{"password": [None, "changed"]}` (the column name without `_hash`); encrypted columns
+(ID numbers, phones: `core.pii`) are logged masked. The acting user comes from `set_actor`, called by the request
 handling (the signed-in user) and by CLI commands (the user they act as).
 """
 
@@ -21,6 +22,7 @@ from sqlalchemy import JSON, ColumnElement, ForeignKey, Index, Integer, String, 
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..db import db, utcnow
+from . import pii
 from .features import listen
 
 _PENDING = "_audit_pending"
@@ -98,6 +100,51 @@ def record(
     return row
 
 
+EXPORT_ENTITY = "export"  # AuditLog.entity_type of an export of personal data
+EXPORT_ACTION = "export"
+
+
+def record_export(
+    session: Session,
+    what: str,
+    rows: int | None,
+    *,
+    fmt: str | None = None,
+    subject: tuple[str, int] | None = None,
+    full_personal: bool = False,
+    actor: Any | None = None,
+) -> AuditLog:
+    """Log an export of personal data: who, what (an export's name), how many rows, the format.
+
+    Every path that hands personal data out in bulk calls this (the expert list's XLSX/CSV,
+    transcripts, the training report, the assignments CSV, the JSON API, a person's own data,
+    an export job's download). `subject` names the one person it is about, if so;
+    `full_personal` says ID numbers and phones were included unmasked. `actor` defaults to the
+    session's (`set_actor`)."""
+    actor_id, actor_name = (
+        (getattr(actor, "id", None), _actor_label(actor))
+        if actor is not None
+        else session.info.get("audit_actor", (None, "system"))
+    )
+    changes: dict[str, Any] = {"what": what, "rows": rows}
+    if fmt:
+        changes["format"] = fmt
+    if full_personal:
+        changes["full_personal"] = True
+    row = AuditLog(
+        actor_id=actor_id,
+        actor_name=actor_name,
+        entity_type=EXPORT_ENTITY,
+        subject_type=subject[0] if subject else None,
+        subject_id=subject[1] if subject else None,
+        action=EXPORT_ACTION,
+        changes=changes,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
 def _actor_label(actor: Any | None) -> str:
     if actor is None:
         return "system"
@@ -134,7 +181,10 @@ def _column_changes(obj: Any, action: str) -> dict[str, list[Any]]:
             continue
         hist = state.attrs[key].history
         if key.endswith("_hash"):
-            # Never the hash itself, only the fact (a password change, an admin's reset).
+            # Never the hash itself, only the fact (a password change, an admin's reset); a blind
+            # index beside its own column (`id_number_hash`) says nothing that column does not.
+            if key.removesuffix("_hash") in state.mapper.column_attrs.keys():
+                continue
             if action == "update" and hist.has_changes():
                 changes[key.removesuffix("_hash")] = [None, SECRET_CHANGED]
             continue
@@ -148,6 +198,8 @@ def _column_changes(obj: Any, action: str) -> dict[str, list[Any]]:
         else:
             old, new = getattr(obj, key), None
         if old != new:
+            if pii.is_encrypted(attr.columns[0]):  # the log never holds them in full
+                old, new = pii.mask(old) or None, pii.mask(new) or None
             changes[key] = [_jsonable(old), _jsonable(new)]
     return changes
 

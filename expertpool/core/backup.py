@@ -10,7 +10,9 @@ The archive is a gzip-compressed tar file (members in this order)::
                                   size and SHA-256
 
 The embedding vectors live in the database (`core.embeddings.store`), so they come with it; the
-model folder is not backed up (`flask embeddings install-model` makes it again).
+model folder is not backed up (`flask embeddings install-model` makes it again). Neither are the
+personal-data keys (`core.pii`): the ID numbers and phones in the archive are encrypted, and the
+keys are backed up apart from it.
 
 A restore checks every checksum first and refuses an archive made by newer code (an Alembic
 revision this code does not know) and any member that is not a plain file or folder inside its

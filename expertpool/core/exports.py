@@ -23,7 +23,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..db import db, utcnow
-from . import storage
+from . import audit, storage
 from .access import login_required
 from .features import registry
 from .jobs import JobContext, enqueue, register_task
@@ -93,8 +93,10 @@ def _folder() -> Path:
     return path
 
 
-def save(ctx: JobContext, data: bytes, filename: str, mimetype: str) -> dict[str, Any]:
-    """Write the finished file; the job's result names it for the download."""
+def save(
+    ctx: JobContext, data: bytes, filename: str, mimetype: str, rows: int | None = None
+) -> dict[str, Any]:
+    """Write the finished file; the job's result names it (and its rows) for the download."""
     relative = f"{ctx.job_id}-{storage.generated_name(filename)}"
     storage.write(_folder(), relative, data)
     keep = float(current_app.config.get("EXPORT_KEEP_HOURS") or 24)
@@ -104,6 +106,7 @@ def save(ctx: JobContext, data: bytes, filename: str, mimetype: str) -> dict[str
         "name": filename,
         "mimetype": mimetype,
         "size": len(data),
+        "rows": rows,
         "expires_at": expires.isoformat(timespec="seconds"),
     }
 
@@ -159,6 +162,15 @@ def download(job_id: int) -> Any:
     result = job.result or {}
     if job.status != JobStatus.DONE or "file" not in result or _expired(result):
         abort(404)
+    # Each download hands the data out: each is audited (who, which export, how many rows).
+    audit.record_export(
+        db.session,
+        job.task,
+        result.get("rows"),
+        fmt=str(result.get("name", "")).rpartition(".")[2] or None,
+        full_personal=bool(result.get("full_personal")),
+        subject=("user", result["subject_user"]) if result.get("subject_user") else None,
+    )
     return storage.send(
         _folder(), result["file"], name=result["name"], mime=result["mimetype"], as_attachment=True
     )

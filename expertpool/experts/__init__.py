@@ -13,10 +13,12 @@ def init_app(app: Flask) -> None:
     """
     from flask_babel import lazy_gettext as _l
 
+    from ..accounts.mydata import CORRECTIONS_SLOT, SLOT
     from ..core import signals
     from ..core.exports import register_export
+    from ..core.features import contribute
     from ..core.jobs import register_task
-    from . import exporter, operations, tracking, views_import
+    from . import exporter, mydata, operations, tracking, views_import
     from .blueprint import bp
     from .cli import experts_cli
 
@@ -30,5 +32,7 @@ def init_app(app: Flask) -> None:
         label=views_import.PAGES.job_label,
     )
     register_export(app, exporter.EXPORT_TASK, exporter.export_job, _l("Export experts"))
+    contribute(app, SLOT, mydata.sections)
+    contribute(app, CORRECTIONS_SLOT, mydata.corrections)
     tracking.connect()
     signals.user_registered.connect(operations.open_applicant_file)

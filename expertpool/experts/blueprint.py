@@ -95,9 +95,8 @@ def province_name(value: str | None) -> str:
 @bp.app_template_filter()
 def masked(value: str | None, visible: bool) -> str:
     """Personal data (ID numbers, phones) in full only for the person and administrators."""
+    from ..core.pii import mask
+
     if not value:
         return ""
-    if visible:
-        return value
-    keep = 3 if len(value) <= 11 else 4
-    return value[:keep] + "*" * (len(value) - keep - 2) + value[-2:]
+    return value if visible else mask(value)

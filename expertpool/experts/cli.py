@@ -6,13 +6,16 @@ from pathlib import Path
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy.orm import undefer_group
 
 from ..accounts.cli import administrator
+from ..core import audit
 from ..core.importing import import_options, run_import_command
 from ..db import db
 from . import exporter, importer
 from .constants import CATEGORIES, Status
 from .models import Expert
+from .models.experts import PERSONAL_GROUP
 from .queries import ExpertFilter
 
 experts_cli = AppGroup("experts", help="Import and export experts.")
@@ -46,19 +49,41 @@ def import_command(file: Path, encoding: str, dry_run: bool, username: str | Non
     show_default=True,
     help="Language of headers and labels.",
 )
+@click.option(
+    "--full-personal",
+    is_flag=True,
+    help="ID numbers and phones in full (masked otherwise); the audit log records it.",
+)
+@click.option("--as-user", "username", default=None, help="The administrator exporting.")
 def export_command(
-    file: Path, statuses: tuple[str, ...], category: int | None, locale: str
+    file: Path,
+    statuses: tuple[str, ...],
+    category: int | None,
+    locale: str,
+    full_personal: bool,
+    username: str | None,
 ) -> None:
-    """Export experts to FILE (.xlsx or .csv, chosen by its extension)."""
+    """Export experts to FILE (.xlsx or .csv, chosen by its extension); audited."""
     suffix = file.suffix.lower()
     if suffix not in (".xlsx", ".csv"):
         raise click.BadParameter("the file must end in .xlsx or .csv", param_hint="FILE")
     stmt = ExpertFilter(category=category, sort="id").statement()
     if statuses:
         stmt = stmt.where(Expert.status.in_(statuses))
-    experts = list(db.session.scalars(stmt))
+    experts = list(db.session.scalars(stmt.options(undefer_group(PERSONAL_GROUP))))
+    fmt = suffix[1:]
+    actor = administrator(username) if username else None
+    audit.record_export(
+        db.session,
+        exporter.EXPORT_TASK,
+        len(experts),
+        fmt=fmt,
+        full_personal=full_personal,
+        actor=actor,
+    )
+    db.session.commit()
     if suffix == ".xlsx":
-        file.write_bytes(exporter.export_xlsx(experts, locale))
+        file.write_bytes(exporter.export_xlsx(experts, locale, full_personal))
     else:
-        file.write_bytes(exporter.export_csv(experts, locale))
+        file.write_bytes(exporter.export_csv(experts, locale, full_personal))
     click.echo(f"Exported {len(experts)} expert(s) to {file}.")

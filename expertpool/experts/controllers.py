@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..core import exports
+from ..core import audit, exports
 from ..core.access import Role, roles_required
 from ..core.audit import AuditLog
 from ..core.pagination import count_rows, page_arg, paginate_query
@@ -103,15 +103,23 @@ def export(fmt: str) -> Any:
     if fmt not in exporter.FORMATS:
         abort(404)
     flt = queries.ExpertFilter.from_args(request.args)
+    # ID numbers and phones are masked unless asked for in full; the audit row says which.
+    full = request.args.get("personal") == "full"
     rows = count_rows(db.session, flt.statement())
     if exports.in_background(rows):
         if request.method != "POST":
             return exports.offer(_("Export %(n)s experts", n=rows), rows)
-        args = {"args": request.args.to_dict(flat=False), "fmt": fmt, "locale": str(get_locale())}
+        args = {
+            "args": request.args.to_dict(flat=False),
+            "fmt": fmt,
+            "locale": str(get_locale()),
+            "full_personal": full,
+        }
         return exports.start(exporter.EXPORT_TASK, args, f"{fmt.upper()} · {rows}")
     experts = db.session.scalars(exporter.statement(flt)).all()
+    audit.record_export(db.session, exporter.EXPORT_TASK, len(experts), fmt=fmt, full_personal=full)
     return Response(
-        exporter.build(experts, fmt, str(get_locale())),
+        exporter.build(experts, fmt, str(get_locale()), full),
         mimetype=exporter.FORMATS[fmt],
         headers={"Content-Disposition": f"attachment; filename={exporter.filename(fmt)}"},
     )
@@ -204,13 +212,23 @@ def _file_context(expert: Expert) -> dict[str, Any]:
         .order_by(AuditLog.id.desc())
         .limit(200)
     ).all()
-    can_see_personal = current_user.is_admin or expert.user_id == current_user.id
+    # The person sees their ID number and phone; an administrator sees them masked until they
+    # ask to see one file's in full ("?personal=full"), and that look is audited. The history
+    # holds them masked whoever reads it (core.audit).
+    own = expert.user_id == current_user.id
+    revealed = current_user.is_admin and request.args.get("personal") == "full" and not own
+    if revealed:
+        audit.record_export(
+            db.session, history.REVEAL, 1, subject=(EXPERT_SUBJECT, expert.id), full_personal=True
+        )
+    can_see_personal = own or revealed
     ctx = audit_queries.history_context(db.session, rows, lambda expert_id: can_see_personal)
     return {
         "expert": expert,
         "history": history.render(rows, ctx),
         "pending": ops.pending_changes(expert),
         "can_see_personal": can_see_personal,
+        "can_reveal": current_user.is_admin and not can_see_personal,
     }
 
 
@@ -252,6 +270,11 @@ def _edit_page(expert: Expert, **forms: Any) -> Any:
     for form in (profile, review, institution):
         form.version.data = expert.version
     parts = {kind: cls(formdata=None) for kind, cls in PART_FORMS.items()}
+    if current_user.is_admin and expert.user_id != current_user.id:
+        # The profile form holds the ID number and phone in full: opening it is a look, logged.
+        audit.record_export(
+            db.session, history.REVEAL, 1, subject=(EXPERT_SUBJECT, expert.id), full_personal=True
+        )
     return render_template(
         "experts/edit.html",
         profile=profile,

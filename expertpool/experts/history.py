@@ -19,6 +19,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from ..core import pii
+from ..core.audit import EXPORT_ENTITY
 from ..core.backup import AUDIT_ENTITY
 from .constants import (
     CATEGORIES,
@@ -31,6 +33,7 @@ from .constants import (
 )
 
 PERSONAL_FIELDS = frozenset({"id_number", "phone"})
+REVEAL = "experts.reveal"  # an administrator's "show in full" on one file (audited)
 _GROUP_SECONDS = 2
 # Bookkeeping columns that say nothing a reader needs in a sentence (they stay in the details).
 _QUIET_FIELDS = frozenset(
@@ -90,6 +93,7 @@ ENTITY_LABELS: dict[str, Any] = {
     "Assignment": _l("review assignment"),
     "Review": _l("review"),
     AUDIT_ENTITY: _l("backup"),
+    EXPORT_ENTITY: _l("export of personal data"),
 }
 
 ACTIONS: dict[str, Any] = {
@@ -155,8 +159,7 @@ def quoted(text: str) -> str:
 
 def mask(value: str) -> str:
     """ID numbers and phones shown by their first and last characters only."""
-    keep = 3 if len(value) <= 11 else 4
-    return value[:keep] + "*" * max(len(value) - keep - 2, 0) + value[-2:]
+    return pii.mask(value)
 
 
 def _date(value: Any) -> str:
@@ -324,6 +327,18 @@ def _row_sentences(row: Any, who: str, ctx: Context) -> list[str]:
         if action == "delete":
             return [_("%(actor)s deleted the technical file of %(name)s", actor=who, name=name)]
         return _field_changes(row, who, ctx)
+    if entity == EXPORT_ENTITY:  # `core.audit.record_export`: a read, not a change
+        v = row.changes or {}
+        if v.get("what") == REVEAL:
+            return [_("%(actor)s viewed the ID number and phone in full", actor=who)]
+        return [
+            _(
+                "%(actor)s exported personal data (%(what)s, %(rows)s rows)",
+                actor=who,
+                what=v.get("what") or "",
+                rows=v.get("rows") if v.get("rows") is not None else "?",
+            )
+        ]
     if entity == AUDIT_ENTITY:  # `flask backup create|restore`
         archive = PurePosixPath(str(_values(row).get("archive") or "")).name
         if action == "restore":

@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
-from ..core import tabular
+from ..core import pii, tabular
 from ..core.idnumbers import InvalidIdNumber, normalise_id_number
 from ..core.importing import Progress, commit_rows
 from ..core.names import name_key
@@ -631,7 +631,9 @@ def validate(
 def _check_database(session: Session, rows: list[ReadRow], parsed: ParsedFile) -> None:
     ids = sorted({r.data["id_number"] for r in rows if r.data.get("id_number")})
     emails = sorted({r.data["email"].lower() for r in rows if r.data.get("email")})
-    known_ids = _existing(session, Expert.id_number, ids)
+    # ID numbers are stored encrypted: compared through their blind index (core/pii.py).
+    by_hash = {pii.blind_index(pii.id_number_key(number)): number for number in ids}
+    known_ids = {by_hash[h] for h in _existing(session, Expert.id_number_hash, sorted(by_hash))}
     known_emails = _existing(session, func.lower(Expert.email), emails)
     for item in rows:
         number, email = item.data.get("id_number"), item.data.get("email")
@@ -640,7 +642,10 @@ def _check_database(session: Session, rows: list[ReadRow], parsed: ParsedFile) -
                 RowError(
                     item.row,
                     parsed.label("id_number"),
-                    _("An expert with ID number %(value)s is already in the pool.", value=number),
+                    _(
+                        "An expert with ID number %(value)s is already in the pool.",
+                        value=pii.mask(number),
+                    ),
                 )
             )
         if email and email.lower() in known_emails:

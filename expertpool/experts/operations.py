@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
-from ..core import audit, province_ui, signals
+from ..core import audit, pii, province_ui, signals
 from ..core.access import Role
 from ..core.errors import OperationError
 from ..core.idnumbers import InvalidIdNumber, normalise_id_number
@@ -463,11 +463,41 @@ def _pending(
     after: dict[str, Any],
 ) -> PendingChange:
     for old in pending_changes(expert, kind):
-        old.status = "superseded"
+        if kind != CORRECTION or set(old.after) == set(after):  # a correction: the same field
+            old.status = "superseded"
     change = PendingChange(
         expert_id=expert.id, kind=kind, before=before, after=after, requested_by_id=actor.id
     )
     session.add(change)
+    session.flush()
+    return change
+
+
+CORRECTION = "correction"
+PERSONAL_FIELDS = frozenset({"id_number", "phone"})  # shown masked in a change request
+# What an expert asks an administrator to correct (the other fields they edit themselves).
+CORRECTABLE_FIELDS = ADMIN_ONLY_FIELDS
+
+
+def request_correction(
+    session: Session, actor: User, expert: Expert, field: str, value: str, reason: str
+) -> PendingChange:
+    """The person asks for a correction of a field of their file they cannot edit (PIPL).
+
+    Checked now as the administrator's edit would check it (an ID number's check digit), kept
+    encrypted until decided; `decide_change` applies it through `update_ordinary`."""
+    if field not in CORRECTABLE_FIELDS:
+        raise ExpertError(str(_l("This field cannot be corrected here.")))
+    value, reason = (value or "").strip(), (reason or "").strip()
+    if not value or not reason:
+        raise ExpertError(str(_l("Give the correct value and a reason.")))
+    value = _with_clean_province(_with_clean_id_number({field: value}), None)[field] or value
+    current = getattr(expert, field)
+    shown = pii.mask if field in PERSONAL_FIELDS else (lambda v: v)
+    change = _pending(
+        session, actor, expert, CORRECTION, {field: shown(current)}, {field: shown(value)}
+    )
+    change.request_reason, change.correction_value = reason, value
     session.flush()
     return change
 
@@ -499,6 +529,9 @@ def decide_change(
         if change.kind == "review_fields":
             apply_review_fields(expert, ReviewFields(**change.after))
             touch(expert)
+        elif change.kind == CORRECTION:
+            field = next(iter(change.after))
+            update_ordinary(session, actor, expert, {field: change.correction_value}, None)
         else:
             _move_institution(session, expert, change.after["institution"])
     change.status = "approved" if approve else "rejected"

@@ -11,6 +11,7 @@ from sqlalchemy import false, select
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
+from ..core import audit
 from ..core.cells import csv_row
 from ..core.requests import get_row, is_sql_int
 from ..db import savepoint
@@ -37,7 +38,11 @@ REQUIRED = ("submission_id", "expert_id", "role")
 Plan = dict[int, tuple[list[tuple[int, float, dict]], list[tuple[int, float, dict]]]]
 
 
+EXPORT_NAME = "matching.assignments_csv"
+
+
 def export_csv(session: Session, round_id: int | None = None) -> bytes:
+    """The assignments as CSV, audited as an export of personal data (the experts' names)."""
     stmt = select(Assignment).order_by(
         Assignment.submission_id, Assignment.role.desc(), Assignment.rank
     )
@@ -46,7 +51,9 @@ def export_csv(session: Session, round_id: int | None = None) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
+    rows = 0
     for a in session.scalars(stmt):
+        rows += 1
         writer.writerow(
             csv_row(  # names and titles are typed by people: never a formula
                 [
@@ -63,6 +70,7 @@ def export_csv(session: Session, round_id: int | None = None) -> bytes:
                 ]
             )
         )
+    audit.record_export(session, EXPORT_NAME, rows, fmt="csv")
     return buffer.getvalue().encode("utf-8-sig")
 
 

@@ -72,6 +72,7 @@ def export_assignments(output_file: Path, round_id: int | None) -> None:
     from .assignments_csv import export_csv
 
     output_file.write_bytes(export_csv(db.session, round_id))
+    db.session.commit()  # the export's audit row
     click.echo(f"Wrote {output_file}")
 
 

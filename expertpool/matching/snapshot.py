@@ -305,8 +305,8 @@ def _insert_ignore(session: Session, part: str, stamp: str) -> None:
 # request): changing only these leaves the stamps as they are. Anything else moves "experts".
 _IGNORED = frozenset(
     {
-        "name", "gender", "birth_date", "id_number", "phone", "email", "department", "city",
-        "title", "title_grade", "education", "years_experience", "summary", "status_reason",
+        "name", "gender", "birth_date", "id_number", "phone", "id_number_hash",
+        "email", "department", "city", "title", "title_grade", "education", "years_experience", "summary", "status_reason",
         "status_changed_at", "created_at", "file_updated_at", "version",
         "publications", "past_reviews", "assessments", "status_events",
     }

@@ -12,6 +12,25 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     """The front door: connect the receivers that turn domain events into messages."""
+    from ..accounts.mydata import SLOT
+    from ..core.features import contribute
     from . import handlers
 
     handlers.connect()
+    contribute(app, SLOT, _my_messages)
+
+
+def _my_messages(user: object) -> list:
+    """The person's inbox messages, for their own-data export (`accounts.mydata`)."""
+    from flask_babel import gettext as _
+    from sqlalchemy import select
+
+    from ..accounts.mydata import Section, rows_of
+    from ..db import db
+    from .models import Notification
+
+    user_id = getattr(user, "id", None)
+    rows = db.session.scalars(
+        select(Notification).where(Notification.user_id == user_id).order_by(Notification.id)
+    )
+    return [Section("messages", _("Messages"), rows_of(rows))]

@@ -80,11 +80,10 @@ def on_change_decided(change: Any, *, session: Session, **_kw: Any) -> None:
     expert = change.expert
 
     def texts() -> tuple[str, str]:
-        what = (
-            _("change of review fields")
-            if change.kind == "review_fields"
-            else _("change of institution")
-        )
+        what = {
+            "review_fields": _("change of review fields"),
+            "correction": _("request to correct your data"),
+        }.get(change.kind, _("change of institution"))
         if approved:
             return (
                 _("Your %(what)s was approved", what=what),

@@ -11,11 +11,12 @@ from flask_babel import lazy_gettext as _l
 
 def init_app(app: Flask) -> None:
     """The front door: review pages, `flask reviews`, demo history, the submission's panel."""
+    from ..accounts.mydata import SLOT
     from ..core import signals
     from ..core.features import contribute, register_demo_loader
     from ..core.jobs import register_task
     from ..core.jobs.schedule import register_schedule
-    from . import demo, operations
+    from . import demo, mydata, operations
     from .blueprint import bp
     from .cli import reviews_cli
 
@@ -26,6 +27,7 @@ def init_app(app: Flask) -> None:
     register_task(app, REMIND_TASK, remind, label=_l("Review reminders"))
     register_schedule(app, "reviews.reminders", app.config.get("REVIEW_REMINDER_CRON"), REMIND_TASK)
     contribute(app, "submissions.detail.sections", _panel_section)
+    contribute(app, SLOT, mydata.sections)
     contribute(app, "submissions.withdraw.effects", _withdrawal_effect)
 
 

@@ -156,7 +156,7 @@ def test_a_stored_number_saved_before_the_rule_may_stay(
     """Like a legacy province: an unchanged stored number does not block other edits."""
     expert = make_expert()
     db.session.execute(
-        Expert.__table__.update().where(Expert.id == expert.id).values(id_number=BAD_ID)
+        Expert.__table__.update().where(Expert.id == expert.id).values(id_number_enc=BAD_ID)
     )
     db.session.commit()
     data = {"name": expert.name, "email": expert.email, "phone": "13700000001"}

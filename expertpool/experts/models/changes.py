@@ -8,20 +8,23 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ...core.pii import Encrypted
 from ...db import db, utcnow
 from ..constants import EXPERT_SUBJECT
 from .experts import Expert
 
 
 class PendingChange(db.Model):
-    """审评项目变更 or a change of institution: before/after kept for the approver."""
+    """审评项目变更, a change of institution, or a correction the expert asks for (PIPL) of a
+    field they cannot edit: before/after kept for the approver (personal values masked; the
+    requested value itself encrypted in `correction_value`)."""
 
     __tablename__ = "pending_change"
     __audited__ = True
 
     id: Mapped[int] = mapped_column(primary_key=True)
     expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # review_fields | institution
+    kind: Mapped[str] = mapped_column(String(16))  # review_fields | institution | correction
     before: Mapped[dict[str, Any]] = mapped_column(JSON)
     after: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
@@ -30,6 +33,8 @@ class PendingChange(db.Model):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     decided_at: Mapped[dt.datetime | None]
     decision_reason: Mapped[str | None] = mapped_column(Text)
+    request_reason: Mapped[str | None] = mapped_column(Text)
+    correction_value: Mapped[str | None] = mapped_column(Encrypted())
     expert: Mapped[Expert] = relationship()
 
     @property

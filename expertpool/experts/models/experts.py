@@ -7,10 +7,13 @@ import datetime as dt
 from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from ...core.pii import Encrypted, blind_index, id_number_key
 from ...core.provinces import keep_or_normalise
 from ...db import db, utcnow
 from ..constants import EXPERT_SUBJECT, Status
 from .institutions import Institution
+
+PERSONAL_GROUP = "personal"  # the deferred encrypted columns: `undefer_group(PERSONAL_GROUP)`
 
 
 class Expert(db.Model):
@@ -22,8 +25,15 @@ class Expert(db.Model):
     name: Mapped[str] = mapped_column(String(64), index=True)
     gender: Mapped[str | None] = mapped_column(String(1))
     birth_date: Mapped[dt.date | None] = mapped_column(Date)
-    id_number: Mapped[str | None] = mapped_column(String(18), unique=True)
-    phone: Mapped[str | None] = mapped_column(String(20))
+    # Encrypted at rest (core/pii.py); equality through the blind indexes beside them.
+    # Deferred: decrypted only where a page reads them, not for every expert a list loads.
+    id_number: Mapped[str | None] = mapped_column(
+        "id_number_enc", Encrypted(), deferred=True, deferred_group=PERSONAL_GROUP
+    )
+    id_number_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    phone: Mapped[str | None] = mapped_column(
+        "phone_enc", Encrypted(), deferred=True, deferred_group=PERSONAL_GROUP
+    )
     email: Mapped[str] = mapped_column(String(254), unique=True)
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"), index=True)
     department: Mapped[str | None] = mapped_column(String(128))
@@ -86,6 +96,13 @@ class Expert(db.Model):
     status_events: Mapped[list[StatusEvent]] = relationship(
         back_populates="expert", cascade="all, delete-orphan", order_by="StatusEvent.at"
     )
+
+    @validates("id_number")
+    def _index_id_number(self, _key: str, value: str | None) -> str | None:
+        """Keep the blind index (the only way to find the number) beside the encrypted value."""
+        value = value or None
+        self.id_number_hash = blind_index(id_number_key(value))
+        return value
 
     @validates("province")
     def _canonical_province(self, _key: str, value: str | None) -> str | None:
