@@ -55,6 +55,7 @@ _FREE_MIN = 1000  # integral arcs left free in the first reduced-cost-fixed MIP 
 # Fairness: the exact max-min LP/MIP up to this many arcs; above, exchanges from the unfair
 # optimum (its MIP did not finish in 35 s on the 2,000 x 10,000 benchmark's ~600,000 arcs).
 _EXACT_FAIR_ARCS = 5_000
+_EXCHANGE_SHARE = 0.2  # of the time limit, kept for the exchanges when they run
 
 
 @dataclass(frozen=True)
@@ -179,12 +180,16 @@ def assign_round(
     graph = _build_graph(arcs, pool, rules, panel_sizes)
     parts = _parts(graph)
     exact = fairness and graph.aff.size <= _EXACT_FAIR_ARCS
+    deadline = time.perf_counter() + time_limit_s
+    if fairness and not exact:
+        time_limit_s *= 1.0 - _EXCHANGE_SHARE  # the exchanges' time is kept for them
     solver: _RoundSolver | _PartsSolver
     if len(parts) > 1:
         solver = _PartsSolver(graph, parts, exact, time_limit_s, want_duals)
     else:
         solver = _RoundSolver(graph, exact, time_limit_s, want_duals)
     x = solver.run()
+    solver.deadline = deadline
     fair = _fair_round(graph, x, solver, exact) if fairness else None
     return _result(graph, x if fair is None else fair.x, solver, arcs, pool, submission_ids, fair)
 

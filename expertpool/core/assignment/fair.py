@@ -29,6 +29,7 @@ import numpy as np
 from ._graph import Graph
 
 _EPS = 1e-9
+_DEEP = 8  # busy stand-ins tried per panel in a three-link exchange
 
 
 def own_best(g: Graph) -> np.ndarray:
@@ -86,7 +87,7 @@ def raise_floor(
         if time.perf_counter() >= deadline:
             status = "time limit"
             break
-        move = state.best_move(p, floor)
+        move = state.best_move(p, floor) or state.best_move(p, floor, deep=True)
         if move is None:
             break
         state.apply(move)
@@ -118,10 +119,11 @@ def improve_total(g: Graph, before: np.ndarray, x: np.ndarray, deadline: float) 
 class _Move:
     value: float  # the lowest mean among the panels it touches, afterwards
     gain: float  # change of total affinity
-    out: int  # arc leaving panel p
-    into: int  # arc joining panel p
-    released: int = -1  # arc of panel q giving up the expert of `into`
-    replacement: int = -1  # arc joining q in its place
+    swaps: tuple[tuple[int, int], ...]  # (arc leaving, arc joining the same panel), p's first
+
+    @property
+    def out(self) -> int:
+        return self.swaps[0][0]
 
 
 class _Exchange:
@@ -166,18 +168,22 @@ class _Exchange:
             ok &= g.met[cand]
         return ok
 
-    def best_move(self, p: int, floor: float) -> _Move | None:
+    def best_move(self, p: int, floor: float, deep: bool = False) -> _Move | None:
+        """The exchange raising panel p whose weakest touched panel ends highest above `floor`.
+
+        `deep`: the panel q that gives up its expert may also take, in his place, an expert of
+        a third panel r, which takes one with a review to spare (tried when two links fail)."""
         g = self.g
         arcs = np.arange(self.lo[p], self.hi[p])
         members = arcs[self.x[arcs]]
+        if not members.size:
+            return None
         cand = arcs[~self.x[arcs]]
         outs, intos = [], []
         for out in members:
             ok = self.fits(p, members, out, cand) & (g.aff[cand] > g.aff[out] + _EPS)
             intos.append(cand[ok])
             outs.append(np.full(int(ok.sum()), out))
-        if not members.size:
-            return None
         out_arr, into_arr = np.concatenate(outs), np.concatenate(intos)
         gain = g.aff[into_arr] - g.aff[out_arr]
         new_p = (self.sums[p] + gain) / g.size[p]
@@ -189,18 +195,64 @@ class _Exchange:
             out, into = int(out_arr[k]), int(into_arr[k])
             f = int(g.exp[into])
             if self.load[f] < g.cap[f]:
-                return _Move(value, float(gain[k]), out, into)  # nothing beats it from here
+                return _Move(value, float(gain[k]), ((out, into),))  # nothing beats it
+            first = _Move(value, float(gain[k]), ((out, into),))
             for released in self.holders(f):
-                found = self._replacement(int(released), int(g.exp[out]))
+                found = self._link(first, int(released), int(g.exp[out]), floor, deep)
+                if (
+                    found is not None
+                    and found.value > floor + _EPS
+                    and (best is None or found.value > best.value)
+                ):
+                    best = found
+        return best
+
+    def _link(
+        self, head: _Move, released: int, freed: int, floor: float, deep: bool
+    ) -> _Move | None:
+        """`head` followed by panel q (of arc `released`) taking a stand-in: the best one."""
+        g = self.g
+        q = int(g.sub[released])
+        found = self._replacement(released, freed)
+        best = None
+        if found is not None:
+            mean, arc = found
+            best = _Move(
+                min(head.value, mean),
+                head.gain + float(g.aff[arc] - g.aff[released]),
+                (*head.swaps, (released, arc)),
+            )
+        if not deep:
+            return best
+        # A busy expert h for q, whose panel r takes a free expert instead.
+        arcs = np.arange(self.lo[q], self.hi[q])
+        members = arcs[self.x[arcs]]
+        cand = arcs[~self.x[arcs]]
+        experts = g.exp[cand]
+        base = self.sums[q] - g.aff[released]
+        mean = (base + g.aff[cand]) / g.size[q]
+        busy = (self.load[experts] >= g.cap[experts]) & (experts != freed)
+        busy &= mean > max(floor, best.value if best else floor) + _EPS
+        busy &= self.fits(q, members, released, cand)
+        touched = {int(g.sub[o]) for o, _ in head.swaps} | {q}
+        for h in cand[busy][np.argsort(-g.aff[cand[busy]], kind="stable")][:_DEEP]:
+            value = min(head.value, float((base + g.aff[h]) / g.size[q]))
+            if best is not None and value <= best.value:
+                break
+            for held in self.holders(int(g.exp[h])):
+                if int(g.sub[held]) in touched:
+                    continue
+                found = self._replacement(int(held), freed)
                 if found is None:
                     continue
-                q_mean, replacement = found
-                move_value = min(value, q_mean)
-                if move_value > floor + _EPS and (best is None or move_value > best.value):
-                    loss = float(g.aff[replacement] - g.aff[released])
-                    best = _Move(
-                        move_value, float(gain[k]) + loss, out, into, released, replacement
-                    )
+                r_mean, arc = found
+                move = _Move(
+                    min(value, r_mean),
+                    head.gain + float(g.aff[h] - g.aff[released]) + float(g.aff[arc] - g.aff[held]),
+                    (*head.swaps, (released, int(h)), (int(held), arc)),
+                )
+                if best is None or move.value > best.value:
+                    best = move
         return best
 
     def best_gain(self, p: int) -> _Move | None:
@@ -220,7 +272,7 @@ class _Exchange:
                 into = int(cand[ok][np.argmax(g.aff[cand[ok]])])
                 gain = float(g.aff[into] - g.aff[out])
                 if best is None or gain > best.gain:
-                    best = _Move(0.0, gain, int(out), into)
+                    best = _Move(0.0, gain, ((int(out), into),))
         return best
 
     def _replacement(self, released: int, freed: int) -> tuple[float, int] | None:
@@ -240,9 +292,8 @@ class _Exchange:
         return float(mean), int(pick)
 
     def apply(self, move: _Move) -> None:
-        self._swap(move.out, move.into)
-        if move.released >= 0:
-            self._swap(move.released, move.replacement)
+        for out, into in move.swaps:
+            self._swap(out, into)
 
     def _swap(self, out: int, into: int) -> None:
         g = self.g
