@@ -21,6 +21,7 @@ best candidate per institution, `size` of them; others ignored), the lowest over
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -29,6 +30,7 @@ import numpy as np
 from ._graph import Graph
 
 _EPS = 1e-9
+_TIES = 32  # moves tried beyond the first to reach the capped value (least loss)
 _DEEP = 8  # busy stand-ins tried per panel in a three-link exchange
 
 
@@ -87,7 +89,9 @@ def raise_floor(
         if time.perf_counter() >= deadline:
             status = "time limit"
             break
-        move = state.best_move(p, floor) or state.best_move(p, floor, deep=True)
+        above = means[means > floor + _EPS]
+        cap = float(above.min()) if above.size else math.inf  # the next floor, if p gets there
+        move = state.best_move(p, floor, cap=cap) or state.best_move(p, floor, True, cap)
         if move is None:
             break
         state.apply(move)
@@ -168,8 +172,11 @@ class _Exchange:
             ok &= g.met[cand]
         return ok
 
-    def best_move(self, p: int, floor: float, deep: bool = False) -> _Move | None:
-        """The exchange raising panel p whose weakest touched panel ends highest above `floor`.
+    def best_move(
+        self, p: int, floor: float, deep: bool = False, cap: float = math.inf
+    ) -> _Move | None:
+        """The exchange raising panel p whose weakest touched panel ends highest above `floor`,
+        counting no higher than `cap`; among equals, the one losing least total affinity.
 
         `deep`: the panel q that gives up its expert may also take, in his place, an expert of
         a third panel r, which takes one with a review to spare (tried when two links fail)."""
@@ -188,22 +195,30 @@ class _Exchange:
         gain = g.aff[into_arr] - g.aff[out_arr]
         new_p = (self.sums[p] + gain) / g.size[p]
         best: _Move | None = None
+        tied = 0  # moves tried that could at most tie with the best on value
         for k in np.argsort(-new_p, kind="stable"):
-            value = float(new_p[k])
-            if value <= floor + _EPS or (best is not None and value <= best.value):
+            value = min(float(new_p[k]), cap)
+            if value <= floor + _EPS or (best is not None and value < best.value - _EPS):
                 break
+            if best is not None and value <= best.value + _EPS:
+                tied += 1
+                if tied > _TIES:
+                    break
             out, into = int(out_arr[k]), int(into_arr[k])
             f = int(g.exp[into])
-            if self.load[f] < g.cap[f]:
-                return _Move(value, float(gain[k]), ((out, into),))  # nothing beats it
             first = _Move(value, float(gain[k]), ((out, into),))
-            for released in self.holders(f):
-                found = self._link(first, int(released), int(g.exp[out]), floor, deep)
-                if (
-                    found is not None
-                    and found.value > floor + _EPS
-                    and (best is None or found.value > best.value)
-                ):
+            if self.load[f] < g.cap[f]:
+                found: _Move | None = first
+                options = [found]
+            else:
+                options = [
+                    self._link(first, int(held), int(g.exp[out]), floor, deep)
+                    for held in self.holders(f)
+                ]
+            for found in options:
+                if found is None or found.value <= floor + _EPS:
+                    continue
+                if best is None or (found.value, found.gain) > (best.value, best.gain):
                     best = found
         return best
 
