@@ -1,22 +1,29 @@
 """Fairness at scale: raise the weakest panel of a valid assignment by exchanges, and bound it.
 
 The exact max-min stage (an LP with one row per panel, then a MIP) is kept for small rounds; on
-big ones its MIP does not finish (2,000 x 10,000 x 3: not proven after 35 s). `raise_floor`
-starts from the unfair optimum instead and repeats, while the deadline allows:
+big ones its MIP does not finish (2,000 x 10,000 x 3: not proven after 35 s; the max-min LP
+alone did not finish in 120 s at 500 x 2,000). `raise_floor` starts from the unfair optimum
+instead and repeats, while the deadline allows:
 
     p = the weakest panel (lowest mean affinity, empty seats counting 0)
     best exchange for p: a member e of p gives way to a candidate f with more affinity for p,
       (a) f has a review to spare, or
       (b) f reviews panel q and q takes, in f's place, its best candidate with a review to
-          spare (e itself included, who just left p);
-    keep the exchange whose weakest touched panel ends highest, if that is above p's mean.
+          spare (e itself included, who just left p), or, only when no (a) or (b) is left,
+      (c) q takes instead a busy expert h of a third panel r, which takes a free one;
+    keep the exchange whose weakest touched panel ends highest, if that is above p's mean:
+    counted no higher than the next panel's mean (raising p further buys no floor yet), and
+    among equal exchanges the one that gives up least total affinity.
 
-Every exchange keeps each panel's seat count, never lets a panel's metrology shortfall grow, and
-checks the institution and provincial rules and the experts' capacities, so the answer keeps
-the unfair optimum's seats and metrology and never breaks a rule. The floor rises by one panel
-at a time until the weakest panel has no exchange left ("local optimum") or time runs out
-("time limit"). `floor_bound` bounds the best floor from above: each panel's own best mean (its
-best candidate per institution, `size` of them; others ignored), the lowest over panels.
+This is the sequential idea of OpenReview's FairSequence (the weakest paper picks next) turned
+into repairs of the optimum, so the total stays close to it. Every exchange keeps each panel's
+seat count, never lets a panel's metrology shortfall grow, and checks the institution and
+provincial rules and the experts' capacities: the answer keeps the unfair optimum's seats and
+metrology and never breaks a rule. The floor rises one panel at a time until the weakest panel
+has no exchange left ("local optimum"), reaches the bound ("optimal") or time runs out ("time
+limit"). `improve_total` then hands the reviews the exchanges set free to panels that gain by
+them. `floor_bound` bounds the best floor from above: each panel's own best mean (its best
+candidate per institution, `size` of them; others ignored), the lowest over panels.
 """
 
 from __future__ import annotations
