@@ -383,7 +383,7 @@ def _fairness(result: Any) -> dict[str, Any] | None:
         return None
 
     def num(value: float) -> float | None:
-        return None if math.isnan(value) else round(float(value), 4)
+        return None if math.isnan(value) else round(float(value), 4) + 0.0  # no -0.0
 
     return {
         "status": result.fairness_status,
