@@ -133,7 +133,7 @@ def test_fair_round_shows_floor_bound_and_affinity_given_up(
     auth.login()
     late = fair_module.raise_floor
     with (
-        patch.object(assign_module, "_EXACT_FAIR_ARCS", 5_000 if mode == "exact" else 0),
+        patch.object(assign_module, "_EXACT_FAIR_ARCS", 10**6 if mode == "exact" else 0),
         patch.object(
             assign_module,
             "raise_floor",
