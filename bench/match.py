@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import resource
 import sys
 import tempfile
@@ -29,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 from _model import machine, real_encoder
+from fair_baseline import fair_sequence
 from match_core import TODAY, synthetic_experts, synthetic_submissions
 
 from expertpool.core.assignment import (
@@ -208,7 +210,7 @@ def bench_one(sizes: list[int], queries: int, encoder) -> None:
         )
 
 
-def bench_round(m: int, n: int, seats: int, fairness: bool = False) -> None:
+def bench_round(m: int, n: int, seats: int, fairness: bool = False, conflicts: float = 0.0) -> None:
     rng = np.random.default_rng(1)
     pool = SyntheticPool(n, rng)
     rules = Rules(panel_size=seats, load_cap_per_round=2)
@@ -232,17 +234,19 @@ def bench_round(m: int, n: int, seats: int, fairness: bool = False) -> None:
         for mask in exclusion_masks(pool.table, sub, rules, TODAY).values():
             excluded |= mask
         affinity[j, ~excluded] = scores.total[~excluded]
+    if conflicts:
+        affinity[np.random.default_rng(2).random((m, n)) < conflicts] = -np.inf
     scoring_s = time.perf_counter() - start
 
     attributes = PoolAttributes.from_table(pool.table, rules)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     # As the application does (expertpool/matching/rounds.py): top-K per submission, doubled
     # where the candidates cannot serve 1.5 x the seats, the exact solve, the LP-duality
     # certificate against the full matrix, and one re-solve with the pairs that could improve.
     solved = assign_sparse(
         affinity, attributes, rules, TOP_K, submission_ids=np.arange(m), fairness=fairness
     )
-    solve_s = time.perf_counter() - start
+    solve_s, solve_cpu = time.perf_counter() - start, time.process_time() - cpu
     result, arcs, cert = solved.result, solved.arcs, solved.certificate
     filled = int(result.panel_filled.sum())
     per_row = np.bincount(arcs.submission, minlength=m)
@@ -254,8 +258,31 @@ def bench_round(m: int, n: int, seats: int, fairness: bool = False) -> None:
     )
     if fairness:
         print(
-            f"  fairness: weakest panel {result.min_panel_score:.4f} (bound "
-            f"{result.fairness_bound:.4f})"
+            f"  fairness ({result.fairness_status}): weakest panel {result.min_panel_score:.4f} "
+            f"(unfair optimum {result.unfair_min_panel_score:.4f}, upper bound "
+            f"{result.fairness_bound:.4f}); total affinity {result.total_affinity:.4f}, "
+            f"{result.affinity_given_up:.4f} below the unfair optimum "
+            f"{result.unfair_total:.4f}; metrology places unmet "
+            f"{sum(u.missing for u in result.unfilled if u.kind == 'metrology')}; "
+            f"assignment {solve_s:.1f} s (CPU {solve_cpu:.1f} s)"
+        )
+        cpu = time.process_time()
+        base = fair_sequence(
+            affinity,
+            attributes.capacity,
+            seats,
+            institution=attributes.institution,
+            province=attributes.province,
+            max_per_province=rules.max_per_province,
+            metrology=attributes.metrology,
+            min_metrology=rules.min_metrology,
+        )
+        print(
+            f"  FairSequence-style baseline, same matrix: weakest panel {base.floor:.4f}; total "
+            f"affinity {base.total:.4f}; seats {base.seats}/{m * seats}; metrology places "
+            f"unmet {base.metrology_unmet}; picks without the WEF1 check {base.fallbacks}; "
+            f"{base.seconds:.1f} s (CPU {time.process_time() - cpu:.1f} s); load average "
+            f"{os.getloadavg()[0]:.1f}"
         )
     print(
         f"  arcs {arcs.submission.size} (per submission min/median/max {per_row.min()}/"
@@ -281,12 +308,27 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=40)
     parser.add_argument("--part", choices=["all", "one", "round"], default="all")
     parser.add_argument("--fairness", action="store_true", help="round: raise the weakest panel")
+    parser.add_argument(
+        "--rounds",
+        nargs="+",
+        default=None,
+        help="round sizes MxN (default 2000x10000; with --fairness also 500x2000 first)",
+    )
+    parser.add_argument(
+        "--conflicts", type=float, default=0.01, help="--fairness: share of random conflicts"
+    )
     args = parser.parse_args()
     print(f"machine: {machine()}")
     if args.part in ("all", "one"):
         bench_one(args.sizes, args.queries, real_encoder())
     if args.part in ("all", "round"):
-        bench_round(2_000, 10_000, 3, fairness=args.fairness)
+        sizes = args.rounds or (["500x2000", "2000x10000"] if args.fairness else ["2000x10000"])
+        for size in sizes:
+            m, n = (int(v) for v in size.split("x"))
+            print(f"load average before: {os.getloadavg()[0]:.1f}")
+            bench_round(
+                m, n, 3, fairness=args.fairness, conflicts=args.conflicts if args.fairness else 0.0
+            )
 
 
 if __name__ == "__main__":

@@ -183,7 +183,7 @@ def _column_changes(obj: Any, action: str) -> dict[str, list[Any]]:
         if key.endswith("_hash"):
             # Never the hash itself, only the fact (a password change, an admin's reset); a blind
             # index beside its own column (`id_number_hash`) says nothing that column does not.
-            if key.removesuffix("_hash") in state.mapper.column_attrs.keys():
+            if key.removesuffix("_hash") in state.mapper.column_attrs:
                 continue
             if action == "update" and hist.has_changes():
                 changes[key.removesuffix("_hash")] = [None, SECRET_CHANGED]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -370,6 +371,27 @@ def _proposal(
         "gap_bound": None
         if certificate is None or not certificate.applicable
         else round(certificate.gap_bound, 6),
+        "fairness": _fairness(result),
+    }
+
+
+def _fairness(result: Any) -> dict[str, Any] | None:
+    """With the fairness option: the weakest panel reached, its upper bound, the unfair answer's
+    weakest panel and total, and whether the floor is proven ("optimal"), the best the
+    exchanges found ("local optimum") or cut short ("time limit")."""
+    if not result.fairness_status:
+        return None
+
+    def num(value: float) -> float | None:
+        return None if math.isnan(value) else round(float(value), 4) + 0.0  # no -0.0
+
+    return {
+        "status": result.fairness_status,
+        "floor": num(result.min_panel_score),
+        "bound": num(result.fairness_bound),
+        "unfair_floor": num(result.unfair_min_panel_score),
+        "unfair_total": num(result.unfair_total),
+        "given_up": num(result.affinity_given_up),
     }
 
 

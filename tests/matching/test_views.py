@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import csv
 import io
+import time
+from unittest.mock import patch
 
+import numpy as np
+import pytest
 from sqlalchemy import select
 
+from expertpool.core.assignment import PoolAttributes, Rules, assign_round
+from expertpool.core.assignment import assign as assign_module
+from expertpool.core.assignment import fair as fair_module
 from expertpool.db import db
 from expertpool.matching.models import ReviewRound
+from expertpool.matching.rounds import _fairness
 from expertpool.reviews.models import Assignment
 
 
@@ -105,3 +113,78 @@ def test_stale_round_confirmation_is_refused(client, auth, pool, make_submission
     db.session.refresh(round_)
     assert round_.status == "proposed"
     assert db.session.scalars(select(Assignment)).all() == []
+
+
+@pytest.mark.parametrize("mode", ["exact", "exchanges", "late"])
+def test_fair_round_shows_floor_bound_and_affinity_given_up(
+    client, auth, pool, make_submission, mode
+):
+    """Exact max-min on a small round; the exchanges big rounds use; and the exchanges out of
+    time, which the page must say."""
+    first = make_submission()
+    second = make_submission(
+        title="奶粉中三聚氰胺成分分析标准物质",
+        category=10,
+        matrix="奶粉",
+        analytes=["三聚氰胺"],
+        methods=["LC-MS/MS"],
+        applicant_institution="某乳业公司",
+    )
+    auth.login()
+    late = fair_module.raise_floor
+    with (
+        patch.object(assign_module, "_EXACT_FAIR_ARCS", 10**6 if mode == "exact" else 0),
+        patch.object(
+            assign_module,
+            "raise_floor",
+            (lambda g, x, _deadline, bound: late(g, x, time.perf_counter() - 1, bound))
+            if mode == "late"
+            else late,
+        ),
+    ):
+        response = client.post(
+            "/rounds/new",
+            data={
+                "name": "公平轮次",
+                "submissions": [first.id, second.id],
+                "panel_size": 3,
+                "load_cap_per_round": 1,
+                "fairness": "y",
+            },
+        )
+    assert response.status_code == 302
+    round_ = db.session.scalar(select(ReviewRound))
+    fair = round_.proposal["fairness"]
+    expected = {"exact": {"optimal"}, "exchanges": {"optimal", "local optimum"}}
+    if mode == "late" and fair["floor"] < fair["bound"]:
+        expected["late"] = {"time limit"}
+    else:  # the unfair answer's floor was already at the bound: nothing to do in time
+        expected["late"] = {"optimal"}
+    assert fair["status"] in expected[mode]
+    assert fair["floor"] == round_.proposal["min_panel_score"]
+    assert fair["unfair_floor"] <= fair["floor"] <= fair["bound"]
+    assert fair["given_up"] >= 0
+    page = client.get(f"/rounds/{round_.id}").get_data(as_text=True)
+    assert 'id="fairness-result"' in page
+    assert str(fair["floor"]) in page and str(fair["bound"]) in page
+    label = {
+        "optimal": "proven as high as it can be",
+        "local optimum": "Best found: no exchange",
+        "time limit": "Time limit reached",
+    }
+    assert label[fair["status"]] in page
+
+
+def test_round_without_fairness_has_no_fairness_report():
+    pool = PoolAttributes(np.arange(3), np.full(3, -1), np.ones(3, bool), np.ones(3, int))
+    plain = assign_round(np.array([[0.5, 0.4, 0.3]]), pool, Rules())
+    assert _fairness(plain) is None
+    fair = assign_round(np.array([[0.5, 0.4, 0.3]]), pool, Rules(), fairness=True)
+    assert _fairness(fair) == {
+        "status": "optimal",
+        "floor": 0.4,
+        "bound": 0.4,
+        "unfair_floor": 0.4,
+        "unfair_total": 1.2,
+        "given_up": 0.0,
+    }
