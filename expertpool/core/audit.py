@@ -13,9 +13,21 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, ForeignKey, Index, Integer, String, Text, and_, inspect
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    and_,
+    insert,
+    inspect,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..db import db, utcnow
@@ -23,6 +35,7 @@ from .features import listen
 
 _PENDING = "_audit_pending"
 _SKIPPED_FIELDS = {"version", "updated_at", "file_updated_at"}
+_BULK_CHUNK = 1000
 
 
 class AuditLog(db.Model):
@@ -80,6 +93,42 @@ def record(
     session.add(row)
     session.flush()
     return row
+
+
+def write_created(session: Session, created: Sequence[tuple[Any, dict[str, Any]]]) -> int:
+    """Write the "create" rows of objects inserted without a flush (`core.bulk`) in bulk: the
+    rows the flush handlers would have written. `created` pairs each object (its id set) with
+    its values by attribute; returns the number of rows written."""
+    actor_id, actor_name = session.info.get("audit_actor", (None, "system"))
+    note = session.info.get("audit_note")
+    now = utcnow()
+    rows = []
+    for obj, values in created:
+        if not _audited(obj):
+            continue
+        subject_type, subject_id = getattr(obj, "audit_subject", None) or (None, None)
+        changes = {
+            key: [None, _jsonable(value)]
+            for key, value in values.items()
+            if value is not None and key not in _SKIPPED_FIELDS and not key.endswith("_hash")
+        }
+        rows.append(
+            {
+                "at": now,
+                "actor_id": actor_id,
+                "actor_name": actor_name,
+                "entity_type": type(obj).__name__,
+                "entity_id": _identity(obj),
+                "subject_type": subject_type,
+                "subject_id": subject_id,
+                "action": "create",
+                "changes": changes,
+                "note": note,
+            }
+        )
+    for start in range(0, len(rows), _BULK_CHUNK):
+        session.execute(insert(AuditLog.__table__), rows[start : start + _BULK_CHUNK])
+    return len(rows)
 
 
 def _actor_label(actor: Any | None) -> str:
