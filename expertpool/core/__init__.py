@@ -12,6 +12,7 @@ def init_app(app: Flask) -> None:
     """The core's front door, run before any feature's: its listeners, CLI and template globals."""
     from . import (
         audit,
+        bulk,
         embeddings,
         exports,
         features,
@@ -28,6 +29,7 @@ def init_app(app: Flask) -> None:
 
     forking.track(app)
     audit.connect()
+    bulk.connect()
     staging.connect()
     store.connect_listeners()
     search_changes.connect_listeners()

@@ -95,23 +95,30 @@ def record(
     return row
 
 
-def write_created(session: Session, created: Sequence[tuple[Any, dict[str, Any]]]) -> int:
-    """Write the "create" rows of objects inserted without a flush (`core.bulk`) in bulk: the
+def is_audited(obj: Any) -> bool:
+    """Whether changes to `obj` are logged (its model says `__audited__ = True`)."""
+    return _audited(obj)
+
+
+def created_changes(values: dict[str, Any]) -> dict[str, list[Any]]:
+    """The changes a "create" row records for a new object's values by attribute."""
+    return {
+        key: [None, _jsonable(value)]
+        for key, value in values.items()
+        if value is not None and key not in _SKIPPED_FIELDS and not key.endswith("_hash")
+    }
+
+
+def write_created(session: Session, created: Sequence[tuple[Any, dict[str, list[Any]]]]) -> int:
+    """Write in bulk the "create" rows of objects inserted without a flush (`core.bulk`): the
     rows the flush handlers would have written. `created` pairs each object (its id set) with
-    its values by attribute; returns the number of rows written."""
+    its `created_changes`; returns the number of rows written."""
     actor_id, actor_name = session.info.get("audit_actor", (None, "system"))
     note = session.info.get("audit_note")
     now = utcnow()
     rows = []
-    for obj, values in created:
-        if not _audited(obj):
-            continue
+    for obj, changes in created:
         subject_type, subject_id = getattr(obj, "audit_subject", None) or (None, None)
-        changes = {
-            key: [None, _jsonable(value)]
-            for key, value in values.items()
-            if value is not None and key not in _SKIPPED_FIELDS and not key.endswith("_hash")
-        }
         rows.append(
             {
                 "at": now,

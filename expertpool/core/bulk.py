@@ -2,16 +2,17 @@
 
 An import builds its rows as ORM objects through the features' operations (one code path for a
 form, the demo data and a file), with nothing written. `prepare` turns them into plain rows
-(column defaults applied) before any transaction starts; `write` then writes them table by
-table with multi-row INSERT ... RETURNING (insertmanyvalues, SQLite >= 3.35 and PostgreSQL),
-filling each child's foreign keys from its parent's new id. 3,000 experts with their parts
-(~30,000 rows) hold SQLite's write lock about a second instead of ~12 s for the ORM's flush.
+(column defaults applied), their links to their parents and their audit rows, before any
+transaction starts; `write` then writes them table by table with multi-row INSERTs, filling
+each child's foreign keys from its parent's new id, and the audit rows after them. The write
+lock is held for the INSERTs only: 3,000 experts with their parts (~25,000 rows and as many
+audit rows) take about a second, against ~12 s for the ORM's flush of the same objects.
 
-A Core INSERT fires no flush events, so what listens to flushes is done here, in bulk and in the
-same transaction: the audit log's "create" rows (`audit.created_rows`), and
-`signals.rows_inserted` for the features that note which of their rows changed (the experts'
-files, the matching pool's stamps). Afterwards the objects are attached to the session as
-persistent rows, as a flush would leave them.
+A Core INSERT fires no flush events, so what listens to flushes is done here, in bulk and in
+the same transaction: the audit log's "create" rows, and `signals.rows_inserted` for the
+features that note which of their rows changed (the experts' files and their index job, the
+matching pool's stamps). After the commit the objects join the session as persistent rows, as
+a flush leaves them (until then they are detached copies holding their new ids and values).
 """
 
 from __future__ import annotations
@@ -23,22 +24,39 @@ from typing import Any
 
 from sqlalchemy import Column, func, insert, inspect, select
 from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.interfaces import MANYTOONE, ONETOMANY
 
 from ..db import db
 from . import audit, signals
+from .features import listen
 
 CHUNK = 1000  # rows per executemany call (insertmanyvalues splits further by bound parameters)
+_ATTACH = "bulk_attach_after_commit"  # session.info: objects written, to attach once committed
+
+
+@dataclass
+class _Link:
+    """A foreign key of a new row, taken from its parent's row once that is written."""
+
+    child: Any
+    child_row: dict[str, Any]
+    child_column: str
+    child_attr: str
+    parent_row: dict[str, Any]
+    parent_column: str
 
 
 @dataclass
 class _Table:
-    """The new objects of one mapper and their rows, in insert order."""
+    """The new objects of one mapper, their rows and audit changes, in insert order."""
 
     mapper: Mapper[Any]
+    pk: Column[Any]
+    pk_attr: str
     objects: list[Any] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
+    changes: list[dict[str, list[Any]] | None] = field(default_factory=list)
+    links: list[_Link] = field(default_factory=list)
 
 
 @dataclass
@@ -46,7 +64,6 @@ class Prepared:
     """New objects as rows, parents' tables first; `write` writes them."""
 
     tables: list[_Table]
-    row_of: dict[int, dict[str, Any]]  # id(object) -> its row
 
     @property
     def objects(self) -> list[Any]:
@@ -54,116 +71,129 @@ class Prepared:
 
 
 def prepare(objects: Sequence[Any]) -> Prepared:
-    """The rows of `objects` (transient or expunged, never flushed): no database access."""
+    """The rows of `objects` (transient or expunged, never flushed): no database access.
+
+    Column defaults are applied to the objects too, so they hold what is written."""
     by_mapper: dict[Mapper[Any], _Table] = {}
+    row_of: dict[int, dict[str, Any]] = {}
     for obj in objects:
         mapper = inspect(obj).mapper
-        table = by_mapper.setdefault(mapper, _Table(mapper))
+        table = by_mapper.get(mapper)
+        if table is None:
+            (pk,) = mapper.local_table.primary_key.columns
+            table = by_mapper[mapper] = _Table(mapper, pk, _attr(mapper, pk))
+        row = _row(mapper, obj)
         table.objects.append(obj)
-        table.rows.append(_row(mapper, obj))
+        table.rows.append(row)
+        row_of[id(obj)] = row
+    for table in by_mapper.values():
+        _find_links(table, by_mapper, row_of)
+        keys = {link.child_column for link in table.links} | {table.pk.key}
+        attrs = {p.columns[0].key: p.key for p in table.mapper.column_attrs}
+        for obj, row in zip(table.objects, table.rows, strict=True):
+            audited = audit.is_audited(obj)
+            table.changes.append(
+                audit.created_changes({attrs[k]: v for k, v in row.items() if k not in keys})
+                if audited
+                else None
+            )
     order = {t: i for i, t in enumerate(db.metadata.sorted_tables)}
-    tables = sorted(by_mapper.values(), key=lambda t: order[t.mapper.local_table])
-    row_of = {id(obj): row for t in tables for obj, row in zip(t.objects, t.rows, strict=True)}
-    return Prepared(tables, row_of)
-
-
-def _row(mapper: Mapper[Any], obj: Any) -> dict[str, Any]:
-    """The column values of `obj` as its attributes hold them, else the columns' defaults."""
-    state = inspect(obj).dict
-    row: dict[str, Any] = {}
-    for prop in mapper.column_attrs:
-        column = prop.columns[0]
-        if prop.key in state:
-            row[column.key] = state[prop.key]
-        elif column.default is not None and column.default.is_scalar:
-            row[column.key] = column.default.arg
-        elif column.default is not None and column.default.is_callable:
-            row[column.key] = column.default.arg(None)  # (wrapped: takes an execution context)
-        elif column.server_default is None and not column.primary_key:
-            row[column.key] = None
-    return row
-
-
-def write(session: Session, prepared: Prepared) -> list[Any]:
-    """Write the prepared rows (inside the caller's transaction), audit them, announce them and
-    attach the objects to `session` as persistent; returns the objects."""
-    for table in prepared.tables:
-        _link_parents(table)
-        _insert_table(session, table)
-        _link_children(table, prepared.row_of)
-    created = [pair for table in prepared.tables for pair in _pairs(table)]
-    _attach(session, created)
-    objects = [obj for obj, _values in created]
-    audit.write_created(session, created)
-    signals.rows_inserted.send(session, objects=objects)
-    return objects
-
-
-def _pairs(table: _Table) -> list[tuple[Any, dict[str, Any]]]:
-    keys = {p.columns[0].key: p.key for p in table.mapper.column_attrs}
-    return [
-        (obj, {keys[k]: v for k, v in row.items()})
-        for obj, row in zip(table.objects, table.rows, strict=True)
-    ]
+    return Prepared(sorted(by_mapper.values(), key=lambda t: order[t.mapper.local_table]))
 
 
 def _attr(mapper: Mapper[Any], column: Column[Any]) -> str:
     return mapper.get_property_by_column(column).key
 
 
-def _link_parents(table: _Table) -> None:
-    """Foreign keys from the objects' many-to-one relationships (parents written or loaded)."""
-    relationships = [r for r in table.mapper.relationships if r.direction is MANYTOONE]
-    for obj, row in zip(table.objects, table.rows, strict=True):
-        state = inspect(obj).dict
-        for rel in relationships:
-            parent = state.get(rel.key)
-            if parent is None:
-                continue
-            parent_mapper = inspect(parent).mapper
-            for local, remote in rel.local_remote_pairs:
-                row[local.key] = _value(parent, _attr(parent_mapper, remote))
+def _row(mapper: Mapper[Any], obj: Any) -> dict[str, Any]:
+    """The column values of `obj` as its attributes hold them, else the columns' defaults."""
+    values = obj.__dict__
+    row: dict[str, Any] = {}
+    for prop in mapper.column_attrs:
+        column = prop.columns[0]
+        if prop.key in values:
+            row[column.key] = values[prop.key]
+            continue
+        if column.default is not None and column.default.is_scalar:
+            value = column.default.arg
+        elif column.default is not None and column.default.is_callable:
+            value = column.default.arg(None)  # (wrapped: takes an execution context)
+        elif column.server_default is None and not column.primary_key:
+            value = None
+        else:
+            continue
+        row[column.key] = values[prop.key] = value
+    return row
 
 
-def _link_children(table: _Table, row_of: dict[int, dict[str, Any]]) -> None:
-    """Children held in one-to-many collections get their parent's new id."""
-    relationships = [r for r in table.mapper.relationships if r.direction is ONETOMANY]
-    for obj in table.objects:
-        state = inspect(obj).dict
-        for rel in relationships:
-            children = [c for c in state.get(rel.key) or () if id(c) in row_of]
-            for local, remote in rel.local_remote_pairs:
-                value = _value(obj, _attr(table.mapper, local))
-                for child in children:
-                    row_of[id(child)][remote.key] = value
+def _find_links(
+    table: _Table, by_mapper: dict[Mapper[Any], _Table], row_of: dict[int, dict[str, Any]]
+) -> None:
+    """Foreign keys through many-to-one relationships (a new parent: linked, written first; a
+    loaded one: copied now) and through the one-to-many collections of new parents."""
+    mapper = table.mapper
+    for rel in mapper.relationships:
+        if rel.direction is MANYTOONE:
+            for obj, row in zip(table.objects, table.rows, strict=True):
+                parent = obj.__dict__.get(rel.key)
+                if parent is None:
+                    continue
+                parent_row = row_of.get(id(parent))
+                parent_mapper = inspect(parent).mapper
+                for local, remote in rel.local_remote_pairs:
+                    attr = _attr(mapper, local)
+                    if parent_row is not None:
+                        table.links.append(_Link(obj, row, local.key, attr, parent_row, remote.key))
+                    else:
+                        value = getattr(parent, _attr(parent_mapper, remote))
+                        row[local.key] = obj.__dict__[attr] = value
+        elif rel.direction is ONETOMANY:
+            for row, obj in zip(table.rows, table.objects, strict=True):
+                for child in obj.__dict__.get(rel.key) or ():
+                    child_row = row_of.get(id(child))
+                    if child_row is None:
+                        continue
+                    child_table = by_mapper[inspect(child).mapper]
+                    for local, remote in rel.local_remote_pairs:
+                        attr = _attr(child_table.mapper, remote)
+                        link = _Link(child, child_row, remote.key, attr, row, local.key)
+                        child_table.links.append(link)
 
 
-def _value(obj: Any, key: str) -> Any:
-    """An attribute without loading it when it is there (a parent loaded earlier, or just
-    written)."""
-    found = obj.__dict__.get(key)
-    return found if found is not None else getattr(obj, key)
+def write(session: Session, prepared: Prepared) -> list[Any]:
+    """Write the prepared rows (inside the caller's transaction, which should hold the write
+    lock: `db.savepoint(immediate=True)`), their audit rows, and announce them; the objects join
+    the session after the commit. Returns the objects."""
+    for table in prepared.tables:
+        for link in table.links:
+            value = link.parent_row[link.parent_column]
+            link.child_row[link.child_column] = link.child.__dict__[link.child_attr] = value
+        _insert_table(session, table)
+    _write_audit(session, prepared)
+    objects = prepared.objects
+    signals.rows_inserted.send(session, objects=objects)
+    session.info.setdefault(_ATTACH, []).extend(objects)
+    return objects
 
 
 def _insert_table(session: Session, table: _Table) -> None:
-    """One table's rows in chunks, each row's new id set in its row and on its object."""
-    mapper = table.mapper
-    (pk,) = mapper.local_table.primary_key.columns
-    pk_attr = _attr(mapper, pk)
+    """One table's rows in chunks; each row's new id set in its row and on its object."""
     if session.get_bind().dialect.name == "sqlite":
-        _insert_numbered(session, table, pk)
+        _insert_numbered(session, table)
     else:
-        _insert_returning(session, table, pk)
+        _insert_returning(session, table)
+    pk, pk_attr = table.pk.key, table.pk_attr
     for obj, row in zip(table.objects, table.rows, strict=True):
-        obj.__dict__[pk_attr] = row[pk.key]  # read by the children's `_link_parents`
+        obj.__dict__[pk_attr] = row[pk]
 
 
-def _insert_numbered(session: Session, table: _Table, pk: Column[Any]) -> None:
+def _insert_numbered(session: Session, table: _Table) -> None:
     """SQLite: ids numbered here, after the highest, then plain executemany INSERTs.
 
     SQLite does not say in which order INSERT ... RETURNING gives a multi-row insert's ids, so
     SQLAlchemy would insert row by row to match them; the transaction holds the write lock
     from its BEGIN IMMEDIATE (`db.savepoint`), so no one else can take these ids meanwhile."""
+    pk = table.pk
     start = session.scalar(select(func.max(pk))) or 0
     for number, row in enumerate(table.rows, start=start + 1):
         row[pk.key] = number
@@ -174,8 +204,9 @@ def _insert_numbered(session: Session, table: _Table, pk: Column[Any]) -> None:
             session.execute(stmt, params)
 
 
-def _insert_returning(session: Session, table: _Table, pk: Column[Any]) -> None:
+def _insert_returning(session: Session, table: _Table) -> None:
     """PostgreSQL: multi-row INSERT ... RETURNING the ids in the rows' order (insertmanyvalues)."""
+    pk = table.pk
     for keys, indexes in _groups(table.rows):
         stmt = insert(table.mapper.local_table).returning(pk, sort_by_parameter_order=True)
         for begin in range(0, len(indexes), CHUNK):
@@ -194,17 +225,47 @@ def _groups(rows: list[dict[str, Any]]) -> list[tuple[tuple[str, ...], list[int]
     return list(groups.items())
 
 
-def _attach(session: Session, created: list[tuple[Any, dict[str, Any]]]) -> None:
-    """Make the written objects persistent in `session`, their attributes as written."""
-    for obj, values in created:
-        for key, value in values.items():
-            set_committed_value(obj, key, value)
-    for obj, _values in created:
+def _write_audit(session: Session, prepared: Prepared) -> None:
+    """The audit rows of the audited objects: their prepared changes with the new ids."""
+    created = []
+    for table in prepared.tables:
+        late = {table.pk.key: table.pk_attr} | {
+            link.child_column: link.child_attr for link in table.links
+        }
+        for obj, row, changes in zip(table.objects, table.rows, table.changes, strict=True):
+            if changes is None:
+                continue
+            for column, attr in late.items():
+                if row.get(column) is not None:
+                    changes[attr] = [None, row[column]]
+            created.append((obj, changes))
+    audit.write_created(session, created)
+
+
+def _attach_after_commit(session: Session) -> None:
+    """The written objects join the session once committed (outside the write lock)."""
+    if session.in_nested_transaction():  # a savepoint's release: wait for the real commit
+        return
+    objects = session.info.pop(_ATTACH, None)
+    if not objects:
+        return
+    for obj in objects:
         make_transient_to_detached(obj)
         # An object the session still holds for a row deleted since with a bare DELETE, whose
         # id the database gave out again: it no longer stands for anything (a flush replaces it).
         stale = session.identity_map.get(inspect(obj).key)
         if stale is not None and stale is not obj:
             session.expunge(stale)
-    for obj, _values in created:
+    for obj in objects:
         session.add(obj)
+
+
+def _forget(session: Session) -> None:
+    if not session.in_nested_transaction():
+        session.info.pop(_ATTACH, None)
+
+
+def connect() -> None:
+    """Attach the session handlers (the core's `init_app` calls this)."""
+    listen("after_commit", _attach_after_commit)
+    listen("after_rollback", _forget)
