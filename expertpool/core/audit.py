@@ -25,7 +25,6 @@ from sqlalchemy import (
     String,
     Text,
     and_,
-    insert,
     inspect,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -35,7 +34,6 @@ from .features import listen
 
 _PENDING = "_audit_pending"
 _SKIPPED_FIELDS = {"version", "updated_at", "file_updated_at"}
-_BULK_CHUNK = 1000
 
 
 class AuditLog(db.Model):
@@ -109,10 +107,12 @@ def created_changes(values: dict[str, Any]) -> dict[str, list[Any]]:
     }
 
 
-def write_created(session: Session, created: Sequence[tuple[Any, dict[str, list[Any]]]]) -> int:
-    """Write in bulk the "create" rows of objects inserted without a flush (`core.bulk`): the
-    rows the flush handlers would have written. `created` pairs each object (its id set) with
-    its `created_changes`; returns the number of rows written."""
+def created_rows(
+    session: Session, created: Sequence[tuple[Any, dict[str, list[Any]]]]
+) -> list[dict[str, Any]]:
+    """The "create" rows of objects inserted without a flush (`core.bulk`), as plain rows of the
+    audit log: the rows the flush handlers would have written. `created` pairs each object (its
+    ids set) with its `created_changes`."""
     actor_id, actor_name = session.info.get("audit_actor", (None, "system"))
     note = session.info.get("audit_note")
     now = utcnow()
@@ -125,7 +125,7 @@ def write_created(session: Session, created: Sequence[tuple[Any, dict[str, list[
                 "actor_id": actor_id,
                 "actor_name": actor_name,
                 "entity_type": type(obj).__name__,
-                "entity_id": _identity(obj),
+                "entity_id": obj.id,
                 "subject_type": subject_type,
                 "subject_id": subject_id,
                 "action": "create",
@@ -133,9 +133,7 @@ def write_created(session: Session, created: Sequence[tuple[Any, dict[str, list[
                 "note": note,
             }
         )
-    for start in range(0, len(rows), _BULK_CHUNK):
-        session.execute(insert(AuditLog.__table__), rows[start : start + _BULK_CHUNK])
-    return len(rows)
+    return rows
 
 
 def _actor_label(actor: Any | None) -> str:

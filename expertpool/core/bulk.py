@@ -1,18 +1,20 @@
 """Writing many new ORM objects with Core bulk INSERTs: a short write transaction for imports.
 
 An import builds its rows as ORM objects through the features' operations (one code path for a
-form, the demo data and a file), with nothing written. `prepare` turns them into plain rows
-(column defaults applied), their links to their parents and their audit rows, before any
-transaction starts; `write` then writes them table by table with multi-row INSERTs, filling
-each child's foreign keys from its parent's new id, and the audit rows after them. The write
-lock is held for the INSERTs only: 3,000 experts with their parts (~25,000 rows and as many
-audit rows) take about a second, against ~12 s for the ORM's flush of the same objects.
+form, the demo data and a file), with nothing written. `prepare` turns them, before any
+transaction starts, into what the database is sent: their rows with the column defaults
+applied, numbered (SQLite: after the highest id; PostgreSQL: ids reserved from the sequences),
+each child's foreign keys filled from its parent's id, their audit rows, every value converted
+for the driver. `write` then only sends them, table by table, as multi-row INSERTs: the write
+lock is held for those alone (3,000 experts with their parts, ~23,000 rows and as many audit
+rows: about a second, against ~12 s for the ORM's flush of the same objects). On SQLite, when
+another connection added rows to one of the tables in between, `write` numbers them again.
 
 A Core INSERT fires no flush events, so what listens to flushes is done here, in bulk and in
 the same transaction: the audit log's "create" rows, and `signals.rows_inserted` for the
 features that note which of their rows changed (the experts' files and their index job, the
 matching pool's stamps). After the commit the objects join the session as persistent rows, as
-a flush leaves them (until then they are detached copies holding their new ids and values).
+a flush leaves them (until then they are detached copies holding their ids and values).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Column, func, insert, inspect, select
+from sqlalchemy import Column, Table, func, insert, inspect, select, text
 from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
 from sqlalchemy.orm.interfaces import MANYTOONE, ONETOMANY
 
@@ -64,16 +66,20 @@ class Prepared:
     """New objects as rows, parents' tables first; `write` writes them."""
 
     tables: list[_Table]
+    dialect: Any = None
+    highest: dict[str, int] = field(default_factory=dict)  # SQLite: table -> max id when numbered
+    batches: list[tuple[str, list[Any]]] = field(default_factory=list)  # (driver SQL, params)
 
     @property
     def objects(self) -> list[Any]:
         return [obj for table in self.tables for obj in table.objects]
 
 
-def prepare(objects: Sequence[Any]) -> Prepared:
-    """The rows of `objects` (transient or expunged, never flushed): no database access.
+def prepare(session: Session, objects: Sequence[Any]) -> Prepared:
+    """What writing `objects` (transient or expunged, never flushed) sends to the database.
 
-    Column defaults are applied to the objects too, so they hold what is written."""
+    Reads the tables' highest ids (SQLite) or reserves ids (PostgreSQL), with no lock taken.
+    Column defaults and ids are applied to the objects too, so they hold what is written."""
     by_mapper: dict[Mapper[Any], _Table] = {}
     row_of: dict[int, dict[str, Any]] = {}
     for obj in objects:
@@ -91,14 +97,16 @@ def prepare(objects: Sequence[Any]) -> Prepared:
         keys = {link.child_column for link in table.links} | {table.pk.key}
         attrs = {p.columns[0].key: p.key for p in table.mapper.column_attrs}
         for obj, row in zip(table.objects, table.rows, strict=True):
-            audited = audit.is_audited(obj)
             table.changes.append(
                 audit.created_changes({attrs[k]: v for k, v in row.items() if k not in keys})
-                if audited
+                if audit.is_audited(obj)
                 else None
             )
     order = {t: i for i, t in enumerate(db.metadata.sorted_tables)}
-    return Prepared(sorted(by_mapper.values(), key=lambda t: order[t.mapper.local_table]))
+    tables = sorted(by_mapper.values(), key=lambda t: order[t.mapper.local_table])
+    prepared = Prepared(tables, session.get_bind().dialect)
+    _number(session, prepared)
+    return prepared
 
 
 def _attr(mapper: Mapper[Any], column: Column[Any]) -> str:
@@ -161,72 +169,68 @@ def _find_links(
 
 
 def write(session: Session, prepared: Prepared) -> list[Any]:
-    """Write the prepared rows (inside the caller's transaction, which should hold the write
-    lock: `db.savepoint(immediate=True)`), their audit rows, and announce them; the objects join
-    the session after the commit. Returns the objects."""
-    for table in prepared.tables:
-        for link in table.links:
-            value = link.parent_row[link.parent_column]
-            link.child_row[link.child_column] = link.child.__dict__[link.child_attr] = value
-        _insert_table(session, table)
-    _write_audit(session, prepared)
+    """Send the prepared rows and their audit rows, inside the caller's transaction (which holds
+    the write lock from its start on SQLite: `db.savepoint(immediate=True)`), and announce them;
+    the objects join the session after the commit. Returns the objects."""
+    if prepared.highest and prepared.highest != _highest(session, prepared.tables):
+        _number(session, prepared)  # another connection added rows since: number them again
+    connection = session.connection()
+    for sql, params in prepared.batches:
+        connection.exec_driver_sql(sql, params)
     objects = prepared.objects
     signals.rows_inserted.send(session, objects=objects)
     session.info.setdefault(_ATTACH, []).extend(objects)
     return objects
 
 
-def _insert_table(session: Session, table: _Table) -> None:
-    """One table's rows in chunks; each row's new id set in its row and on its object."""
-    if session.get_bind().dialect.name == "sqlite":
-        _insert_numbered(session, table)
-    else:
-        _insert_returning(session, table)
-    pk, pk_attr = table.pk.key, table.pk_attr
-    for obj, row in zip(table.objects, table.rows, strict=True):
-        obj.__dict__[pk_attr] = row[pk]
+def _highest(session: Session, tables: list[_Table]) -> dict[str, int]:
+    return {t.mapper.local_table.name: session.scalar(select(func.max(t.pk))) or 0 for t in tables}
 
 
-def _insert_numbered(session: Session, table: _Table) -> None:
-    """SQLite: ids numbered here, after the highest, then plain executemany INSERTs.
-
-    SQLite does not say in which order INSERT ... RETURNING gives a multi-row insert's ids, so
-    SQLAlchemy would insert row by row to match them; the transaction holds the write lock
-    from its BEGIN IMMEDIATE (`db.savepoint`), so no one else can take these ids meanwhile."""
-    pk = table.pk
-    start = session.scalar(select(func.max(pk))) or 0
-    for number, row in enumerate(table.rows, start=start + 1):
-        row[pk.key] = number
-    for keys, indexes in _groups(table.rows):
-        stmt = insert(table.mapper.local_table)
-        for begin in range(0, len(indexes), CHUNK):
-            params = [{k: table.rows[i][k] for k in keys} for i in indexes[begin : begin + CHUNK]]
-            session.execute(stmt, params)
-
-
-def _insert_returning(session: Session, table: _Table) -> None:
-    """PostgreSQL: multi-row INSERT ... RETURNING the ids in the rows' order (insertmanyvalues)."""
-    pk = table.pk
-    for keys, indexes in _groups(table.rows):
-        stmt = insert(table.mapper.local_table).returning(pk, sort_by_parameter_order=True)
-        for begin in range(0, len(indexes), CHUNK):
-            chunk = indexes[begin : begin + CHUNK]
-            params = [{k: table.rows[i][k] for k in keys} for i in chunk]
-            ids = session.execute(stmt, params).scalars().all()
-            for i, new_id in zip(chunk, ids, strict=True):
-                table.rows[i][pk.key] = new_id
+def _ids(session: Session, prepared: Prepared, table: _Table) -> list[int]:
+    """New ids for a table's rows: after the highest (SQLite, checked again by `write`), or
+    taken from its sequence (PostgreSQL: never given out twice, whoever commits first)."""
+    n = len(table.rows)
+    name = table.mapper.local_table.name
+    if prepared.dialect.name == "sqlite":
+        start = prepared.highest[name]
+        return list(range(start + 1, start + n + 1))
+    sequence = session.scalar(
+        text("SELECT pg_get_serial_sequence(:table, :column)"),
+        {"table": name, "column": table.pk.name},
+    )
+    return list(
+        session.scalars(
+            text("SELECT nextval(:sequence) FROM generate_series(1, :n)"),
+            {"sequence": sequence, "n": n},
+        )
+    )
 
 
-def _groups(rows: list[dict[str, Any]]) -> list[tuple[tuple[str, ...], list[int]]]:
-    """Row indexes by the columns they give (an executemany takes one set of columns)."""
-    groups: dict[tuple[str, ...], list[int]] = defaultdict(list)
-    for index, row in enumerate(rows):
-        groups[tuple(sorted(row))].append(index)
-    return list(groups.items())
+def _number(session: Session, prepared: Prepared) -> None:
+    """Give the rows their ids, their children the foreign keys, and build the batches."""
+    if prepared.dialect.name == "sqlite":
+        prepared.highest = _highest(session, prepared.tables)
+    for table in prepared.tables:
+        for link in table.links:
+            value = link.parent_row[link.parent_column]
+            link.child_row[link.child_column] = link.child.__dict__[link.child_attr] = value
+        pk, pk_attr = table.pk.key, table.pk_attr
+        for obj, row, new_id in zip(
+            table.objects, table.rows, _ids(session, prepared, table), strict=True
+        ):
+            row[pk] = obj.__dict__[pk_attr] = new_id
+    prepared.batches = [
+        batch
+        for table in prepared.tables
+        for batch in _batches(prepared.dialect, table.mapper.local_table, table.rows)
+    ]
+    audit_rows = audit.created_rows(session, _audited(prepared))
+    prepared.batches += _batches(prepared.dialect, audit.AuditLog.__table__, audit_rows)
 
 
-def _write_audit(session: Session, prepared: Prepared) -> None:
-    """The audit rows of the audited objects: their prepared changes with the new ids."""
+def _audited(prepared: Prepared) -> list[tuple[Any, dict[str, list[Any]]]]:
+    """The audited objects with their changes, completed by their ids and foreign keys."""
     created = []
     for table in prepared.tables:
         late = {table.pk.key: table.pk_attr} | {
@@ -239,7 +243,36 @@ def _write_audit(session: Session, prepared: Prepared) -> None:
                 if row.get(column) is not None:
                     changes[attr] = [None, row[column]]
             created.append((obj, changes))
-    audit.write_created(session, created)
+    return created
+
+
+def _batches(dialect: Any, table: Table, rows: list[dict[str, Any]]) -> list[tuple[str, list[Any]]]:
+    """The driver's INSERT statements and parameters for `rows`, values already converted (as
+    SQLAlchemy would convert them while the lock is held), in chunks of CHUNK rows."""
+    batches = []
+    for keys, indexes in _groups(rows):
+        compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
+        processors = {
+            key: table.c[key].type.dialect_impl(dialect).bind_processor(dialect) for key in keys
+        }
+        names = list(compiled.positiontup or ()) if compiled.positional else list(keys)
+        converted = []
+        for i in indexes:
+            values = {
+                k: (p(rows[i][k]) if p is not None else rows[i][k]) for k, p in processors.items()
+            }
+            converted.append(tuple(values[n] for n in names) if compiled.positional else values)
+        for begin in range(0, len(converted), CHUNK):
+            batches.append((compiled.string, converted[begin : begin + CHUNK]))
+    return batches
+
+
+def _groups(rows: list[dict[str, Any]]) -> list[tuple[tuple[str, ...], list[int]]]:
+    """Row indexes by the columns they give (an executemany takes one set of columns)."""
+    groups: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    for index, row in enumerate(rows):
+        groups[tuple(sorted(row))].append(index)
+    return list(groups.items())
 
 
 def _attach_after_commit(session: Session) -> None:

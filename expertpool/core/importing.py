@@ -96,7 +96,7 @@ def commit_rows(
         current_row = 0  # the batch as a whole
         built = sorted(set(session.new) - before, key=lambda obj: inspect(obj).insert_order)
         _expunge(session, built)  # written by Core, then attached as persistent rows
-        prepared = bulk.prepare(built)
+        prepared = bulk.prepare(session, built)
         _before_write(session)
         with savepoint(session, immediate=True):  # (bulk numbers the rows on SQLite)
             bulk.write(session, prepared)

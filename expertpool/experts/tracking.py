@@ -40,11 +40,9 @@ def _note_changes(session: Session, flush_context: Any) -> None:
 
 def _note_inserted(session: Session, *, objects: list[Any], **_kw: Any) -> None:
     """Rows written by `core.bulk` (an import) without a flush: noted as a flush notes them."""
-    changed = session.info.setdefault(_CHANGED, set())
-    for obj in objects:
-        expert_id = expert_of(obj)
-        if expert_id is not None:
-            changed.add(expert_id)
+    changed = {expert_of(obj) for obj in objects} - {None}
+    if changed:
+        session.info.setdefault(_CHANGED, set()).update(changed)
 
 
 def _announce_before_commit(session: Session) -> None:

@@ -347,11 +347,12 @@ def _note_flush(session: Session, _flush_context: Any) -> None:
 
 
 def _note_inserted(session: Session, *, objects: list[Any], **_kw: Any) -> None:
-    """Rows written by `core.bulk` (an import) without a flush: noted as `_note_flush` would."""
-    for obj in objects:
-        parts = _parts_of(session, obj, created=True)
-        if parts:
-            session.info.setdefault(_NOTED, set()).update(parts)
+    """Rows written by `core.bulk` (an import) without a flush: noted as `_note_flush` would
+    (a new row's parts depend on its type alone)."""
+    first_of_type = {type(obj): obj for obj in reversed(objects)}
+    parts = {p for obj in first_of_type.values() for p in _parts_of(session, obj, created=True)}
+    if parts:
+        session.info.setdefault(_NOTED, set()).update(parts)
 
 
 def _bump_before_commit(session: Session) -> None:

@@ -262,3 +262,42 @@ def test_a_batch_refused_by_the_database_names_the_row_and_writes_nothing(app: F
     assert db.session.scalar(select(func.count(AuditLog.id))) == 0
     assert db.session.scalar(select(func.count(Specialty.id))) == 0
     assert db.session.scalar(select(func.count(Job.id))) == 0
+
+
+def test_rows_added_meanwhile_by_another_connection_are_numbered_around(app: Flask) -> None:
+    """The ids prepared before the write were taken meanwhile (SQLite numbers them after the
+    highest): the write numbers the rows again, children and audit rows following."""
+    path = _database_path(app)
+    report = expert_importer.validate(
+        db.session, expert_importer.parse("f.csv", _expert_file(), "utf-8")
+    )
+
+    def someone_registers(_session: Any) -> None:
+        other = sqlite3.connect(path, timeout=0)
+        other.execute(
+            "INSERT INTO expert (name, email, status, metrology_competent, created_at,"
+            " file_updated_at, version) VALUES ('新注册', 'new@example.cn', 'applicant', 0,"
+            " '2026-01-01', '2026-01-01', 1)"
+        )
+        other.commit()
+        other.close()
+
+    db.session.info[importing.BEFORE_WRITE] = someone_registers
+    created = expert_importer.commit(db.session, None, report)
+    db.session.commit()
+    assert [e.id for e in created] == [2, 3, 4]
+    by_id = {e.id: e.email for e in db.session.scalars(select(Expert))}
+    assert by_id[1] == "new@example.cn" and by_id[2] == "imported1@example.cn"
+    audited = {
+        (r.entity_type, r.entity_id, r.subject_id, r.changes.get("expert_id", [None, None])[1])
+        for r in db.session.scalars(select(AuditLog))
+    }
+    assert {(t, i) for t, i, _s, _e in audited if t == "Expert"} == {
+        ("Expert", 2),
+        ("Expert", 3),
+        ("Expert", 4),
+    }
+    parts = {(s, e) for t, _i, s, e in audited if t in ("ExpertCategory", "Specialty")}
+    assert parts and all(s == e and s in (2, 3, 4) for s, e in parts)
+    pairs = db.session.execute(select(Specialty.expert_id, Specialty.name)).all()
+    assert ("铅" in {n for i, n in pairs if i == 2}) and not any(i == 1 for i, _n in pairs)
