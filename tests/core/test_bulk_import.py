@@ -30,10 +30,13 @@ from expertpool.experts.models.experts import ExpertCategory, Specialty, StatusE
 from expertpool.matching.models import PoolState
 from expertpool.submissions import importer as submission_importer
 from expertpool.submissions.models import Submission
+from tests import pg
 from tests.experts.test_import import csv_bytes as expert_csv
 from tests.experts.test_import import good_row as expert_row
 from tests.submissions.test_submission_import import csv_bytes as submission_csv
 from tests.submissions.test_submission_import import good_row as submission_row
+
+pg_server, pg_database_url = pg.pg_server, pg.pg_database_url  # fixtures (skip without a server)
 
 TIMES = {"at", "created_at", "updated_at", "file_updated_at", "status_changed_at"}
 
@@ -91,11 +94,11 @@ def _written() -> dict[str, Any]:
 
 
 @contextmanager
-def _app(folder: Path) -> Iterator[Flask]:
+def _app(folder: Path, url: str | None = None) -> Iterator[Flask]:
     app = create_app(
         {
             "TESTING": True,
-            "DATABASE_URL": f"sqlite:///{folder / 'test.db'}",
+            "DATABASE_URL": url or f"sqlite:///{folder / 'test.db'}",
             "SECRET_KEY": "test-secret",
             "EMBEDDING_MODEL": "hashing",
             "JOBS_EAGER": False,  # the index job stays queued: its row is compared
@@ -108,6 +111,7 @@ def _app(folder: Path) -> Iterator[Flask]:
         yield app
         db.session.remove()
         db.drop_all()
+        db.engine.dispose()  # else psycopg warns about connections left to the GC
 
 
 def _orm_write(session: Any, prepared: bulk.Prepared) -> list[Any]:
@@ -118,9 +122,8 @@ def _orm_write(session: Any, prepared: bulk.Prepared) -> list[Any]:
     return objects
 
 
-@pytest.mark.parametrize("kind", IMPORTS)
-def test_bulk_write_leaves_what_the_orm_flush_left(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+def _compare_with_orm(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, url: str | None = None
 ) -> None:
     importer, make_file = IMPORTS[kind]
     data = make_file()
@@ -128,7 +131,7 @@ def test_bulk_write_leaves_what_the_orm_flush_left(
     for run, writer in (("orm", _orm_write), ("bulk", bulk.write)):
         monkeypatch.setattr(bulk, "write", writer)
         (tmp_path / run).mkdir()
-        with _app(tmp_path / run):
+        with _app(tmp_path / run, url):
             created = _import(importer, data)
             assert all(inspect(o).persistent for o in created)
             results.append(_written())
@@ -138,6 +141,22 @@ def test_bulk_write_leaves_what_the_orm_flush_left(
     if kind == "experts":
         assert orm["jobs"] == [("matching.index_experts", {"expert_ids": [1, 2, 3]})]
         assert orm["stamped"] == ["experts", "specialties"]
+
+
+@pytest.mark.parametrize("kind", IMPORTS)
+def test_bulk_write_leaves_what_the_orm_flush_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    _compare_with_orm(tmp_path, monkeypatch, kind)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("kind", IMPORTS)
+def test_bulk_write_leaves_what_the_orm_flush_left_on_postgresql(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, pg_database_url: str
+) -> None:
+    """Ids reserved from the sequences, RETURNING-free INSERTs in the driver's parameter style."""
+    _compare_with_orm(tmp_path, monkeypatch, kind, pg_database_url)
 
 
 def test_the_objects_returned_are_persistent_and_loaded(app: Flask, admin: Any) -> None:
