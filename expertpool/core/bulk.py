@@ -7,7 +7,8 @@ applied, numbered (SQLite: after the highest id; PostgreSQL: ids reserved from t
 each child's foreign keys filled from its parent's id, their audit rows, every value converted
 for the driver. `write` then only sends them, table by table, as multi-row INSERTs: the write
 lock is held for those alone (3,000 experts with their parts, ~23,000 rows and as many audit
-rows: about a second, against ~12 s for the ORM's flush of the same objects). On SQLite, when
+rows: 1.6 s on a 2-core machine loaded 12, against 138 s for the ORM's flush; BENCHMARKS.md,
+"Issue 12: short write transactions"). On SQLite, when
 another connection added rows to one of the tables in between, `write` numbers them again.
 
 A Core INSERT fires no flush events, so what listens to flushes is done here, in bulk and in
