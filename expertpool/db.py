@@ -58,18 +58,20 @@ def configure_sqlite(engine: Engine) -> None:
 
 
 @contextmanager
-def savepoint(session: Session) -> Iterator[None]:
+def savepoint(session: Session, *, immediate: bool = False) -> Iterator[None]:
     """All-or-nothing block: a SAVEPOINT inside a real transaction.
 
     pysqlite (in its default, legacy mode) only sends BEGIN before the first INSERT/UPDATE; a
     SAVEPOINT sent earlier opens the transaction itself and its RELEASE then commits the whole
     block, so the caller could no longer roll it back. Imports and bulk operations use this.
+    `immediate`: on SQLite the transaction it begins takes the write lock at once (BEGIN
+    IMMEDIATE, waiting for it like any writer), so what it reads stays true until the commit.
     """
     connection = session.connection()
     if connection.dialect.name == "sqlite":
         dbapi = connection.connection.dbapi_connection
         if dbapi is not None and not getattr(dbapi, "in_transaction", True):
-            connection.exec_driver_sql("BEGIN")
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
     with session.begin_nested():
         yield
 

@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
         audit,
         auditing,
         backup_views,
+        bulk,
         embeddings,
         errorpages,
         exports,
@@ -33,6 +34,7 @@ def init_app(app: Flask) -> None:
     forking.track(app)
     pii.init_app(app)
     audit.connect()
+    bulk.connect()
     staging.connect()
     store.connect_listeners()
     search_changes.connect_listeners()

@@ -16,9 +16,20 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, ForeignKey, Index, Integer, String, Text, and_, inspect
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    and_,
+    inspect,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..db import db, utcnow
@@ -143,6 +154,54 @@ def record_export(
     session.add(row)
     session.flush()
     return row
+
+
+def is_audited(obj: Any) -> bool:
+    """Whether changes to `obj` are logged (its model says `__audited__ = True`)."""
+    return _audited(obj)
+
+
+def created_changes(values: dict[str, Any], mapper: Any) -> dict[str, list[Any]]:
+    """The changes a "create" row records for a new object's values by attribute: the rule of
+    the flush handlers (`_column_changes`), encrypted columns masked, no hash at all."""
+    skipped = _SKIPPED_FIELDS | set(getattr(mapper.class_, "__audit_skip__", ()))
+    changes = {}
+    for key, value in values.items():
+        if value is None or key in skipped or key.endswith("_hash"):
+            continue
+        if pii.is_encrypted(mapper.column_attrs[key].columns[0]):
+            value = pii.mask(value) or None
+        changes[key] = [None, _jsonable(value)]
+    return changes
+
+
+def created_rows(
+    session: Session, created: Sequence[tuple[Any, dict[str, list[Any]]]]
+) -> list[dict[str, Any]]:
+    """The "create" rows of objects inserted without a flush (`core.bulk`), as plain rows of the
+    audit log: the rows the flush handlers would have written. `created` pairs each object (its
+    ids set) with its `created_changes`."""
+    actor_id, actor_name = session.info.get("audit_actor", (None, "system"))
+    note = session.info.get("audit_note")
+    now = utcnow()
+    rows = []
+    for obj, changes in created:
+        subject_type, subject_id = getattr(obj, "audit_subject", None) or (None, None)
+        rows.append(
+            {
+                "at": now,
+                "actor_id": actor_id,
+                "actor_name": actor_name,
+                "entity_type": type(obj).__name__,
+                "entity_id": obj.id,
+                "subject_type": subject_type,
+                "subject_id": subject_id,
+                "action": "create",
+                "changes": changes,
+                "note": note,
+            }
+        )
+    return rows
 
 
 def _actor_label(actor: Any | None) -> str:

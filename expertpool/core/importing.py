@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 from ..db import db, savepoint
-from . import audit, staging
+from . import audit, bulk, staging
 from .access import Role, roles_required
 from .jobs import JobContext, JobFailed, enqueue
 from .jobs.models import Job
@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Progress = Callable[[int], None]  # called with the spreadsheet row number just handled
+
+BEFORE_WRITE = "import_before_write"  # session.info: called just before the rows are written
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIMETYPE = "text/csv; charset=utf-8"
@@ -61,13 +63,14 @@ def commit_rows(
     describe: Callable[[Exception], str],
     progress: Progress | None = None,
 ) -> list[T]:
-    """`create(data, flush)` every row of a clean report inside one SAVEPOINT: all or none.
+    """`create(data, flush)` every row of a clean report, then write them all or none.
 
     The rows are built first with nothing written (`flush=False`, no autoflush: the reads they
-    need take no lock), then written in one flush inside the SAVEPOINT, so the transaction
-    holds SQLite's write lock for that flush and the commit only, not while the file is
-    processed (300 experts: ~1 s instead of ~5 s). When the database refuses the batch, the
-    rows are written again one by one, and rolled back, to name the row it refuses.
+    need take no lock) and turned into plain rows (`bulk.prepare`); then one SAVEPOINT writes
+    them with Core bulk INSERTs and their audit rows (`bulk.write`), so the transaction holds
+    SQLite's write lock from its BEGIN IMMEDIATE to the commit only (3,000 experts: ~1.6 s on a
+    loaded 2-core machine, against 138 s for one ORM flush). When the database refuses the batch, the rows are written
+    again one by one through the ORM, and rolled back, to name the row it refuses.
 
     A report with errors, or a row failing with one of `failures`, raises `refused` (described
     by `describe`). Flushes but does not commit; the caller (request, job or CLI) commits once.
@@ -75,6 +78,7 @@ def commit_rows(
     if not report.ok:
         raise refused(_("The file has %(n)d error(s); nothing was imported.", n=len(report.errors)))
     created: list[T] = []
+    built: list[Any] = []
     current_row = 0
     before = set(session.new)
     # The audit log names whoever imports, with the file as the note of every change.
@@ -82,7 +86,7 @@ def commit_rows(
     try:
         # Built outside the transaction: on SQLite a transaction that has read may not write
         # once another connection has committed (a login, the job's progress), so it begins
-        # only for the flush.
+        # only for the INSERTs.
         with session.no_autoflush:
             for row_no, data in zip(report.row_numbers, report.rows, strict=True):
                 current_row = row_no  # named in the refusal when this row fails
@@ -91,12 +95,14 @@ def commit_rows(
                     progress(row_no)
         current_row = 0  # the batch as a whole
         built = sorted(set(session.new) - before, key=lambda obj: inspect(obj).insert_order)
-        _expunge(session, built)  # added again inside the SAVEPOINT: its rollback drops them
-        with savepoint(session):
-            session.add_all(built)
-            session.flush()
+        _expunge(session, built)  # written by Core, then attached as persistent rows
+        prepared = bulk.prepare(session, built)
+        _before_write(session)
+        with savepoint(session, immediate=True):  # (bulk numbers the rows on SQLite)
+            bulk.write(session, prepared)
     except failures as exc:
         _expunge(session, set(session.new) - before)  # a row refused while built: drop the rest
+        _expunge(session, built)  # (attached before the SAVEPOINT's rollback: not written)
         if current_row == 0:
             current_row, exc = _refused_row(session, report, create, failures) or (0, exc)
         log.warning("import of %r failed at row %r: %r", report.filename, current_row, exc)
@@ -115,6 +121,13 @@ def commit_rows(
     finally:
         audit.set_note(session, None)
     return created
+
+
+def _before_write(session: Session) -> None:
+    """A hook for the tests: called with every row prepared, just before the write begins."""
+    hook = session.info.get(BEFORE_WRITE)
+    if hook is not None:
+        hook(session)
 
 
 def _expunge(session: Session, objects: Iterable[Any]) -> None:

@@ -18,6 +18,7 @@ the sender is the changed object, or the session for events about many objects.
 | certificate_issued     | courses        | notifications, matching (training-dependent data)  |
 | certificate_revoked    | courses        | notifications, matching                            |
 | submission_withdrawn   | submissions    | reviews (cancels the open invitations and reviews) |
+| rows_inserted          | core.bulk      | experts (files changed), matching (pool stamps)    |
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ user_registered = events.signal("user-registered")
 # sender: the session; kwargs: expert_ids (set of ids). Sent once per commit, just before it,
 # when a flush in the transaction changed any part of these experts' technical files.
 expert_files_changed = events.signal("expert-files-changed")
+# sender: the session; kwargs: objects (new rows with their ids, written by `core.bulk` with Core
+# INSERTs, which fire no flush events: receivers note them as their flush listeners would).
+rows_inserted = events.signal("rows-inserted")
 # sender: the Submission (status "withdrawn"); kwargs: session, actor, reason
 submission_withdrawn = events.signal("submission-withdrawn")
 # sender: the Expert; kwargs: session, actor, action ("approve" | "reject"), reason

@@ -40,7 +40,7 @@ def get_or_create(
 ) -> Institution:
     """Resolve `name`, creating the institution (with its own name as an alias) when unknown.
 
-    With `flush=False` (bulk imports, which write every row in one flush) a new institution
+    With `flush=False` (bulk imports, which write every row at once) a new institution
     stays pending; a later call in the same session finds it by its key, so a file that names
     it twice creates it once.
     """

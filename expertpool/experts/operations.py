@@ -279,7 +279,7 @@ def create_expert(
     """Create an expert from plain data (registration, administrator entry, import, demo).
 
     `flush=False` (bulk imports) leaves the expert and a new institution pending, so a whole
-    file is written in one flush."""
+    file is written at once (`core.bulk`)."""
     data = _with_clean_province(_with_clean_id_number(data), None)
     if flush:  # (an import checks its whole file at once)
         refuse_taken_email(session, data.get("email"))

@@ -38,6 +38,13 @@ def _note_changes(session: Session, flush_context: Any) -> None:
             changed.add(expert_id)
 
 
+def _note_inserted(session: Session, *, objects: list[Any], **_kw: Any) -> None:
+    """Rows written by `core.bulk` (an import) without a flush: noted as a flush notes them."""
+    changed = {expert_of(obj) for obj in objects} - {None}
+    if changed:
+        session.info.setdefault(_CHANGED, set()).update(changed)
+
+
 def _announce_before_commit(session: Session) -> None:
     # A savepoint's release fires this too: wait for the real commit.
     if session.in_nested_transaction():
@@ -54,5 +61,6 @@ def _forget(session: Session) -> None:
 
 def connect() -> None:
     listen("after_flush", _note_changes)
+    signals.rows_inserted.connect(_note_inserted)
     listen("before_commit", _announce_before_commit)
     listen("after_rollback", _forget)

@@ -47,6 +47,7 @@ from sqlalchemy.orm import Session
 
 from courses.models import Certificate, Course
 
+from ..core import signals
 from ..core.assignment.constraints import ExpertTable
 from ..core.assignment.records import ExpertRecord, Rules
 from ..core.features import listen
@@ -320,7 +321,7 @@ _RECORD_PARTS = (
 )
 
 
-def _parts_of(session: Session, obj: Any) -> tuple[str, ...]:
+def _parts_of(session: Session, obj: Any, created: bool = False) -> tuple[str, ...]:
     if isinstance(obj, Assignment):
         return ("loads",)
     if isinstance(obj, Certificate | Course):
@@ -330,7 +331,7 @@ def _parts_of(session: Session, obj: Any) -> tuple[str, ...]:
     if isinstance(obj, _RECORD_PARTS):
         return ("experts",)
     if isinstance(obj, files.Expert):
-        if obj in session.new or obj in session.deleted:
+        if created or obj in session.new or obj in session.deleted:
             return ("experts", "specialties")
         changed = (a.key for a in inspect(obj).attrs if a.history.has_changes())
         return ("experts",) if any(key not in _IGNORED for key in changed) else ()
@@ -343,6 +344,15 @@ def _note_flush(session: Session, _flush_context: Any) -> None:
         parts = _parts_of(session, obj)
         if parts:
             session.info.setdefault(_NOTED, set()).update(parts)
+
+
+def _note_inserted(session: Session, *, objects: list[Any], **_kw: Any) -> None:
+    """Rows written by `core.bulk` (an import) without a flush: noted as `_note_flush` would
+    (a new row's parts depend on its type alone)."""
+    first_of_type = {type(obj): obj for obj in reversed(objects)}
+    parts = {p for obj in first_of_type.values() for p in _parts_of(session, obj, created=True)}
+    if parts:
+        session.info.setdefault(_NOTED, set()).update(parts)
 
 
 def _bump_before_commit(session: Session) -> None:
@@ -361,5 +371,6 @@ def _forget_transaction(session: Session, transaction: Any) -> None:
 
 def init_app(app: Flask) -> None:
     listen("after_flush", _note_flush)
+    signals.rows_inserted.connect(_note_inserted)
     listen("before_commit", _bump_before_commit)
     listen("after_transaction_end", _forget_transaction)

@@ -210,7 +210,7 @@ def create_submission(
     session: Session, actor: User | None, data: dict[str, Any], *, flush: bool = True
 ) -> Submission:
     """Register a submission from plain data (administrator form, import; `flush=False`: a bulk
-    import writes the whole file in one flush)."""
+    import writes the whole file at once, `core.bulk`)."""
     clean = _valid(data)
     submission = Submission(
         status=SubmissionStatus.REGISTERED, created_by_id=getattr(actor, "id", None)
