@@ -515,11 +515,11 @@ def test_export_then_reimport(app: Any, nim: Institution, fmt: str, locale: str)
     experts = list(db.session.scalars(select(Expert).order_by(Expert.id)))
     before = [_snapshot(e) for e in experts]
     if fmt == "xlsx":
-        data = exporter.export_xlsx(experts, locale)
+        data = exporter.export_xlsx(experts, locale, full_personal=True)
         cells = list(openpyxl.load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True))
         assert cells[1][HEADERS.index("身份证号")] == make_id(seq="001")  # IDs are exported
     else:
-        data = exporter.export_csv(experts, locale)
+        data = exporter.export_csv(experts, locale, full_personal=True)
         assert data.startswith(b"\xef\xbb\xbf")
         assert "'+86 10 6452 4000" in data.decode("utf-8-sig")  # no formula for Excel to run
     for expert in experts:
