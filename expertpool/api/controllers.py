@@ -108,3 +108,10 @@ def experts() -> Any:
 def expert(expert_id: int) -> Any:
     item = get_or_404(db.session, Expert, expert_id)
     return expert_full(item)
+
+
+@roles_required(Role.ADMIN)
+def openapi() -> Any:
+    from .openapi import spec
+
+    return spec(MAX_PER_PAGE)

@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
         jobs,
         maintenance,
         pagination,
+        requests,
         staging,
     )
     from .backup_cli import backup_cli
@@ -26,6 +27,7 @@ def init_app(app: Flask) -> None:
     from .search import app as search
     from .search import changes as search_changes
 
+    requests.init_app(app)  # first: the `int` converter every feature's id routes use
     forking.track(app)
     audit.connect()
     staging.connect()
