@@ -131,17 +131,7 @@ QUERY_NAMES = [
 # One request per value with every query name set to it, before the random examples: the
 # values that broke lists before (a superscript digit passes str.isdigit(), 2**63 overflows the
 # driver), so the default run (fixed seed, few examples) always tries them.
-SWEEP = [
-    "²",
-    "١٢٣",
-    "9223372036854775808",
-    "-9223372036854775809",
-    "1e308",
-    "-1",
-    "\x00",
-    "%",
-    "a" * 5000,
-]
+SWEEP = ["²", "9223372036854775808", "-1", "\x00", "中" * 300]
 
 
 def query_value() -> st.SearchStrategy[str]:
@@ -207,7 +197,8 @@ def _pdf_with_stream(size: int) -> bytes:
         b"/Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >>",
         b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
     ]
-    out = io.BytesIO(b"%PDF-1.7\n")
+    out = io.BytesIO()
+    out.write(b"%PDF-1.7\n")
     offsets = []
     for n, body in enumerate(objects, start=1):
         offsets.append(out.tell())
