@@ -134,6 +134,8 @@ def test_the_int_converter_stops_ids_past_64_bit_before_any_view(app: Flask, cli
         "/experts/?category=%C2%B2",  # "²".isdigit() is True, int("²") a ValueError
         f"/experts/?category={TOO_LARGE}",
         "/api/v1/experts?category=%C2%B2",
+        "/submissions/?category=%C2%B2",
+        f"/submissions/?category={'9' * 5000}",
         f"/experts/audit?entity_id={TOO_LARGE}",  # OverflowError in the driver
         "/experts/audit?entity_id=%C2%B2",
         f"/experts/audit?actor={TOO_LARGE}",
@@ -142,6 +144,13 @@ def test_the_int_converter_stops_ids_past_64_bit_before_any_view(app: Flask, cli
 def test_numbers_in_query_strings(client: Any, auth: Any, admin: Any, url: str) -> None:
     auth.login()
     assert client.get(url).status_code == 200
+
+
+def test_category_names_with_odd_digits() -> None:
+    from expertpool.experts.constants import category_by_name
+
+    assert category_by_name("08 环境化学") == 8
+    assert category_by_name("²") is None and category_by_name("9" * 5000) is None
 
 
 def test_whole_number() -> None:

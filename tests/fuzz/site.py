@@ -193,6 +193,9 @@ class Site:
     def login(self, role: str) -> None:
         client = self.clients[role]
         page = client.get("/login")
+        if page.status_code == 302:  # still signed in: only the token may have changed
+            self.tokens[role] = _token(client.get("/").text)
+            return
         username, password = self.accounts[role]
         response = client.post(
             "/login",
@@ -303,7 +306,7 @@ class Site:
             assert self._data_version() == before, (
                 f"{method} {url!r} as {role} was refused ({status}) but changed the database"
             )
-        if role != ANONYMOUS and "/login" in response.headers.get("Location", ""):
+        if role != ANONYMOUS and urlsplit(response.headers.get("Location", "")).path == "/login":
             self.login(role)  # the request signed the role out (logout): sign in again
         return response
 

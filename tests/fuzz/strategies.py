@@ -274,8 +274,22 @@ FILE_NAMES = st.one_of(
 )
 
 
+# Files that broke imports and uploads before, each under the name that sends it to its parser:
+# every form with a file field gets each once, before the random examples.
+UPLOAD_SWEEP = [
+    ("nested.json", lambda: _nested_json(100_000, "[")),
+    ("nested-objects.json", lambda: _nested_json(50_000, "{")),
+    ("stream.pdf", lambda: _pdf_with_stream(14_000_000)),
+    ("truncated.xlsx", lambda: _xlsx_truncated(60)),
+    ("utf16.csv", lambda: b"\xff\xfe" + _CSV_TEXT.encode("utf-16-le")),
+    ("superscript.csv", lambda: "类别,姓名\n²,张三\n".encode()),
+]
+
+
 def upload() -> st.SearchStrategy[tuple[io.BytesIO, str]]:
-    return st.builds(lambda data, name: (io.BytesIO(data), name), FILE_CONTENTS, FILE_NAMES)
+    """A file: random or crafted content, under a random name or one matching the content."""
+    named = st.sampled_from(UPLOAD_SWEEP).map(lambda item: (io.BytesIO(item[1]()), item[0]))
+    return named | st.builds(lambda data, name: (io.BytesIO(data), name), FILE_CONTENTS, FILE_NAMES)
 
 
 # --- forms ----------------------------------------------------------------------------------
@@ -312,6 +326,17 @@ def form_data(form: dict[str, Any], token: str) -> st.SearchStrategy[dict[str, A
         values,
         extra,
     )
+
+
+def rendered(form: dict[str, Any], token: str, value: str | None = None) -> dict[str, Any]:
+    """The form as the page renders it; with `value`, every field one types into set to it."""
+    data: dict[str, Any] = {"csrf_token": token}
+    for field in form["fields"]:
+        if field["name"] == "csrf_token" or field["kind"] == "file":
+            continue
+        typed = field["kind"] not in ("checkbox", "radio")
+        data[field["name"]] = value if value is not None and typed else _rendered(field)
+    return data
 
 
 def _rendered(field: dict[str, Any]) -> Any:
