@@ -18,7 +18,7 @@ REDIS_SERVER := /usr/bin/redis-server
 # Job worker processes `make run` and `make dev` start beside the web server (`flask jobs worker`).
 JOB_WORKERS ?= 1
 
-.PHONY: run dev setup test lint format deadcode bench clean-db browser wheelhouse
+.PHONY: run dev setup test fuzz-long lint format deadcode bench clean-db browser wheelhouse
 
 run: setup
 	@echo "Serving on http://127.0.0.1:5000 with gunicorn and $(JOB_WORKERS) job worker(s)  (Ctrl-C to stop)"
@@ -54,6 +54,11 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 
 test: $(VENV)/.installed-dev $(CHROMIUM) $(REDIS_SERVER)
 	$(PY) -m pytest -n 2 --dist loadgroup -q
+
+# The fuzz suite (tests/fuzz, README "Fuzz tests") with 400 random examples per route instead of
+# `make test`'s 20 with a fixed seed: hours, not minutes.
+fuzz-long: $(VENV)/.installed-dev
+	$(PY) -m pytest -q tests/fuzz --hypothesis-profile=long
 
 browser: $(CHROMIUM)
 

@@ -18,6 +18,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
+from expertpool.core.requests import whole_number
+
 from .constants import (
     AUDIENCES,
     DEFAULT_REVIEW_POLICY,
@@ -78,7 +80,7 @@ class CourseForm(FlaskForm):
     )
 
     def expected_version(self) -> int | None:
-        return int(self.version.data) if (self.version.data or "").isdigit() else None
+        return whole_number(self.version.data)
 
 
 class ChapterForm(FlaskForm):

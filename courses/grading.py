@@ -98,7 +98,9 @@ def parse_response(kind: str, raw: Sequence[str], n_options: int = 0) -> Any:
 
 
 def _indices(values: Sequence[str], n_options: int) -> list[int]:
-    out = {int(v) for v in values if v.strip().isdigit()}
+    # ASCII digits only: "²".isdigit() is True but int("²") fails, and a 5,000-digit number too
+    digits = (v.strip() for v in values)
+    out = {int(v) for v in digits if v.isascii() and v.isdigit() and len(v) < 10}
     return sorted(i for i in out if 0 <= i < n_options)
 
 

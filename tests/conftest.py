@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask, g
 from flask.testing import FlaskClient, FlaskCliRunner
+from hypothesis import HealthCheck, settings
 
 from expertpool import create_app
 from expertpool.accounts import operations as accounts
@@ -31,6 +32,18 @@ SAFE_PRODUCTION = {
     "PII_INDEX_KEY": "ab" * 32,
 }
 _counter = itertools.count(1)
+
+# Hypothesis profiles of the fuzz suite (tests/fuzz): "fuzz" is its default, small and with a
+# fixed seed (derandomize) so `make test` and CI are fast and stable; `--hypothesis-profile=long`
+# runs many more random examples. Registered here, in the first conftest pytest reads, because
+# hypothesis' own plugin loads the profile named on the command line before tests/fuzz is seen.
+_FUZZ = {
+    "deadline": None,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+    "database": None,
+}
+settings.register_profile("fuzz", max_examples=20, derandomize=True, **_FUZZ)
+settings.register_profile("long", max_examples=400, **_FUZZ)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.routing import Rule
+from werkzeug.routing import IntegerConverter, Rule
 
 from expertpool import create_app
 from expertpool.core.access import AUTHENTICATED, PUBLIC, Role, access_of
@@ -98,6 +98,7 @@ EXPECTED: dict[str, set[str]] = {
     "matching.export_assignments": ADMIN_ONLY,
     "api.experts": ADMIN_ONLY,
     "api.expert": ADMIN_ONLY,
+    "api.openapi": ADMIN_ONLY,
     "submissions.index": ADMIN_ONLY,
     "submissions.new": ADMIN_ONLY,
     "submissions.detail": ADMIN_ONLY,
@@ -186,9 +187,7 @@ def _url(rule: Rule) -> str:
     values: dict[str, Any] = {}
     for arg in rule.arguments:
         converter = rule._converters[arg]
-        values[arg] = (
-            1 if type(converter).__name__ == "IntegerConverter" else SAMPLE_VALUES.get(arg, "x")
-        )
+        values[arg] = 1 if isinstance(converter, IntegerConverter) else SAMPLE_VALUES.get(arg, "x")
     return rule.build(values)[1]
 
 

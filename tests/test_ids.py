@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.routing import Rule
+from werkzeug.routing import IntegerConverter, Rule
 
 from courses import operations as courses_ops
 from expertpool.core.access import Role
@@ -25,13 +25,13 @@ def _id_rules(app: Flask) -> list[Rule]:
     return [
         r
         for r in app.url_map.iter_rules()
-        if any(type(r._converters[a]).__name__ == "IntegerConverter" for a in r.arguments)
+        if any(isinstance(r._converters[a], IntegerConverter) for a in r.arguments)
     ]
 
 
 def _url(rule: Rule, ident: int) -> str:
     values = {
-        a: ident if type(rule._converters[a]).__name__ == "IntegerConverter" else SAMPLE_VALUES[a]
+        a: ident if isinstance(rule._converters[a], IntegerConverter) else SAMPLE_VALUES[a]
         for a in rule.arguments
     }
     return rule.build(values)[1]
@@ -111,3 +111,53 @@ def test_assignment_import_row_past_64_bit(app: Flask, make_expert: Any) -> None
     stream = io.StringIO(f"submission_id,expert_id,role\n{TOO_LARGE},{expert.id},member\n")
     plan, errors = parse(db.session, stream)
     assert plan == {} and errors == [f"row 2: no submission {TOO_LARGE}"]
+
+
+def test_the_int_converter_stops_ids_past_64_bit_before_any_view(app: Flask, client: Any) -> None:
+    """A route that reads its id with `session.get` (no get_or_404) answered 500 with an
+    OverflowError; the app-wide `int` converter (`core.requests.IdConverter`) makes it a 404."""
+    from expertpool.core.access import public
+
+    @public
+    def probe(ident: int) -> str:
+        return repr(db.session.get(Expert, ident))
+
+    app.add_url_rule("/probe/<int:ident>", "probe", probe)
+    assert client.get(f"/probe/{SQL_INT_MAX}").get_data(as_text=True) == "None"
+    for ident in (str(TOO_LARGE), "9" * 5000, "١٢", "-1"):
+        assert client.get(f"/probe/{ident}").status_code == 404, ident
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/experts/?category=%C2%B2",  # "²".isdigit() is True, int("²") a ValueError
+        f"/experts/?category={TOO_LARGE}",
+        "/api/v1/experts?category=%C2%B2",
+        "/submissions/?category=%C2%B2",
+        f"/submissions/?category={'9' * 5000}",
+        f"/experts/audit?entity_id={TOO_LARGE}",  # OverflowError in the driver
+        "/experts/audit?entity_id=%C2%B2",
+        f"/experts/audit?actor={TOO_LARGE}",
+    ],
+)
+def test_numbers_in_query_strings(client: Any, auth: Any, admin: Any, url: str) -> None:
+    auth.login()
+    assert client.get(url).status_code == 200
+
+
+def test_category_names_with_odd_digits() -> None:
+    from expertpool.experts.constants import category_by_name
+
+    assert category_by_name("08 环境化学") == 8
+    assert category_by_name("²") is None and category_by_name("9" * 5000) is None
+
+
+def test_whole_number() -> None:
+    from expertpool.core.requests import whole_number
+
+    assert whole_number("12") == 12 and whole_number(" 7 ") == 7
+    assert whole_number(str(SQL_INT_MAX)) == SQL_INT_MAX
+    for text in ("", "-1", "²", "١٢", "1e3", str(TOO_LARGE), "9" * 5000, None):
+        assert whole_number(text) is None, text
+    assert whole_number("11", maximum=10) is None

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from expertpool.core.access import Role, roles_required
-from expertpool.core.requests import get_or_404
+from expertpool.core.requests import get_or_404, whole_number
 from expertpool.core.textlists import split_list
 from expertpool.db import db
 
@@ -354,7 +354,7 @@ def _answer_from(form: QuestionForm) -> Any:
     if kind in ("single", "multiple"):
         raw = (form.correct_options.data or "").replace("，", ",").replace(" ", ",")
         numbers = [p for p in raw.split(",") if p]
-        if not all(p.isdigit() for p in numbers):
+        if not all(whole_number(p, maximum=1000) for p in numbers):
             raise CourseError(_("Give the right options as numbers, e.g. 1, 3."))
         return [int(p) - 1 for p in numbers]
     if kind == "truefalse":

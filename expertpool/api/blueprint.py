@@ -8,3 +8,4 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 bp.add_url_rule("/experts", "experts", c.experts)
 bp.add_url_rule("/experts/<int:expert_id>", "expert", c.expert)
+bp.add_url_rule("/openapi.json", "openapi", c.openapi)

@@ -123,3 +123,10 @@ def expert(expert_id: int) -> Any:
         full_personal=full,
     )
     return expert_full(item, full)
+
+
+@roles_required(Role.ADMIN)
+def openapi() -> Any:
+    from .openapi import spec
+
+    return spec(MAX_PER_PAGE)

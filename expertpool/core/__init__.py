@@ -24,6 +24,7 @@ def init_app(app: Flask) -> None:
         maintenance,
         pagination,
         pii,
+        requests,
         staging,
     )
     from .backup_cli import backup_cli
@@ -31,6 +32,7 @@ def init_app(app: Flask) -> None:
     from .search import app as search
     from .search import changes as search_changes
 
+    requests.init_app(app)  # first: the `int` converter every feature's id routes use
     forking.track(app)
     pii.init_app(app)
     audit.connect()

@@ -16,6 +16,20 @@ log = logging.getLogger(__name__)
 
 MAX_PAGES = 300  # a certification dossier or a lesson rarely has more
 MAX_CHARS = 1_000_000  # all pages together
+# pypdf's own resource limits, tighter than its defaults (75 MB per decoded stream, 300 MB of
+# decoding work and 2 million operands per content stream): a dossier's or a lesson's text never
+# needs more, and a hostile file stops sooner. Past one, pypdf raises LimitReachedError (a
+# 14 MB content stream was a 500 before it was caught: issue 12 item 8).
+PYPDF_LIMITS = {
+    "maximum_declared_stream_length": 20_000_000,
+    "zlib_maximum_output_length": 20_000_000,
+    "lzw_maximum_output_length": 20_000_000,
+    "run_length_maximum_output_length": 20_000_000,
+    "array_based_stream_maximum_output_length": 20_000_000,
+    "stream_decoding_work_maximum_length": 50_000_000,
+    "stream_parsing_work_maximum_count": 1_000_000,
+    "page_tree_maximum_entries": 10_000,
+}
 
 
 class PdfTextError(ValueError):
@@ -46,6 +60,13 @@ def _reason(exc: Exception) -> str:
 
 
 def _read(data: bytes, max_pages: int, max_chars: int) -> list[str]:
+    from pypdf import apply_configuration
+
+    with apply_configuration(**PYPDF_LIMITS):
+        return _read_pages(data, max_pages, max_chars)
+
+
+def _read_pages(data: bytes, max_pages: int, max_chars: int) -> list[str]:
     from pypdf import PdfReader
 
     reader = PdfReader(io.BytesIO(data))

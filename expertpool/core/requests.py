@@ -1,13 +1,16 @@
-"""Request helpers shared by every feature's handlers."""
+"""Request helpers shared by every feature's handlers: ids in URLs, numbers in query strings,
+rows or 404, refusing an operation."""
 
 from __future__ import annotations
 
+import builtins
 import re
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import abort, flash, g
+from flask import Flask, abort, flash, g
 from sqlalchemy.orm import Session
+from werkzeug.routing import IntegerConverter, Map
 
 T = TypeVar("T")
 
@@ -38,6 +41,47 @@ def safe_next(target: object, fallback: str) -> str:
     if parts.scheme or parts.netloc:
         return fallback
     return target
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in every route (registered app-wide by `init_app`): a database id.
+
+    Only ASCII digits, and nothing past the 64-bit range: a larger number matches no route, so
+    it is a 404 before any view runs, whether or not the view uses `get_or_404` (issue 12 item
+    8: 49 routes answered 500 for ids from 2**63).
+    """
+
+    regex = r"[0-9]+"
+
+    def __init__(
+        self,
+        map: Map,
+        fixed_digits: int = 0,
+        min: int | None = None,
+        max: int | None = None,
+        signed: bool = False,
+    ) -> None:
+        low = SQL_INT_MIN if min is None else builtins.max(min, SQL_INT_MIN)
+        high = SQL_INT_MAX if max is None else builtins.min(max, SQL_INT_MAX)
+        super().__init__(map, fixed_digits, low, high, signed)
+
+
+def init_app(app: Flask) -> None:
+    """Replace the `int` URL converter before any feature adds a route."""
+    app.url_map.converters["int"] = IdConverter
+
+
+def whole_number(value: Any, maximum: int = SQL_INT_MAX) -> int | None:
+    """A whole number from 0 up to `maximum` written in ASCII digits, else None.
+
+    For numbers in query strings and forms read by hand: `str.isdigit()` accepts "²" and "١",
+    which `int()` then refuses or reads, and a number past 64 bits overflows the database driver.
+    """
+    text = str(value if value is not None else "").strip()
+    if not text or len(text) > len(str(maximum)) or not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if number <= maximum else None
 
 
 def fail(message: str) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts.models import User
 from ..core.audit import AuditLog
+from ..core.requests import whole_number
 from . import history
 from .constants import EXPERT_SUBJECT
 from .history import expert_of
@@ -40,8 +41,7 @@ def _date(text: str) -> dt.date | None:
 
 
 def _int(text: str) -> int | None:
-    text = text.strip().lstrip("#")
-    return int(text) if text.isdigit() else None
+    return whole_number(text.strip().lstrip("#"))
 
 
 @dataclass

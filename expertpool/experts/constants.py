@@ -6,6 +6,8 @@ from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
 
+from ..core.requests import whole_number
+
 # The audit log's subject type of an expert's technical file: every row that belongs to the file
 # (the expert, degrees, specialties, pending changes, invitations, reviews) is logged under it.
 EXPERT_SUBJECT = "expert"
@@ -38,8 +40,8 @@ def category_by_name(text: str) -> int | None:
     """Resolve '08', '8', '环境化学', 'Environmental chemistry' or '08 环境化学' to a code."""
     value = text.strip()
     head = value.split()[0] if value else ""
-    if head.isdigit() and int(head) in CATEGORIES:
-        return int(head)
+    if (code := whole_number(head)) in CATEGORIES:
+        return code
     folded = value.casefold()
     for code, (zh, en) in CATEGORIES.items():
         if folded in (zh.casefold(), en.casefold()) or folded.endswith((zh, en.casefold())):

@@ -20,6 +20,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp
 
 from ..core.province_ui import ProvinceField
+from ..core.requests import whole_number
 from .constants import (
     CATEGORIES,
     EDUCATION_LABELS,
@@ -40,7 +41,7 @@ class VersionedForm(FlaskForm):
     version = HiddenField()
 
     def expected_version(self) -> int | None:
-        return int(self.version.data) if (self.version.data or "").isdigit() else None
+        return whole_number(self.version.data)
 
 
 class ProfileForm(VersionedForm):

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ..core import provinces
 from ..core.names import tidy_name
 from ..core.pagination import count_rows
+from ..core.requests import whole_number
 from ..db import utcnow
 from . import institutions
 from .constants import CATEGORIES, Status
@@ -52,10 +53,11 @@ class ExpertFilter:
     @classmethod
     def from_args(cls, args: Any) -> ExpertFilter:
         """Build from request args, ignoring values that don't parse."""
-        category = args.get("category", "")
         return cls(
             q=args.get("q", "").strip(),
-            category=int(category) if category.isdigit() and int(category) in CATEGORIES else None,
+            category=category
+            if (category := whole_number(args.get("category"))) in CATEGORIES
+            else None,
             specialty=args.get("specialty", "").strip(),
             province=provinces.filter_value(args.get("province", "")),
             status=args.get("status", "") if args.get("status", "") in set(Status) else "",

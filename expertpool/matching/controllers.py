@@ -26,7 +26,7 @@ from ..core import provinces
 from ..core.access import Role, roles_required
 from ..core.assignment.constraints import CODES
 from ..core.pagination import Page, page_arg
-from ..core.requests import fail, get_or_404
+from ..core.requests import fail, get_or_404, whole_number
 from ..db import db
 from ..experts.models import Expert
 from ..reviews.eligibility import rules_from_config
@@ -243,9 +243,8 @@ def confirm_round(round_id: int) -> Any:
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    version = int(form.version.data) if (form.version.data or "").isdigit() else None
-    shown = form.invitations.data or ""
-    expected = int(shown) if shown.isdigit() else None
+    version = whole_number(form.version.data)
+    expected = whole_number(form.invitations.data)
     try:
         created = ops.confirm(db.session, current_user, item, version, expected)
     except (ops.RoundError, ReviewError) as exc:

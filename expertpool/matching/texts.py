@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.embeddings.store import TextItem
+from ..core.requests import whole_number
 from ..experts.constants import CATEGORIES
 
 EXPERT_INDEX = "experts"  # name of the embeddings index and of the keyword index
@@ -128,7 +129,7 @@ def keyword_document(texts: ExpertTexts, status: str = "active") -> dict[str, An
 def chunk_label(chunk: str) -> tuple[str, int | None]:
     """('pub', 12) for 'pub:12'; ('profile', None) for 'profile'."""
     kind, _, ident = chunk.partition(":")
-    return kind, int(ident) if ident.isdigit() else None
+    return kind, whole_number(ident)
 
 
 def chunk_texts(texts: ExpertTexts) -> dict[str, str]:

@@ -23,7 +23,7 @@ from ..core import storage
 from ..core.access import Role, roles_required
 from ..core.errors import OperationError
 from ..core.pagination import page_arg, paginate_query
-from ..core.requests import fail, get_or_404
+from ..core.requests import fail, get_or_404, whole_number
 from ..db import db
 from ..experts.constants import CATEGORIES, category_label
 from . import operations as ops
@@ -93,7 +93,7 @@ def _data(form: SubmissionForm) -> dict[str, Any]:
         for k, v in form.data.items()
         if k not in ("csrf_token", "version")
     }
-    data["category"] = int(form.category.data) if (form.category.data or "").isdigit() else None
+    data["category"] = whole_number(form.category.data)
     # The list fields stay typed text: `ops.normalise` splits them (`core.textlists`).
     return data
 

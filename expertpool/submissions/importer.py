@@ -306,23 +306,7 @@ def _bad_byte(codec: str, line: int) -> str:
 
 
 def _read_json(data: bytes) -> list[Any]:
-    try:
-        document = json.loads(data.decode("utf-8-sig"))
-    except UnicodeDecodeError as exc:
-        raise FileError(RowError(0, None, _("A JSON file must be UTF-8 text."))) from exc
-    except json.JSONDecodeError as exc:
-        raise FileError(
-            RowError(
-                0,
-                None,
-                _(
-                    "The JSON is not valid: %(error)s (line %(line)d, column %(col)d).",
-                    error=exc.msg,
-                    line=exc.lineno,
-                    col=exc.colno,
-                ),
-            )
-        ) from exc
+    document = tabular.read_json(data)
     if isinstance(document, dict) and isinstance(document.get("submissions"), list):
         document = document["submissions"]
     if not isinstance(document, list):

@@ -9,6 +9,7 @@ from sqlalchemy import Select, or_, select
 
 from ..core import provinces
 from ..core.pagination import count_rows
+from ..core.requests import whole_number
 from ..experts import institutions
 from ..experts.constants import CATEGORIES
 from .constants import Kind, SubmissionStatus
@@ -47,7 +48,7 @@ class SubmissionFilter:
             status=args.get("status", "")
             if args.get("status", "") in set(SubmissionStatus)
             else "",
-            category=int(category) if category.isdigit() and int(category) in CATEGORIES else None,
+            category=number if (number := whole_number(category)) in CATEGORIES else None,
             province=provinces.filter_value(args.get("province", "")),
             panel="none" if args.get("panel") == "none" else "",
             sort=args.get("sort") if args.get("sort") in SORTS else "created",

@@ -88,3 +88,24 @@ def test_both_callers_cap_the_work(monkeypatch: pytest.MonkeyPatch) -> None:
     data = pdf_bytes("第一页", "第二页")
     assert lesson_text(data) == "第一页"
     assert attachment_text(".pdf", data) == "第一页"
+
+
+def _huge_content_stream(size: int) -> bytes:
+    from tests.fuzz.strategies import _pdf_with_stream
+
+    return _pdf_with_stream(size)
+
+
+@pytest.mark.parametrize("size", [4_000_000, 14_000_000], ids=["past-our-limit", "issue-14MB"])
+def test_a_huge_content_stream_is_refused_by_the_limits(size: int) -> None:
+    """Issue 12 item 8: a 14 MB content stream (a few KiB compressed) raised pypdf's
+    LimitReachedError; pdftext's own tighter limits (PYPDF_LIMITS) refuse it, and 4 MB, sooner."""
+    data = _huge_content_stream(size)
+    assert len(data) < 200_000
+    with pytest.raises(PdfTextError) as caught:
+        pdf_pages(data)
+    assert caught.value.reason == PdfTextError.LIMIT
+
+
+def test_a_small_content_stream_still_reads() -> None:
+    assert pdf_pages(_huge_content_stream(1_000))[0].strip().startswith("x")

@@ -348,3 +348,26 @@ def test_cli_import_and_dry_run(app: Any, runner: Any, admin: Any, tmp_path: Any
     bad.write_text('[{"title": "x"}]')
     failed = runner.invoke(args=["submissions", "import", str(bad)])
     assert failed.exit_code != 0 and "nothing was imported" in failed.output
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 50_000 + b"1" + b"}" * 50_000, b"[" * 100_000],
+    ids=["arrays", "objects", "unclosed"],
+)
+def test_deeply_nested_json_is_refused_before_parsing(admin_client: Any, data: bytes) -> None:
+    """Issue 12 item 8: the parser's RecursionError was a 500; now a clear refusal."""
+    page = admin_client.post(
+        "/submissions/import",
+        data={"file": (io.BytesIO(data), "s.json"), "encoding": "utf-8"},
+        content_type="multipart/form-data",
+    )
+    assert page.status_code == 200
+    assert "more than 32 levels deep" in page.get_data(as_text=True)
+    assert submission_count() == 0
+
+
+def test_json_nesting_within_the_limit_still_parses() -> None:
+    deep = {"submissions": [{"title": "x", "analytes": ["铅"], "extra": [[[[[[1]]]]]]}]}
+    parsed = importer.parse("s.json", json.dumps(deep).encode())
+    assert not any("levels deep" in e.message for e in parsed.errors)

@@ -168,3 +168,17 @@ def test_withdraw_through_the_page(admin_client: Any, make_submission: Any) -> N
     assert submission.status == "withdrawn"
     page = admin_client.get(f"/submissions/{submission.id}").get_data(as_text=True)
     assert "申请人撤回" in page and "/edit" not in page
+
+
+def test_a_huge_content_stream_uploaded_as_an_attachment_is_kept_without_text(
+    admin_client: Any, make_submission: Any
+) -> None:
+    """Issue 12 item 8: pypdf's LimitReachedError on a 14 MB content stream was a 500."""
+    from tests.fuzz.strategies import _pdf_with_stream
+
+    submission = make_submission()
+    data = {"file": (io.BytesIO(_pdf_with_stream(14_000_000)), "dossier.pdf")}
+    url = f"/submissions/{submission.id}/attachments"
+    assert admin_client.post(url, data=data, content_type="multipart/form-data").status_code == 302
+    attachment = db.session.scalar(select(Attachment))
+    assert attachment.filename == "dossier.pdf" and not attachment.text
