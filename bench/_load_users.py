@@ -414,7 +414,8 @@ class Admin(Person):
                 ("experts list", f"/experts/?page={self.rng.randint(1, 13)}"),
                 ("submissions list", f"/submissions/?page={self.rng.randint(1, 9)}"),
                 ("review board", "/reviews/board"),
-                ("users list", "/admin/users"),
+                # the users list is the system administrator's since 三员分立 (issue 12)
+                ("change history", "/experts/audit"),
             ]
         )
         self.call("GET", url, name)

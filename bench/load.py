@@ -27,7 +27,7 @@ What it does, all on this machine and on loopback only:
             (start, answer, submit, result), my learning;
    expert:  the technical file (add a publication, remove it again, save the profile), the
             invitations (accept, or decline with a reason), my reviews, the inbox;
-   admin:   home, lists (experts, submissions, review board, users), a submission's
+   admin:   home, lists (experts, submissions, review board, change history), a submission's
             candidates page, panel assignment (the proposed panel, as the page ticks it).
    Every POST uses the token of the form it submits; redirects are not followed (each request
    is timed alone; the journey requests the next page itself when a person would see it).
