@@ -19,7 +19,6 @@ from alembic.migration import MigrationContext
 from flask import Flask
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, select, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -167,7 +166,7 @@ def test_create_expert_stores_the_file_and_unique_email_holds(app, admin, make_e
     assert stored.institution.name == "中国计量科学研究院" and stored.version == 1
     assert stored.birth_date == dt.date(1975, 2, 28)
     assert [e.to_status for e in stored.status_events] == ["active"]
-    with pytest.raises(IntegrityError):
+    with pytest.raises(ops.ExpertError, match="wf@example.cn"):  # refused before the INSERT
         ops.create_expert(db.session, admin, {"name": "重名", "email": "wf@example.cn"})
     db.session.rollback()  # PostgreSQL aborts the transaction: the session must recover
     assert db.session.scalar(select(Expert.name).where(Expert.email == "wf@example.cn")) == "王芳"

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import openpyxl
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import inspect
 
+from ..core import cells
 from ..core.features import slot_values
 from .models import User
 
@@ -169,12 +169,10 @@ def to_json(user: User, sections: list[Section]) -> bytes:
 
 
 def _cell(value: Any) -> Any:
-    """A value a worksheet holds safely: text never a formula, no control characters."""
+    """A plain value for a cell (lists and mappings as JSON); `cells.append_row` cleans it."""
     value = _plain(value)
     if isinstance(value, list | dict):
         value = json.dumps(value, ensure_ascii=False)
-    if isinstance(value, str):
-        return ILLEGAL_CHARACTERS_RE.sub("", value)
     return value
 
 
@@ -187,13 +185,9 @@ def to_xlsx(sections: list[Section]) -> bytes:
         columns: list[str] = []
         for row in section.rows:
             columns.extend(k for k in row if k not in columns)
-        ws.append(columns or [section.label])
+        cells.append_row(ws, columns or [section.label])
         for row in section.rows:
-            ws.append([_cell(row.get(c)) for c in columns])
-        for cells in ws.iter_rows(min_row=2):
-            for cell in cells:
-                if isinstance(cell.value, str):
-                    cell.data_type = "s"  # never a formula, whatever the text starts with
+            cells.append_row(ws, [_cell(row.get(c)) for c in columns])  # core/cells.py rule
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -26,7 +26,7 @@ from flask_login import current_user
 from sqlalchemy import Select, func, or_, select
 
 from ..db import db
-from . import audit, audit_chain
+from . import audit, audit_chain, cells
 from .access import Role, roles_required
 from .audit import AuditLog
 from .audit_chain import AuditVerification
@@ -38,7 +38,6 @@ bp = Blueprint("audit", __name__, template_folder="templates")
 PER_PAGE = 50
 EXPORT_MAX_ROWS = 200_000
 ACTIONS = ("create", "update", "delete")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 VERIFY_TASK = "audit.verify"  # registered by core.auditing
 
 
@@ -143,13 +142,6 @@ def log() -> Any:
     )
 
 
-def _cell(value: Any) -> Any:
-    """A CSV cell a spreadsheet will not run as a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 EXPORT_COLUMNS = (
     "id",
     "at",
@@ -182,7 +174,7 @@ def export() -> Any:
     for row in rows:
         values = [getattr(row, name) for name in EXPORT_COLUMNS]
         values[EXPORT_COLUMNS.index("changes")] = json.dumps(row.changes, ensure_ascii=False)
-        writer.writerow([_cell(v) for v in values])
+        writer.writerow(cells.csv_row(values))  # never a formula (core/cells.py)
     audit.record(
         db.session,
         "AuditLog",

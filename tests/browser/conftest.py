@@ -48,9 +48,9 @@ DEMO_LOGINS = {
     "expert": ("expert1", "Demo-2026!expert"),
     "trainee": ("tech_li", "Demo-2026!tech"),  # one course done, one under way
     # separation of duties (三员分立): one demo account per duty role
-    "sysadmin": ("sysadmin", "Demo-2026!sysadmin"),
-    "secadmin": ("secadmin", "Demo-2026!secadmin"),
-    "auditor": ("auditor", "Demo-2026!auditor"),
+    "sysadmin": ("sysadmin", "Demo-2026!system"),
+    "secadmin": ("secadmin", "Demo-2026!security"),
+    "auditor": ("auditor", "Demo-2026!audit"),
 }
 
 

@@ -75,7 +75,7 @@ def test_login_and_language_do_not_redirect_off_site(client, make_user, target):
 @pytest.mark.parametrize(
     "target", ["/\\evil.example", "https://evil.example", "/admin/jobs?page=2"]
 )
-def test_jobs_retry_goes_back_only_on_this_site(app, client, auth, admin, target):
+def test_jobs_retry_goes_back_only_on_this_site(app, client, auth, sysadmin, target):
     from expertpool.core.jobs import enqueue
     from expertpool.core.jobs.models import JobStatus
     from expertpool.db import db
@@ -84,6 +84,6 @@ def test_jobs_retry_goes_back_only_on_this_site(app, client, auth, admin, target
     job = enqueue(db.session, "matching.index_experts", {"expert_ids": []})
     job.status, job.attempts, job.error = JobStatus.FAILED, 5, "boom"
     db.session.commit()
-    auth.login()
+    auth.login("sysadmin")
     location = _location(client.post(f"/admin/jobs/{job.id}/retry", data={"next": target}))
     assert location == (target if target.startswith("/admin") else "/admin/jobs")
