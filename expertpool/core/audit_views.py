@@ -142,22 +142,7 @@ def log() -> Any:
     )
 
 
-EXPORT_COLUMNS = (
-    "id",
-    "at",
-    "actor_id",
-    "actor_name",
-    "entity_type",
-    "entity_id",
-    "subject_type",
-    "subject_id",
-    "action",
-    "changes",
-    "note",
-    "seal_seq",
-    "prev_hash",
-    "row_hash",
-)
+EXPORT_COLUMNS = (*audit_chain.SEALED_FIELDS, "seal_seq", "prev_hash", "row_hash")
 
 
 @roles_required(Role.AUDITOR)
