@@ -297,3 +297,10 @@ def test_an_admin_edit_to_a_taken_username_is_a_form_error(client, sysadmin, aut
     assert "用户名 taken 已被占用。" in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(User, other.id).name == "other"
+
+
+def test_the_language_chosen_before_signing_in_is_kept(client, admin, auth):
+    """Signing in starts a fresh session (no fixation) but keeps the visitor's language."""
+    client.post("/language", data={"locale": "en", "next": "/login"})
+    auth.login()
+    assert '<html lang="en"' in client.get("/").get_data(as_text=True)

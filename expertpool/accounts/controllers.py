@@ -76,8 +76,17 @@ def login() -> Any:
     return render_template("accounts/login.html", form=form)
 
 
+def _fresh_session() -> None:
+    """Nothing of the anonymous visit carries over into the signed-in session (no fixation)
+    but the language the visitor chose: it is no secret, and losing it surprises."""
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+
+
 def _sign_in(user: User) -> Any:
-    session.clear()  # nothing of the anonymous visit carries over into the signed-in session
+    _fresh_session()
     sessions.start(db.session, user)
     login_user(user)
     if user.locale:
@@ -115,7 +124,7 @@ def register() -> Any:
         except OperationError as exc:  # also a receiver's, e.g. the experts' file
             _refuse(form, exc)
         else:
-            session.clear()
+            _fresh_session()
             sessions.start(db.session, user)
             login_user(user)
             flash(_("Welcome! Your account is ready."), "success")
