@@ -33,7 +33,8 @@ from expertpool import create_app
 from expertpool.core.access import AUTHENTICATED, PUBLIC, access_of
 from expertpool.db import db
 
-ROLES = ("admin", "expert", "trainee")
+# The business roles and the three duty roles (三员分立: each held by an account of its own).
+ROLES = ("admin", "expert", "trainee", "sysadmin", "secadmin", "auditor")
 ANONYMOUS = "anonymous"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -55,6 +56,13 @@ SCRIPTED_POSTS: dict[str, list[dict[str, Any]]] = {
     "courses.admin_learner_export": [],
     "matching.retry_round": [_f("version", "hidden", "1")],
     "matching.cancel_round": [_f("version", "hidden", "1")],
+    # buttons whose form carries nothing but the token (on pages the crawl may not reach)
+    "accounts.end_my_session": [],
+    "accounts.end_my_other_sessions": [],
+    "accounts.end_user_sessions": [],
+    "accounts.unlock_user": [],
+    "audit.verify_start": [],
+    "jobs.start": [],
 }
 
 # Every request the suite sent, by endpoint and status class (printed at the end of the session).
@@ -71,6 +79,9 @@ def app_config(tmp: Path) -> dict[str, Any]:
         "EMBEDDING_MODEL": "hashing",
         "JOBS_EAGER": True,
         "SERVER_NAME": "localhost",
+        # No last-seen bookkeeping during the run: `PRAGMA data_version` then speaks of data only
+        # (a refused request that touched its session's last-seen time is not a change).
+        "SESSION_TOUCH_SECONDS": 10**9,
     }
 
 
@@ -354,17 +365,21 @@ def _user_ids(usernames: list[str]) -> set[int]:
 
 
 def _load_demo() -> dict[str, tuple[str, str]]:
-    """The demo data set (20 experts) and its first administrator, expert and trainee."""
+    """The demo data set (20 experts): its first administrator, expert and trainee, and the three
+    duty accounts."""
     from expertpool.core import audit
     from expertpool.demo import loader
 
     audit.set_actor(db.session, None, note="fuzz demo data")
     result = loader.load(db.session, n_experts=20, progress=False)
     db.session.commit()
-    return {
+    accounts = {
         role: (result[key][0]["username"], result[key][0]["password"])
         for role, key in (("admin", "admins"), ("expert", "experts"), ("trainee", "trainees"))
     }
+    for duty in result["duties"]:
+        accounts[duty["role"]] = (duty["username"], duty["password"])
+    return accounts
 
 
 _KINDS = {
