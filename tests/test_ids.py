@@ -154,6 +154,7 @@ def test_the_int_converter_stops_ids_past_64_bit_before_any_view(app: Flask, cli
         f"/experts/audit?entity_id={TOO_LARGE}",  # OverflowError in the driver
         "/experts/audit?entity_id=%C2%B2",
         f"/experts/audit?actor={TOO_LARGE}",
+        "/experts/audit?date_to=9999-12-31",  # the day after it: OverflowError
     ],
 )
 def test_numbers_in_query_strings(client: Any, auth: Any, admin: Any, url: str) -> None:

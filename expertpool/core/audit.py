@@ -25,6 +25,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Select,
     String,
     Text,
     and_,
@@ -35,6 +36,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from ..db import db, utcnow
 from . import pii
 from .features import listen
+from .requests import whole_number
 
 _PENDING = "_audit_pending"
 UNSEALED = "_audit_unsealed"  # session.info flag: this transaction wrote audit rows (audit_chain)
@@ -318,3 +320,43 @@ def connect() -> None:
     listen("after_flush", _collect)
     listen("after_flush_postexec", _write)
     listen("after_rollback", _discard)
+
+
+# --- reading the log: what the auditor's page and the business change history share -----------
+
+
+def date_arg(text: str) -> dt.date | None:
+    """A date from a filter form (ISO), else None."""
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        return None
+
+
+def id_arg(text: str) -> int | None:
+    """An id from a filter form ("12" or "#12"); ASCII digits within the database's range only
+    ("²".isdigit() is true: found by tests/fuzz)."""
+    return whole_number(text.strip().lstrip("#"))
+
+
+def in_period(stmt: Select[Any], date_from: dt.date | None, date_to: dt.date | None) -> Select[Any]:
+    """Rows logged from the start of `date_from` to the end of `date_to` (each optional);
+    9999-12-31 is no upper bound (the day after it does not exist)."""
+    if date_from:
+        stmt = stmt.where(AuditLog.at >= dt.datetime.combine(date_from, dt.time.min))
+    if date_to and date_to < dt.date.max:
+        end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min)
+        stmt = stmt.where(AuditLog.at < end)
+    return stmt
+
+
+def filter_args(values: dict[str, Any]) -> dict[str, str]:
+    """A filter as URL arguments (kept in pagination links): ids and dates as text, empty ones
+    left out."""
+    out = {}
+    for key, value in values.items():
+        if isinstance(value, dt.date):
+            value = value.isoformat()
+        if value is not None and value != "":
+            out[key] = str(value)
+    return out

@@ -5,6 +5,7 @@ export and a verification job's result."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -33,25 +34,12 @@ from .audit_chain import AuditVerification
 from .jobs import queue
 from .jobs.models import OPEN, Job
 from .pagination import page_arg, paginate_query
-from .requests import whole_number
 
 bp = Blueprint("audit", __name__, template_folder="templates")
 PER_PAGE = 50
 EXPORT_MAX_ROWS = 200_000
 ACTIONS = ("create", "update", "delete")
 VERIFY_TASK = "audit.verify"  # registered by core.auditing
-
-
-def _date(text: str) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        return None
-
-
-def _id(text: str) -> int | None:
-    # ASCII digits within the database's range only ("²".isdigit() is true: found by tests/fuzz)
-    return whole_number(text.strip().lstrip("#"))
 
 
 @dataclass
@@ -73,35 +61,24 @@ class LogFilter:
         return cls(
             actor=args.get("actor", "").strip()[:128],
             entity_type=args.get("entity_type", "").strip()[:64],
-            entity_id=_id(args.get("entity_id", "")),
+            entity_id=audit.id_arg(args.get("entity_id", "")),
             subject_type=args.get("subject_type", "").strip()[:32],
-            subject_id=_id(args.get("subject_id", "")),
+            subject_id=audit.id_arg(args.get("subject_id", "")),
             action=args.get("action", "").strip()[:32],
             text=args.get("text", "").strip()[:200],
-            date_from=_date(args.get("date_from", "")),
-            date_to=_date(args.get("date_to", "")),
+            date_from=audit.date_arg(args.get("date_from", "")),
+            date_to=audit.date_arg(args.get("date_to", "")),
         )
 
     def as_args(self) -> dict[str, str]:
-        values = {
-            "actor": self.actor,
-            "entity_type": self.entity_type,
-            "entity_id": "" if self.entity_id is None else str(self.entity_id),
-            "subject_type": self.subject_type,
-            "subject_id": "" if self.subject_id is None else str(self.subject_id),
-            "action": self.action,
-            "text": self.text,
-            "date_from": self.date_from.isoformat() if self.date_from else "",
-            "date_to": self.date_to.isoformat() if self.date_to else "",
-        }
-        return {k: v for k, v in values.items() if v}
+        return audit.filter_args(dataclasses.asdict(self))
 
     def statement(self) -> Select[tuple[AuditLog]]:
         stmt = select(AuditLog)
         if self.actor:
             conditions = [AuditLog.actor_name.ilike(f"%{self.actor}%")]
-            if _id(self.actor) is not None:
-                conditions.append(AuditLog.actor_id == _id(self.actor))
+            if (actor_id := audit.id_arg(self.actor)) is not None:
+                conditions.append(AuditLog.actor_id == actor_id)
             stmt = stmt.where(or_(*conditions))
         if self.entity_type:
             stmt = stmt.where(AuditLog.entity_type == self.entity_type)
@@ -115,12 +92,7 @@ class LogFilter:
             stmt = stmt.where(AuditLog.action == self.action)
         if self.text:
             stmt = stmt.where(AuditLog.note.ilike(f"%{self.text}%"))
-        if self.date_from:
-            stmt = stmt.where(AuditLog.at >= dt.datetime.combine(self.date_from, dt.time.min))
-        if self.date_to and self.date_to < dt.date.max:  # 9999-12-31: no upper bound
-            end = dt.datetime.combine(self.date_to + dt.timedelta(days=1), dt.time.min)
-            stmt = stmt.where(AuditLog.at < end)
-        return stmt.order_by(AuditLog.id.desc())
+        return audit.in_period(stmt, self.date_from, self.date_to).order_by(AuditLog.id.desc())
 
 
 def _distinct(column: Any) -> list[str]:

@@ -3,6 +3,7 @@ history needs (actors, institutions, experts' names, the category log)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -12,8 +13,8 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
+from ..core import audit
 from ..core.audit import AuditLog
-from ..core.requests import whole_number
 from . import history
 from .constants import EXPERT_SUBJECT
 from .history import expert_of
@@ -33,17 +34,6 @@ def business_only(stmt: Select[Any]) -> Select[Any]:
     )
 
 
-def _date(text: str) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        return None
-
-
-def _int(text: str) -> int | None:
-    return whole_number(text.strip().lstrip("#"))
-
-
 @dataclass
 class AuditFilter:
     """Who (actor), what (object type, object id, expert id or name), which action, when."""
@@ -61,25 +51,16 @@ class AuditFilter:
         return cls(
             actor=args.get("actor", "").strip(),
             entity_type=args.get("entity_type", "").strip(),
-            entity_id=_int(args.get("entity_id", "")),
+            entity_id=audit.id_arg(args.get("entity_id", "")),
             expert=args.get("expert", "").strip(),
             action=args.get("action", "").strip(),
-            date_from=_date(args.get("date_from", "")),
-            date_to=_date(args.get("date_to", "")),
+            date_from=audit.date_arg(args.get("date_from", "")),
+            date_to=audit.date_arg(args.get("date_to", "")),
         )
 
     def as_args(self) -> dict[str, str]:
         """The filter as URL arguments (kept in the pagination links); empty ones left out."""
-        values = {
-            "actor": self.actor,
-            "entity_type": self.entity_type,
-            "entity_id": "" if self.entity_id is None else str(self.entity_id),
-            "expert": self.expert,
-            "action": self.action,
-            "date_from": self.date_from.isoformat() if self.date_from else "",
-            "date_to": self.date_to.isoformat() if self.date_to else "",
-        }
-        return {k: v for k, v in values.items() if v}
+        return audit.filter_args(dataclasses.asdict(self))
 
     def statement(self) -> Select[tuple[AuditLog]]:
         stmt = business_only(select(AuditLog))
@@ -89,15 +70,15 @@ class AuditFilter:
                 or_(User.name.ilike(pattern), User.username.ilike(pattern))
             )
             conditions = [AuditLog.actor_name.ilike(pattern), AuditLog.actor_id.in_(users)]
-            if _int(self.actor) is not None:
-                conditions.append(AuditLog.actor_id == _int(self.actor))
+            if (actor_id := audit.id_arg(self.actor)) is not None:
+                conditions.append(AuditLog.actor_id == actor_id)
             stmt = stmt.where(or_(*conditions))
         if self.entity_type:
             stmt = stmt.where(AuditLog.entity_type == self.entity_type)
         if self.entity_id is not None:
             stmt = stmt.where(AuditLog.entity_id == self.entity_id)
         if self.expert:
-            expert_id = _int(self.expert)
+            expert_id = audit.id_arg(self.expert)
             if expert_id is not None:
                 stmt = stmt.where(AuditLog.of_subject(EXPERT_SUBJECT, expert_id))
             else:
@@ -109,12 +90,7 @@ class AuditFilter:
             stmt = stmt.where(AuditLog.action == self.action)
         elif self.action:
             stmt = stmt.where(AuditLog.note.ilike(f"%{self.action}%"))
-        if self.date_from:
-            stmt = stmt.where(AuditLog.at >= dt.datetime.combine(self.date_from, dt.time.min))
-        if self.date_to:
-            end = dt.datetime.combine(self.date_to + dt.timedelta(days=1), dt.time.min)
-            stmt = stmt.where(AuditLog.at < end)
-        return stmt.order_by(AuditLog.id.desc())
+        return audit.in_period(stmt, self.date_from, self.date_to).order_by(AuditLog.id.desc())
 
 
 def entity_types(session: Session) -> list[str]:
