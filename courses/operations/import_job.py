@@ -144,20 +144,21 @@ def _import(ctx: JobContext, import_id: int, replace: bool, draft: bool) -> dict
     finally:
         shutil.rmtree(scratch, ignore_errors=True)  # the specs hold the files' contents
     ctx.check_cancelled()
-    ctx.progress(0, len(specs), stage=_("Saving courses"))
-    if not staging.claim(session, record):
-        raise RuntimeError(f"staged import {import_id} taken by another run")  # retried
+    upload_root = current_app.config["UPLOAD_FOLDER"]
     actor = session.get(User, record.created_by_id) if record.created_by_id else None
-    # On SQLite the transaction holds the write lock: a progress write would only wait.
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    result = importer.apply(
-        session,
-        actor,
-        specs,
-        upload_root=current_app.config["UPLOAD_FOLDER"],
-        publish=not draft,
-        progress=None if sqlite else _counting(ctx, _("Saving courses")),
+    # Rendered and the files stored before the claim: the write lock (on SQLite) is then held
+    # from the claim to the commit only, while the rows are written.
+    importer.prepare(
+        session, specs, upload_root=upload_root, progress=_counting(ctx, _("Saving courses"))
     )
+    try:
+        ctx.check_cancelled()
+        if not staging.claim(session, record):
+            raise RuntimeError(f"staged import {import_id} taken by another run")  # retried
+    except BaseException:
+        importer.discard(upload_root, specs)
+        raise
+    result = importer.apply(session, actor, specs, upload_root=upload_root, publish=not draft)
     outcome = {"created": result.created, "updated": result.updated}
     staging.consumed(session, record, path, outcome)
     return outcome
