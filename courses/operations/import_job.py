@@ -146,19 +146,20 @@ def _import(ctx: JobContext, import_id: int, replace: bool, draft: bool) -> dict
     ctx.check_cancelled()
     upload_root = current_app.config["UPLOAD_FOLDER"]
     actor = session.get(User, record.created_by_id) if record.created_by_id else None
-    # Rendered and the files stored before the claim: the write lock (on SQLite) is then held
-    # from the claim to the commit only, while the rows are written.
+    # Rendered and the files stored first, with progress; the claim (a write: on SQLite the
+    # write lock from there to the commit) comes just before the rows are written.
     importer.prepare(
         session, specs, upload_root=upload_root, progress=_counting(ctx, _("Saving courses"))
     )
-    try:
+
+    def claim() -> None:
         ctx.check_cancelled()
         if not staging.claim(session, record):
             raise RuntimeError(f"staged import {import_id} taken by another run")  # retried
-    except BaseException:
-        importer.discard(upload_root, specs)
-        raise
-    result = importer.apply(session, actor, specs, upload_root=upload_root, publish=not draft)
+
+    result = importer.apply(
+        session, actor, specs, upload_root=upload_root, publish=not draft, before_write=claim
+    )
     outcome = {"created": result.created, "updated": result.updated}
     staging.consumed(session, record, path, outcome)
     return outcome

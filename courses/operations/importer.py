@@ -529,23 +529,29 @@ def apply(
     upload_root: str,
     publish: bool = True,
     progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+    before_write: Callable[[], None] | None = None,
 ) -> ImportResult:
     """Write checked specs in one short transaction, all or nothing.
 
     `prepare` (unless done already) does the slow work first, outside any transaction; the
     courses that exist are read, then one SAVEPOINT (BEGIN IMMEDIATE on SQLite: the write lock
     from there to the commit) builds the rows from what was prepared and writes them with one
-    flush. A failure writes nothing and removes the stored files."""
+    flush. A failure writes nothing and removes the stored files. `before_write` (the job's
+    claim of its upload) is called just before that transaction, after the reads."""
     prepare(session, specs, upload_root=upload_root, progress=progress)
     try:
-        return _write(session, actor, specs, publish)
+        return _write(session, actor, specs, publish, before_write)
     except BaseException:
         discard(upload_root, specs)
         raise
 
 
 def _write(
-    session: Session, actor: User | None, specs: list[CourseSpec], publish: bool
+    session: Session,
+    actor: User | None,
+    specs: list[CourseSpec],
+    publish: bool,
+    before_write: Callable[[], None] | None,
 ) -> ImportResult:
     slugs = {spec.slug for spec in specs} | {s for spec in specs for s in spec.prerequisites}
     existing = {c.slug: c for c in session.scalars(select(Course).where(Course.slug.in_(slugs)))}
@@ -556,6 +562,8 @@ def _write(
     hook = session.info.get(BEFORE_WRITE)
     if hook is not None:
         hook(session)
+    if before_write is not None:
+        before_write()
     result = ImportResult()
     courses: dict[str, Course] = {}
     with savepoint(session, immediate=True), session.no_autoflush:
