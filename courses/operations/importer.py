@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from expertpool.accounts.models import User
 from expertpool.core import storage
+from expertpool.core.features import listen
 from expertpool.db import savepoint, utcnow
 
 from .. import grading
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 MANIFEST = "course.toml"
 BEFORE_WRITE = "course_import_before_write"  # session.info: a hook for the tests, just before
 # the write transaction begins (everything prepared)
+_UNCOMMITTED = "course_import_files"  # session.info: files of rows written, not yet committed
 
 
 @dataclass(frozen=True)
@@ -540,10 +542,32 @@ def apply(
     claim of its upload) is called just before that transaction, after the reads."""
     prepare(session, specs, upload_root=upload_root, progress=progress)
     try:
-        return _write(session, actor, specs, publish, before_write)
+        result = _write(session, actor, specs, publish, before_write)
     except BaseException:
         discard(upload_root, specs)
         raise
+    # Written, not yet committed: a rollback of the caller's transaction removes the files too.
+    paths = [item.stored for spec in specs for item in _files(spec) if item.stored]
+    session.info.setdefault(_UNCOMMITTED, []).extend((upload_root, p) for p in paths)
+    return result
+
+
+def _files_committed(session: Session) -> None:
+    if not session.in_nested_transaction():
+        session.info.pop(_UNCOMMITTED, None)
+
+
+def _files_not_committed(session: Session, transaction: Any) -> None:
+    """The transaction that wrote the rows ended without a commit: their files go too."""
+    if transaction.parent is None:
+        for upload_root, path in session.info.pop(_UNCOMMITTED, []):
+            storage.delete(upload_root, path)
+
+
+def connect() -> None:
+    """Attach the session handlers (the courses' `init_app` calls this)."""
+    listen("after_commit", _files_committed)
+    listen("after_transaction_end", _files_not_committed)
 
 
 def _write(

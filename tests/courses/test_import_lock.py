@@ -156,3 +156,25 @@ def test_a_failed_write_keeps_no_row_and_no_file(app: Flask, tmp_path: Path) -> 
     assert list(db.session.scalars(select(Course.title))) == ["先到者"]
     assert db.session.scalar(select(func.count(Lesson.id))) == 0
     assert _stored_files(app) == []
+
+
+def test_files_of_an_import_rolled_back_after_the_write_are_removed(
+    app: Flask, tmp_path: Path
+) -> None:
+    """The caller's transaction fails after `apply` (the job's own bookkeeping, the commit):
+    its rollback removes the files as well as the rows."""
+    importer.apply(db.session, None, _specs(tmp_path), upload_root=app.config["UPLOAD_FOLDER"])
+    assert len(_stored_files(app)) == 4
+    db.session.rollback()
+    assert _stored_files(app) == [] and db.session.scalar(select(func.count(Course.id))) == 0
+
+
+def test_a_committed_import_keeps_its_files(app: Flask, tmp_path: Path) -> None:
+    importer.apply(db.session, None, _specs(tmp_path), upload_root=app.config["UPLOAD_FOLDER"])
+    db.session.commit()
+    db.session.rollback()  # (a later transaction ending without a commit)
+    assert len(_stored_files(app)) == 4
+    paths = {p for p in db.session.scalars(select(Lesson.file_path)) if p}
+    paths |= set(db.session.scalars(select(Material.file_path)))
+    root = Path(app.config["UPLOAD_FOLDER"])
+    assert {p.relative_to(root).as_posix() for p in _stored_files(app)} == paths
