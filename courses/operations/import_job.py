@@ -3,9 +3,11 @@
 The administrators' page stages the upload and adds the job; the job unpacks the archive into a
 scratch folder (members that would land outside it, links, and archives that unpack to more than
 `MAX_UNPACKED_BYTES` or hold more than `MAX_MEMBERS` entries are refused before anything is
-written), checks every course with `importer.parse_folder`, and writes them all with
-`importer.apply` in one transaction, or nothing. The staged upload is marked consumed in that
-transaction, so a second run of the job imports nothing. `flask courses import DIR` stays inline.
+written), checks every course with `importer.parse_folder`, prepares them (`importer.prepare`:
+rendering, PDF text, files stored; no lock) and writes them all with `importer.apply` in one
+short transaction, or nothing. The staged upload is claimed just before those rows, and marked
+consumed in that transaction, so a second run of the job imports nothing. `flask courses import
+DIR` stays inline.
 """
 
 from __future__ import annotations
