@@ -178,3 +178,56 @@ def test_a_committed_import_keeps_its_files(app: Flask, tmp_path: Path) -> None:
     paths |= set(db.session.scalars(select(Material.file_path)))
     root = Path(app.config["UPLOAD_FOLDER"])
     assert {p.relative_to(root).as_posix() for p in _stored_files(app)} == paths
+
+
+def test_replace_in_one_flush_keeps_lessons_and_retires_drawn_questions(
+    app: Flask, tmp_path: Path, trainee: Any
+) -> None:
+    """The rewritten write path for `--replace`: lessons matched by file keep their rows (and
+    the learner's progress), a question drawn in an attempt is retired, not deleted, an unused
+    one is deleted, a lesson left out is deleted, and the materials are replaced."""
+    from courses import operations as ops
+    from courses.models import Question
+    from courses.operations.quizzes import start_attempt
+
+    from .test_import import QUIZ
+
+    root = app.config["UPLOAD_FOLDER"]
+    write_course(tmp_path / "v1", "rm-basics", draw=3)
+    importer.apply(
+        db.session, None, importer.parse_folder(db.session, tmp_path / "v1"), upload_root=root
+    )
+    db.session.commit()
+    course = db.session.scalar(select(Course))
+    lesson_ids = [lesson.id for lesson in course.lessons]
+    enrollment = ops.enrol(db.session, trainee, course)
+    for lesson in course.lessons:
+        ops.mark_done(db.session, enrollment, lesson)
+    attempt = start_attempt(db.session, enrollment)
+    db.session.commit()
+    assert len(attempt.question_ids) == 3  # every question drawn: all of them are in use
+    old_material = db.session.scalar(select(Material.file_path))
+
+    write_course(
+        tmp_path / "v2",
+        "rm-basics",
+        title="第二版",
+        lesson_two=False,
+        draw=2,
+        quiz=QUIZ.replace("稳定性研究只需要做长期稳定性。", "短期稳定性模拟运输条件。"),
+    )
+    specs = importer.parse_folder(db.session, tmp_path / "v2", replace=True)
+    result = importer.apply(db.session, None, specs, upload_root=root)
+    db.session.commit()
+    db.session.expire_all()
+    assert result.updated == ["rm-basics"] and result.created == []
+    course = db.session.scalar(select(Course))
+    assert course.title == "第二版" and [c.title for c in course.chapters] == ["第一章", "第二章"]
+    assert [lesson.id for lesson in course.lessons] == [lesson_ids[0], lesson_ids[2]]
+    retired = db.session.scalar(select(Question).where(Question.text.like("稳定性研究%")))
+    assert retired is not None and retired.active is False
+    assert [q.text for q in course.active_questions][1] == "短期稳定性模拟运输条件。"
+    assert course.quiz.draw_size == 2
+    materials = list(db.session.scalars(select(Material)))
+    assert len(materials) == 1 and materials[0].file_path != old_material
+    assert materials[0].lesson_id == lesson_ids[0]
