@@ -24,12 +24,13 @@ def init_app(app: Flask) -> None:
     from . import demo, mydata
     from .blueprint import bp
     from .cli import courses_cli
-    from .operations import import_job
+    from .operations import import_job, importer
     from .queries import transcript
     from .search import index as search_index
 
     app.register_blueprint(bp)
     app.cli.add_command(courses_cli)
+    importer.connect()
     register_export(
         app, transcript.EXPORT_TASK, transcript.export_job, _l("Export a training transcript")
     )

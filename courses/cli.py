@@ -64,7 +64,7 @@ def import_command(
         specs,
         upload_root=current_app.config["UPLOAD_FOLDER"],
         publish=not draft,
-        progress=lambda items: tqdm(items, desc="import", unit="course"),
+        progress=lambda items: tqdm(items, desc="prepare", unit="course"),
     )
     db.session.commit()
     click.echo(f"Imported {len(result.created)} new and updated {len(result.updated)} course(s).")

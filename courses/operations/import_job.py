@@ -3,9 +3,11 @@
 The administrators' page stages the upload and adds the job; the job unpacks the archive into a
 scratch folder (members that would land outside it, links, and archives that unpack to more than
 `MAX_UNPACKED_BYTES` or hold more than `MAX_MEMBERS` entries are refused before anything is
-written), checks every course with `importer.parse_folder`, and writes them all with
-`importer.apply` in one transaction, or nothing. The staged upload is marked consumed in that
-transaction, so a second run of the job imports nothing. `flask courses import DIR` stays inline.
+written), checks every course with `importer.parse_folder`, prepares them (`importer.prepare`:
+rendering, PDF text, files stored; no lock) and writes them all with `importer.apply` in one
+short transaction, or nothing. The staged upload is claimed just before those rows, and marked
+consumed in that transaction, so a second run of the job imports nothing. `flask courses import
+DIR` stays inline.
 """
 
 from __future__ import annotations
@@ -144,19 +146,21 @@ def _import(ctx: JobContext, import_id: int, replace: bool, draft: bool) -> dict
     finally:
         shutil.rmtree(scratch, ignore_errors=True)  # the specs hold the files' contents
     ctx.check_cancelled()
-    ctx.progress(0, len(specs), stage=_("Saving courses"))
-    if not staging.claim(session, record):
-        raise RuntimeError(f"staged import {import_id} taken by another run")  # retried
+    upload_root = current_app.config["UPLOAD_FOLDER"]
     actor = session.get(User, record.created_by_id) if record.created_by_id else None
-    # On SQLite the transaction holds the write lock: a progress write would only wait.
-    sqlite = session.get_bind().dialect.name == "sqlite"
+    # Rendered and the files stored first, with progress; the claim (a write: on SQLite the
+    # write lock from there to the commit) comes just before the rows are written.
+    importer.prepare(
+        session, specs, upload_root=upload_root, progress=_counting(ctx, _("Saving courses"))
+    )
+
+    def claim() -> None:
+        ctx.check_cancelled()
+        if not staging.claim(session, record):
+            raise RuntimeError(f"staged import {import_id} taken by another run")  # retried
+
     result = importer.apply(
-        session,
-        actor,
-        specs,
-        upload_root=current_app.config["UPLOAD_FOLDER"],
-        publish=not draft,
-        progress=None if sqlite else _counting(ctx, _("Saving courses")),
+        session, actor, specs, upload_root=upload_root, publish=not draft, before_write=claim
     )
     outcome = {"created": result.created, "updated": result.updated}
     staging.consumed(session, record, path, outcome)

@@ -4,6 +4,12 @@
 bank, prerequisites (known, no loops) — and collects every problem with its file and field.
 Only when there is none does `apply` write, so a broken manifest leaves the database untouched.
 
+The write transaction is short (issue 12): `prepare` renders the Markdown, extracts the PDF text
+and stores the files under new names with no transaction open; `apply` then writes every row in
+one SAVEPOINT begun with BEGIN IMMEDIATE and one flush (20 demo courses: SQLite's write lock
+~0.1 s instead of ~1.5 s, BENCHMARKS.md). A failed write, or the caller's rollback, removes
+the stored files again.
+
 Re-importing a slug that exists is refused unless `replace=True`; then the course is updated in
 place: lessons are matched by their file name (learners keep their progress), questions by
 kind and text (questions already used in attempts are retired, not deleted), and its
@@ -14,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import tomllib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,16 +30,28 @@ from sqlalchemy.orm import Session
 
 from expertpool.accounts.models import User
 from expertpool.core import storage
+from expertpool.core.features import listen
 from expertpool.db import savepoint, utcnow
 
 from .. import grading
-from ..constants import DEFAULT_REVIEW_POLICY, PDF_EXTENSIONS, PUBLISHED, VIDEO_EXTENSIONS
-from ..models import Course, Lesson, Question
+from ..constants import (
+    DEFAULT_REVIEW_POLICY,
+    DRAFT,
+    IMAGE_EXTENSIONS,
+    PDF_EXTENSIONS,
+    PUBLISHED,
+    VIDEO_EXTENSIONS,
+)
+from ..content import render
+from ..models import Chapter, Course, Enrollment, Lesson, Material, Question, Quiz, QuizAttempt
 from ..search.index import material_changed
 from . import authoring
 
 log = logging.getLogger(__name__)
 MANIFEST = "course.toml"
+BEFORE_WRITE = "course_import_before_write"  # session.info: a hook for the tests, just before
+# the write transaction begins (everything prepared)
+_UNCOMMITTED = "course_import_files"  # session.info: files of rows written, not yet committed
 
 
 @dataclass(frozen=True)
@@ -61,6 +79,7 @@ class FileSpec:
     name: str
     data: bytes
     title: str = ""
+    stored: str | None = None  # its path in the upload folder, once `prepare` saved it
 
 
 @dataclass
@@ -73,6 +92,8 @@ class LessonSpec:
     upload: FileSpec | None = None
     video_url: str | None = None
     materials: list[FileSpec] = field(default_factory=list)
+    html: str | None = None  # the rendered Markdown (`prepare`)
+    pdf_text: str | None = None  # the PDF's text (`prepare`)
 
 
 @dataclass
@@ -85,6 +106,7 @@ class CourseSpec:
     questions: list[dict[str, Any]]
     cover: FileSpec | None = None
     materials: list[FileSpec] = field(default_factory=list)
+    prepared: bool = False  # rendered and its files stored (`prepare`)
 
     @property
     def slug(self) -> str:
@@ -176,6 +198,8 @@ def _parse_course(folder: Path, problems: list[Problem]) -> CourseSpec | None:
         if manifest.get("cover")
         else None
     )
+    if cover is not None and Path(cover.name).suffix.lower() not in IMAGE_EXTENSIONS:
+        problems.append(Problem(label, "cover", "must be an image (PNG, JPEG, GIF or WebP)"))
     materials = _parse_materials(
         folder, manifest.get("materials", []), label, "materials", problems
     )
@@ -220,7 +244,9 @@ def _parse_materials(
     for index, item in enumerate(items):
         name = item.get("file") if isinstance(item, dict) else item
         spec = _read_file(folder, name, label, f"{where}[{index}]", problems)
-        if spec is not None:
+        if spec is not None and not spec.data:
+            problems.append(Problem(label, f"{where}[{index}]", f"file {spec.name!r} is empty"))
+        elif spec is not None:
             spec.title = (item.get("title") if isinstance(item, dict) else None) or Path(
                 spec.name
             ).name
@@ -447,6 +473,62 @@ def _in_cycle(graph: dict[str, list[str]], start: str) -> bool:
 # --- writing ----------------------------------------------------------------------------------
 
 
+def prepare(
+    session: Session,
+    specs: list[CourseSpec],
+    *,
+    upload_root: str,
+    progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+) -> None:
+    """Everything but the rows, before any transaction: Markdown rendered, PDF text extracted,
+    every file stored under a new name (`courses/<id>/` for a course that exists, else
+    `courses/new-<slug>/`). Nothing is written to the database and no lock is taken; `apply`
+    then holds the write lock only while it writes the rows. A failure here leaves no file
+    behind; once prepared, `discard` removes the files if the rows are not written."""
+    slugs = [spec.slug for spec in specs if not spec.prepared]
+    ids = dict(session.execute(select(Course.slug, Course.id).where(Course.slug.in_(slugs))).all())
+    try:
+        for spec in (progress or iter)(specs):
+            if spec.prepared:
+                continue
+            folder = f"courses/{ids[spec.slug]}" if spec.slug in ids else f"courses/new-{spec.slug}"
+            for item in _files(spec):
+                item.stored = storage.save(
+                    upload_root, folder, item.name, item.data, keep_name=True
+                )
+            for _title, lessons in spec.chapters:
+                for lesson in lessons:
+                    if lesson.markdown:
+                        lesson.html = render.render_markdown(lesson.markdown)
+                    if lesson.upload is not None and lesson.kind == "pdf":
+                        lesson.pdf_text = render.pdf_text(lesson.upload.data)
+            spec.prepared = True
+    except BaseException:
+        discard(upload_root, specs)
+        raise
+
+
+def _files(spec: CourseSpec) -> Iterator[FileSpec]:
+    if spec.cover is not None:
+        yield spec.cover
+    yield from spec.materials
+    for _title, lessons in spec.chapters:
+        for lesson in lessons:
+            if lesson.upload is not None:
+                yield lesson.upload
+            yield from lesson.materials
+
+
+def discard(upload_root: str, specs: list[CourseSpec]) -> None:
+    """Remove the files `prepare` stored (the import was not written)."""
+    for spec in specs:
+        for item in _files(spec):
+            if item.stored:
+                storage.delete(upload_root, item.stored)
+                item.stored = None
+        spec.prepared = False
+
+
 def apply(
     session: Session,
     actor: User | None,
@@ -455,58 +537,145 @@ def apply(
     upload_root: str,
     publish: bool = True,
     progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+    before_write: Callable[[], None] | None = None,
 ) -> ImportResult:
-    """Write checked specs (inside a savepoint: a failure leaves nothing half-written)."""
+    """Write checked specs in one short transaction, all or nothing.
+
+    `prepare` (unless done already) does the slow work first, outside any transaction; the
+    courses that exist are read, then one SAVEPOINT (BEGIN IMMEDIATE on SQLite: the write lock
+    from there to the commit) builds the rows from what was prepared and writes them with one
+    flush. A failure writes nothing and removes the stored files. `before_write` (the job's
+    claim of its upload) is called just before that transaction, after the reads."""
+    prepare(session, specs, upload_root=upload_root, progress=progress)
+    try:
+        result = _write(session, actor, specs, publish, before_write)
+    except BaseException:
+        discard(upload_root, specs)
+        raise
+    # Written, not yet committed: a rollback of the caller's transaction removes the files too.
+    paths = [item.stored for spec in specs for item in _files(spec) if item.stored]
+    session.info.setdefault(_UNCOMMITTED, []).extend((upload_root, p) for p in paths)
+    return result
+
+
+def _files_committed(session: Session) -> None:
+    if not session.in_nested_transaction():
+        session.info.pop(_UNCOMMITTED, None)
+
+
+def _files_not_committed(session: Session, transaction: Any) -> None:
+    """The transaction that wrote the rows ended without a commit: their files go too."""
+    if transaction.parent is None:
+        for upload_root, path in session.info.pop(_UNCOMMITTED, []):
+            storage.delete(upload_root, path)
+
+
+def connect() -> None:
+    """Attach the session handlers (the courses' `init_app` calls this)."""
+    listen("after_commit", _files_committed)
+    listen("after_transaction_end", _files_not_committed)
+
+
+def _write(
+    session: Session,
+    actor: User | None,
+    specs: list[CourseSpec],
+    publish: bool,
+    before_write: Callable[[], None] | None,
+) -> ImportResult:
+    slugs = {spec.slug for spec in specs} | {s for spec in specs for s in spec.prerequisites}
+    existing = {c.slug: c for c in session.scalars(select(Course).where(Course.slug.in_(slugs)))}
+    used = _used_questions(session, [existing[s.slug] for s in specs if s.slug in existing])
+    for spec in specs:  # read now what the write changes, not while holding the lock
+        if spec.slug in existing:
+            _load(existing[spec.slug])
+    hook = session.info.get(BEFORE_WRITE)
+    if hook is not None:
+        hook(session)
+    if before_write is not None:
+        before_write()
     result = ImportResult()
-    with savepoint(session):
-        courses = {}
-        for spec in (progress or iter)(specs):
-            course = session.scalar(select(Course).where(Course.slug == spec.slug))
-            (result.updated if course else result.created).append(spec.slug)
-            courses[spec.slug] = _write_course(session, actor, course, spec, upload_root, publish)
+    courses: dict[str, Course] = {}
+    with savepoint(session, immediate=True), session.no_autoflush:
         for spec in specs:
-            prerequisites = [
-                courses.get(s) or session.scalar(select(Course).where(Course.slug == s))
-                for s in spec.prerequisites
+            course = existing.get(spec.slug)
+            (result.updated if course else result.created).append(spec.slug)
+            courses[spec.slug] = _build_course(session, actor, course, spec, publish, used)
+        for spec in specs:
+            courses[spec.slug].prerequisites = [
+                courses.get(s) or existing[s] for s in spec.prerequisites
             ]
-            authoring.set_prerequisites(session, courses[spec.slug], prerequisites)
+        session.flush()
     for course in courses.values():
         material_changed(session, course)
     return result
 
 
-def _write_course(
+def _used_questions(session: Session, courses: list[Course]) -> set[int]:
+    """Ids of these courses' questions drawn in an attempt (retired, not deleted)."""
+    if not courses:
+        return set()
+    rows = session.scalars(
+        select(QuizAttempt.question_ids)
+        .join(Enrollment)
+        .where(Enrollment.course_id.in_([c.id for c in courses]))
+    )
+    return {int(i) for ids in rows for i in (ids or [])}
+
+
+def _load(course: Course) -> None:
+    for chapter in course.chapters:
+        for lesson in chapter.lessons:
+            list(lesson.materials)
+    list(course.materials)
+    list(course.questions)
+    list(course.prerequisites)
+    _ = course.quiz
+
+
+def _build_course(
     session: Session,
     actor: User | None,
     course: Course | None,
     spec: CourseSpec,
-    upload_root: str,
     publish: bool,
+    used: set[int],
 ) -> Course:
     if course is None:
-        course = authoring.create_course(session, actor, spec.fields)
+        course = Course(status=DRAFT, created_by_id=getattr(actor, "id", None))
+        authoring.apply_course_fields(
+            course, {"summary": "", "tags": [], "required_for_experts": False, **spec.fields}
+        )
         if publish:
             course.status, course.published_at = PUBLISHED, utcnow()
+        session.add(course)
     else:
         authoring.apply_course_fields(course, spec.fields)
     if spec.cover is not None:
-        authoring.set_cover(
-            session, course, authoring.Upload(spec.cover.name, spec.cover.data), upload_root
-        )
-    _write_chapters(session, course, spec, upload_root)
-    _write_quiz(session, course, spec)
-    for material in list(course.materials):
-        if material.lesson_id is None:
-            authoring.delete_material(session, material)
+        course.cover_path = spec.cover.stored
+    old_materials = [m for m in course.materials if m.lesson_id is None and m.id is not None]
+    _build_chapters(session, course, spec)
+    _build_quiz(session, course, spec, used)
+    for material in old_materials:
+        session.delete(material)
     for item in spec.materials:
-        authoring.add_material(
-            session, course, None, item.title, authoring.Upload(item.name, item.data), upload_root
-        )
-    session.flush()
+        _material(session, course, None, item)
     return course
 
 
-def _write_chapters(session: Session, course: Course, spec: CourseSpec, upload_root: str) -> None:
+def _material(session: Session, course: Course, lesson: Lesson | None, item: FileSpec) -> None:
+    material = Material(
+        title=item.title.strip() or Path(item.name).name,
+        file_name=Path(item.name).name,
+        mime=storage.guess_mime(item.name),
+        size=len(item.data),
+        file_path=item.stored,
+    )
+    session.add(material)  # (before its parents' collections take it: no SAWarning)
+    material.course, material.lesson = course, lesson
+
+
+def _build_chapters(session: Session, course: Course, spec: CourseSpec) -> None:
     old_lessons: dict[str, Lesson] = {
         lesson.source_key or f"#{lesson.id}": lesson for lesson in course.lessons
     }
@@ -516,58 +685,82 @@ def _write_chapters(session: Session, course: Course, spec: CourseSpec, upload_r
             chapter = chapters[index]
             chapter.title, chapter.position = title, index + 1
         else:
-            chapter = authoring.add_chapter(session, course, title)
+            chapter = Chapter(title=title, position=index + 1)
+            course.chapters.append(chapter)
         for position, item in enumerate(lessons, start=1):
             lesson = old_lessons.pop(item.source_key, None)
-            upload = authoring.Upload(item.upload.name, item.upload.data) if item.upload else None
-            lesson = authoring.save_lesson(
-                session,
-                chapter,
-                lesson,
-                title=item.title,
-                kind=item.kind,
-                minutes=item.minutes,
-                markdown=item.markdown,
-                video_url=item.video_url,
-                upload=upload,
-                upload_root=upload_root,
-                source_key=item.source_key,
-            )
-            lesson.position = position
+            if lesson is None:
+                lesson = Lesson(course=course)
+                chapter.lessons.append(lesson)
+            elif lesson.chapter is not chapter:
+                lesson.chapter = chapter
             for material in list(lesson.materials):
-                authoring.delete_material(session, material)
+                session.delete(material)
+            _set_lesson(lesson, item, position)
             for m in item.materials:
-                authoring.add_material(
-                    session, course, lesson, m.title, authoring.Upload(m.name, m.data), upload_root
-                )
+                _material(session, course, lesson, m)
     for lesson in old_lessons.values():
-        authoring.delete_lesson(session, lesson)
+        lesson.chapter.lessons.remove(lesson)
     for chapter in chapters[len(spec.chapters) :]:
         course.chapters.remove(chapter)
-    session.flush()
 
 
-def _write_quiz(session: Session, course: Course, spec: CourseSpec) -> None:
+def _set_lesson(lesson: Lesson, item: LessonSpec, position: int) -> None:
+    """What `authoring.save_lesson` sets, from the prepared lesson."""
+    lesson.position = position
+    lesson.title, lesson.kind, lesson.minutes = item.title.strip(), item.kind, item.minutes
+    lesson.markdown = item.markdown or None
+    lesson.html = item.html if item.markdown else None
+    lesson.video_url = item.video_url or None
+    lesson.source_key = item.source_key or lesson.source_key
+    if item.upload is not None:
+        lesson.file_path = item.upload.stored
+        lesson.file_name = Path(item.upload.name).name
+        lesson.file_mime = storage.guess_mime(item.upload.name)
+        lesson.file_size = len(item.upload.data)
+        if item.kind == "pdf":
+            lesson.pdf_text = item.pdf_text
+    if item.kind != "pdf":
+        lesson.pdf_text = None
+
+
+def _build_quiz(session: Session, course: Course, spec: CourseSpec, used: set[int]) -> None:
+    old: dict[tuple[str, str], Question] = {(q.kind, q.text): q for q in course.questions}
     if spec.quiz is None:
-        for question in list(course.questions):
-            authoring.delete_question(session, question)
+        for question in old.values():
+            _delete_question(course, question, used)
         if course.quiz is not None:
             session.delete(course.quiz)
             course.quiz = None
         return
-    authoring.set_quiz(session, course, **spec.quiz)
-    old: dict[tuple[str, str], Question] = {(q.kind, q.text): q for q in course.questions}
+    quiz = course.quiz
+    if quiz is None:
+        quiz = course.quiz = Quiz()
+    settings = spec.quiz
+    quiz.pass_mark, quiz.time_limit_minutes = settings["pass_mark"], settings["time_limit"]
+    quiz.attempt_limit, quiz.draw_size = settings["attempt_limit"], settings["draw_size"]
+    quiz.review_policy = settings["review_policy"]
+    quiz.lessons_first = settings["lessons_first"]
     for position, item in enumerate(spec.questions, start=1):
-        question = authoring.save_question(
-            session,
-            course,
-            old.pop((item["kind"], item["text"]), None),
-            kind=item["kind"],
-            text=item["text"],
-            options=item["options"],
-            answer=item["answer"],
-            explanation=item["explanation"],
+        question = old.pop((item["kind"], item["text"]), None)
+        if question is None:
+            question = Question()
+            course.questions.append(question)
+        kind, options = item["kind"], item["options"]
+        options = (
+            [o.strip() for o in options if o.strip()] if kind in ("single", "multiple") else []
         )
-        question.position = position
+        question.kind, question.text, question.options = kind, item["text"].strip(), options
+        question.answer = item["answer"]
+        question.explanation = (item["explanation"] or "").strip() or None
+        question.active, question.position = True, position
     for question in old.values():
-        authoring.delete_question(session, question)
+        _delete_question(course, question, used)
+
+
+def _delete_question(course: Course, question: Question, used: set[int]) -> None:
+    """As `authoring.delete_question`: one drawn in an attempt is retired instead."""
+    if question.id in used:
+        question.active = False
+    else:
+        course.questions.remove(question)

@@ -230,3 +230,32 @@ def test_the_cli_imports_inline_and_leaves_embedding_to_one_index_job(
     assert db.session.scalar(select(func.count()).select_from(Embedding)) == 0
     queued = db.session.scalars(select(Job).where(Job.status == JobStatus.QUEUED)).all()
     assert [(j.task, len(j.args["course_ids"])) for j in queued] == [("courses.index_materials", 2)]
+
+
+def test_the_job_prepares_the_courses_holding_no_lock(
+    app: Flask, signed_in: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 12: while the job renders and stores each course ("Saving courses", counted) it
+    holds no write lock: another connection's write with a 0 s busy timeout commits at once."""
+    import sqlite3
+
+    probed: list[int] = []
+    real = JobContext.progress
+
+    def progress(self: JobContext, done: int, total: int | None = None, stage: Any = None) -> None:
+        if str(stage) == "Saving courses" and done:
+            other = sqlite3.connect(str(db.engine.url.database), timeout=0)
+            other.execute("UPDATE user SET last_login_at = '2026-01-01T00:00:00'")
+            other.commit()
+            other.close()
+            probed.append(done)
+        real(self, done, total, stage)
+
+    monkeypatch.setattr(JobContext, "progress", progress)
+    write_course(tmp_path / "src", "rm-basics")
+    write_course(tmp_path / "src", "rm-advanced", title="进阶", prerequisites=["rm-basics"])
+    job = started(upload(signed_in, zipped(tmp_path / "src")))
+    drain(app)
+    db.session.expire_all()
+    assert db.session.get(Job, job.id).status == JobStatus.DONE
+    assert probed and probed[-1] == 2 and course_count() == 2  # (reports are throttled)
