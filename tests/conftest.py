@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -46,26 +47,35 @@ settings.register_profile("fuzz", max_examples=20, derandomize=True, **_FUZZ)
 settings.register_profile("long", max_examples=400, **_FUZZ)
 
 
-@pytest.fixture
-def app(tmp_path: Any) -> Iterator[Flask]:
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'test.db'}",
-            "SECRET_KEY": "test-secret",
-            "WTF_CSRF_ENABLED": False,
-            "RATELIMIT_ENABLED": False,
-            "EMBEDDING_MODEL": "hashing",
-            "JOBS_EAGER": True,  # jobs run right after the commit that adds them
-            "SERVER_NAME": "localhost",
-        },
-        instance_path=str(tmp_path / "instance"),
-    )
+@contextmanager
+def running_app(tmp_path: Any, **overrides: Any) -> Iterator[Flask]:
+    """A test app with its tables, inside its app context; `overrides` change the config.
+
+    The default is a database file under `tmp_path` (other connections, such as a job's
+    progress writes or a second writer, see it) with the stand-in encoder and eager jobs.
+    """
+    config = {
+        "TESTING": True,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'test.db'}",
+        "SECRET_KEY": "test-secret",
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "EMBEDDING_MODEL": "hashing",
+        "JOBS_EAGER": True,  # jobs run right after the commit that adds them
+        "SERVER_NAME": "localhost",
+    }
+    app = create_app(config | overrides, instance_path=str(tmp_path / "instance"))
     with app.app_context():
         db.create_all()
         yield app
         db.session.remove()
         db.drop_all()
+
+
+@pytest.fixture
+def app(tmp_path: Any) -> Iterator[Flask]:
+    with running_app(tmp_path) as app:
+        yield app
 
 
 class FreshRequestClient(FlaskClient):

@@ -12,9 +12,9 @@ from flask import Flask
 
 from courses import operations as ops
 from courses.models import Course
-from expertpool import create_app
 from expertpool.core.access import Role
 from expertpool.db import db
+from tests.conftest import running_app
 
 _slugs = itertools.count(1)
 
@@ -63,25 +63,10 @@ LESSON_TEXT = """# {title}
 @pytest.fixture
 def app(tmp_path: Any) -> Iterator[Flask]:
     """The shared app fixture with an in-memory database (same schema, much faster set-up)."""
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": "sqlite://",
-            "SECRET_KEY": "test-secret",
-            "WTF_CSRF_ENABLED": False,
-            "RATELIMIT_ENABLED": False,
-            "EMBEDDING_MODEL": "hashing",
-            "JOBS_EAGER": True,  # jobs run right after the commit that adds them
-            "SERVER_NAME": "localhost",
-            "UPLOAD_FOLDER": str(tmp_path / "uploads"),
-        },
-        instance_path=str(tmp_path / "instance"),
-    )
-    with app.app_context():
-        db.create_all()
+    with running_app(
+        tmp_path, DATABASE_URL="sqlite://", UPLOAD_FOLDER=str(tmp_path / "uploads")
+    ) as app:
         yield app
-        db.session.remove()
-        db.drop_all()
 
 
 @pytest.fixture(autouse=True)

@@ -16,35 +16,18 @@ from sqlalchemy import func, select
 
 from courses.models import Course
 from courses.operations import import_job
-from expertpool import create_app
 from expertpool.core.jobs import JobContext, drain
 from expertpool.core.jobs.models import Job, JobStatus
 from expertpool.db import db
+from tests.conftest import running_app
 from tests.courses.test_import import write_course
 
 
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[Flask]:
     """A file database: the job's progress is written through a connection of its own."""
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'courses.db'}",
-            "SECRET_KEY": "test-secret",
-            "WTF_CSRF_ENABLED": False,
-            "RATELIMIT_ENABLED": False,
-            "EMBEDDING_MODEL": "hashing",
-            "JOBS_EAGER": False,  # jobs wait for `drain`, as for a worker
-            "JOBS_RETRY_BASE_SECONDS": 0,
-            "SERVER_NAME": "localhost",
-        },
-        instance_path=str(tmp_path / "instance"),
-    )
-    with app.app_context():
-        db.create_all()
+    with running_app(tmp_path, JOBS_EAGER=False, JOBS_RETRY_BASE_SECONDS=0) as app:
         yield app
-        db.session.remove()
-        db.drop_all()
 
 
 def zipped(folder: Path, *, under: str = "") -> bytes:

@@ -16,8 +16,8 @@ from sqlalchemy.exc import IntegrityError
 
 from courses.models import Course, Lesson, Material
 from courses.operations import importer
-from expertpool import create_app
 from expertpool.db import db
+from tests.conftest import running_app
 
 from .test_import import write_course
 
@@ -25,23 +25,8 @@ from .test_import import write_course
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[Flask]:
     """A database file (the courses' shared fixture is in memory): other connections see it."""
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'test.db'}",
-            "SECRET_KEY": "test-secret",
-            "EMBEDDING_MODEL": "hashing",
-            "JOBS_EAGER": True,
-            "SERVER_NAME": "localhost",
-            "UPLOAD_FOLDER": str(tmp_path / "uploads"),
-        },
-        instance_path=str(tmp_path / "instance"),
-    )
-    with app.app_context():
-        db.create_all()
+    with running_app(tmp_path, UPLOAD_FOLDER=str(tmp_path / "uploads")) as app:
         yield app
-        db.session.remove()
-        db.drop_all()
 
 
 def _database_path() -> str:

@@ -16,33 +16,16 @@ from sqlalchemy import event, func, select
 
 from courses import operations as ops
 from courses.models import Enrollment
-from expertpool import create_app
 from expertpool.core.audit import AuditLog
 from expertpool.db import db
+from tests.conftest import running_app
 
 
 @pytest.fixture
 def app(tmp_path: Any) -> Iterator[Flask]:
     """A database file (the courses tests' in-memory one cannot be locked from outside)."""
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'test.db'}",
-            "SECRET_KEY": "test-secret",
-            "WTF_CSRF_ENABLED": False,
-            "RATELIMIT_ENABLED": False,
-            "EMBEDDING_MODEL": "hashing",
-            "JOBS_EAGER": True,
-            "SERVER_NAME": "localhost",
-            "UPLOAD_FOLDER": str(tmp_path / "uploads"),
-        },
-        instance_path=str(tmp_path / "instance"),
-    )
-    with app.app_context():
-        db.create_all()
+    with running_app(tmp_path, UPLOAD_FOLDER=str(tmp_path / "uploads")) as app:
         yield app
-        db.session.remove()
-        db.drop_all()
 
 
 @contextmanager
