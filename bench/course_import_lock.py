@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +26,7 @@ CODE = Path(os.environ.get("IMPORT_LOCK_CODE") or ROOT)
 sys.path.insert(0, str(CODE))
 importlib.import_module("expertpool")
 
+from _before import run_before  # noqa: E402
 from _model import machine  # noqa: E402
 
 WRITES = ("INSERT", "UPDATE", "DELETE", "BEGIN IMMEDIATE")  # what takes SQLite's write lock
@@ -86,25 +86,6 @@ def run_once(source: Path) -> tuple[float, float, int]:
     return t1 - t0, committed[0] - first_write[0], len(specs)
 
 
-def run_before(ref: str) -> None:
-    code = Path(tempfile.mkdtemp(prefix="course-lock-before-")) / "code"
-    code.mkdir()
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", ref], capture_output=True, check=True
-    )
-    subprocess.run(["tar", "-x", "-C", str(code)], input=archive.stdout, check=True)
-    argv = list(sys.argv[1:])
-    i = argv.index("--before")
-    del argv[i : i + 2]
-    print(f"== before: {ref}", flush=True)
-    subprocess.run(
-        [sys.executable, __file__, *argv],
-        env=dict(os.environ, IMPORT_LOCK_CODE=str(code)),
-        check=True,
-    )
-    print("== after: this tree", flush=True)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--folder", type=Path, default=ROOT / "courses" / "demo_content")
@@ -112,7 +93,7 @@ def main() -> None:
     parser.add_argument("--before", metavar="REF", help="measure `git archive REF` first")
     args = parser.parse_args()
     if args.before:
-        run_before(args.before)
+        run_before(args.before, __file__)
     print(f"machine: {machine()}, load average {os.getloadavg()[0]:.1f}; code {CODE}")
     for run in range(1, args.runs + 1):
         total, lock, n = run_once(args.folder.resolve())

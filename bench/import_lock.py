@@ -39,7 +39,6 @@ import importlib
 import io
 import multiprocessing as mp
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -54,6 +53,7 @@ CODE = Path(os.environ.get("IMPORT_LOCK_CODE") or ROOT)
 sys.path.insert(0, str(CODE))
 importlib.import_module("expertpool")
 
+from _before import run_before  # noqa: E402
 from _model import MODEL_DIR, machine  # noqa: E402
 
 PASSWORD = "Bench-2026!lockwatch"
@@ -449,26 +449,6 @@ def phases(args: argparse.Namespace) -> None:
     )
 
 
-def run_before(ref: str) -> None:
-    """This measurement on `git archive REF`, in a child process, printed first."""
-    code = Path(tempfile.mkdtemp(prefix="import-lock-before-")) / "code"
-    code.mkdir()
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", ref], capture_output=True, check=True
-    )
-    subprocess.run(["tar", "-x", "-C", str(code)], input=archive.stdout, check=True)
-    argv = [a for a in sys.argv[1:]]
-    i = argv.index("--before")
-    del argv[i : i + 2]
-    print(f"== before: {ref}", flush=True)
-    subprocess.run(
-        [sys.executable, __file__, *argv],
-        env=dict(os.environ, IMPORT_LOCK_CODE=str(code)),
-        check=True,
-    )
-    print("== after: this tree", flush=True)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--experts", type=int, default=300)
@@ -481,7 +461,7 @@ def main() -> None:
     parser.add_argument("--before", metavar="REF", help="measure `git archive REF` first")
     args = parser.parse_args()
     if args.before:
-        run_before(args.before)
+        run_before(args.before, __file__)
     if args.phases:
         phases(args)
     else:
