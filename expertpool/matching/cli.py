@@ -35,31 +35,58 @@ match_cli = AppGroup("match", help="Expert matching: affinities, assignments.")
 @click.option(
     "--aggregation",
     type=click.Choice(["mean_top_k", "max", "softmax"]),
-    default="softmax",
-    show_default=True,
+    default=None,
+    help="Per-reviewer aggregation of paper scores [default: MATCH_AGGREGATION].",
 )
-@click.option("--top-k", default=2, show_default=True)
+@click.option("--top-k", type=click.IntRange(min=1), default=None, help="[default: MATCH_TOP_K]")
+@click.option("--no-keyword", is_flag=True, help="Leave out the keyword (BM25F) part.")
+@click.option("--no-semantic", is_flag=True, help="Leave out the semantic (embedding) part.")
 def affinity_command(
-    archives_dir: Path, submissions_file: Path, output_file: Path, aggregation: str, top_k: int
+    archives_dir: Path,
+    submissions_file: Path,
+    output_file: Path,
+    aggregation: str | None,
+    top_k: int | None,
+    no_keyword: bool,
+    no_semantic: bool,
 ) -> None:
-    """Compute {reviewer: {submission: score}} in OpenReview's expertise format."""
+    """Compute {reviewer: {submission: score}} in OpenReview's expertise format, with the
+    application's scoring (semantic + keyword; categories and specialties do not apply)."""
+    from dataclasses import replace
+
+    from flask import current_app
+
     from ..core.embeddings.store import calibration_vectors, get_store
     from . import openreview
     from .scoring import ScoringConfig
 
+    if no_keyword and no_semantic:
+        raise click.ClickException("--no-keyword and --no-semantic together leave nothing to score")
     try:
         archives = openreview.read_archives(archives_dir)
         submissions = openreview.read_submissions(submissions_file)
     except openreview.FormatError as exc:
         raise click.ClickException(str(exc)) from exc
-    encoder = get_store().encoder
+    cfg = ScoringConfig.from_mapping(current_app.config)
+    cfg = replace(cfg, aggregation=aggregation or cfg.aggregation, top_k=top_k or cfg.top_k)
+    store = get_store()
+    calibration = calibration_vectors(store.encoder) if store.fairness else None
     papers = sum(len(p) for p in archives.values())
     click.echo(f"{len(archives)} reviewers, {papers} papers, {len(submissions)} submissions")
-    cfg = ScoringConfig(aggregation=aggregation, top_k=top_k)
     with tqdm(total=len(submissions), desc="submissions", unit="sub") as bar:
-        scores = openreview.affinity(
-            archives, submissions, encoder, calibration_vectors(encoder), cfg, progress=bar.update
-        )
+        try:
+            scores = openreview.affinity(
+                archives,
+                submissions,
+                store.encoder,
+                calibration,
+                cfg,
+                progress=bar.update,
+                semantic=not no_semantic,
+                keyword=not no_keyword,
+            )
+        except ValueError as exc:  # e.g. the part left on is weighted 0 in the settings
+            raise click.ClickException(str(exc)) from exc
     output_file.write_text(json.dumps(scores, ensure_ascii=False, indent=1), "utf-8")
     click.echo(f"Wrote {output_file}")
 

@@ -100,18 +100,25 @@ def score_pool(
     row_scores: np.ndarray,
     row_expert: np.ndarray,
     keyword: np.ndarray,
-    category: np.ndarray,
-    specialty: np.ndarray,
+    category: np.ndarray | None,
+    specialty: np.ndarray | None,
     cfg: ScoringConfig,
 ) -> PoolScores:
-    """Fuse the signals of one submission over a pool of `len(category)` experts."""
-    n = len(category)
+    """Fuse the signals of one submission over a pool of `len(keyword)` experts.
+
+    A pool without categories or specialties (e.g. OpenReview archives) passes None: the signal
+    drops out and the other weights are renormalised, so scores still span [0, 1]."""
+    n = len(keyword)
     semantic = aggregate(row_scores, row_expert, n, cfg) if len(row_scores) else np.zeros(n)
     fused_semantic = _minmax(semantic) if cfg.semantic_minmax else semantic
     total = combine(fused_semantic, keyword, category, specialty, cfg.weights)
     kw = keyword / keyword.max() if keyword.size and keyword.max() > 0 else np.zeros(n)
     return PoolScores(
-        total=total, semantic=semantic, keyword=kw, category=category, specialty=specialty
+        total=total,
+        semantic=semantic,
+        keyword=kw,
+        category=np.zeros(n) if category is None else category,
+        specialty=np.zeros(n) if specialty is None else specialty,
     )
 
 
