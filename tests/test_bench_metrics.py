@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.benchmods import bench_module
 
-
-def _load_module():
-    spec = importlib.util.spec_from_file_location("bench_metrics", ROOT / "bench" / "_metrics.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_metrics"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-m = _load_module()
+m = bench_module("_metrics.py", "bench_metrics")
 
 
 def test_average_precision_of_a_hand_made_ranking() -> None:
