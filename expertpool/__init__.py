@@ -17,6 +17,7 @@ import courses
 from . import (
     accounts,
     api,
+    assessment,
     core,
     demo,
     experts,
@@ -46,6 +47,7 @@ FEATURES = (
     submissions,
     reviews,
     matching,
+    assessment,
     api,
     main,
     demo,

@@ -162,6 +162,31 @@ DEFAULTS: dict[str, Any] = {
     "LOG_LEVEL": "INFO",
     "LOG_FORMAT": "json",  # "json" or "text"
     "TRUST_REQUEST_ID": False,
+    # Annual assessment of experts (年度考核, expertpool/assessment). The regulation names the
+    # assessment but not its scale, so the grades are a setting (in instance/config.py: Python
+    # values): (stored Chinese name, English label, the 1-5 rating the technical file shows),
+    # best first. The rules only suggest a grade (the administrator decides, with a reason); their
+    # thresholds are `SuggestionRules` fields. A consequence (suspend | retire | remove) is
+    # proposed for a second administrator's approval when the round closes, never applied.
+    "ASSESSMENT_GRADES": (
+        ("优秀", "Excellent", 5),
+        ("合格", "Satisfactory", 4),
+        ("基本合格", "Basically satisfactory", 3),
+        ("不合格", "Unsatisfactory", 1),
+    ),
+    "ASSESSMENT_RULES": {
+        "unsatisfactory_late_share": 0.5,  # half the reviews late or overdue
+        "basic_late_share": 0.2,
+        "unsatisfactory_rating": 2.0,  # average review-quality rating below this
+        "basic_rating": 3.0,
+        "excellent_rating": 4.5,
+        "excellent_min_reviews": 3,
+        "unsatisfactory_violations": 1,  # facts contributed under "violations"
+        "basic_declines": 5,
+    },
+    "ASSESSMENT_CONSEQUENCES": {"不合格": "suspend"},
+    # A technical file changed within this many months (before the round's day) is up to date.
+    "ASSESSMENT_FILE_FRESH_MONTHS": 12,
     "REVIEW_DUE_DAYS": 30,  # due date of a review when the administrator gives none
     "REVIEW_REPLACEMENT_MIN_DAYS": 14,  # least time an alternate invited late gets
     "REVIEW_INVITE_REMINDER_DAYS": 3,  # remind experts of invitations unanswered this long

@@ -19,6 +19,8 @@ the sender is the changed object, or the session for events about many objects.
 | certificate_revoked    | courses        | notifications, matching                            |
 | submission_withdrawn   | submissions    | reviews (cancels the open invitations and reviews) |
 | rows_inserted          | core.bulk      | experts (files changed), matching (pool stamps)    |
+| assessment_facts       | assessment     | any feature with facts of an expert's year (e.g.   |
+|                        |                | violations): receivers return them                 |
 """
 
 from __future__ import annotations
@@ -45,3 +47,9 @@ change_decided = events.signal("change-decided")
 certificate_issued = events.signal("certificate-issued")
 # sender: the Certificate (revoked_reason set); kwargs: session, actor
 certificate_revoked = events.signal("certificate-revoked")
+# sender: the session; kwargs: year, expert_ids (list of ids), as_of (the day the facts are judged
+# on). Sent by the annual assessment's fact gathering, once per batch of experts. A receiver
+# returns {expert_id: {fact name: value}} with plain JSON values; a list under the same name from
+# two receivers is joined. "violations" (a list of {"date", "kind", "note"}) is read by the
+# suggestion rules; any other name is shown with the expert's facts as it is.
+assessment_facts = events.signal("assessment-facts")

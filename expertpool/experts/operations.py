@@ -474,6 +474,44 @@ def _pending(
 
 
 CORRECTION = "correction"
+# A life-cycle step (suspend, remove, ...) one administrator proposes and a second approves
+# (four eyes): an annual assessment's consequence is never applied by the one who graded it.
+STATUS_PROPOSAL = "status"
+PROPOSABLE_ACTIONS = frozenset({"suspend", "retire", "remove"})
+
+
+def propose_status_change(
+    session: Session, actor: User, expert: Expert, action: str, reason: str
+) -> PendingChange:
+    """Propose a life-cycle step; nothing changes until another administrator approves it."""
+    reason = (reason or "").strip()
+    if action not in PROPOSABLE_ACTIONS:
+        raise InvalidTransition(str(_l("“%(action)s” cannot be proposed.", action=action)))
+    if action not in TRANSITIONS.get(expert.status, {}):
+        raise InvalidTransition(
+            str(
+                _l(
+                    "“%(action)s” is not possible for an expert who is %(status)s.",
+                    action=action,
+                    status=expert.status,
+                )
+            )
+        )
+    if not reason:
+        raise ExpertError(str(_l("A reason is required.")))
+    change = _pending(
+        session,
+        actor,
+        expert,
+        STATUS_PROPOSAL,
+        {"status": expert.status},
+        {"status": TRANSITIONS[expert.status][action], "action": action},
+    )
+    change.request_reason = reason
+    session.flush()
+    return change
+
+
 PERSONAL_FIELDS = frozenset({"id_number", "phone"})  # shown masked in a change request
 # What an expert asks an administrator to correct (the other fields they edit themselves).
 CORRECTABLE_FIELDS = ADMIN_ONLY_FIELDS
@@ -524,9 +562,17 @@ def decide_change(
     if not approve and not (reason or "").strip():
         raise ExpertError(str(_l("A reason is required.")))
     expert = change.expert
+    if change.kind == STATUS_PROPOSAL and change.requested_by_id == actor.id:
+        raise ExpertError(
+            str(_l("A second administrator must decide a change you proposed yourself."))
+        )
     if approve:
         audit.set_note(session, f"approved change #{change.id}")
-        if change.kind == "review_fields":
+        if change.kind == STATUS_PROPOSAL:
+            change_status(
+                session, actor, expert, change.after["action"], reason=change.request_reason
+            )
+        elif change.kind == "review_fields":
             apply_review_fields(expert, ReviewFields(**change.after))
             touch(expert)
         elif change.kind == CORRECTION:

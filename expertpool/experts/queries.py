@@ -281,6 +281,8 @@ def file_state(
         session.scalars(
             select(PendingChange)
             .where(PendingChange.expert_id == expert.id, PendingChange.status == "pending")
+            # an administrators' proposal (suspension, removal) is not the expert's request
+            .where(PendingChange.kind != "status")
             .order_by(PendingChange.requested_at)
         )
     )

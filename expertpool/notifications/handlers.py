@@ -76,6 +76,8 @@ def on_expert_vetted(
 
 
 def on_change_decided(change: Any, *, session: Session, **_kw: Any) -> None:
+    if change.kind == "status":  # administrators' proposal, not the expert's request
+        return
     approved = change.status == "approved"
     expert = change.expert
 
