@@ -255,3 +255,19 @@ def closed_results(session: Session, expert_id: int) -> list[AssessmentDraft]:
             .order_by(AssessmentRound.year.desc())
         )
     )
+
+
+def to_grade(session: Session) -> tuple[int, int | None]:
+    """Experts without a grade in open rounds, and the (latest) open round to grade them in."""
+    open_round = session.scalar(
+        select(AssessmentRound.id)
+        .where(AssessmentRound.status == "open")
+        .order_by(AssessmentRound.year.desc())
+    )
+    count = session.scalar(
+        select(func.count())
+        .select_from(AssessmentDraft)
+        .join(AssessmentRound, AssessmentRound.id == AssessmentDraft.round_id)
+        .where(AssessmentRound.status == "open", AssessmentDraft.grade.is_(None))
+    )
+    return int(count or 0), open_round

@@ -130,7 +130,20 @@ def _admin_queue(today: dt.date) -> list[QueueItem]:
             course_queries.experts_missing_training_count(db.session),
             url_for("courses.admin_required"),
         ),
+        _assessment_item(),
     ]
+
+
+def _assessment_item() -> QueueItem:
+    from ..assessment import queries as assessment_queries
+
+    count, round_id = assessment_queries.to_grade(db.session)
+    url = (
+        url_for("assessment.round", round_id=round_id, grade="none")
+        if round_id
+        else url_for("assessment.rounds")
+    )
+    return QueueItem("assessment", _("Experts to grade in the annual assessment"), count, url)
 
 
 def _system_part() -> dict[str, Any]:
