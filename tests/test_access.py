@@ -174,6 +174,16 @@ EXPECTED: dict[str, set[str]] = {
     "courses.admin_assign_required": ADMIN_ONLY,
     "courses.admin_learner": ADMIN_ONLY,
     "courses.admin_learner_export": ADMIN_ONLY,
+    # Annual assessment (年度考核): administrators run the rounds; an expert reads their own
+    # closed results.
+    "assessment.rounds": ADMIN_ONLY,
+    "assessment.new_round": ADMIN_ONLY,
+    "assessment.round": ADMIN_ONLY,
+    "assessment.regather": ADMIN_ONLY,
+    "assessment.close": ADMIN_ONLY,
+    "assessment.export": ADMIN_ONLY,
+    "assessment.draft": ADMIN_ONLY,
+    "assessment.mine": {E},
 }
 
 SAMPLE_VALUES = {"fmt": "csv", "kind": "publication"}

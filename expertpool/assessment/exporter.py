@@ -46,7 +46,7 @@ def headers() -> list[str]:
         _("File up to date"),
         _("Violations"),
         _("Suggested grade"),
-        _("Grade"),
+        _("Assessment grade"),
         _("Reason"),
     ]
 

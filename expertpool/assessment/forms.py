@@ -13,7 +13,7 @@ class RoundForm(FlaskForm):
 
 
 class GradeForm(FlaskForm):
-    grade = SelectField(_l("Grade"), validators=[DataRequired()])
+    grade = SelectField(_l("Assessment grade"), validators=[DataRequired()])
     reason = TextAreaField(
         _l("Reason"),
         validators=[DataRequired(message=_l("A reason is required.")), Length(max=2000)],

@@ -228,7 +228,7 @@ def test_the_export_opens_with_openpyxl_and_has_a_row_per_expert(data, admin, si
     assert set(by_name) == {"甲专家", "乙专家"}
     header = list(rows[0])
     assert by_name["甲专家"][header.index("审评完成数")] == 3
-    assert by_name["甲专家"][header.index("等级")] == "不合格"
+    assert by_name["甲专家"][header.index("考核等级")] == "不合格"
     assert db.session.scalar(select(AuditLog).where(AuditLog.entity_type == "export"))
 
 
