@@ -18,7 +18,6 @@ ROUND_STATES = {
     "open": _l("Open for grading"),
     "closed": _l("Closed"),
 }
-ACTIONS = {"suspend": _l("suspension"), "retire": _l("retirement"), "remove": _l("removal")}
 # Colours of the grades in the charts, best first (each with at least 3:1 contrast on white).
 COLOURS = ("#1a7f37", "#0b5ed7", "#b35900", "#b02a37", "#6f42c1", "#495057")
 

@@ -51,7 +51,11 @@ CERTS = [
     F.CertificateRecord(2, D(2024, 5, 1), 4.0, counts=True),  # counts, but last year's hours
     F.CertificateRecord(3, D(2025, 6, 1), 2.0, revoked=True),
 ]
-REQUIRED = [F.RequiredCourse(1, "ISO 17034"), F.RequiredCourse(2, "不确定度"), F.RequiredCourse(9, "审评规则")]
+REQUIRED = [
+    F.RequiredCourse(1, "ISO 17034"),
+    F.RequiredCourse(2, "不确定度"),
+    F.RequiredCourse(9, "审评规则"),
+]
 
 
 def known() -> F.Facts:
@@ -111,8 +115,15 @@ def test_months_before_keeps_to_the_months_last_day():
 
 
 def test_suggestions_from_the_rules():
-    base = {"reviews_done": 3, "late": 0, "overdue_open": 0, "late_share": 0.0,
-            "rating_average": 4.8, "required_complete": True, "file_up_to_date": True}
+    base = {
+        "reviews_done": 3,
+        "late": 0,
+        "overdue_open": 0,
+        "late_share": 0.0,
+        "rating_average": 4.8,
+        "required_complete": True,
+        "file_up_to_date": True,
+    }
     assert suggest(base, GRADES, RULES).grade == "优秀"
     assert suggest({**base, "rating_average": 4.0}, GRADES, RULES).grade == "合格"
     weak = suggest({**base, "required_complete": False, "required_missing": ["x"]}, GRADES, RULES)
@@ -156,4 +167,7 @@ def test_chart_counts_by_category_and_province():
     bars = stacked_bars(counts_by(rows, "category"), ["优秀", "合格", "基本合格", "不合格"])
     assert [b["total"] for b in bars] == [2, 2]
     first = bars[0]["segments"]
-    assert [(s["grade"], s["x"], s["w"]) for s in first] == [("合格", 0.0, 50.0), ("不合格", 50.0, 50.0)]
+    assert [(s["grade"], s["x"], s["w"]) for s in first] == [
+        ("合格", 0.0, 50.0),
+        ("不合格", 50.0, 50.0),
+    ]

@@ -49,23 +49,51 @@ def data(app: Any, admin: Any, make_user: Any, make_expert: Any) -> dict[str, An
     for n, (status, due, submitted, reason) in enumerate(rows):
         sub = make(title=f"样品{n}")
         assignment = Assignment(
-            submission_id=sub.id, expert_id=a.id, status=status, due_date=due,
-            decline_reason=reason, responded_at=T(YEAR, 3, 3) if reason else None,
+            submission_id=sub.id,
+            expert_id=a.id,
+            status=status,
+            due_date=due,
+            decline_reason=reason,
+            responded_at=T(YEAR, 3, 3) if reason else None,
         )
         db.session.add(assignment)
         db.session.flush()
         if submitted:
-            db.session.add(Review(assignment_id=assignment.id, expert_id=a.id, status="submitted", submitted_at=submitted))
+            db.session.add(
+                Review(
+                    assignment_id=assignment.id,
+                    expert_id=a.id,
+                    status="submitted",
+                    submitted_at=submitted,
+                )
+            )
     for rating in (2, 3):
         db.session.add(Assessment(expert_id=a.id, kind="review_quality", year=YEAR, rating=rating))
-    course = Course(slug="req", title="审评规则", topic="review", status="published", required_for_experts=True, hours=6)
+    course = Course(
+        slug="req",
+        title="审评规则",
+        topic="review",
+        status="published",
+        required_for_experts=True,
+        hours=6,
+    )
     db.session.add(course)
     db.session.flush()
     enrol = Enrollment(user_id=user.id, course_id=course.id, status="completed")
     db.session.add(enrol)
     db.session.flush()
-    db.session.add(Certificate(code="C1", enrollment_id=enrol.id, user_id=user.id, course_id=course.id,
-                               learner_name="甲", course_title="审评规则", hours=6, issued_at=T(YEAR, 5, 5)))
+    db.session.add(
+        Certificate(
+            code="C1",
+            enrollment_id=enrol.id,
+            user_id=user.id,
+            course_id=course.id,
+            learner_name="甲",
+            course_title="审评规则",
+            hours=6,
+            issued_at=T(YEAR, 5, 5),
+        )
+    )
     db.session.commit()
     return {"a": a, "b": b, "user": user}
 
@@ -79,7 +107,9 @@ def start(admin: Any, year: int = YEAR) -> AssessmentRound:
 
 def draft_of(round_: AssessmentRound, expert: Any) -> AssessmentDraft:
     return db.session.scalar(
-        select(AssessmentDraft).where(AssessmentDraft.round_id == round_.id, AssessmentDraft.expert_id == expert.id)
+        select(AssessmentDraft).where(
+            AssessmentDraft.round_id == round_.id, AssessmentDraft.expert_id == expert.id
+        )
     )
 
 
@@ -95,7 +125,11 @@ def test_the_job_gathers_every_active_experts_facts(data, admin):
     assert (f["training_hours"], f["required_complete"]) == (6.0, True)
     assert draft_of(round_, data["a"]).suggested_grade == "不合格"  # half late or overdue
     fb = draft_of(round_, data["b"]).facts
-    assert (fb["reviews_done"], fb["required_complete"], fb["required_missing"]) == (0, False, ["审评规则"])
+    assert (fb["reviews_done"], fb["required_complete"], fb["required_missing"]) == (
+        0,
+        False,
+        ["审评规则"],
+    )
     assert draft_of(round_, data["b"]).suggested_grade == "基本合格"
 
 
@@ -134,7 +168,9 @@ def test_a_grade_must_be_known_and_needs_a_reason(data, admin):
     ops.record_grade(db.session, admin, item, "合格", "按时完成大部分审评")
     db.session.commit()
     logged = db.session.scalars(
-        select(AuditLog).where(AuditLog.entity_type == "AssessmentDraft", AuditLog.entity_id == item.id)
+        select(AuditLog).where(
+            AuditLog.entity_type == "AssessmentDraft", AuditLog.entity_id == item.id
+        )
     ).all()
     assert any(row.changes.get("grade") == [None, "合格"] for row in logged)
     assert all(row.subject_id == data["a"].id for row in logged)
@@ -153,7 +189,9 @@ def test_closing_needs_every_grade(data, admin):
         ops.close_round(db.session, admin, round_)
 
 
-def test_closing_files_the_grades_and_proposes_suspension_without_suspending(data, admin, make_user):
+def test_closing_files_the_grades_and_proposes_suspension_without_suspending(
+    data, admin, make_user
+):
     round_ = start(admin)
     a, b = data["a"], data["b"]
     grade_all(round_, admin, {a.id: "不合格", b.id: "合格"})
@@ -162,10 +200,17 @@ def test_closing_files_the_grades_and_proposes_suspension_without_suspending(dat
     assert (result.filed, result.proposed) == (2, 1)
     db.session.expire_all()
     assert round_.status == "closed"
-    annual = {e.expert_id: e for e in db.session.scalars(select(Assessment).where(Assessment.kind == "annual"))}
+    annual = {
+        e.expert_id: e
+        for e in db.session.scalars(select(Assessment).where(Assessment.kind == "annual"))
+    }
     assert annual[a.id].rating == 1 and annual[a.id].comment == f"不合格：理由{a.id}"
     assert annual[b.id].rating == 4 and annual[a.id].year == YEAR
-    assert db.session.scalar(select(AuditLog).where(AuditLog.entity_type == "assessment_round", AuditLog.action == "close"))
+    assert db.session.scalar(
+        select(AuditLog).where(
+            AuditLog.entity_type == "assessment_round", AuditLog.action == "close"
+        )
+    )
     # the file's history holds the entry, under the expert
     assert db.session.scalar(
         select(AuditLog).where(AuditLog.entity_type == "Assessment", AuditLog.subject_id == a.id)
@@ -174,7 +219,11 @@ def test_closing_files_the_grades_and_proposes_suspension_without_suspending(dat
     expert = db.session.get(Expert, a.id)
     assert expert.status == "active"
     proposal = db.session.get(PendingChange, draft_of(round_, a).proposal_id)
-    assert (proposal.kind, proposal.status, proposal.after["action"]) == ("status", "pending", "suspend")
+    assert (proposal.kind, proposal.status, proposal.after["action"]) == (
+        "status",
+        "pending",
+        "suspend",
+    )
     assert db.session.get(Expert, b.id).status == "active"
     assert draft_of(round_, b).proposal_id is None
     # the grading administrator cannot approve their own proposal; a second one can
@@ -239,20 +288,26 @@ def test_the_pages_and_the_grade_form(data, admin, signed_in):
     round_ = db.session.scalar(select(AssessmentRound))
     html = signed_in.get(f"/assessment/{round_.id}").get_data(as_text=True)
     assert "甲专家" in html and 'id="chart-category"' not in html  # no grade yet: no bars
-    assert "甲专家" not in signed_in.get(f"/assessment/{round_.id}?province=上海").get_data(as_text=True)
+    assert "甲专家" not in signed_in.get(f"/assessment/{round_.id}?province=上海").get_data(
+        as_text=True
+    )
     item = draft_of(round_, data["a"])
     assert "时间冲突" in signed_in.get(f"/assessment/drafts/{item.id}").get_data(as_text=True)
     refused = signed_in.post(f"/assessment/drafts/{item.id}", data={"grade": "合格", "reason": ""})
     assert refused.status_code == 400
     db.session.expire_all()
     assert draft_of(round_, data["a"]).grade is None
-    saved = signed_in.post(f"/assessment/drafts/{item.id}", data={"grade": "合格", "reason": "认真"})
+    saved = signed_in.post(
+        f"/assessment/drafts/{item.id}", data={"grade": "合格", "reason": "认真"}
+    )
     assert saved.status_code == 302
     db.session.expire_all()
     assert draft_of(round_, data["a"]).grade == "合格"
     html = signed_in.get(f"/assessment/{round_.id}").get_data(as_text=True)
     assert 'id="chart-category"' in html and 'data-chart-table="chart-province"' in html
-    assert "甲专家" not in signed_in.get(f"/assessment/{round_.id}?grade=none").get_data(as_text=True)
+    assert "甲专家" not in signed_in.get(f"/assessment/{round_.id}?grade=none").get_data(
+        as_text=True
+    )
 
 
 def test_an_expert_sees_their_own_closed_result_only(data, admin, client):
@@ -276,5 +331,9 @@ def test_demo_data_has_a_closed_round_and_an_open_one(app, admin, make_expert):
     db.session.commit()
     rounds = {r.year: r for r in queries.rounds(db.session)}
     assert rounds[2025].status == "closed" and rounds[2026].status == "open"
-    assert queries.round_counts(db.session, rounds[2025].id) == {"total": 4, "graded": 4, "ungraded": 0}
+    assert queries.round_counts(db.session, rounds[2025].id) == {
+        "total": 4,
+        "graded": 4,
+        "ungraded": 0,
+    }
     assert db.session.scalar(select(PendingChange).where(PendingChange.kind == "status"))

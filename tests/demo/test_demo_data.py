@@ -279,6 +279,10 @@ def test_demo_load_cli_loads_once_and_prints_accounts(runner):
     assert again.exit_code == 0 and "already has data" in again.output
     assert "Demo-2026!pool" in again.output
     assert db.session.scalar(select(func.count()).select_from(Expert)) == count
+    from expertpool.assessment.models import AssessmentRound
+
+    statuses = set(db.session.scalars(select(AssessmentRound.status)))
+    assert statuses == {"closed", "open"}  # last year's assessment, graded; this year's open
     refused = runner.invoke(args=["demo", "load", "--experts", "40"])
     assert refused.exit_code != 0
 
