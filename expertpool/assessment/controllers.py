@@ -3,6 +3,7 @@ draft with the grade form, closing, the export; an expert's own closed results."
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
@@ -32,7 +33,6 @@ PER_PAGE = 50
 @roles_required(Role.ADMIN)
 def rounds() -> Any:
     form = RoundForm(formdata=None)
-    import datetime as dt
 
     form.year.data = dt.date.today().year - 1
     items = queries.rounds(db.session)
