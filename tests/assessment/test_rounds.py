@@ -337,3 +337,20 @@ def test_demo_data_has_a_closed_round_and_an_open_one(app, admin, make_expert):
         "ungraded": 0,
     }
     assert db.session.scalar(select(PendingChange).where(PendingChange.kind == "status"))
+
+
+def test_a_proposal_is_refused_when_the_step_is_not_possible_and_a_new_one_supersedes(
+    app, admin, make_expert
+):
+    retired = make_expert(status="retired")
+    with pytest.raises(expert_ops.InvalidTransition):
+        expert_ops.propose_status_change(db.session, admin, retired, "suspend", "理由")
+    active = make_expert()
+    with pytest.raises(expert_ops.InvalidTransition):
+        expert_ops.propose_status_change(db.session, admin, active, "approve", "理由")
+    with pytest.raises(expert_ops.ExpertError):
+        expert_ops.propose_status_change(db.session, admin, active, "suspend", " ")
+    first = expert_ops.propose_status_change(db.session, admin, active, "suspend", "逾期")
+    second = expert_ops.propose_status_change(db.session, admin, active, "remove", "违规")
+    assert (first.status, second.status) == ("superseded", "pending")
+    assert active.status == "active"
