@@ -354,3 +354,17 @@ def test_a_proposal_is_refused_when_the_step_is_not_possible_and_a_new_one_super
     second = expert_ops.propose_status_change(db.session, admin, active, "remove", "违规")
     assert (first.status, second.status) == ("superseded", "pending")
     assert active.status == "active"
+
+
+def test_the_proposer_cannot_approve_on_the_change_page(data, admin, signed_in):
+    round_ = start(admin)
+    grade_all(round_, admin, {data["a"].id: "不合格", data["b"].id: "合格"})
+    ops.close_round(db.session, admin, round_)
+    db.session.commit()
+    change_id = draft_of(round_, data["a"]).proposal_id
+    page = signed_in.get(f"/experts/changes/{change_id}").get_data(as_text=True)
+    assert "状态变更提议" in page and "暂停" in page
+    signed_in.post(f"/experts/changes/{change_id}", data={"decision": "approve"})
+    db.session.expire_all()
+    assert db.session.get(PendingChange, change_id).status == "pending"
+    assert db.session.get(Expert, data["a"].id).status == "active"
