@@ -33,6 +33,13 @@ def init_app(app: Flask) -> None:
         max_attempts=3,
         label=_l("Gather the facts of an annual assessment"),
     )
+    register_task(
+        app,
+        operations.CLOSE_TASK,
+        operations.close_round_job,
+        max_attempts=3,
+        label=_l("Close an annual assessment"),
+    )
     register_export(app, exporter.EXPORT_TASK, exporter.export_job, _l("Export an assessment"))
     register_demo_loader(app, "assessment", demo.load_demo)
     contribute(app, "experts.file.sections", _file_section)

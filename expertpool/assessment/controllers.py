@@ -160,18 +160,16 @@ def close(round_id: int) -> Any:
     round_ = get_or_404(db.session, AssessmentRound, round_id)
     if ActionForm().validate_on_submit():
         try:
-            result = ops.close_round(db.session, current_user, round_)
+            ops.queue_closing(db.session, current_user, round_)
         except (ops.AssessmentError, ExpertError) as exc:
             fail(str(exc))
         else:
             flash(
                 _(
-                    "Round closed: %(filed)s grades entered the technical files; %(proposed)s "
-                    "life-cycle steps proposed for another administrator's approval.",
-                    filed=result.filed,
-                    proposed=result.proposed,
+                    "The round is being closed: the grades enter the technical files and the "
+                    "consequences are proposed for another administrator's approval."
                 ),
-                "success",
+                "info",
             )
     return redirect(url_for("assessment.round", round_id=round_id))
 

@@ -16,6 +16,9 @@ ROUND_STATES = {
     "stopped": _l("Gathering stopped"),
     "failed": _l("Gathering failed"),
     "open": _l("Open for grading"),
+    "closing": _l("Closing: filing the grades"),
+    "close_stopped": _l("Closing stopped"),
+    "close_failed": _l("Closing failed"),
     "closed": _l("Closed"),
 }
 # Colours of the grades in the charts, best first (each with at least 3:1 contrast on white).

@@ -15,7 +15,8 @@ from ..experts.models import Expert
 
 
 class AssessmentRound(db.Model):
-    """One per year: gathering (its job collects the facts) -> open (grading) -> closed."""
+    """One per year: gathering (its job collects the facts) -> open (grading) -> closing (its
+    job files the grades) -> closed."""
 
     __tablename__ = "assessment_round"
     __audited__ = True
@@ -41,14 +42,16 @@ class AssessmentRound(db.Model):
 
     @property
     def state(self) -> str:
-        """As people see it: a gathering whose job failed or was cancelled says so."""
-        if self.status != "gathering":
+        """As people see it: a gathering or closing whose job failed or was cancelled says so
+        ("stopped", "failed"; "close_stopped", "close_failed")."""
+        if self.status not in ("gathering", "closing"):
             return self.status
+        prefix = "close_" if self.status == "closing" else ""
         if self.job is None or self.job.status == JobStatus.CANCELLED:
-            return "stopped"
+            return f"{prefix}stopped"
         if self.job.status == JobStatus.FAILED:
-            return "failed"
-        return "gathering"
+            return f"{prefix}failed"
+        return self.status
 
 
 class AssessmentDraft(db.Model):

@@ -24,7 +24,7 @@ from courses.queries.training import TrainingRule
 from ..accounts.models import User
 from ..core import audit
 from ..core.errors import OperationError
-from ..core.jobs import JobContext, enqueue, ids_title
+from ..core.jobs import JobContext, JobFailed, enqueue, ids_title
 from ..core.jobs.models import Job
 from ..db import utcnow
 from ..experts import operations as expert_ops
@@ -34,6 +34,7 @@ from .models import AssessmentDraft, AssessmentRound
 from .rules import Grade, SuggestionRules, consequence_of, grades_from, suggest
 
 GATHER_TASK = "assessment.gather"
+CLOSE_TASK = "assessment.close"
 BATCH = 200  # experts read and written per step of the gathering job
 ROUND_ENTITY = "assessment_round"  # the audit log's entity of a round's closing
 
@@ -93,7 +94,7 @@ def start_round(
 
 def queue_gathering(session: Session, actor: User | None, round_: AssessmentRound) -> Job:
     """Add the job that (re)gathers the round's facts; grades already given are kept."""
-    if round_.status == "closed":
+    if round_.status in ("closing", "closed"):
         raise AssessmentError(str(_l("This round is closed.")))
     job = enqueue(
         session, GATHER_TASK, {"round_id": round_.id}, title=ids_title([round_.id]), actor=actor
@@ -210,20 +211,61 @@ class Closing:
     not_proposed: int = 0  # the expert's status no longer allows the step (already suspended)
 
 
-def close_round(
-    session: Session, actor: User, round_: AssessmentRound, *, config: Settings | None = None
-) -> Closing:
-    """Close: each grade enters the expert's technical file, each consequence is proposed."""
-    config = config or settings()
-    if round_.status != "open":
+def _check_closable(session: Session, round_: AssessmentRound) -> None:
+    closable = round_.status == "open" or round_.state in ("close_stopped", "close_failed")
+    if not closable:
         raise AssessmentError(str(_l("Only an open round can be closed.")))
     missing = queries.round_counts(session, round_.id)["ungraded"]
     if missing:
         raise AssessmentError(
             str(_l("%(n)s experts have no grade yet: grade every expert first.", n=missing))
         )
+
+
+def queue_closing(session: Session, actor: User, round_: AssessmentRound) -> Job:
+    """Close in the background (a pool of thousands takes longer than a click should): the
+    round stops taking grades now; its job files them and proposes the consequences."""
+    _check_closable(session, round_)
+    job = enqueue(
+        session, CLOSE_TASK, {"round_id": round_.id}, title=ids_title([round_.id]), actor=actor
+    )
+    round_.status, round_.job_id, round_.closed_by_id = "closing", job.id, actor.id
+    session.flush()
+    return job
+
+
+def close_round_job(ctx: JobContext, round_id: int) -> dict[str, Any]:
+    """The job: `close_round` as the administrator who asked for it. All or nothing (one
+    commit), so a run cut short leaves the round "closing" and can be run again."""
+    session = ctx.session
+    round_ = session.get(AssessmentRound, round_id)
+    if round_ is None or round_.status != "closing" or round_.job_id != ctx.job_id:
+        return {"skipped": True}
+    actor = session.get(User, round_.closed_by_id) if round_.closed_by_id else None
+    if actor is None:
+        raise JobFailed(str(_l("The administrator who closed the round no longer exists.")))
+    audit.set_actor(session, actor)
+    result = close_round(session, actor, round_, progress=ctx.progress)
+    return {"filed": result.filed, "proposed": result.proposed}
+
+
+def close_round(
+    session: Session,
+    actor: User,
+    round_: AssessmentRound,
+    *,
+    config: Settings | None = None,
+    progress: Any = None,
+) -> Closing:
+    """Close: each grade enters the expert's technical file, each consequence is proposed."""
+    config = config or settings()
+    if round_.status != "closing":
+        _check_closable(session, round_)
     result = Closing()
-    for draft in round_.drafts:
+    drafts = list(round_.drafts)
+    for n, draft in enumerate(drafts):
+        if progress and n % BATCH == 0:
+            progress(n, len(drafts), stage=str(_l("Filing the grades")))
         _file(session, actor, round_, draft, config, result)
     round_.status, round_.closed_by_id, round_.closed_at = "closed", actor.id, utcnow()
     audit.record(

@@ -368,3 +368,24 @@ def test_the_proposer_cannot_approve_on_the_change_page(data, admin, signed_in):
     db.session.expire_all()
     assert db.session.get(PendingChange, change_id).status == "pending"
     assert db.session.get(Expert, data["a"].id).status == "active"
+
+
+def test_closing_from_the_page_runs_as_a_job_and_says_what_it_did(data, admin, signed_in):
+    round_ = start(admin)
+    grade_all(round_, admin, {data["a"].id: "不合格", data["b"].id: "合格"})
+    response = signed_in.post(f"/assessment/{round_.id}/close", follow_redirects=True)
+    assert response.status_code == 200
+    db.session.expire_all()
+    round_ = db.session.get(AssessmentRound, round_.id)
+    assert round_.status == "closed" and round_.job.task == ops.CLOSE_TASK
+    assert round_.job.result == {"filed": 2, "proposed": 1}
+    html = signed_in.get(f"/assessment/{round_.id}").get_data(as_text=True)
+    assert "data-closing" in html
+    closer = db.session.scalar(
+        select(AuditLog).where(
+            AuditLog.entity_type == "assessment_round", AuditLog.action == "close"
+        )
+    )
+    assert closer.actor_name == admin.username or "admin" in closer.actor_name
+    with pytest.raises(ops.AssessmentError):
+        ops.queue_gathering(db.session, admin, round_)
