@@ -93,7 +93,7 @@ def month_key(day: dt.date) -> str:
 
 
 def next_months(today: dt.date, months: int) -> list[str]:
-    """"YYYY-MM" of this month and the `months - 1` following."""
+    """ "YYYY-MM" of this month and the `months - 1` following."""
     keys, year, month = [], today.year, today.month
     for _ in range(months):
         keys.append(f"{year:04d}-{month:02d}")

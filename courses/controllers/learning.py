@@ -27,8 +27,7 @@ from expertpool.core.requests import get_or_404
 from expertpool.db import db
 
 from .. import operations as ops
-from .. import validity
-from .. import queries
+from .. import queries, validity
 from ..constants import AUDIENCES, HOUR_RANGES, LESSON_KINDS, LEVELS, TOPICS
 from ..content import pdf_documents
 from ..errors import CourseError
