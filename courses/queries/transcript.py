@@ -139,6 +139,9 @@ LABELS = {
     "generated": "Generated",
     "status_enrolled": "in progress",
     "status_completed": "completed",
+    "valid_until": "Valid until",
+    "lapsed": "lapsed",
+    "superseded": "superseded by a renewal",
 }
 
 
@@ -151,6 +154,7 @@ def _course_columns(labels: Mapping[str, str]) -> list[str]:
         labels["completed"],
         labels["hours"],
         labels["certificate"],
+        labels["valid_until"],
     ]
 
 
@@ -165,7 +169,20 @@ def _row_values(row: TranscriptRow, labels: Mapping[str, str]) -> list[object]:
         row.completed_on,
         pdf_documents.format_hours(row.hours),
         code,
+        _validity_cell(row, labels),
     ]
+
+
+def _validity_cell(row: TranscriptRow, labels: Mapping[str, str]) -> str:
+    """ "2029-03-01", with "(lapsed)" or "(superseded by a renewal)" when it no longer stands."""
+    if row.valid_until is None or row.revoked:
+        return ""
+    note = (
+        labels.get(row.validity_state or "")
+        if row.validity_state in ("lapsed", "superseded")
+        else None
+    )
+    return f"{row.valid_until.isoformat()} ({note})" if note else row.valid_until.isoformat()
 
 
 def to_xlsx(t: Transcript, labels: Mapping[str, str] | None = None) -> bytes:
@@ -189,7 +206,7 @@ def to_xlsx(t: Transcript, labels: Mapping[str, str] | None = None) -> bytes:
     for year, hours in t.hours_by_year.items():
         append_row(years, [year, hours])
     append_row(years, [lb["total"], t.total_hours])
-    for column, width in zip("ABCDEF", (48, 14, 12, 12, 8, 24), strict=True):
+    for column, width in zip("ABCDEFG", (48, 14, 12, 12, 8, 24, 24), strict=True):
         sheet.column_dimensions[column].width = width
     out = io.BytesIO()
     book.save(out)
@@ -236,6 +253,9 @@ def labels() -> dict[str, str]:
         "generated": _("Generated"),
         "status_enrolled": _("in progress"),
         "status_completed": _("completed"),
+        "valid_until": _("Valid until"),
+        "lapsed": _("lapsed"),
+        "superseded": _("superseded by a renewal"),
     }
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 
+import openpyxl
 import pytest
 from sqlalchemy import select
 
@@ -324,3 +326,17 @@ def test_course_page_offers_renewal_in_the_window(client, login, trainee, make_c
         select(Enrollment).where(Enrollment.user_id == trainee.id).order_by(Enrollment.cycle.desc())
     )
     assert latest.cycle == 2 and cert.enrollment.is_completed
+
+
+def test_transcript_export_has_the_validity_column(trainee, make_course):
+    course = make_course(validity_years=1, hours=4)
+    old = _issued(_complete(trainee, course), dt.date(TODAY.year - 3, 3, 1))
+    new = _complete(trainee, course)
+    book = openpyxl.load_workbook(
+        io.BytesIO(queries.transcript.to_xlsx(queries.transcript.build(db.session, trainee)))
+    )
+    rows = list(book.worksheets[0].iter_rows(values_only=True))
+    assert rows[2][6] == "Valid until"
+    cells = {r[5]: r[6] for r in rows[3:]}
+    assert cells[old.code] == f"{old.valid_until().isoformat()} (superseded by a renewal)"
+    assert cells[new.code] == new.valid_until().isoformat()
