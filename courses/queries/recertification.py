@@ -79,3 +79,9 @@ def expiry_overview(
         expiring=in_state(certs, validity.EXPIRING, today, window_days),
         lapsed=lapsed[::-1],
     )
+
+
+def expiring_count(session: Session, window_days: int, today: dt.date | None = None) -> int:
+    """Open certificates expiring within the window (the administrators' work queue)."""
+    certs = open_certificates(session)
+    return len(in_state(certs, validity.EXPIRING, today or dt.date.today(), window_days))

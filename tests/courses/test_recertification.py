@@ -340,3 +340,14 @@ def test_transcript_export_has_the_validity_column(trainee, make_course):
     cells = {r[5]: r[6] for r in rows[3:]}
     assert cells[old.code] == f"{old.valid_until().isoformat()} (superseded by a renewal)"
     assert cells[new.code] == new.valid_until().isoformat()
+
+
+def test_admin_home_counts_expiring_certificates(client, auth, admin, trainee, make_course):
+    course = make_course(validity_years=3)
+    _expiring_in(_complete(trainee, course), 20)
+    _expiring_in(_complete(admin, make_course(validity_years=3)), 300)
+    auth.login()
+    page = client.get("/").get_data(as_text=True)
+    item = page.split('data-queue="certificates_expiring"', 1)[1].split("</a>", 1)[0]
+    assert 'href="/admin/training/certificates?state=expiring"' in item
+    assert 'data-count="1"' in item
