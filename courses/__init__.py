@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
     from expertpool.core.exports import register_export
     from expertpool.core.features import contribute, register_demo_loader
     from expertpool.core.jobs import register_task
+    from expertpool.core.jobs.schedule import register_schedule
 
     from . import demo, mydata
     from .blueprint import bp
@@ -41,10 +42,28 @@ def init_app(app: Flask) -> None:
         max_attempts=3,
         label=_l("Import course folders"),
     )
+    register_task(app, EXPIRY_TASK, expiry_reminders, label=_l("Certificate expiry reminders"))
+    register_schedule(
+        app, "courses.expiry_reminders", app.config.get("TRAINING_REMINDER_CRON"), EXPIRY_TASK
+    )
     search_index.init_app(app)
     register_demo_loader(app, "courses", demo.load_demo)
     contribute(app, "experts.file.sections", _training_section)
     contribute(app, SLOT, mydata.sections)
+
+
+EXPIRY_TASK = "courses.expiry_reminders"
+
+
+def expiry_reminders(ctx: Any, at: str | None = None) -> dict[str, int]:
+    """The daily job (TRAINING_REMINDER_CRON); `at` is the day it stands for. Idempotent: one
+    reminder per certificate and threshold, however often it runs."""
+    import datetime as dt
+
+    from .operations.recertification import send_expiry_reminders
+
+    day = dt.date.fromisoformat(at) if at else dt.date.today()
+    return send_expiry_reminders(ctx.session, day).as_dict()
 
 
 def _training_section(expert: Any) -> tuple[str, dict[str, Any]]:

@@ -105,3 +105,24 @@ def prune_files(dry_run: bool) -> None:
             if not dry_run:
                 storage.delete(root, path.relative_to(root).as_posix())
     click.echo(f"{removed} unused file(s) {'found' if dry_run else 'removed'}.")
+
+
+@courses_cli.command("remind-expiry")
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Act as if today were this day (default: today).",
+)
+def remind_expiry(day: dt.datetime | None) -> None:
+    """Remind holders and administrators of certificates about to expire (idempotent)."""
+    from .operations.recertification import send_expiry_reminders
+
+    audit.set_actor(db.session, None, note="courses remind-expiry")
+    try:
+        result = send_expiry_reminders(db.session, day.date() if day else dt.date.today())
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    click.echo(f"{result.learners} reminder(s) to holders, {result.admins} to administrators.")

@@ -20,8 +20,8 @@ from expertpool.accounts.models import User, UserRole
 from expertpool.core.access import Role
 from expertpool.db import utcnow
 
+from . import demo_recert, queries
 from . import operations as ops
-from . import queries
 from .constants import PUBLISHED
 from .models import Course, Question
 from .operations import importer
@@ -87,6 +87,7 @@ def simulate_learning(session: Session, admin: User, *, now: dt.datetime | None 
             else:
                 _complete(session, trainee, course, when, fail_first=(number + index) % 4 == 0)
     _experts(session, admin, courses, now, rng)
+    demo_recert.load_demo(session, _by_role(session, Role.EXPERT), _complete, now)
     session.flush()
 
 

@@ -107,6 +107,14 @@ DEFAULTS: dict[str, Any] = {
     # questions topped out at 0.859, the evaluation queries started at 0.870.
     "COURSES_SEARCH_MIN_BEST_SCORE": 0.865,
     "TRAINING_WITHIN_TERM": False,  # required training must also fall within the current term
+    # Re-certification (courses/validity.py): a certificate of a course with a validity period is
+    # "expiring" this many days before its expiry date (renewal opens, it is flagged to the
+    # learner, the expert and the administrators) ...
+    "TRAINING_EXPIRING_DAYS": 60,
+    # ... and its holder and the administrators are reminded at these days before expiry, once
+    # per threshold, by the job on TRAINING_REMINDER_CRON (blank: no reminders).
+    "TRAINING_REMINDER_DAYS": "60,30,7",
+    "TRAINING_REMINDER_CRON": "30 8 * * *",
     "COURSES_QUIZ_GRACE_SECONDS": 30,  # answers this late after a quiz's time limit still count
     "PUBLIC_BASE_URL": None,  # e.g. https://rm.example.gov.cn: used in certificate QR codes
     # A production server: refuses to start with unsafe settings (`check_config` lists them),
@@ -196,6 +204,9 @@ DEFAULTS: dict[str, Any] = {
     "MATCH_LOAD_CAP_PER_YEAR": 10,  # reviews per expert per calendar year
     "MATCH_LOAD_CAP_PER_ROUND": None,  # reviews per expert in one round (None: only the yearly cap)
     "MATCH_REQUIRE_TRAINING": False,  # only experts holding the required training
+    # With MATCH_REQUIRE_TRAINING, an expert whose required certificate lapsed (held, now past its
+    # validity) is excluded as "training_lapsed"; False keeps them eligible while they renew.
+    "MATCH_TRAINING_LAPSED_BLOCKS": True,
     "MATCH_REQUIRE_CATEGORY": False,  # only experts registered for the submission's category
     "MATCH_PANEL_SIZE": 3,  # 3-7
     "MATCH_MIN_METROLOGY": 1,  # members with metrology/statistics competence

@@ -11,12 +11,12 @@ from flask_login import current_user
 
 from expertpool.accounts.models import User
 from expertpool.core.access import Role, roles_required
-from expertpool.core.pagination import page_arg
+from expertpool.core.pagination import page_arg, paginate_list
 from expertpool.core.requests import get_or_404
 from expertpool.db import db
 
 from .. import operations as ops
-from .. import queries
+from .. import queries, validity
 from ..constants import AUDIENCES
 from ..errors import CourseError
 from ..forms import AssignForm, DueDateForm, RevokeForm
@@ -102,13 +102,37 @@ def assign_experts(course_id: int) -> Any:
 @roles_required(Role.ADMIN)
 def certificate_list() -> Any:
     q = request.args.get("q", "").strip()
-    page = queries.search_certificates(db.session, q, page_arg(request.args), CERTIFICATES_PER_PAGE)
+    state = request.args.get("state", "")
+    if state in (validity.EXPIRING, validity.LAPSED):
+        page = paginate_list(
+            _certificates_in_state(state, q), page_arg(request.args), CERTIFICATES_PER_PAGE
+        )
+    else:
+        state = ""
+        page = queries.search_certificates(
+            db.session, q, page_arg(request.args), CERTIFICATES_PER_PAGE
+        )
     return render_template(
         "courses/admin/certificates.html",
         page=page,
         q=q,
+        state=state,
         form=RevokeForm(formdata=None),
     )
+
+
+def _certificates_in_state(state: str, q: str) -> list[Certificate]:
+    """Open certificates expiring or lapsed (renewals due), matching `q` like the search."""
+    window = int(current_app.config.get("TRAINING_EXPIRING_DAYS", validity.DEFAULT_WINDOW_DAYS))
+    found = queries.recertification.in_state(
+        queries.recertification.open_certificates(db.session), state, dt.date.today(), window
+    )
+    if q:
+        needle = q.lower()
+        found = [
+            c for c in found if needle in f"{c.code} {c.learner_name} {c.course_title}".lower()
+        ]
+    return found
 
 
 @roles_required(Role.ADMIN)
@@ -198,12 +222,21 @@ def report_export() -> Any:
 @roles_required(Role.ADMIN)
 def required() -> Any:
     rule = queries.TrainingRule.from_config(current_app.config)
+    missing = queries.experts_missing_training(db.session, rule=rule)
     return render_template(
         "courses/admin/required.html",
         courses=queries.required_courses(db.session),
-        missing=queries.experts_missing_training(db.session, rule=rule),
+        missing=missing,
+        lapsed_count=sum(
+            queries.training.overall_state(records) == queries.training.LAPSED_ONLY
+            for _expert, records in missing
+        ),
         rule=rule,
         form=DueDateForm(formdata=None),
+        overview=queries.recertification.expiry_overview(
+            db.session, dt.date.today(), rule.expiring_days
+        ),
+        reminder_days=validity.parse_days(current_app.config.get("TRAINING_REMINDER_DAYS")),
     )
 
 

@@ -27,7 +27,7 @@ from expertpool.core.requests import get_or_404
 from expertpool.db import db
 
 from .. import operations as ops
-from .. import queries
+from .. import queries, validity
 from ..constants import AUDIENCES, HOUR_RANGES, LESSON_KINDS, LEVELS, TOPICS
 from ..content import pdf_documents
 from ..errors import CourseError
@@ -78,7 +78,7 @@ def course(slug: str) -> Any:
         form=ActionForm(),
         missing=queries.missing_prerequisites(db.session, current_user, course),
         resume=queries.resume_lesson(enrollment) if enrollment else None,
-        can_renew=bool(certificate and not queries.certificate_is_current(certificate)),
+        can_renew=bool(certificate and certificate.state() != validity.VALID),
         topics=TOPICS,
         audiences=AUDIENCES,
         levels=LEVELS,

@@ -9,7 +9,7 @@ from flask import render_template
 from expertpool.core.access import public
 from expertpool.db import db
 
-from .. import queries
+from .. import queries, validity
 
 
 @public
@@ -18,10 +18,13 @@ def verify(code: str) -> Any:
     cert = queries.find_certificate(db.session, code)
     if cert is None:
         return render_template("courses/verify.html", cert=None, code=code[:40]), 404
+    state = cert.state()
     return render_template(
         "courses/verify.html",
         cert=cert,
         code=cert.code,
-        current=queries.certificate_is_current(cert),
+        state=state,
+        current=state in (validity.VALID, validity.EXPIRING),
         valid_until=cert.valid_until(),
+        validity_years=cert.course.validity_years,
     )

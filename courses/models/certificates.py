@@ -10,8 +10,19 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from expertpool.accounts.models import User
 from expertpool.db import db, utcnow
 
+from .. import validity
 from .catalogue import Course
 from .learning import Enrollment
+
+
+def expiring_days() -> int:
+    """TRAINING_EXPIRING_DAYS of the running app (the default outside one)."""
+    try:
+        from flask import current_app
+
+        return int(current_app.config.get("TRAINING_EXPIRING_DAYS", validity.DEFAULT_WINDOW_DAYS))
+    except RuntimeError:  # no application context
+        return validity.DEFAULT_WINDOW_DAYS
 
 
 class Certificate(db.Model):
@@ -34,6 +45,12 @@ class Certificate(db.Model):
     revoked_at: Mapped[dt.datetime | None]
     revoked_reason: Mapped[str | None] = mapped_column(Text)
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    # Re-certification: a renewal's certificate supersedes the holder's earlier ones of the
+    # course. They stay (history, verification) but are no longer the one to renew or remind.
+    superseded_at: Mapped[dt.datetime | None]
+    superseded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("course_certificate.id", ondelete="SET NULL")
+    )
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     course: Mapped[Course] = relationship()
@@ -43,16 +60,22 @@ class Certificate(db.Model):
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
 
+    @property
+    def is_superseded(self) -> bool:
+        return self.superseded_at is not None
+
     def valid_until(self) -> dt.date | None:
         """Last day the certificate counts for required training (None: no expiry)."""
-        years = self.course.validity_years
-        if not years:
-            return None
-        issued = self.issued_at.date()
-        try:
-            return issued.replace(year=issued.year + years)
-        except ValueError:  # 29 February
-            return issued.replace(year=issued.year + years, day=28)
+        return validity.expiry_date(self.issued_at.date(), self.course.validity_years)
+
+    def state(self, today: dt.date | None = None, window_days: int | None = None) -> str:
+        """valid / expiring / lapsed / revoked (`courses.validity`); the window defaults to
+        TRAINING_EXPIRING_DAYS."""
+        if window_days is None:
+            window_days = expiring_days()
+        return validity.state(
+            self.valid_until(), today or dt.date.today(), window_days, revoked=self.is_revoked
+        )
 
     def __repr__(self) -> str:
         return f"<Certificate {self.code}>"

@@ -54,8 +54,33 @@ def issue_certificate(
     )
     session.add(certificate)
     session.flush()
+    supersede_earlier(session, certificate)
     signals.certificate_issued.send(certificate, session=session)
     return certificate
+
+
+def supersede_earlier(session: Session, certificate: Certificate) -> list[Certificate]:
+    """Mark the holder's earlier certificates of the course as superseded by `certificate`.
+
+    They are kept (the transcript's history, the verification page); only the newest is the one
+    that is reminded, renewed and shown as current.
+    """
+    earlier = list(
+        session.scalars(
+            select(Certificate).where(
+                Certificate.user_id == certificate.user_id,
+                Certificate.course_id == certificate.course_id,
+                Certificate.id != certificate.id,
+                Certificate.superseded_at.is_(None),
+                Certificate.issued_at <= certificate.issued_at,
+            )
+        )
+    )
+    for old in earlier:
+        old.superseded_at = certificate.issued_at
+        old.superseded_by_id = certificate.id
+    session.flush()
+    return earlier
 
 
 def revoke_certificate(

@@ -20,10 +20,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 from expertpool.accounts.models import User
 from expertpool.db import savepoint, short_lock_wait, utcnow
 
+from .. import validity
 from ..constants import COMPLETED, ENROLLED
 from ..errors import CourseError, PrerequisiteMissing
 from ..models import Certificate, Course, Enrollment, Lesson, LessonProgress
-from ..queries.certificates import certificate_is_current, certificate_of
+from ..queries.certificates import certificate_of
 from ..queries.learning import latest_enrollment, missing_prerequisites, progress
 from .certificates import issue_certificate
 
@@ -63,7 +64,8 @@ def enrol(
     Self-enrolment needs the prerequisites done; an assignment is allowed without them (the
     learner still can't open lessons until they are done). Enrolling again while enrolled
     returns the same enrolment; after a completed course a new cycle starts only when its
-    certificate is revoked or expired (renewal).
+    certificate is revoked, lapsed or expiring within TRAINING_EXPIRING_DAYS (renewal: the
+    earlier cycle, its completion and certificate stay as history).
     """
     learner = learner or actor
     assigned = learner.id != actor.id
@@ -98,10 +100,11 @@ def enrol(
 
 
 def _certificate_current(session: Session, enrollment: Enrollment, now: dt.datetime | None) -> bool:
+    """Does the enrolment's certificate still stand, with no renewal due yet?"""
     cert = certificate_of(session, enrollment.id)
     if cert is None:
         return True  # completed without a certificate (should not happen): don't re-enrol
-    return certificate_is_current(cert, (now or utcnow()).date())
+    return cert.state((now or utcnow()).date()) == validity.VALID
 
 
 @dataclass

@@ -14,7 +14,7 @@ learner's transcript, XLSX and PDF).
 - `reports`, `transcript`: see above
 """
 
-from . import reports, transcript
+from . import recertification, reports, training, transcript
 from .catalogue import (
     CatalogueFilter,
     course_by_slug,
@@ -111,6 +111,7 @@ __all__ = [
     "published_courses",
     "questions_of",
     "quiz_passed",
+    "recertification",
     "recommended_courses",
     "remaining_attempts",
     "reports",
@@ -118,6 +119,7 @@ __all__ = [
     "resume_lesson",
     "reveals_answers",
     "search_certificates",
+    "training",
     "training_status",
     "transcript",
     "users_by_login",

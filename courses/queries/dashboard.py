@@ -74,7 +74,12 @@ def learner_dashboard(
         key=lambda e: (e.due_date or dt.date.max, e.course.title, e.id),
     )
     certs = certificates_of(session, user.id)
-    hours = sum(c.hours for c in certs if not c.is_revoked and c.issued_at.year == today.year)
+    # Hours count in the year of their completion (as on the transcript).
+    hours = sum(
+        c.hours
+        for c in certs
+        if not c.is_revoked and (c.enrollment.completed_at or c.issued_at).year == today.year
+    )
     return LearnerDashboard(
         in_progress=in_progress,
         assigned=assigned,

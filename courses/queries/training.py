@@ -24,31 +24,47 @@ from sqlalchemy.orm import Session, object_session
 
 from expertpool.experts.models import Expert
 
+from .. import validity
 from ..constants import PUBLISHED
 from ..models import Certificate, Course, Enrollment
+from ..validity import add_years
 from .learning import latest_by_course
 
 
 @dataclass(frozen=True)
 class TrainingRule:
     within_term: bool = False
+    expiring_days: int = validity.DEFAULT_WINDOW_DAYS  # TRAINING_EXPIRING_DAYS
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> TrainingRule:
-        return cls(within_term=bool(config.get("TRAINING_WITHIN_TERM", False)))
+        return cls(
+            within_term=bool(config.get("TRAINING_WITHIN_TERM", False)),
+            expiring_days=int(
+                config.get("TRAINING_EXPIRING_DAYS", validity.DEFAULT_WINDOW_DAYS) or 0
+            ),
+        )
+
+
+# The state of one requirement: ok (valid or expiring) or why not.
+MISSING, BEFORE_TERM = "missing", "before_term"
 
 
 class TrainingRecord(NamedTuple):
     course: Course
     ok: bool
     certificate: Certificate | None  # the certificate that counts, else the latest one held
+    # valid | expiring (counts, renewal due) | lapsed | revoked | before_term | missing
+    state: str = MISSING
+    expires_on: dt.date | None = None  # of `certificate`
 
+    @property
+    def lapsed(self) -> bool:
+        return self.state == validity.LAPSED
 
-def add_years(day: dt.date, years: int) -> dt.date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
+    @property
+    def expiring(self) -> bool:
+        return self.state == validity.EXPIRING
 
 
 def counts(
@@ -114,8 +130,25 @@ def _record(
         if counts(
             cert.issued_at.date(), cert.is_revoked, course.validity_years, term_start, rule, today
         ):
-            return TrainingRecord(course, True, cert)
-    return TrainingRecord(course, False, held[0] if held else None)
+            expires = validity.expiry_date(cert.issued_at.date(), course.validity_years)
+            state = validity.state(expires, today, rule.expiring_days)
+            return TrainingRecord(course, True, cert, state, expires)
+    if not held:
+        return TrainingRecord(course, False, None)
+    return TrainingRecord(course, False, held[0], *_why_not(course, held, today))
+
+
+def _why_not(course: Course, held: list[Certificate], today: dt.date) -> tuple[str, dt.date | None]:
+    """Why no certificate held counts: lapsed (one held has expired), revoked or before the term.
+
+    Lapsed wins: the person was trained and has to renew, whatever else happened since.
+    """
+    for cert in held:
+        expires = validity.expiry_date(cert.issued_at.date(), course.validity_years)
+        if not cert.is_revoked and expires is not None and expires < today:
+            return validity.LAPSED, expires
+    expires = validity.expiry_date(held[0].issued_at.date(), course.validity_years)
+    return (validity.REVOKED if held[0].is_revoked else BEFORE_TERM), expires
 
 
 def training_status(
@@ -140,24 +173,36 @@ def training_status(
     ]
 
 
-def experts_with_required_training(
+# An expert's required training as a whole (the matching constraint's column).
+HELD, LAPSED_ONLY, NOT_HELD = "held", "lapsed", "missing"
+
+
+def overall_state(records: Iterable[TrainingRecord]) -> str:
+    """held (every course ok), lapsed (every course not ok has lapsed) or missing."""
+    failing = [r for r in records if not r.ok]
+    if not failing:
+        return HELD
+    return LAPSED_ONLY if all(r.lapsed for r in failing) else NOT_HELD
+
+
+def required_training_states(
     session: Session,
     expert_ids: Iterable[int],
     *,
     today: dt.date | None = None,
     rule: TrainingRule | None = None,
-) -> set[int]:
-    """Ids (among `expert_ids`) of experts holding every required course (matching constraint).
+) -> dict[int, str]:
+    """Expert id -> `overall_state` for each of `expert_ids` (matching constraint).
 
-    With no required course every expert qualifies. Three queries whatever the number of ids.
+    With no required course every expert holds it. Three queries whatever the number of ids.
     """
     ids = list(set(expert_ids))
     if not ids:
-        return set()
+        return {}
     today, rule = today or dt.date.today(), rule or _rule()
     courses = required_courses(session)
     if not courses:
-        return set(ids)
+        return dict.fromkeys(ids, HELD)
     rows = session.execute(
         select(Expert.id, Expert.user_id, Expert.term_start).where(Expert.id.in_(ids))
     ).all()
@@ -165,14 +210,26 @@ def experts_with_required_training(
         session, [r.user_id for r in rows if r.user_id], [c.id for c in courses]
     )
     return {
-        row.id
-        for row in rows
-        if row.user_id
-        and all(
-            _record(c, held.get((row.user_id, c.id), []), row.term_start, rule, today).ok
+        row.id: overall_state(
+            _record(c, held.get((row.user_id, c.id), []), row.term_start, rule, today)
             for c in courses
         )
+        if row.user_id
+        else NOT_HELD
+        for row in rows
     }
+
+
+def experts_with_required_training(
+    session: Session,
+    expert_ids: Iterable[int],
+    *,
+    today: dt.date | None = None,
+    rule: TrainingRule | None = None,
+) -> set[int]:
+    """Ids (among `expert_ids`) of experts holding every required course."""
+    states = required_training_states(session, expert_ids, today=today, rule=rule)
+    return {expert_id for expert_id, state in states.items() if state == HELD}
 
 
 def experts_missing_training(

@@ -1,6 +1,8 @@
 """A learner's transcript: courses taken, hours per year, certificates; XLSX and PDF exports.
 
-Hours count in the year the certificate was issued; a revoked certificate counts for nothing.
+Hours count in the year of the completion they were earned by (`credit_year`): a course taken
+again after its certificate lapsed counts again, in its own year, and the earlier completion
+keeps its hours in its year. A revoked certificate counts for nothing.
 A transcript of more than EXPORT_JOB_THRESHOLD courses is written by the job
 `courses.transcript_export` (`export_job`, see `expertpool.core.exports`).
 """
@@ -42,6 +44,8 @@ class TranscriptRow:
     certificate_code: str | None
     revoked: bool
     due_date: dt.date | None
+    valid_until: dt.date | None = None
+    validity_state: str | None = None  # courses.validity state, "superseded" after a renewal
 
 
 @dataclass
@@ -87,7 +91,7 @@ def build(session: Session, user: User) -> Transcript:
         cert = certs.get(e.id)
         credited = cert.hours if cert is not None and not cert.is_revoked else 0.0
         if credited:
-            by_year[cert.issued_at.year] += credited
+            by_year[credit_year(e, cert)] += credited
         rows.append(
             TranscriptRow(
                 course_title=cert.course_title if cert else e.course.title,
@@ -100,9 +104,22 @@ def build(session: Session, user: User) -> Transcript:
                 certificate_code=cert.code if cert else None,
                 revoked=bool(cert and cert.is_revoked),
                 due_date=e.due_date,
+                valid_until=cert.valid_until() if cert else None,
+                validity_state=_validity_state(cert),
             )
         )
     return Transcript(user=user, rows=rows, hours_by_year=dict(sorted(by_year.items())))
+
+
+def credit_year(enrollment: Enrollment, certificate: Certificate) -> int:
+    """The year a completion's hours count in: the completion's own (else the issue's)."""
+    return (enrollment.completed_at or certificate.issued_at).year
+
+
+def _validity_state(cert: Certificate | None) -> str | None:
+    if cert is None:
+        return None
+    return "superseded" if cert.is_superseded and not cert.is_revoked else cert.state()
 
 
 LABELS = {
@@ -122,6 +139,9 @@ LABELS = {
     "generated": "Generated",
     "status_enrolled": "in progress",
     "status_completed": "completed",
+    "valid_until": "Valid until",
+    "lapsed": "lapsed",
+    "superseded": "superseded by a renewal",
 }
 
 
@@ -134,6 +154,7 @@ def _course_columns(labels: Mapping[str, str]) -> list[str]:
         labels["completed"],
         labels["hours"],
         labels["certificate"],
+        labels["valid_until"],
     ]
 
 
@@ -148,7 +169,20 @@ def _row_values(row: TranscriptRow, labels: Mapping[str, str]) -> list[object]:
         row.completed_on,
         pdf_documents.format_hours(row.hours),
         code,
+        _validity_cell(row, labels),
     ]
+
+
+def _validity_cell(row: TranscriptRow, labels: Mapping[str, str]) -> str:
+    """ "2029-03-01", with "(lapsed)" or "(superseded by a renewal)" when it no longer stands."""
+    if row.valid_until is None or row.revoked:
+        return ""
+    note = (
+        labels.get(row.validity_state or "")
+        if row.validity_state in ("lapsed", "superseded")
+        else None
+    )
+    return f"{row.valid_until.isoformat()} ({note})" if note else row.valid_until.isoformat()
 
 
 def to_xlsx(t: Transcript, labels: Mapping[str, str] | None = None) -> bytes:
@@ -172,7 +206,7 @@ def to_xlsx(t: Transcript, labels: Mapping[str, str] | None = None) -> bytes:
     for year, hours in t.hours_by_year.items():
         append_row(years, [year, hours])
     append_row(years, [lb["total"], t.total_hours])
-    for column, width in zip("ABCDEF", (48, 14, 12, 12, 8, 24), strict=True):
+    for column, width in zip("ABCDEFG", (48, 14, 12, 12, 8, 24, 24), strict=True):
         sheet.column_dimensions[column].width = width
     out = io.BytesIO()
     book.save(out)
@@ -219,6 +253,9 @@ def labels() -> dict[str, str]:
         "generated": _("Generated"),
         "status_enrolled": _("in progress"),
         "status_completed": _("completed"),
+        "valid_until": _("Valid until"),
+        "lapsed": _("lapsed"),
+        "superseded": _("superseded by a renewal"),
     }
 
 

@@ -130,6 +130,14 @@ def _admin_queue(today: dt.date) -> list[QueueItem]:
             course_queries.experts_missing_training_count(db.session),
             url_for("courses.admin_required"),
         ),
+        QueueItem(
+            "certificates_expiring",
+            _("Certificates expiring within %(days)s days", days=cfg["TRAINING_EXPIRING_DAYS"]),
+            course_queries.recertification.expiring_count(
+                db.session, cfg["TRAINING_EXPIRING_DAYS"]
+            ),
+            url_for("courses.admin_certificates", state="expiring"),
+        ),
         _assessment_item(),
     ]
 

@@ -50,6 +50,7 @@ EXCLUSION_LABELS = {
     "recent_employment": _l("Worked for the applicant recently"),
     "load_cap": _l("Yearly review load reached"),
     "training_missing": _l("Required training missing"),
+    "training_lapsed": _l("Required training lapsed (certificate expired)"),
     "category_mismatch": _l("Does not cover the category"),
 }
 assert set(EXCLUSION_LABELS) == set(CODES)

@@ -48,7 +48,12 @@ from sqlalchemy.orm import Session
 from courses.models import Certificate, Course
 
 from ..core import signals
-from ..core.assignment.constraints import ExpertTable
+from ..core.assignment.constraints import (
+    TRAINING_DONE,
+    TRAINING_LAPSED,
+    TRAINING_MISSING,
+    ExpertTable,
+)
 from ..core.assignment.records import ExpertRecord, Rules
 from ..core.features import listen
 from ..db import utcnow
@@ -115,7 +120,9 @@ class Pool:
     experts: Experts
     specialty_data: Specialties
     loads: np.ndarray  # int64 reviews this calendar year, per row
-    training: np.ndarray | None  # bool per row; None when the rules do not ask for training
+    # int8 per row (the core's TRAINING_* codes: 1 held, 0 missing, 2 lapsed); None when the
+    # rules do not ask for training
+    training: np.ndarray | None
 
     @classmethod
     def load_current(cls, session: Session, today: dt.date, rules: Rules) -> Pool:
@@ -168,7 +175,8 @@ class Pool:
         return dataclasses.replace(
             self.experts.records[i],
             load_this_year=int(self.loads[i]),
-            training_ok=None if self.training is None else bool(self.training[i]),
+            training_ok=None if self.training is None else bool(self.training[i] == TRAINING_DONE),
+            training_lapsed=self.training is not None and bool(self.training[i] == TRAINING_LAPSED),
         )
 
     def specialties(self, expert_id: int) -> tuple[tuple[str, str], ...]:
@@ -214,10 +222,15 @@ def _load_column(session: Session, experts: Experts, year: int) -> np.ndarray:
 
 
 def _training_column(session: Session, experts: Experts, today: dt.date) -> np.ndarray:
-    from courses.queries import experts_with_required_training
+    from courses.queries import training as required
 
-    held = experts_with_required_training(session, experts.ids.tolist(), today=today)
-    return np.fromiter((int(i) in held for i in experts.ids), bool, len(experts.ids))
+    codes = {required.HELD: TRAINING_DONE, required.LAPSED_ONLY: TRAINING_LAPSED}
+    states = required.required_training_states(session, experts.ids.tolist(), today=today)
+    return np.fromiter(
+        (codes.get(states.get(int(i), ""), TRAINING_MISSING) for i in experts.ids),
+        np.int8,
+        len(experts.ids),
+    )
 
 
 # --- the per-process cache --------------------------------------------------------------------

@@ -63,6 +63,7 @@ def expert_record(
     *,
     load: int | None = None,
     training_ok: bool | None = None,
+    training_lapsed: bool = False,
 ) -> ExpertRecord:
     """The core's view of `expert` on `today` (`load` may be given when known in bulk)."""
     if load is None:
@@ -87,6 +88,7 @@ def expert_record(
         load_this_year=load,
         metrology_competent=expert.metrology_competent,
         training_ok=training_ok,
+        training_lapsed=training_lapsed,
         categories=frozenset(expert.category_codes),
     )
 

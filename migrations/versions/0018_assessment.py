@@ -1,7 +1,7 @@
 """annual assessment of experts: rounds and each expert's draft
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0017
 Create Date: 2026-12-05 21:40:00
 
 `expertpool.assessment.models`: `assessment_round` (one per year: gathering -> open -> closed,
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0018'
-down_revision = '0015'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 

@@ -68,6 +68,7 @@ def test_each_occurrence_is_added_once(deferred):
         "accounts.prune_login_history",
         "audit.seal",
         "audit.verify",
+        "courses.expiry_reminders",
     }
     # two hours on: only the hourly clean-up of expired exports and audit sealing have new ones
     again = sched.enqueue_due(deferred, db.session, now=now + dt.timedelta(hours=2))
@@ -81,6 +82,7 @@ def test_each_occurrence_is_added_once(deferred):
         "accounts.prune_login_history@2026-12-06T03:40+08:00",
         "audit.seal@2026-12-06T08:17+08:00",
         "audit.verify@2026-12-06T02:40+08:00",
+        "courses.expiry_reminders@2026-12-06T08:30+08:00",
         "exports.cleanup@2026-12-06T08:10+08:00",
         "jobs.prune@2026-12-06T03:30+08:00",
         "reviews.reminders@2026-12-06T08:00+08:00",

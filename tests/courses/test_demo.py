@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from sqlalchemy import func, select
 
 from courses import demo
 from courses.models import Certificate, Course, Enrollment, QuizAttempt
+from courses.queries.recertification import open_certificates
 from courses.queries.training import training_status
 from expertpool.core.access import Role
 from expertpool.core.features import demo_loaders
@@ -35,6 +38,7 @@ def test_demo_courses_and_learning_history(client, login, admin, make_user, make
     for expert, user in zip(experts, expert_users, strict=True):
         expert.user_id = user.id
     db.session.commit()
+    expert_ids = {u.id for u in expert_users}
 
     demo.load_demo(db.session, admin, progress=False)
     db.session.commit()
@@ -57,6 +61,12 @@ def test_demo_courses_and_learning_history(client, login, admin, make_user, make
         )
     holder, on_the_way = experts
     assert all(record.ok for record in training_status(holder))
+    # Re-certification: courses with a validity, the holder's renewal due soon, some lapsed.
+    assert any(record.expiring for record in training_status(holder))
+    states = Counter(
+        cert.state() for cert in open_certificates(db.session) if cert.user_id not in expert_ids
+    )
+    assert states["lapsed"] >= 1 and states["expiring"] >= 1
     assert not all(record.ok for record in training_status(on_the_way))
 
     login(admin)

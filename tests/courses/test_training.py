@@ -70,8 +70,9 @@ def test_status_per_required_course(expert_with_login, make_course):
     records = training_status(expert)
     assert [(r.course.title, r.ok, r.certificate) for r in records] == [("审评规则", False, None)]
     cert = _complete(user, rules)
-    ((course, ok, certificate),) = training_status(expert)
+    ((course, ok, certificate, state, expires),) = training_status(expert)
     assert course is rules and ok and certificate is cert
+    assert state == "valid" and expires is None  # no validity period: never expires
 
 
 def test_revoked_and_expired_certificates_do_not_count(admin, expert_with_login, make_course):

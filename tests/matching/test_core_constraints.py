@@ -209,6 +209,7 @@ experts_strategy = st.builds(
     load_this_year=st.integers(0, 12),
     metrology_competent=st.booleans(),
     training_ok=st.sampled_from([None, True, False]),
+    training_lapsed=st.booleans(),
     categories=st.frozensets(st.integers(1, 13), max_size=3),
 )
 
@@ -237,6 +238,7 @@ rules_strategy = st.builds(
     years_since_employment=st.integers(0, 4),
     load_cap_per_year=st.integers(0, 12),
     require_training=st.booleans(),
+    training_lapsed_blocks=st.booleans(),
     require_category=st.booleans(),
 )
 

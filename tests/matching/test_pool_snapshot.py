@@ -365,6 +365,30 @@ def test_a_certificate_counts_at_the_next_ranking(
     assert recusal["soil1"].id not in _reasons(ranking)
 
 
+def test_a_lapsed_certificate_is_its_own_reason_and_may_be_tolerated(
+    app, client, auth, admin, make_user, recusal, stamped, make_submission
+):
+    from courses.models import Certificate
+
+    app.config["MATCH_REQUIRE_TRAINING"] = True
+    course = _required_course(admin)
+    course.validity_years = 1
+    _certify(admin, make_user, recusal["soil1"], course)
+    cert = db.session.scalar(select(Certificate).where(Certificate.course_id == course.id))
+    cert.issued_at = utcnow() - dt.timedelta(days=800)
+    db.session.commit()
+    submission = _submission(make_submission)
+    ranking = rank(db.session, submission, rules_from_config(app.config), excluded_per_page=999)
+    assert _reasons(ranking)[recusal["soil1"].id] == ["training_lapsed"]
+    assert ranking.excluded_counts["training_lapsed"] == 1
+    auth.login()
+    page = client.get(f"/submissions/{submission.id}/candidates").get_data(as_text=True)
+    assert "必修培训已过期" in page or "Required training lapsed" in page
+    app.config["MATCH_TRAINING_LAPSED_BLOCKS"] = False
+    ranking = rank(db.session, submission, rules_from_config(app.config), excluded_per_page=999)
+    assert recusal["soil1"].id not in _reasons(ranking)
+
+
 def test_two_app_processes_on_one_database_agree(app, admin, recusal, stamped, make_submission):
     """Each app keeps its own snapshot (as each server process does); a change committed
     through one is seen by the other's next ranking."""

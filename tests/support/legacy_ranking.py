@@ -19,7 +19,7 @@ from markupsafe import escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from courses.queries import experts_with_required_training
+from courses.queries.training import required_training_states
 from expertpool.core.assignment.constraints import CODES, ExpertTable, exclusion_masks
 from expertpool.core.assignment.panel import build_panel
 from expertpool.core.assignment.records import Rules
@@ -68,8 +68,8 @@ def legacy_rank(
 ) -> dict[str, Any]:
     experts = list(session.scalars(select(Expert).options(*_EAGER).order_by(Expert.id)))
     loads = yearly_loads(session, today.year)
-    trained = (
-        experts_with_required_training(session, [e.id for e in experts])
+    states = (
+        required_training_states(session, [e.id for e in experts])
         if rules.require_training
         else None
     )
@@ -79,7 +79,8 @@ def legacy_rank(
             e,
             today,
             load=loads.get(e.id, 0),
-            training_ok=None if trained is None else e.id in trained,
+            training_ok=None if states is None else states.get(e.id) == "held",
+            training_lapsed=states is not None and states.get(e.id) == "lapsed",
         )
         for e in experts
     ]

@@ -34,6 +34,7 @@ CODES = (
     "recent_employment",
     "load_cap",
     "training_missing",
+    "training_lapsed",
     "category_mismatch",
 )
 
@@ -155,6 +156,10 @@ def _load(expert: ExpertRecord, rules: Rules) -> list[Exclusion]:
 def _training(expert: ExpertRecord, rules: Rules) -> list[Exclusion]:
     if not rules.require_training or expert.training_ok is True:
         return []
+    if expert.training_ok is False and expert.training_lapsed:
+        if not rules.training_lapsed_blocks:
+            return []
+        return [Exclusion("training_lapsed", {"training": "lapsed"})]
     state = "unknown" if expert.training_ok is None else "missing"
     return [Exclusion("training_missing", {"training": state})]
 
@@ -204,7 +209,7 @@ class ExpertTable:
     term_end: np.ndarray  # int64 ordinal (far future = open)
     load: np.ndarray  # int64 reviews this year
     metrology: np.ndarray  # bool
-    training: np.ndarray  # int8: 1 done, 0 missing, -1 unknown
+    training: np.ndarray  # int8: 1 done, 0 missing, 2 lapsed, -1 unknown
     category_bits: np.ndarray  # uint64 bitmask of categories
     unavailable_rows: np.ndarray  # int64, one entry per unavailable period
     unavailable_start: np.ndarray
@@ -264,9 +269,7 @@ class _TableBuilder:
             term_end=self._column(lambda e: _ordinal(e.term_end, _FAR_FUTURE)),
             load=self._column(lambda e: e.load_this_year),
             metrology=self._column(lambda e: e.metrology_competent, bool),
-            training=self._column(
-                lambda e: -1 if e.training_ok is None else int(e.training_ok), np.int8
-            ),
+            training=self._column(_training_code, np.int8),
             category_bits=self._column(lambda e: _category_bits(e.categories), np.uint64),
             unavailable_rows=unavailable[0],
             unavailable_start=unavailable[1],
@@ -307,6 +310,17 @@ class _TableBuilder:
             self.unavailable[0].append(row)
             self.unavailable[1].append(start.toordinal())
             self.unavailable[2].append(end.toordinal())
+
+
+TRAINING_UNKNOWN, TRAINING_MISSING, TRAINING_DONE, TRAINING_LAPSED = -1, 0, 1, 2
+
+
+def _training_code(expert: ExpertRecord) -> int:
+    if expert.training_ok is None:
+        return TRAINING_UNKNOWN
+    if expert.training_ok:
+        return TRAINING_DONE
+    return TRAINING_LAPSED if expert.training_lapsed else TRAINING_MISSING
 
 
 def _rows(index: Mapping[Hashable, np.ndarray], keys: Iterable[Hashable]) -> np.ndarray:
@@ -354,6 +368,7 @@ def exclusion_masks(
         "recent_employment": _recent_mask(table, applicants, start_day, rules),
         "load_cap": table.load >= rules.load_cap_per_year,
         "training_missing": _training_mask(table, rules),
+        "training_lapsed": _lapsed_mask(table, rules),
         "category_mismatch": _category_mask(table, submission, rules),
     }
 
@@ -373,7 +388,13 @@ def _recent_mask(
 def _training_mask(table: ExpertTable, rules: Rules) -> np.ndarray:
     if not rules.require_training:
         return np.zeros(len(table), dtype=bool)
-    return table.training != 1
+    return (table.training != TRAINING_DONE) & (table.training != TRAINING_LAPSED)
+
+
+def _lapsed_mask(table: ExpertTable, rules: Rules) -> np.ndarray:
+    if not (rules.require_training and rules.training_lapsed_blocks):
+        return np.zeros(len(table), dtype=bool)
+    return table.training == TRAINING_LAPSED
 
 
 def _category_mask(table: ExpertTable, submission: SubmissionRecord, rules: Rules) -> np.ndarray:

@@ -46,6 +46,9 @@ class ExpertRecord:
     load_this_year: int = 0  # reviews already assigned this calendar year
     metrology_competent: bool = False  # covers metrology / statistics (uncertainty, homogeneity)
     training_ok: bool | None = None  # None = not known
+    # Not ok only because a required certificate held before is past its validity (re-training
+    # due), as opposed to never trained; Rules.training_lapsed_blocks decides what that means.
+    training_lapsed: bool = False
     categories: frozenset[int] = frozenset()  # GBW categories 1..13
 
     def __post_init__(self) -> None:
@@ -101,6 +104,7 @@ class Rules:
     load_cap_per_year: int = 10
     load_cap_per_round: int | None = None  # None = only the yearly cap limits a round
     require_training: bool = False
+    training_lapsed_blocks: bool = True  # with require_training: a lapsed certificate excludes
     require_category: bool = False  # exclude experts who do not cover the submission's category
     panel_size: int = 3
     min_metrology: int = 1
