@@ -1,16 +1,9 @@
 """Ranking courses from passage hits: pure functions over plain scores (no Flask, no database).
 
-The search finds passages; the page shows them grouped by course. Two things decide which
-course comes first, measured with bench/search_quality.py (docs/design/coursesearch.md):
-
-- Generic passages. A checklist or a "how to write the review opinion" passage touches every
-  subject in a sentence or two, so it sits close to every question and its course came first
-  for questions answered properly elsewhere. `hubness` measures, once per vector matrix, how
-  close each passage lies to the material of *other* courses (mean of its nearest cosines
-  there); `penalised` lowers a passage's cosine by how much more generic than the median
-  passage it is (the idea of CSLS, cross-domain similarity local scaling).
-- Roll-up. A course's score comes from its passages' fused scores (`roll_up`); the page then
-  lists courses in that order, each with its passages in their own order (`course_order`).
+The search finds passages; the page shows them grouped by course. A course's score comes from
+its passages' fused scores (`roll_up`); the page lists courses in that order, each with its
+passages in their own order (`course_order`). The method is COURSES_SEARCH_ROLLUP, chosen with
+bench/search_quality.py (docs/design/coursesearch.md).
 """
 
 from __future__ import annotations
@@ -60,7 +53,9 @@ def rank_courses(
     by_course: dict[Hashable, list[float]] = {}
     for doc_id, score in hits:
         by_course.setdefault(key(doc_id), []).append(score)
-    scored = [(c, roll_up(s, method, temperature)) for c, s in by_course.items()]
+    # lme's temperature is relative to the best score: fused scores are RRF's ~1/60 or 0..1
+    scale = max((abs(s) for _d, s in hits), default=1.0) or 1.0
+    scored = [(c, roll_up(s, method, temperature * scale)) for c, s in by_course.items()]
     return sorted(scored, key=lambda cs: -cs[1])  # stable: first seen wins a tie
 
 
@@ -70,40 +65,16 @@ def course_order(
     score: Callable[[T], float],
     method: str = "max",
     key: Callable[[str], Hashable] = course_of,
+    over: Sequence[T] | None = None,
 ) -> list[T]:
     """`items` (best first) regrouped course by course, courses in roll-up order; within a
-    course the items keep their order. With "max" the course order is that of first sight."""
-    ranked = rank_courses([(doc_id(i), score(i)) for i in items], method, key)
-    place = {course: n for n, (course, _s) in enumerate(ranked)}
-    return sorted(items, key=lambda i: place[key(doc_id(i))])  # sorted() is stable
+    course the items keep their order. With "max" the course order is that of first sight.
 
-
-def hubness(
-    vectors: np.ndarray, groups: np.ndarray, k: int = 10, background: int = 2000
-) -> np.ndarray:
-    """Per row: mean of its `k` highest cosines to rows of other groups (courses).
-
-    Rows are unit vectors. The background is every row, or an evenly spaced sample of
-    `background` rows in a larger index, so the cost stays at rows x background products.
-    A row with fewer than `k` rows of other groups averages what there is (0 with none).
+    `over`: score the courses over these items (all the candidates, of which `items` is one
+    page); by default over `items`.
     """
-    n = len(vectors)
-    if n == 0:
-        return np.zeros(0, np.float32)
-    idx = np.arange(n) if n <= background else np.linspace(0, n - 1, background).astype(int)
-    sims = vectors @ vectors[idx].T
-    sims[groups[:, None] == groups[idx][None, :]] = -np.inf  # same course: not background
-    kk = min(k, len(idx))
-    top = -np.sort(-sims, axis=1)[:, :kk]
-    finite = np.isfinite(top)
-    counts = finite.sum(axis=1)
-    sums = np.where(finite, top, 0.0).sum(axis=1)
-    return np.where(counts > 0, sums / np.maximum(counts, 1), 0.0).astype(np.float32)
-
-
-def penalised(
-    score: float, hub: float, centre: float, weight: float
-) -> float:
-    """A cosine lowered by `weight` times how far the passage's hubness lies above `centre`
-    (the median passage's); passages less generic than the median are raised as much."""
-    return score - weight * (hub - centre)
+    pool = items if over is None else over
+    ranked = rank_courses([(doc_id(i), score(i)) for i in pool], method, key)
+    place = {course: n for n, (course, _s) in enumerate(ranked)}
+    last = len(place)  # a course absent from `over` goes last
+    return sorted(items, key=lambda i: place.get(key(doc_id(i)), last))  # sorted() is stable
