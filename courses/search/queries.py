@@ -451,8 +451,18 @@ def semantic_materials(session: Session) -> SemanticMaterials | None:
         return None
     config = current_app.config
     min_best = _optional_float(config.get("COURSES_SEARCH_MIN_BEST_SCORE"))
-    offsets = {k: float(v) for k, v in (config.get("COURSES_SEARCH_GATE_OFFSET") or {}).items()}
+    offsets = gate_offsets(config.get("COURSES_SEARCH_GATE_OFFSET"))
     return SemanticMaterials(store, allowed_courses(session), min_best, offsets)
+
+
+def gate_offsets(value: Any) -> dict[str, float]:
+    """Language -> gate offset, from a mapping or from the environment's "en=-0.031,ja=-0.02"."""
+    if not value:
+        return {}
+    if isinstance(value, str):
+        pairs = (item.split("=", 1) for item in value.split(",") if item.strip())
+        value = {lang.strip(): number for lang, number in pairs}
+    return {str(lang): float(number) for lang, number in value.items()}
 
 
 def _optional_float(value: Any) -> float | None:

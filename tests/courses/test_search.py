@@ -21,6 +21,7 @@ from courses.search.index import INDEX, SOURCE_TYPE, material_documents
 from courses.search.queries import (
     MaterialKeywords,
     MaterialQuery,
+    gate_offsets,
     may_contain,
     search_materials,
     semantic_materials,
@@ -371,6 +372,9 @@ def test_gate_moves_with_the_question_language(
     assert english.total > 0 and chinese.total == 0
     app.config["COURSES_SEARCH_MIN_BEST_SCORE"] = None
     assert semantic_materials(db.session).gate("sampling plan") is None
+    # the environment gives text
+    assert gate_offsets("en=-0.031, ja = -0.02") == {"en": -0.031, "ja": -0.02}
+    assert gate_offsets("") == gate_offsets(None) == {}
 
 
 def test_a_page_lists_its_passages_course_by_course(
