@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from whoosh.spelling import ListCorrector
 
 from expertpool.core.embeddings import ModelNotFound
+from expertpool.core.embeddings.fairness import guess_lang
 from expertpool.core.embeddings.store import VectorStore, get_store
 from expertpool.core.pagination import page_arg, page_count
 from expertpool.core.search import (
@@ -38,10 +39,12 @@ from expertpool.core.search import (
 from expertpool.core.search.analysis import raw_tokens
 from expertpool.core.search.app import hybrid_config, index_exists
 from expertpool.core.search.changes import synced_index
+from expertpool.core.search.hybrid import Fused
 
 from ..constants import AUDIENCES, LANGUAGES, LEVELS, PUBLISHED, TOPICS
 from ..models import Course, Lesson
 from .index import INDEX, SOURCE_TYPE, YES
+from .ranking import course_order, roll_up
 
 PER_PAGE = 20
 MAX_PAGE = 25  # deeper pages make both sides rank page x 20 candidates: nobody reads that far
@@ -191,7 +194,8 @@ class SemanticMaterials:
     so asking twice for one query (results, then related courses) encodes it once.
 
     `min_best`: when even the best passage scores below it, the query is about something the
-    material does not cover and nothing counts as a match (see COURSES_SEARCH_MIN_BEST_SCORE).
+    material does not cover and nothing counts as a match (see COURSES_SEARCH_MIN_BEST_SCORE);
+    `offsets` move it by the query's language (COURSES_SEARCH_GATE_OFFSET).
     """
 
     def __init__(
@@ -199,11 +203,19 @@ class SemanticMaterials:
         store: VectorStore,
         allowed: Callable[[Filters], Collection[int] | None],
         min_best: float | None = None,
+        offsets: Mapping[str, float] | None = None,
     ) -> None:
         self.store = store
         self.allowed = allowed
         self.min_best = min_best
+        self.offsets = dict(offsets or {})
         self._vectors: dict[str, np.ndarray] = {}
+
+    def gate(self, query: str) -> float | None:
+        """The best score `query` needs for any semantic match (None: no gate)."""
+        if self.min_best is None:
+            return None
+        return self.min_best + self.offsets.get(guess_lang(query), 0.0)
 
     def vector(self, query: str) -> np.ndarray:
         if query not in self._vectors:
@@ -214,7 +226,8 @@ class SemanticMaterials:
         rows = self.store.search(
             INDEX, self.vector(query), k, source_type=SOURCE_TYPE, allowed_ids=self.allowed(filters)
         )
-        if self.min_best is not None and (not rows or rows[0].score < self.min_best):
+        gate = self.gate(query)
+        if gate is not None and (not rows or rows[0].score < gate):
             return []
         return [SemanticHit(chunk, score) for _type, _id, chunk, score in rows]
 
@@ -436,8 +449,20 @@ def semantic_materials(session: Session) -> SemanticMaterials | None:
         store = get_store()
     except ModelNotFound:
         return None
-    min_best = current_app.config.get("COURSES_SEARCH_MIN_BEST_SCORE")
-    return SemanticMaterials(store, allowed_courses(session), _optional_float(min_best))
+    config = current_app.config
+    min_best = _optional_float(config.get("COURSES_SEARCH_MIN_BEST_SCORE"))
+    offsets = gate_offsets(config.get("COURSES_SEARCH_GATE_OFFSET"))
+    return SemanticMaterials(store, allowed_courses(session), min_best, offsets)
+
+
+def gate_offsets(value: Any) -> dict[str, float]:
+    """Language -> gate offset, from a mapping or from the environment's "en=-0.031,ja=-0.02"."""
+    if not value:
+        return {}
+    if isinstance(value, str):
+        pairs = (item.split("=", 1) for item in value.split(",") if item.strip())
+        value = {lang.strip(): number for lang, number in pairs}
+    return {str(lang): float(number) for lang, number in value.items()}
 
 
 def _optional_float(value: Any) -> float | None:
@@ -456,7 +481,21 @@ def material_retriever(
     """The retriever over both material indexes (also used by bench/search_quality.py)."""
     keywords = MaterialKeywords(synced_index(INDEX), **keyword_options)
     semantic = semantic_materials(session)
-    return HybridRetriever(keywords, semantic, config or material_config()), keywords, semantic
+    retriever = HybridRetriever(keywords, semantic, config or material_config())
+    retriever.reorder = course_reorder(current_app.config.get("COURSES_SEARCH_ROLLUP", "max"))
+    return retriever, keywords, semantic
+
+
+def course_reorder(method: str) -> Callable[[list[Fused], list[Fused]], list[Fused]]:
+    """A page's passages course by course, courses by `method` over all the candidates
+    (courses.search.ranking). The page keeps its passages: a course with many good passages
+    does not push the others off the first page."""
+    roll_up([1.0], method)  # an unknown method fails here, at the first search
+
+    def reorder(shown: list[Fused], fused: list[Fused]) -> list[Fused]:
+        return course_order(shown, lambda f: f.doc_id, lambda f: f.score, method, over=fused)
+
+    return reorder
 
 
 def search_materials(

@@ -21,8 +21,10 @@ from courses.search.index import INDEX, SOURCE_TYPE, material_documents
 from courses.search.queries import (
     MaterialKeywords,
     MaterialQuery,
+    gate_offsets,
     may_contain,
     search_materials,
+    semantic_materials,
 )
 from expertpool.core.embeddings.store import Embedding, get_store
 from expertpool.core.search.app import SKIP_SYNC, get_index
@@ -351,6 +353,42 @@ def test_off_topic_meaning_is_no_match(app: Flask, two_courses: tuple[Course, Co
     assert relaxed.total > 0 and relaxed.relaxed
     app.config["COURSES_SEARCH_MIN_BEST_SCORE"] = None
     assert search_materials(db.session, MaterialQuery(q="抽样方案 足球")).total > 0
+
+
+def test_gate_moves_with_the_question_language(
+    app: Flask, two_courses: tuple[Course, Course]
+) -> None:
+    """COURSES_SEARCH_GATE_OFFSET: English questions score lower, so their gate is lower."""
+    app.config["COURSES_SEARCH_MIN_BEST_SCORE"] = 0.865
+    app.config["COURSES_SEARCH_GATE_OFFSET"] = {"en": "-0.031"}  # as from the environment
+    semantic = semantic_materials(db.session)
+    assert semantic.gate("how long does the material keep") == pytest.approx(0.834)
+    assert semantic.gate("保存多久") == pytest.approx(0.865)
+    # the stand-in encoder scores near 0: only an offset that low lets English through
+    app.config["COURSES_SEARCH_MIN_BEST_SCORE"] = 0.99
+    app.config["COURSES_SEARCH_GATE_OFFSET"] = {"en": -2.0}
+    english = search_materials(db.session, MaterialQuery(q="sampling plan", mode="semantic"))
+    chinese = search_materials(db.session, MaterialQuery(q="抽样方案", mode="semantic"))
+    assert english.total > 0 and chinese.total == 0
+    app.config["COURSES_SEARCH_MIN_BEST_SCORE"] = None
+    assert semantic_materials(db.session).gate("sampling plan") is None
+    # the environment gives text
+    assert gate_offsets("en=-0.031, ja = -0.02") == {"en": -0.031, "ja": -0.02}
+    assert gate_offsets("") == gate_offsets(None) == {}
+
+
+def test_a_page_lists_its_passages_course_by_course(
+    app: Flask, two_courses: tuple[Course, Course]
+) -> None:
+    """Courses follow COURSES_SEARCH_ROLLUP and each course's passages are one run of ranks."""
+    for method in ("top2", "max", "lme"):
+        app.config["COURSES_SEARCH_ROLLUP"] = method
+        results = search_materials(db.session, MaterialQuery(q="均匀性检验 抽样"))
+        ranks = [h.rank for g in results.groups for h in g.hits]
+        assert len(results.groups) == 2 and ranks == list(range(1, len(ranks) + 1))
+    app.config["COURSES_SEARCH_ROLLUP"] = "mean"
+    with pytest.raises(ValueError):
+        search_materials(db.session, MaterialQuery(q="均匀性检验"))
 
 
 def test_spelling_suggestions_come_from_titles(make_course: Callable[..., Course]) -> None:

@@ -309,6 +309,9 @@ class HybridRetriever:
         self.keyword = keyword_index
         self.semantic_fn = semantic_fn
         self.config = config or HybridConfig()
+        # Optional: reorders one page of fused results, given all fused candidates (the course
+        # search puts a page's passages course by course, courses scored over all of them).
+        self.reorder: Callable[[list[Fused], list[Fused]], list[Fused]] | None = None
 
     def search(
         self,
@@ -431,6 +434,9 @@ class HybridRetriever:
             lists[KEYWORD] = [(h.doc_id, h.score) for h in kw.hits]
         fused = self._fuse(lists) if kw is not None else _as_fused(lists[SEMANTIC], SEMANTIC)
         start = (page - 1) * per_page
+        shown = fused[start : start + per_page]
+        if self.reorder is not None:
+            shown = self.reorder(shown, fused)
         kw_fields = {h.doc_id: h.fields for h in kw.hits} if kw else {}
         chunks = {h.doc_id: h.chunk for h in sem_hits}
         terms = self.keyword.query_terms(query)
@@ -442,7 +448,7 @@ class HybridRetriever:
                 chunks.get(f.doc_id),
                 terms,
             )
-            for i, f in enumerate(fused[start : start + per_page])
+            for i, f in enumerate(shown)
         ]
         return SearchPage(
             hits, len(fused), page, per_page, mode, query, kw.relaxed if kw else False, True
