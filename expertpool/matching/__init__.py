@@ -31,6 +31,7 @@ def init_app(app: Flask) -> None:
         label=_l("Propose a review round"),
     )
     contribute(app, "submissions.detail.actions", _find_reviewers)
+    contribute(app, "reviews.round_choices", _round_choices)  # supervision, spot checks
 
 
 def _find_reviewers(submission: Any) -> tuple[str, str]:
@@ -38,3 +39,18 @@ def _find_reviewers(submission: Any) -> tuple[str, str]:
     from flask_babel import gettext as _
 
     return _("Find reviewers"), url_for("matching.candidates", submission_id=submission.id)
+
+
+def _round_choices(_obj: Any) -> list[tuple[int, str]]:
+    """Rounds whose panels were sent (confirmed), newest first: the ones with reviews."""
+    from sqlalchemy import select
+
+    from ..db import db
+    from .models import ReviewRound
+
+    rows = db.session.execute(
+        select(ReviewRound.id, ReviewRound.name)
+        .where(ReviewRound.status == "confirmed")
+        .order_by(ReviewRound.id.desc())
+    )
+    return [(rid, name) for rid, name in rows]

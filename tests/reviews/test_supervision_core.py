@@ -143,7 +143,9 @@ def test_robust_z_uses_mad_and_falls_back_to_mean_deviation() -> None:
     assert med == 3 and z(100) == pytest.approx(97 / 1.4826)
     med, z = sv.robust_z([0, 0, 0, 0, 1])  # MAD 0: mean absolute deviation 0.2 stands in
     assert med == 0 and z(1) == pytest.approx(1 / (1.2533 * 0.2))
-    rows = [sv.ExpertRow(i, sv.Figures(answer_days_median=v)) for i, v in enumerate([0, 0, 0, 0, 1])]
+    rows = [
+        sv.ExpertRow(i, sv.Figures(answer_days_median=v)) for i, v in enumerate([0, 0, 0, 0, 1])
+    ]
     sv.flag_outliers(rows, sv.Thresholds())
     assert [bool(r.flags) for r in rows] == [False, False, False, False, True]
     _med, flat = sv.robust_z([2, 2, 2])

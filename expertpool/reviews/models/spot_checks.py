@@ -52,9 +52,7 @@ class SpotCheckItem(db.Model):
     spot_check_id: Mapped[int] = mapped_column(
         ForeignKey("spot_check.id", ondelete="CASCADE"), index=True
     )
-    review_id: Mapped[int] = mapped_column(
-        ForeignKey("review.id", ondelete="CASCADE"), unique=True
-    )
+    review_id: Mapped[int] = mapped_column(ForeignKey("review.id", ondelete="CASCADE"), unique=True)
     # Copied from the review so the audit log files the second rating under its expert.
     expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"), index=True)
     second_rating: Mapped[int | None]
