@@ -12,9 +12,9 @@ def init_app(app: Flask) -> None:
     the round-proposal job, the pool snapshot kept current by the changes it reads."""
     from flask_babel import lazy_gettext as _l
 
-    from ..core.features import contribute
+    from ..core.features import contribute, register_demo_loader
     from ..core.jobs import register_task
-    from . import rounds, snapshot, sync
+    from . import demo, rounds, snapshot, sync
     from .blueprint import bp
     from .cli import match_cli
 
@@ -32,6 +32,7 @@ def init_app(app: Flask) -> None:
     )
     contribute(app, "submissions.detail.actions", _find_reviewers)
     contribute(app, "reviews.round_choices", _round_choices)  # supervision, spot checks
+    register_demo_loader(app, "supervision", demo.load_demo)  # a past round, a spot check
 
 
 def _find_reviewers(submission: Any) -> tuple[str, str]:
