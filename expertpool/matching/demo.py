@@ -78,6 +78,8 @@ def load_demo(session: Session, admin: User, progress: bool) -> None:
     session.add(round_)
     session.flush()
     start = today - dt.timedelta(days=150)
+    for submission in submissions:  # registered before the round, months ago
+        submission.created_at = dt.datetime.combine(start - dt.timedelta(days=20), dt.time(9))
     panels = []
     for k, submission in enumerate(submissions):
         members = [k % 5, (k + 1) % 5, (k + 2) % 5]
