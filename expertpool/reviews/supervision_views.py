@@ -114,12 +114,16 @@ def supervision_expert(expert_id: int) -> Any:
     filters = _filters()
     facts = q.expert_facts(db.session, expert.id, filters)
     figures = sv.figures(facts)
+    # Flags compare the expert with the others shown on the supervision page.
+    report = q.report(db.session, filters, current_app.config)
+    row = next((r for r in report.experts if r.expert_id == expert.id), None)
     submissions = q.submissions_of(db.session, sorted({f.record.submission_id for f in facts}))
     return render_template(
         "reviews/supervision_expert.html",
         expert=expert,
         facts=facts,
         figures=figures,
+        flags=row.flags if row else [],
         submissions=submissions,
         filters=filters,
         args=_filter_args(filters),

@@ -145,6 +145,8 @@ def test_drill_down_lists_the_experts_reviews_with_links(
         assert f'/reviews/{built.reviews[aid].id}"' in html
     assert f'/reviews/{built.reviews[1].id}"' not in html  # e1's
     assert 'data-figure="late">100%' in html
+    flags = html.split('id="expert-flags"')[1].split("</ul>")[0]
+    assert 'data-flag="late"' in flags and 'data-flag="against"' not in flags
     assert client.get("/reviews/supervision/experts/999").status_code == 404
 
 
@@ -173,7 +175,8 @@ def test_draw_is_seeded_recorded_and_never_repeats_a_review(
         set(pool) - {i.review_id for i in check.items}
     )
     assert second.seed is not None
-    with pytest.raises(spotchecks.SpotCheckError, match="no rated review left"):
+    assert spotchecks.candidates(db.session, round1) == []
+    with pytest.raises(spotchecks.SpotCheckError):  # nothing left to draw
         spotchecks.draw(db.session, admin, round1, 1)
     db.session.commit()
     logged = db.session.scalars(
