@@ -210,6 +210,17 @@ DEFAULTS: dict[str, Any] = {
     "REVIEW_REPLACEMENT_MIN_DAYS": 14,  # least time an alternate invited late gets
     "REVIEW_INVITE_REMINDER_DAYS": 3,  # remind experts of invitations unanswered this long
     "REVIEW_DUE_REMINDER_DAYS": 7,  # remind experts of reviews due within this many days
+    # Review-quality supervision (reviews/supervision.py): an expert stands out when a figure
+    # passes its limit or its robust z-score (median/MAD among the experts shown) reaches
+    # SUPERVISION_Z; few reviews say little, so experts need SUPERVISION_MIN_REVIEWS to be shown.
+    "SUPERVISION_MIN_REVIEWS": 3,
+    "SUPERVISION_LATE_SHARE": 0.5,  # share of reviews submitted after the due date
+    "SUPERVISION_LOW_RATING": 2.5,  # mean quality rating (1-5) at or below
+    "SUPERVISION_SHORT_RATIO": 0.5,  # median length relative to peers on the same submission
+    "SUPERVISION_AGAINST_SHARE": 0.5,  # share of recommendations against the panel's majority
+    "SUPERVISION_Z": 3.5,  # robust z-score limit (Iglewicz & Hoaglin)
+    # Spot checks: a second rating this far from the first (or in another band) disagrees.
+    "SPOT_CHECK_GAP": 2,
     # Matching rules (DOMAIN.md defaults; see expertpool/core/assignment/records.py `Rules`).
     "MATCH_YEARS_SINCE_EMPLOYMENT": 3,  # recusal after leaving the applicant, in years
     "MATCH_LOAD_CAP_PER_YEAR": 10,  # reviews per expert per calendar year

@@ -184,6 +184,13 @@ EXPECTED: dict[str, set[str]] = {
     "assessment.export": ADMIN_ONLY,
     "assessment.draft": ADMIN_ONLY,
     "assessment.mine": {E},
+    # Review-quality supervision (审评质量监督) and spot checks of ratings
+    "reviews.supervision": ADMIN_ONLY,
+    "reviews.supervision_expert": ADMIN_ONLY,
+    "reviews.spot_checks": ADMIN_ONLY,
+    "reviews.spot_check_new": ADMIN_ONLY,
+    "reviews.spot_check": ADMIN_ONLY,
+    "reviews.spot_check_rate": ADMIN_ONLY,
 }
 
 SAMPLE_VALUES = {"fmt": "csv", "kind": "publication"}

@@ -12,9 +12,9 @@ def init_app(app: Flask) -> None:
     the round-proposal job, the pool snapshot kept current by the changes it reads."""
     from flask_babel import lazy_gettext as _l
 
-    from ..core.features import contribute
+    from ..core.features import contribute, register_demo_loader
     from ..core.jobs import register_task
-    from . import rounds, snapshot, sync
+    from . import demo, rounds, snapshot, sync
     from .blueprint import bp
     from .cli import match_cli
 
@@ -31,6 +31,8 @@ def init_app(app: Flask) -> None:
         label=_l("Propose a review round"),
     )
     contribute(app, "submissions.detail.actions", _find_reviewers)
+    contribute(app, "reviews.round_choices", _round_choices)  # supervision, spot checks
+    register_demo_loader(app, "supervision", demo.load_demo)  # a past round, a spot check
 
 
 def _find_reviewers(submission: Any) -> tuple[str, str]:
@@ -38,3 +40,18 @@ def _find_reviewers(submission: Any) -> tuple[str, str]:
     from flask_babel import gettext as _
 
     return _("Find reviewers"), url_for("matching.candidates", submission_id=submission.id)
+
+
+def _round_choices(_obj: Any) -> list[tuple[int, str]]:
+    """Rounds whose panels were sent (confirmed), newest first: the ones with reviews."""
+    from sqlalchemy import select
+
+    from ..db import db
+    from .models import ReviewRound
+
+    rows = db.session.execute(
+        select(ReviewRound.id, ReviewRound.name)
+        .where(ReviewRound.status == "confirmed")
+        .order_by(ReviewRound.id.desc())
+    )
+    return [(rid, name) for rid, name in rows]

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint
 
 from . import controllers as c
+from . import supervision_views as sv
 
 log = logging.getLogger(__name__)
 bp = Blueprint("reviews", __name__, template_folder="templates")
@@ -41,6 +42,18 @@ rule("/reviews/<int:review_id>", "review_detail", c.review_detail)
 rule("/reviews/<int:review_id>/rate", "rate", c.rate, methods=["POST"])
 rule("/reviews/assignments/<int:assignment_id>/withdraw", "withdraw", c.withdraw, methods=["POST"])
 rule("/reviews/assignments/<int:assignment_id>/due", "set_due", c.set_due, methods=["POST"])
+# Review-quality supervision (审评质量监督) and spot checks of the quality ratings.
+rule("/reviews/supervision", "supervision", sv.supervision)
+rule("/reviews/supervision/experts/<int:expert_id>", "supervision_expert", sv.supervision_expert)
+rule("/reviews/spot-checks", "spot_checks", sv.spot_checks)
+rule("/reviews/spot-checks/new", "spot_check_new", sv.spot_check_new, methods=["POST"])
+rule("/reviews/spot-checks/<int:check_id>", "spot_check", sv.spot_check)
+rule(
+    "/reviews/spot-checks/items/<int:item_id>/rate",
+    "spot_check_rate",
+    sv.spot_check_rate,
+    methods=["POST"],
+)
 
 
 @bp.app_context_processor

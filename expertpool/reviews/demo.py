@@ -90,7 +90,7 @@ def load_demo(session: Session, admin: User, progress: bool) -> None:
         expected_version=None,
     )
     if len(panel) > 1:
-        ops.accept(session, _user(session, panel[1]), panel[1], no_conflict=True)
+        ops.accept(session, reviewer_account(session, panel[1]), panel[1], no_conflict=True)
         panel[1].due_date = today - dt.timedelta(days=5)
     # 3. expert1 submitted a review that waits for the office's quality rating.
     if submitted is not None:
@@ -156,7 +156,7 @@ def _panel(
     )
 
 
-def _user(session: Session, assignment: Assignment) -> User:
+def reviewer_account(session: Session, assignment: Assignment) -> User:
     """The expert's account, made on the spot for a demo colleague who has none."""
     from ..accounts import operations as accounts
     from ..accounts.passwords import random_password

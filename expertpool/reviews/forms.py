@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SelectField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import BooleanField, DateField, IntegerField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from ..experts.forms import VersionedForm
 from .constants import (
@@ -78,3 +78,29 @@ class WithdrawForm(FlaskForm):
 
 class DueDateForm(FlaskForm):
     due_date = DateField(_l("Due date"), validators=[DataRequired()])
+
+
+class SpotCheckForm(FlaskForm):
+    """Draw reviews of a round for a second rating; the round choices come from the rounds."""
+
+    round_id = SelectField(_l("Review round"), coerce=int, validators=[DataRequired()])
+    size = IntegerField(
+        _l("Number of reviews to draw"), default=5, validators=[DataRequired(), NumberRange(1, 200)]
+    )
+    seed = IntegerField(
+        _l("Random seed (optional)"),
+        description=_l("Leave empty for a new random draw; the seed used is recorded."),
+        validators=[Optional(), NumberRange(0, 2**31 - 1)],
+    )
+    note = TextAreaField(
+        _l("Note"), render_kw={"rows": 1}, validators=[Optional(), Length(max=2000)]
+    )
+
+
+class SecondRatingForm(FlaskForm):
+    rating = SelectField(
+        _l("Second rating"), coerce=int, choices=[(i, str(i)) for i in range(5, 0, -1)]
+    )
+    comment = TextAreaField(
+        _l("Comment"), render_kw={"rows": 1}, validators=[Optional(), Length(max=2000)]
+    )

@@ -16,11 +16,17 @@ from expertpool.db import db
 
 
 def test_demo_loaders_are_registered_in_layer_order(app):
+    from expertpool.matching import demo as supervision_demo
     from expertpool.reviews import demo as review_demo
     from expertpool.submissions import demo as submission_demo
 
     loaders = demo_loaders(app)
-    assert loaders == [demo.load_demo, submission_demo.load_demo, review_demo.load_demo]
+    assert loaders == [
+        demo.load_demo,
+        submission_demo.load_demo,
+        review_demo.load_demo,
+        supervision_demo.load_demo,
+    ]
 
 
 def test_demo_courses_and_learning_history(client, login, admin, make_user, make_expert):

@@ -3,5 +3,6 @@
 from ...notifications.models import Notification
 from .assignments import Assignment
 from .reviews import Review
+from .spot_checks import SpotCheck, SpotCheckItem
 
-__all__ = ["Assignment", "Notification", "Review"]
+__all__ = ["Assignment", "Notification", "Review", "SpotCheck", "SpotCheckItem"]
