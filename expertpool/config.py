@@ -166,6 +166,10 @@ DEFAULTS: dict[str, Any] = {
     "REVIEW_REPLACEMENT_MIN_DAYS": 14,  # least time an alternate invited late gets
     "REVIEW_INVITE_REMINDER_DAYS": 3,  # remind experts of invitations unanswered this long
     "REVIEW_DUE_REMINDER_DAYS": 7,  # remind experts of reviews due within this many days
+    # Violations (违规处理): days after a decision during which the expert may object (申诉),
+    # and the largest evidence file kept (the upload limit above is for submissions' dossiers).
+    "VIOLATION_OBJECTION_DAYS": 15,
+    "VIOLATION_EVIDENCE_MAX_BYTES": 10 * 1024 * 1024,
     # Matching rules (DOMAIN.md defaults; see expertpool/core/assignment/records.py `Rules`).
     "MATCH_YEARS_SINCE_EMPLOYMENT": 3,  # recusal after leaving the applicant, in years
     "MATCH_LOAD_CAP_PER_YEAR": 10,  # reviews per expert per calendar year
@@ -176,6 +180,9 @@ DEFAULTS: dict[str, Any] = {
     "MATCH_MIN_METROLOGY": 1,  # members with metrology/statistics competence
     "MATCH_MAX_PER_PROVINCE": 2,  # panel members from one province (None: no cap)
     "MATCH_ONE_PER_INSTITUTION": True,  # no two members from one institution
+    # An expert with a violation under investigation is kept off panels until it is closed
+    # (shown among the excluded with its reason); False lets the office still pick them.
+    "MATCH_EXCLUDE_UNDER_INVESTIGATION": True,
     # Affinity (expertpool/matching/scoring.py; chosen by bench/match_quality.py, BENCHMARKS.md)
     "MATCH_AGGREGATION": "softmax",  # per-expert text scores: max | mean_top_k | softmax
     "MATCH_TOP_K": 2,

@@ -174,6 +174,15 @@ EXPECTED: dict[str, set[str]] = {
     "courses.admin_assign_required": ADMIN_ONLY,
     "courses.admin_learner": ADMIN_ONLY,
     "courses.admin_learner_export": ADMIN_ONLY,
+    # Violations (违规处理): the office's cases; the expert sees and objects to decided ones only.
+    "experts.violations": ADMIN_ONLY,
+    "experts.violation_new": ADMIN_ONLY,
+    "experts.violation": ADMIN_ONLY,
+    "experts.violation_step": ADMIN_ONLY,
+    "experts.violation_answer": ADMIN_ONLY,
+    "experts.violation_evidence": ADMIN_ONLY,
+    "experts.my_violations": {E},
+    "experts.violation_object": {E},
 }
 
 SAMPLE_VALUES = {"fmt": "csv", "kind": "publication"}

@@ -14,6 +14,8 @@ the sender is the changed object, or the session for events about many objects.
 | user_registered        | accounts       | experts (opens an expert applicant's file)         |
 | expert_vetted          | experts        | notifications                                      |
 | change_decided         | experts        | notifications                                      |
+| violation_decided      | experts        | notifications                                      |
+| objection_answered     | experts        | notifications                                      |
 | expert_files_changed   | experts        | matching (re-embeds and re-indexes those experts)  |
 | certificate_issued     | courses        | notifications, matching (training-dependent data)  |
 | certificate_revoked    | courses        | notifications, matching                            |
@@ -45,3 +47,7 @@ change_decided = events.signal("change-decided")
 certificate_issued = events.signal("certificate-issued")
 # sender: the Certificate (revoked_reason set); kwargs: session, actor
 certificate_revoked = events.signal("certificate-revoked")
+# sender: the Violation (state "decided"); kwargs: session, actor
+violation_decided = events.signal("violation-decided")
+# sender: the Violation (objection_outcome set); kwargs: session, actor
+objection_answered = events.signal("objection-answered")

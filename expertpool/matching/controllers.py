@@ -51,6 +51,7 @@ EXCLUSION_LABELS = {
     "load_cap": _l("Yearly review load reached"),
     "training_missing": _l("Required training missing"),
     "category_mismatch": _l("Does not cover the category"),
+    "under_investigation": _l("Under investigation for a violation"),
 }
 assert set(EXCLUSION_LABELS) == set(CODES)
 
