@@ -212,10 +212,10 @@ def investigate(
 ) -> Violation:
     """Open the investigation: the expert is under investigation from now on."""
     check_step(violation.state, "investigate")
+    audit.set_note(session, "violation investigation opened")  # before an autoflush
+    _add_note(violation, actor, note)
     violation.state = INVESTIGATING
     violation.investigation_started_at = utcnow()
-    _add_note(violation, actor, note)
-    audit.set_note(session, "violation investigation opened")
     session.flush()
     return violation
 
@@ -224,6 +224,7 @@ def add_note(session: Session, actor: User, violation: Violation, note: str) -> 
     """An internal note of the office (never shown to the expert)."""
     if not (note or "").strip():
         raise ViolationError(str(_l("The note is empty.")))
+    audit.set_note(session, "violation note")
     _add_note(violation, actor, note)
     session.flush()
     return violation
@@ -231,7 +232,7 @@ def add_note(session: Session, actor: User, violation: Violation, note: str) -> 
 
 def _add_note(violation: Violation, actor: User, note: str | None) -> None:
     note = (note or "").strip()
-    if note:
+    if note:  # (reading the actor's name may autoflush: before the case changes)
         line = f"[{utcnow():%Y-%m-%d %H:%M} {actor.name or actor.username}] {note}"
         violation.internal_note = "\n".join(filter(None, (violation.internal_note, line)))
 
@@ -269,10 +270,10 @@ def decide(
             ops.change_status(session, actor, expert, action, reason=reason)
     except ops.ExpertError as exc:
         raise ViolationError(str(exc)) from None
+    audit.set_note(session, f"violation decided: {consequence}")
+    _add_note(violation, actor, note)
     violation.state, violation.decision, violation.consequence = DECIDED, decision, consequence
     violation.decided_by_id, violation.decided_at = actor.id, utcnow()
-    _add_note(violation, actor, note)
-    audit.set_note(session, f"violation decided: {consequence}")
     session.flush()
     signals.violation_decided.send(violation, session=session, actor=actor)
     return violation
@@ -283,10 +284,10 @@ def dismiss(session: Session, actor: User, violation: Violation, reason: str) ->
     check_step(violation.state, "dismiss")
     if not (reason or "").strip():
         raise ViolationError(str(_l("A reason is required.")))
+    audit.set_note(session, "violation dismissed")
+    _add_note(violation, actor, reason)
     violation.state = DISMISSED
     violation.decided_by_id, violation.decided_at = actor.id, utcnow()
-    _add_note(violation, actor, reason)
-    audit.set_note(session, "violation dismissed")
     session.flush()
     return violation
 
@@ -312,8 +313,8 @@ def object_to(
     reason = (reason or "").strip()
     if not reason:
         raise ViolationError(str(_l("Give the reason of your objection.")))
-    violation.objection_reason, violation.objection_at = reason, utcnow()
     audit.set_note(session, "objection filed")
+    violation.objection_reason, violation.objection_at = reason, utcnow()
     session.flush()
     return violation
 
@@ -340,9 +341,9 @@ def answer_objection(
             _l("Objection to violation #%(id)s upheld: %(answer)s", id=violation.id, answer=answer)
         )
         ops.change_status(session, actor, expert, "reinstate", reason=reason)
+    audit.set_note(session, f"objection {outcome}")
     violation.objection_answer, violation.objection_outcome = answer, outcome
     violation.objection_answered_by_id, violation.objection_answered_at = actor.id, utcnow()
-    audit.set_note(session, f"objection {outcome}")
     session.flush()
     signals.objection_answered.send(violation, session=session, actor=actor)
     return violation
