@@ -46,9 +46,9 @@ def index() -> Any:
     if state in vio.STATES:
         stmt = stmt.where(Violation.state == state)
     elif state == "objection":  # objections waiting for an answer
-        stmt = stmt.where(
-            Violation.objection_at.is_not(None), Violation.objection_outcome.is_(None)
-        )
+        stmt = stmt.where(vio.objection_waiting())
+    elif state == "open":  # everything the office has to act on (the home page's count)
+        stmt = stmt.where(vio.waiting_for_office())
     if kind in vio.KINDS:
         stmt = stmt.where(Violation.kind == kind)
     if expert_id is not None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
@@ -116,14 +116,18 @@ def under_investigation_ids(session: Session) -> set[int]:
     return set(session.scalars(stmt))
 
 
+def waiting_for_office() -> ColumnElement[bool]:
+    """Cases the office has to act on: reported, under investigation, or with an objection
+    waiting for an answer (the administrator's work queue; the list's "open" filter)."""
+    return Violation.state.in_((REPORTED, INVESTIGATING)) | objection_waiting()
+
+
+def objection_waiting() -> ColumnElement[bool]:
+    return Violation.objection_at.is_not(None) & Violation.objection_outcome.is_(None)
+
+
 def open_count(session: Session) -> int:
-    """Cases waiting for the office: reported or under investigation, plus unanswered
-    objections (the administrator's work queue)."""
-    stmt = select(func.count()).where(
-        (Violation.state.in_((REPORTED, INVESTIGATING)))
-        | (Violation.objection_at.is_not(None) & Violation.objection_outcome.is_(None))
-    )
-    return session.scalar(stmt) or 0
+    return session.scalar(select(func.count()).where(waiting_for_office())) or 0
 
 
 def may_object(violation: Violation, today: dt.date, days: int) -> bool:

@@ -129,7 +129,7 @@ def _admin_queue(today: dt.date) -> list[QueueItem]:
             "violations",
             _("Violation cases and objections to handle"),
             violations.open_count(db.session),
-            url_for("experts.violations"),
+            url_for("experts.violations", state="open"),
         ),
         QueueItem(
             "missing_training",

@@ -390,9 +390,17 @@ def test_the_admin_home_counts_open_cases_and_objections(client, auth, admin, ac
     )
     db.session.commit()
     assert vio.open_count(db.session) == 3
+    vio.answer_objection(db.session, admin, cases["decided"], answer="维持", outcome="rejected")
+    db.session.commit()
+    assert vio.open_count(db.session) == 2
     auth.login()
     html = client.get("/").get_data(as_text=True)
-    assert 'data-queue="violations"' in html and "/experts/violations" in html
+    card = html.split('data-queue="violations"', 1)[1].split("</div></div></div>", 1)[0]
+    assert 'data-count="2"' in card and "/experts/violations?state=open" in card
+    listed = client.get("/experts/violations?state=open").get_data(as_text=True)
+    rows = listed.split("<tbody>")[-1].split("</tbody>")[0]
+    assert rows.count("<tr>") == 2
+    assert f'/experts/violations/{cases["decided"].id}"' not in rows
 
 
 def test_demo_cases_cover_every_state(app, admin, make_expert, make_user):
