@@ -110,6 +110,28 @@ def visible_to_expert(expert_id: int) -> Select[tuple[Violation]]:
     )
 
 
+# What the expert is shown of a decided case: never the internal note, the reporter or the
+# evidence (a whistle-blower's identity and the office's working papers stay with the office).
+EXPERT_FIELDS = (
+    "id",
+    "kind",
+    "description",
+    "occurred_on",
+    "decision",
+    "consequence",
+    "decided_at",
+    "objection_reason",
+    "objection_at",
+    "objection_answer",
+    "objection_outcome",
+    "objection_answered_at",
+)
+
+
+def expert_view(violation: Violation) -> dict[str, Any]:
+    return {key: getattr(violation, key) for key in EXPERT_FIELDS}
+
+
 def under_investigation_ids(session: Session) -> set[int]:
     """Experts with a case under investigation (matching may keep them off panels)."""
     stmt = select(Violation.expert_id).where(Violation.state == INVESTIGATING).distinct()

@@ -414,3 +414,30 @@ def test_demo_cases_cover_every_state(app, admin, make_expert, make_user):
     assert [c.state for c in cases] == ["reported", "investigating", "decided", "decided"]
     assert [c.consequence for c in cases[2:]] == ["warning", "suspension"]
     assert cases[3].objection_reason and cases[3].expert.status == "suspended"
+
+
+def test_the_own_data_export_holds_decided_cases_without_the_office_papers(
+    client, auth, admin, accused
+):
+    import json
+
+    cases = _three_cases(admin, accused)
+    auth.login("accused")
+    data = json.loads(client.get("/account/data.json").data)
+    rows = data["sections"]["violations"]["rows"]
+    assert [r["id"] for r in rows] == [cases["decided"].id]
+    assert "internal_note" not in rows[0] and "reporter" not in rows[0]
+    assert SECRET_NOTE not in client.get("/account/data.json").get_data(as_text=True)
+
+
+def test_the_case_page_renders_every_part(client, auth, admin, accused, expert_user):
+    case = _decided(admin, accused, "suspension", evidence="会议记录")
+    vio.object_to(db.session, expert_user, case, "申诉理由甲", today=TODAY, days=15)
+    db.session.commit()
+    auth.login()
+    html = client.get(f"/experts/violations/{case.id}").get_data(as_text=True)
+    for text in ("申诉理由甲", "会议记录", SECRET_NOTE, 'name="outcome"', "书面警告"):
+        assert text in html, text
+    assert 'value="decide"' not in html  # a decided case offers no more steps
+    form = client.get(f"/experts/{accused.id}/violations/new").get_data(as_text=True)
+    assert 'enctype="multipart/form-data"' in form and 'name="kind"' in form
