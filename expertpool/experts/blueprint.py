@@ -120,3 +120,10 @@ def masked(value: str | None, visible: bool) -> str:
     if not value:
         return ""
     return value if visible else mask(value)
+
+
+@bp.app_template_global()
+def violation_state_label(state: str) -> str:
+    from .violations import STATE_LABELS
+
+    return str(STATE_LABELS.get(state, state))

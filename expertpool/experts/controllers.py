@@ -26,7 +26,7 @@ from ..core.audit import AuditLog
 from ..core.pagination import count_rows, page_arg, paginate_query
 from ..core.requests import fail, get_or_404, safe_next
 from ..db import db
-from . import audit_queries, history, queries
+from . import audit_queries, history, queries, violations
 from . import operations as ops
 from .constants import (
     CATEGORIES,
@@ -243,6 +243,7 @@ def detail(expert_id: int) -> Any:
         status_form=status_form,
         assessment_form=AssessmentForm(year=dt.date.today().year),
         actions=ops.allowed_actions(expert),
+        open_cases=db.session.scalars(violations.open_cases(expert.id)).all(),
         **_file_context(expert),
     )
 

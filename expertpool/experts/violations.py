@@ -132,6 +132,15 @@ def expert_view(violation: Violation) -> dict[str, Any]:
     return {key: getattr(violation, key) for key in EXPERT_FIELDS}
 
 
+def open_cases(expert_id: int) -> Select[tuple[Violation]]:
+    """The expert's cases still open (reported or under investigation), for the office."""
+    return (
+        select(Violation)
+        .where(Violation.expert_id == expert_id, Violation.state.in_((REPORTED, INVESTIGATING)))
+        .order_by(Violation.id)
+    )
+
+
 def under_investigation_ids(session: Session) -> set[int]:
     """Experts with a case under investigation (matching may keep them off panels)."""
     stmt = select(Violation.expert_id).where(Violation.state == INVESTIGATING).distinct()

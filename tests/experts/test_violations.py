@@ -317,6 +317,9 @@ def test_the_experts_own_file_and_history_do_not_leak_open_cases(client, auth, a
     auth.login()
     admin_view = client.get(f"/experts/{accused.id}").get_data(as_text=True)
     assert PENDING_DESCRIPTION in admin_view  # the office's history keeps every step
+    assert "Open violation cases" in admin_view or "未结违规案件" in admin_view
+    alert = admin_view.split('alert-danger">', 1)[1].split("</div>", 1)[0]
+    assert alert.count("/experts/violations/") == 2  # reported and under investigation
 
 
 def test_another_expert_cannot_see_or_object_to_a_case(client, auth, admin, accused, make_user):
