@@ -215,3 +215,13 @@ reencrypt_command  # unused function (expertpool/core/pii.py: flask keys reencry
 drop_old_command  # unused function (expertpool/core/pii.py: flask keys drop-old)
 request_reason  # unused variable (expertpool/experts/models/changes.py: read by change.html)
 _._index_id_number  # unused method (expertpool/experts/models/experts.py: @validates)
+# violations (违规处理): columns read by templates and the audit log, a template global
+violation_state_label  # unused function (expertpool/experts/blueprint.py)
+evidence_size  # unused variable (expertpool/experts/models/violations.py)
+reported_by_id  # unused variable (expertpool/experts/models/violations.py)
+reported_at  # unused variable (expertpool/experts/models/violations.py)
+investigation_started_at  # unused variable (expertpool/experts/models/violations.py)
+objection_reason  # unused variable (expertpool/experts/models/violations.py)
+objection_answer  # unused variable (expertpool/experts/models/violations.py)
+objection_answered_by_id  # unused variable (expertpool/experts/models/violations.py)
+objection_answered_at  # unused variable (expertpool/experts/models/violations.py)

@@ -141,12 +141,6 @@ def open_cases(expert_id: int) -> Select[tuple[Violation]]:
     )
 
 
-def under_investigation_ids(session: Session) -> set[int]:
-    """Experts with a case under investigation (matching may keep them off panels)."""
-    stmt = select(Violation.expert_id).where(Violation.state == INVESTIGATING).distinct()
-    return set(session.scalars(stmt))
-
-
 def waiting_for_office() -> ColumnElement[bool]:
     """Cases the office has to act on: reported, under investigation, or with an objection
     waiting for an answer (the administrator's work queue; the list's "open" filter)."""
