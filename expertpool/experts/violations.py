@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
@@ -411,6 +412,10 @@ def load_demo(session: Session, admin: User, experts: list[Expert]) -> None:
         occurred_on=today - dt.timedelta(days=45),
         reporter="广东省计量科学研究院",
         evidence="项目合同（2023）列有该专家姓名。",
+        evidence_file=Evidence(
+            "项目合同摘录.txt", "2023 年项目合同摘录：项目组成员名单。".encode()
+        ),
+        upload_folder=current_app.config["UPLOAD_FOLDER"],
     )
     investigate(session, admin, case, "已调取 2023 年项目合同，待专家说明。")
     warned = report(

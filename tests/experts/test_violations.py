@@ -417,6 +417,7 @@ def test_demo_cases_cover_every_state(app, admin, make_expert, make_user):
     assert [c.state for c in cases] == ["reported", "investigating", "decided", "decided"]
     assert [c.consequence for c in cases[2:]] == ["warning", "suspension"]
     assert cases[3].objection_reason and cases[3].expert.status == "suspended"
+    assert cases[1].evidence_path  # the case page links its evidence file
 
 
 def test_the_own_data_export_holds_decided_cases_without_the_office_papers(
