@@ -210,6 +210,7 @@ experts_strategy = st.builds(
     metrology_competent=st.booleans(),
     training_ok=st.sampled_from([None, True, False]),
     categories=st.frozensets(st.integers(1, 13), max_size=3),
+    under_investigation=st.booleans(),
 )
 
 
@@ -238,6 +239,7 @@ rules_strategy = st.builds(
     load_cap_per_year=st.integers(0, 12),
     require_training=st.booleans(),
     require_category=st.booleans(),
+    exclude_under_investigation=st.booleans(),
 )
 
 
