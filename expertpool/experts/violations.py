@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from ..accounts.models import User
 from ..core import audit, signals, storage
 from ..core.errors import OperationError
+from ..core.pdftext import is_pdf
 from ..db import utcnow
 from . import operations as ops
 from .models import Expert, Violation
@@ -67,7 +68,7 @@ OUTCOME_LABELS = {
     "upheld": _l("Objection upheld"),
     "rejected": _l("Objection rejected"),
 }
-# Evidence files: documents and pictures a browser cannot run (core.storage serves them safely).
+# Evidence files (kept under UPLOAD_FOLDER/violations/<expert id>/): documents and pictures a browser cannot run (core.storage serves them safely).
 EVIDENCE_EXTENSIONS = frozenset({".pdf", ".png", ".jpg", ".jpeg", ".txt", ".docx", ".xlsx"})
 EVIDENCE_FOLDER = "violations"
 
@@ -204,17 +205,16 @@ def report(
         _check_evidence(evidence_file, max_bytes)
         violation.evidence_filename = Path(evidence_file.filename).name.strip()[:256]
         violation.evidence_size = len(evidence_file.data)
+        if upload_folder is not None:  # under the expert's folder: one audit row for the report
+            violation.evidence_path = storage.save(
+                upload_folder,
+                f"{EVIDENCE_FOLDER}/{expert.id}",
+                evidence_file.filename,
+                evidence_file.data,
+            )
     audit.set_note(session, "violation reported")
     session.add(violation)
     session.flush()
-    if evidence_file is not None and evidence_file.data and upload_folder is not None:
-        violation.evidence_path = storage.save(
-            upload_folder,
-            f"{EVIDENCE_FOLDER}/{violation.id}",
-            evidence_file.filename,
-            evidence_file.data,
-        )
-        session.flush()
     return violation
 
 
@@ -233,7 +233,7 @@ def _check_evidence(evidence: Evidence, max_bytes: int | None) -> None:
         raise ViolationError(
             str(_l("The file is too large (at most %(mb)s MB).", mb=max_bytes // (1024 * 1024)))
         )
-    if ext == ".pdf" and not evidence.data.startswith(b"%PDF-"):
+    if ext == ".pdf" and not is_pdf(evidence.data):
         raise ViolationError(str(_l("This file is not a PDF.")))
 
 

@@ -256,8 +256,11 @@ def test_evidence_file_is_stored_and_served_to_administrators_only(
         content_type="multipart/form-data",
     )
     case = db.session.scalar(select(Violation))
-    assert response.status_code == 302 and case.evidence_path.startswith(f"violations/{case.id}/")
+    assert response.status_code == 302 and case.evidence_path.startswith(
+        f"violations/{accused.id}/"
+    )
     assert case.evidence_filename == "proof.pdf" and case.evidence_size == 17
+    assert [r.action for r in _audit(case)] == ["create"]  # the report is one step
     download = client.get(f"/experts/violations/{case.id}/evidence")
     assert download.status_code == 200 and download.data == b"%PDF-1.4 evidence"
     assert download.mimetype == "application/pdf"
