@@ -68,7 +68,8 @@ OUTCOME_LABELS = {
     "upheld": _l("Objection upheld"),
     "rejected": _l("Objection rejected"),
 }
-# Evidence files (kept under UPLOAD_FOLDER/violations/<expert id>/): documents and pictures a browser cannot run (core.storage serves them safely).
+# Evidence files, kept under UPLOAD_FOLDER/violations/<expert id>/: documents and pictures a
+# browser cannot run (core.storage serves them safely).
 EVIDENCE_EXTENSIONS = frozenset({".pdf", ".png", ".jpg", ".jpeg", ".txt", ".docx", ".xlsx"})
 EVIDENCE_FOLDER = "violations"
 
