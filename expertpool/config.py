@@ -210,6 +210,10 @@ DEFAULTS: dict[str, Any] = {
     "REVIEW_REPLACEMENT_MIN_DAYS": 14,  # least time an alternate invited late gets
     "REVIEW_INVITE_REMINDER_DAYS": 3,  # remind experts of invitations unanswered this long
     "REVIEW_DUE_REMINDER_DAYS": 7,  # remind experts of reviews due within this many days
+    # Violations (违规处理): days after a decision during which the expert may object (申诉),
+    # and the largest evidence file kept (the upload limit above is for submissions' dossiers).
+    "VIOLATION_OBJECTION_DAYS": 15,
+    "VIOLATION_EVIDENCE_MAX_BYTES": 10 * 1024 * 1024,
     # Review-quality supervision (reviews/supervision.py): an expert stands out when a figure
     # passes its limit or its robust z-score (median/MAD among the experts shown) reaches
     # SUPERVISION_Z; few reviews say little, so experts need SUPERVISION_MIN_REVIEWS to be shown.
@@ -234,6 +238,9 @@ DEFAULTS: dict[str, Any] = {
     "MATCH_MIN_METROLOGY": 1,  # members with metrology/statistics competence
     "MATCH_MAX_PER_PROVINCE": 2,  # panel members from one province (None: no cap)
     "MATCH_ONE_PER_INSTITUTION": True,  # no two members from one institution
+    # An expert with a violation under investigation is kept off panels until it is closed
+    # (shown among the excluded with its reason); False lets the office still pick them.
+    "MATCH_EXCLUDE_UNDER_INVESTIGATION": True,
     # Affinity (expertpool/matching/scoring.py; chosen by bench/match_quality.py, BENCHMARKS.md)
     "MATCH_AGGREGATION": "softmax",  # per-expert text scores: max | mean_top_k | softmax
     "MATCH_TOP_K": 2,

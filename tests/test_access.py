@@ -191,6 +191,15 @@ EXPECTED: dict[str, set[str]] = {
     "reviews.spot_check_new": ADMIN_ONLY,
     "reviews.spot_check": ADMIN_ONLY,
     "reviews.spot_check_rate": ADMIN_ONLY,
+    # Violations (违规处理): the office's cases; the expert sees and objects to decided ones only.
+    "experts.violations": ADMIN_ONLY,
+    "experts.violation_new": ADMIN_ONLY,
+    "experts.violation": ADMIN_ONLY,
+    "experts.violation_step": ADMIN_ONLY,
+    "experts.violation_answer": ADMIN_ONLY,
+    "experts.violation_evidence": ADMIN_ONLY,
+    "experts.my_violations": {E},
+    "experts.violation_object": {E},
 }
 
 SAMPLE_VALUES = {"fmt": "csv", "kind": "publication"}

@@ -14,6 +14,8 @@ the sender is the changed object, or the session for events about many objects.
 | user_registered        | accounts       | experts (opens an expert applicant's file)         |
 | expert_vetted          | experts        | notifications                                      |
 | change_decided         | experts        | notifications                                      |
+| violation_decided      | experts        | notifications                                      |
+| objection_answered     | experts        | notifications                                      |
 | expert_files_changed   | experts        | matching (re-embeds and re-indexes those experts)  |
 | certificate_issued     | courses        | notifications, matching (training-dependent data)  |
 | certificate_revoked    | courses        | notifications, matching                            |
@@ -47,6 +49,10 @@ change_decided = events.signal("change-decided")
 certificate_issued = events.signal("certificate-issued")
 # sender: the Certificate (revoked_reason set); kwargs: session, actor
 certificate_revoked = events.signal("certificate-revoked")
+# sender: the Violation (state "decided"); kwargs: session, actor
+violation_decided = events.signal("violation-decided")
+# sender: the Violation (objection_outcome set); kwargs: session, actor
+objection_answered = events.signal("objection-answered")
 # sender: the session; kwargs: year, expert_ids (list of ids), as_of (the day the facts are judged
 # on). Sent by the annual assessment's fact gathering, once per batch of experts. A receiver
 # returns {expert_id: {fact name: value}} with plain JSON values; a list under the same name from

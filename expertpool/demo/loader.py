@@ -14,7 +14,7 @@ from ..accounts import operations as accounts
 from ..accounts.models import User
 from ..core.access import Role
 from ..core.features import demo_loaders
-from ..experts import institutions
+from ..experts import institutions, violations
 from ..experts.models import Expert, Institution
 from ..experts.operations import ReviewFields, create_expert, request_review_fields
 from . import data
@@ -40,6 +40,7 @@ def load(session: Session, *, n_experts: int = 320, progress: bool = True) -> di
     created = list(_experts(session, admins[0], experts, progress))
     expert_logins = _expert_accounts(session, created[:3])
     _pending_change(session, created[2])
+    violations.load_demo(session, admins[0], created)
     # The other features' demo data (courses, submissions, reviews), in layer order.
     for feature_loader in demo_loaders():
         feature_loader(session, admins[0], progress)

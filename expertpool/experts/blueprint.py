@@ -4,6 +4,7 @@ from flask import Blueprint
 
 from . import controllers as c
 from . import views_import as imp
+from . import views_violations as vio
 
 bp = Blueprint("experts", __name__, template_folder="templates")
 
@@ -43,6 +44,25 @@ rule("/experts/import/commit", "import_commit", imp.commit, methods=["POST"])
 rule("/experts/import/template.<fmt>", "import_template", imp.template)
 rule("/experts/import/jobs/<int:job_id>", "import_job", imp.job)
 rule("/me/file", "my_file", c.my_file)
+# Violations (违规处理)
+rule("/experts/violations", "violations", vio.index)
+rule("/experts/<int:expert_id>/violations/new", "violation_new", vio.new, methods=["GET", "POST"])
+rule("/experts/violations/<int:violation_id>", "violation", vio.detail)
+rule("/experts/violations/<int:violation_id>/step", "violation_step", vio.step, methods=["POST"])
+rule(
+    "/experts/violations/<int:violation_id>/answer",
+    "violation_answer",
+    vio.answer,
+    methods=["POST"],
+)
+rule("/experts/violations/<int:violation_id>/evidence", "violation_evidence", vio.evidence)
+rule("/me/violations", "my_violations", vio.mine)
+rule(
+    "/me/violations/<int:violation_id>/objection",
+    "violation_object",
+    vio.object_to,
+    methods=["POST"],
+)
 
 
 @bp.app_template_global()
@@ -100,3 +120,10 @@ def masked(value: str | None, visible: bool) -> str:
     if not value:
         return ""
     return value if visible else mask(value)
+
+
+@bp.app_template_global()
+def violation_state_label(state: str) -> str:
+    from .violations import STATE_LABELS
+
+    return str(STATE_LABELS.get(state, state))

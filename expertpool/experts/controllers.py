@@ -26,7 +26,7 @@ from ..core.audit import AuditLog
 from ..core.pagination import count_rows, page_arg, paginate_query
 from ..core.requests import fail, get_or_404, safe_next
 from ..db import db
-from . import audit_queries, history, queries
+from . import audit_queries, history, queries, violations
 from . import operations as ops
 from .constants import (
     CATEGORIES,
@@ -49,6 +49,8 @@ from .forms import (
     category_choices,
 )
 from .models import Expert, PendingChange
+
+OFFICE_ONLY_ENTITIES = ("Violation",)  # audit rows the expert's own history leaves out
 
 
 def _expert_or_404(expert_id: int) -> Expert:
@@ -206,16 +208,16 @@ def audit_log() -> Any:
 
 
 def _file_context(expert: Expert) -> dict[str, Any]:
-    rows = db.session.scalars(
-        select(AuditLog)
-        .where(AuditLog.of_subject(EXPERT_SUBJECT, expert.id))
-        .order_by(AuditLog.id.desc())
-        .limit(200)
-    ).all()
+    own = expert.user_id == current_user.id
+    stmt = select(AuditLog).where(AuditLog.of_subject(EXPERT_SUBJECT, expert.id))
+    if own or not current_user.is_admin:
+        # Violation cases are the office's: the expert sees decided ones on their own page,
+        # never a case under investigation or its internal note through the history.
+        stmt = stmt.where(AuditLog.entity_type.not_in(OFFICE_ONLY_ENTITIES))
+    rows = db.session.scalars(stmt.order_by(AuditLog.id.desc()).limit(200)).all()
     # The person sees their ID number and phone; an administrator sees them masked until they
     # ask to see one file's in full ("?personal=full"), and that look is audited. The history
     # holds them masked whoever reads it (core.audit).
-    own = expert.user_id == current_user.id
     revealed = current_user.is_admin and request.args.get("personal") == "full" and not own
     if revealed:
         audit.record_export(
@@ -241,6 +243,7 @@ def detail(expert_id: int) -> Any:
         status_form=status_form,
         assessment_form=AssessmentForm(year=dt.date.today().year),
         actions=ops.allowed_actions(expert),
+        open_cases=db.session.scalars(violations.open_cases(expert.id)).all(),
         **_file_context(expert),
     )
 

@@ -189,3 +189,69 @@ PART_FORMS = {
     "conflict": ConflictForm,
     "employment": EmploymentForm,
 }
+
+
+# --- violations (违规处理) ---------------------------------------------------------------------
+
+
+def _labelled(labels: dict[str, Any]) -> list[tuple[str, Any]]:
+    return list(labels.items())
+
+
+class ViolationReportForm(FlaskForm):
+    kind = SelectField(_l("Kind of violation"), validators=[DataRequired()])
+    description = TextAreaField(
+        _l("Description"), validators=[DataRequired(), Length(max=5000)], render_kw={"rows": 4}
+    )
+    occurred_on = DateField(_l("Date of the incident"), validators=[Optional()])
+    reporter = StringField(_l("Reported by"), validators=[Optional(), Length(max=128)])
+    evidence = TextAreaField(
+        _l("Evidence"), validators=[Optional(), Length(max=5000)], render_kw={"rows": 3}
+    )
+    evidence_file = FileField(
+        _l("Evidence file"), description=_l("PDF, picture, text, Word or Excel file; optional.")
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from .violations import KIND_LABELS
+
+        super().__init__(*args, **kwargs)
+        self.kind.choices = _labelled(KIND_LABELS)
+
+
+class ViolationStepForm(FlaskForm):
+    """One step of the case: investigate, decide, dismiss, or an internal note."""
+
+    step = HiddenField(validators=[DataRequired()])
+    decision = TextAreaField(_l("Decision (shown to the expert)"), render_kw={"rows": 2})
+    consequence = SelectField(_l("Consequence"), validators=[Optional()])
+    note = TextAreaField(_l("Internal note (never shown to the expert)"), render_kw={"rows": 2})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from .violations import CONSEQUENCE_LABELS
+
+        super().__init__(*args, **kwargs)
+        self.consequence.choices = [("", "—"), *_labelled(CONSEQUENCE_LABELS)]
+
+
+class ObjectionForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Reason of the objection"),
+        validators=[DataRequired(), Length(max=5000)],
+        render_kw={"rows": 3},
+    )
+
+
+class ObjectionAnswerForm(FlaskForm):
+    outcome = SelectField(_l("Outcome"), validators=[DataRequired()])
+    answer = TextAreaField(
+        _l("Answer (shown to the expert)"),
+        validators=[DataRequired(), Length(max=5000)],
+        render_kw={"rows": 3},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from .violations import OUTCOME_LABELS
+
+        super().__init__(*args, **kwargs)
+        self.outcome.choices = _labelled(OUTCOME_LABELS)

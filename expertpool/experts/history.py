@@ -88,6 +88,7 @@ ENTITY_LABELS: dict[str, Any] = {
     "ConflictOfInterest": _l("declared conflict of interest"),
     "Employment": _l("former employer"),
     "PendingChange": _l("change request"),
+    "Violation": _l("violation case"),
     "Submission": _l("submission"),
     "Attachment": _l("attachment"),
     "Assignment": _l("review assignment"),

@@ -10,6 +10,7 @@ from sqlalchemy.orm import undefer_group
 
 from ..accounts.mydata import Corrections, Section, row_of, rows_of
 from ..db import db
+from . import violations
 from .models import Expert, PendingChange
 from .models.experts import PERSONAL_GROUP
 
@@ -41,7 +42,14 @@ def sections(user: Any) -> list[Section] | None:
         Section("employments", _("Former employers"), rows_of(expert.employments)),
         Section("status_events", _("Status history"), rows_of(expert.status_events)),
         Section("change_requests", _("Change requests"), rows_of(changes)),
+        Section("violations", _("Violation decisions"), _violations(expert.id)),
     ]
+
+
+def _violations(expert_id: int) -> list[dict[str, Any]]:
+    """Decided cases only, as the expert's page shows them (`violations.expert_view`)."""
+    cases = db.session.scalars(violations.visible_to_expert(expert_id))
+    return [violations.expert_view(case) for case in cases]
 
 
 def corrections(user: Any) -> Corrections | None:

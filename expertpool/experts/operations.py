@@ -167,6 +167,30 @@ def change_status(
     return expert
 
 
+def warn(session: Session, actor: User, expert: Expert, reason: str) -> StatusEvent:
+    """A formal warning (警告): a life-cycle step that keeps the status, kept with its reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ExpertError(str(_l("A reason is required.")))
+    if expert.status not in (Status.ACTIVE, Status.SUSPENDED):
+        raise InvalidTransition(
+            str(
+                _l(
+                    "“%(action)s” is not possible for an expert who is %(status)s.",
+                    action="warn",
+                    status=expert.status,
+                )
+            )
+        )
+    audit.set_note(session, reason)
+    event = StatusEvent(
+        from_status=expert.status, to_status=expert.status, reason=reason, actor_id=actor.id
+    )
+    expert.status_events.append(event)
+    session.flush()
+    return event
+
+
 def _set_term(
     expert: Expert, action: str, start: dt.date | None, end: dt.date | None, years: int
 ) -> None:

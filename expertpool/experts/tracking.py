@@ -24,7 +24,7 @@ def expert_of(obj: Any) -> int | None:
     """The expert whose file `obj` is part of, for this feature's own models only."""
     if isinstance(obj, Expert):
         return obj.id
-    if not type(obj).__module__.startswith(_MODELS):
+    if not type(obj).__module__.startswith(_MODELS) or not getattr(obj, "__file_part__", True):
         return None
     subject = getattr(obj, "audit_subject", None)
     return subject[1] if subject and subject[0] == EXPERT_SUBJECT else None

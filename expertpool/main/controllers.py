@@ -68,6 +68,7 @@ def _admin_queue(today: dt.date) -> list[QueueItem]:
     from courses import queries as course_queries
 
     from ..experts import queries as expert_queries
+    from ..experts import violations
     from ..reviews import queries as review_queries
     from ..submissions import queries as submission_queries
 
@@ -123,6 +124,12 @@ def _admin_queue(today: dt.date) -> list[QueueItem]:
             _("Categories below the coverage minimum"),
             pool["below_minimum"],
             url_for("experts.coverage", _anchor="below-minimum"),
+        ),
+        QueueItem(
+            "violations",
+            _("Violation cases and objections to handle"),
+            violations.open_count(db.session),
+            url_for("experts.violations", state="open"),
         ),
         QueueItem(
             "missing_training",

@@ -52,6 +52,7 @@ EXCLUSION_LABELS = {
     "training_missing": _l("Required training missing"),
     "training_lapsed": _l("Required training lapsed (certificate expired)"),
     "category_mismatch": _l("Does not cover the category"),
+    "under_investigation": _l("Under investigation for a violation"),
 }
 assert set(EXCLUSION_LABELS) == set(CODES)
 

@@ -10,8 +10,8 @@ entities, and a process keeps it between requests in four parts:
 | experts     | records and their columnar table           | an expert's status, term, institution,|
 |             |                                            | province, categories, unavailable     |
 |             |                                            | periods, conflicts, RMs developed,    |
-|             |                                            | former employers; an expert added or  |
-|             |                                            | removed                               |
+|             |                                            | former employers, violation cases; an |
+|             |                                            | expert added or removed               |
 | specialties | the specialty index                        | a specialty                           |
 | loads       | reviews per expert in the calendar year    | an assignment (invitation, answer...) |
 | training    | who holds every required course (today)    | a course or a certificate             |
@@ -331,6 +331,7 @@ _RECORD_PARTS = (
     files.ConflictOfInterest,
     files.DevelopedRM,
     files.Employment,
+    files.Violation,  # a case opened or closed changes who is under investigation
 )
 
 

@@ -22,6 +22,8 @@ def connect() -> None:
     """Connect every receiver (idempotent: blinker keeps one connection per receiver)."""
     signals.expert_vetted.connect(on_expert_vetted)
     signals.change_decided.connect(on_change_decided)
+    signals.violation_decided.connect(on_violation_decided)
+    signals.objection_answered.connect(on_objection_answered)
     signals.certificate_issued.connect(on_certificate_issued)
     signals.certificate_revoked.connect(on_certificate_revoked)
 
@@ -98,6 +100,43 @@ def on_change_decided(change: Any, *, session: Session, **_kw: Any) -> None:
 
     kind = "change_approved" if approved else "change_rejected"
     _send(session, service.to_expert(session, expert, kind, texts, target=_my_file()))
+
+
+def on_violation_decided(violation: Any, *, session: Session, **_kw: Any) -> None:
+    """The expert learns the decision (never the internal note) and where to object."""
+
+    def texts() -> tuple[str, str]:
+        return (
+            _("A decision about a violation concerns you"),
+            " ".join(
+                (
+                    _("Decision: %(decision)s", decision=violation.decision or "—"),
+                    _("You may file an objection from your violation decisions page."),
+                )
+            ),
+        )
+
+    target = service.link("experts.my_violations")
+    _send(
+        session,
+        service.to_expert(session, violation.expert, "violation_decided", texts, target=target),
+    )
+
+
+def on_objection_answered(violation: Any, *, session: Session, **_kw: Any) -> None:
+    upheld = violation.objection_outcome == "upheld"
+
+    def texts() -> tuple[str, str]:
+        return (
+            _("Your objection was upheld") if upheld else _("Your objection was rejected"),
+            _("Answer: %(answer)s", answer=violation.objection_answer or "—"),
+        )
+
+    target = service.link("experts.my_violations")
+    _send(
+        session,
+        service.to_expert(session, violation.expert, "objection_answered", texts, target=target),
+    )
 
 
 # --- certificates -----------------------------------------------------------------------------

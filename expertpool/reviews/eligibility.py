@@ -30,7 +30,9 @@ from ..experts.models import (
     Expert,
     ExpertCategory,
     UnavailablePeriod,
+    Violation,
 )
+from ..experts.violations import INVESTIGATING
 from ..submissions.models import Submission
 from .constants import LOAD_STATUSES
 from .models import Assignment
@@ -90,17 +92,28 @@ def expert_record(
         training_ok=training_ok,
         training_lapsed=training_lapsed,
         categories=frozenset(expert.category_codes),
+        under_investigation=expert.id in _investigated(session, [expert.id]),
     )
+
+
+def _investigated(session: Session, expert_ids: list[int] | None = None) -> set[int]:
+    """Experts with a violation case under investigation (`experts.violations` states)."""
+    v = Violation.__table__.c
+    stmt = select(v.expert_id).where(v.state == INVESTIGATING).distinct()
+    if expert_ids is not None:
+        stmt = stmt.where(v.expert_id.in_(expert_ids))
+    return set(session.scalars(stmt))
 
 
 def file_records(session: Session) -> list[ExpertRecord]:
     """Every expert's record as its file stands, in id order, without load or training.
 
-    Six column-only SELECTs of the tables (no ORM rows), whatever the size of the pool; each
+    Seven column-only SELECTs of the tables (no ORM rows), whatever the size of the pool; each
     record equals `expert_record(session, expert, today, load=0)` for the same expert (the
     tests compare them).
     """
     parts = {name: _by_expert(session, stmt) for name, stmt in _file_columns().items()}
+    investigated = _investigated(session)
     e = Expert.__table__.c
     stmt = select(
         e.id,
@@ -111,7 +124,7 @@ def file_records(session: Session) -> list[ExpertRecord]:
         e.term_end,
         e.metrology_competent,
     ).order_by(e.id)
-    return [_file_record(row, parts) for row in session.execute(stmt).all()]
+    return [_file_record(row, parts, investigated) for row in session.execute(stmt).all()]
 
 
 def _file_columns() -> dict[str, Select]:
@@ -144,7 +157,9 @@ def _by_expert(session: Session, stmt: Select) -> dict[int, list]:
     return out
 
 
-def _file_record(row: Any, parts: dict[str, dict[int, list]]) -> ExpertRecord:
+def _file_record(
+    row: Any, parts: dict[str, dict[int, list]], investigated: set[int]
+) -> ExpertRecord:
     expert_id = row[0]
     conflicts = parts["conflicts"].get(expert_id, ())
     return ExpertRecord(
@@ -163,6 +178,7 @@ def _file_record(row: Any, parts: dict[str, dict[int, list]]) -> ExpertRecord:
         metrology_competent=bool(row[6]),
         training_ok=None,
         categories=frozenset(parts["categories"].get(expert_id, ())),
+        under_investigation=expert_id in investigated,
     )
 
 

@@ -1,7 +1,7 @@
 """re-certification: a renewal's certificate supersedes the earlier ones of the course
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-05 21:50:00
 
 `course_certificate.superseded_at` / `superseded_by_id`: when a learner takes a course again
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0017'
-down_revision = '0015'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 

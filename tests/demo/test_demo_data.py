@@ -275,6 +275,10 @@ def test_demo_load_cli_loads_once_and_prints_accounts(runner):
     assert "admin" in first.output and "Demo-2026!pool" in first.output
     count = db.session.scalar(select(func.count()).select_from(Expert))
     assert count == 40
+    from expertpool.experts.models import Violation
+
+    states = sorted(db.session.scalars(select(Violation.state)))
+    assert states == ["decided", "decided", "investigating", "reported"]
     again = runner.invoke(args=["demo", "load", "--if-empty", "--experts", "40"])
     assert again.exit_code == 0 and "already has data" in again.output
     assert "Demo-2026!pool" in again.output

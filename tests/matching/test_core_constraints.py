@@ -211,6 +211,7 @@ experts_strategy = st.builds(
     training_ok=st.sampled_from([None, True, False]),
     training_lapsed=st.booleans(),
     categories=st.frozensets(st.integers(1, 13), max_size=3),
+    under_investigation=st.booleans(),
 )
 
 
@@ -240,6 +241,7 @@ rules_strategy = st.builds(
     require_training=st.booleans(),
     training_lapsed_blocks=st.booleans(),
     require_category=st.booleans(),
+    exclude_under_investigation=st.booleans(),
 )
 
 

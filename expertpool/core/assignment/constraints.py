@@ -36,6 +36,7 @@ CODES = (
     "training_missing",
     "training_lapsed",
     "category_mismatch",
+    "under_investigation",
 )
 
 _FAR_PAST = 0  # ordinals: date.min is 1, so 0 is before any date
@@ -73,6 +74,7 @@ def eligibility(
         _load(expert, rules),
         _training(expert, rules),
         _category(expert, submission, rules),
+        _investigation(expert, rules),
     )
     return [exclusion for found in checks for exclusion in found]
 
@@ -172,6 +174,12 @@ def _category(expert: ExpertRecord, submission: SubmissionRecord, rules: Rules) 
     return [Exclusion("category_mismatch", {"category": submission.category})]
 
 
+def _investigation(expert: ExpertRecord, rules: Rules) -> list[Exclusion]:
+    if not rules.exclude_under_investigation or not expert.under_investigation:
+        return []
+    return [Exclusion("under_investigation")]
+
+
 # --- columnar form -----------------------------------------------------------------------------
 
 
@@ -211,6 +219,7 @@ class ExpertTable:
     metrology: np.ndarray  # bool
     training: np.ndarray  # int8: 1 done, 0 missing, 2 lapsed, -1 unknown
     category_bits: np.ndarray  # uint64 bitmask of categories
+    investigated: np.ndarray  # bool: a violation case under investigation
     unavailable_rows: np.ndarray  # int64, one entry per unavailable period
     unavailable_start: np.ndarray
     unavailable_end: np.ndarray
@@ -271,6 +280,7 @@ class _TableBuilder:
             metrology=self._column(lambda e: e.metrology_competent, bool),
             training=self._column(_training_code, np.int8),
             category_bits=self._column(lambda e: _category_bits(e.categories), np.uint64),
+            investigated=self._column(lambda e: e.under_investigation, bool),
             unavailable_rows=unavailable[0],
             unavailable_start=unavailable[1],
             unavailable_end=unavailable[2],
@@ -370,6 +380,9 @@ def exclusion_masks(
         "training_missing": _training_mask(table, rules),
         "training_lapsed": _lapsed_mask(table, rules),
         "category_mismatch": _category_mask(table, submission, rules),
+        "under_investigation": table.investigated
+        if rules.exclude_under_investigation
+        else np.zeros(n, dtype=bool),
     }
 
 

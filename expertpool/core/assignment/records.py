@@ -50,6 +50,7 @@ class ExpertRecord:
     # due), as opposed to never trained; Rules.training_lapsed_blocks decides what that means.
     training_lapsed: bool = False
     categories: frozenset[int] = frozenset()  # GBW categories 1..13
+    under_investigation: bool = False  # a violation case about them is being investigated
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "developed_rms", _gbw_set(self.developed_rms))
@@ -110,6 +111,7 @@ class Rules:
     min_metrology: int = 1
     max_per_province: int | None = 2  # None = no provincial cap
     one_per_institution: bool = True
+    exclude_under_investigation: bool = True  # keep experts under investigation off panels
 
     def __post_init__(self) -> None:
         if not 3 <= self.panel_size <= 7:

@@ -15,6 +15,7 @@ from .experts import (
     UnavailablePeriod,
 )
 from .institutions import Institution, InstitutionAlias
+from .violations import Violation
 
 __all__ = [
     "Assessment",
@@ -31,4 +32,5 @@ __all__ = [
     "Specialty",
     "StatusEvent",
     "UnavailablePeriod",
+    "Violation",
 ]
