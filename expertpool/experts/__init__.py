@@ -18,7 +18,7 @@ def init_app(app: Flask) -> None:
     from ..core.exports import register_export
     from ..core.features import contribute
     from ..core.jobs import register_task
-    from . import exporter, mydata, operations, tracking, views_import
+    from . import exporter, mydata, operations, tracking, views_import, violations
     from .blueprint import bp
     from .cli import experts_cli
 
@@ -36,3 +36,5 @@ def init_app(app: Flask) -> None:
     contribute(app, CORRECTIONS_SLOT, mydata.corrections)
     tracking.connect()
     signals.user_registered.connect(operations.open_applicant_file)
+    # The annual assessment counts the year's decided cases among an expert's facts.
+    signals.assessment_facts.connect(violations.assessment_facts)

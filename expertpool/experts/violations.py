@@ -463,3 +463,33 @@ def load_demo(session: Session, admin: User, experts: list[Expert]) -> None:
         today=today,
         days=365,
     )
+
+
+def assessment_facts(
+    session: Session, *, year: int, expert_ids: list[int], **_kw: Any
+) -> dict[int, dict[str, Any]]:
+    """The annual assessment's "violations" fact (`signals.assessment_facts`): the cases decided
+    in `year` against each expert, except those whose objection was upheld (the decision was
+    revised, so it no longer counts against them); dismissed cases never count."""
+    v = Violation.__table__.c
+    start, end = dt.datetime(year, 1, 1), dt.datetime(year + 1, 1, 1)
+    rows = session.execute(
+        select(v.expert_id, v.decided_at, v.kind, v.consequence)
+        .where(
+            v.expert_id.in_(expert_ids),
+            v.state == DECIDED,
+            v.decided_at >= start,
+            v.decided_at < end,
+            func.coalesce(v.objection_outcome, "") != "upheld",
+        )
+        .order_by(v.expert_id, v.decided_at, v.id)
+    ).all()
+    out: dict[int, dict[str, Any]] = {}
+    for expert_id, decided_at, kind, consequence in rows:
+        entry = {
+            "date": decided_at.date().isoformat(),
+            "kind": str(KIND_LABELS.get(kind, kind)),
+            "note": str(CONSEQUENCE_LABELS.get(consequence, consequence or "")),
+        }
+        out.setdefault(expert_id, {"violations": []})["violations"].append(entry)
+    return out

@@ -450,3 +450,36 @@ def test_the_case_page_renders_every_part(client, auth, admin, accused, expert_u
     assert 'value="decide"' not in html  # a decided case offers no more steps
     form = client.get(f"/experts/{accused.id}/violations/new").get_data(as_text=True)
     assert 'enctype="multipart/form-data"' in form and 'name="kind"' in form
+
+
+# --- the annual assessment ----------------------------------------------------------------------
+
+
+def test_the_assessment_counts_the_years_decided_cases_only(admin, accused, expert_user):
+    from expertpool.core import signals
+
+    kept = _decided(admin, accused, "warning", kind="leaked_content")
+    upheld = _decided(admin, accused, "warning")
+    vio.object_to(db.session, expert_user, upheld, "不服", today=TODAY, days=15)
+    vio.answer_objection(db.session, admin, upheld, answer="撤销", outcome="upheld")
+    dismissed = _case(admin, accused)
+    vio.dismiss(db.session, admin, dismissed, "查无实据")
+    _case(admin, accused)  # still open: not a violation yet
+    db.session.commit()
+    year = kept.decided_at.year
+
+    def facts(y: int) -> list[dict]:
+        merged = [
+            result
+            for _r, result in signals.assessment_facts.send(
+                db.session, year=y, expert_ids=[accused.id], as_of=TODAY
+            )
+            if result
+        ]
+        return [v for r in merged for v in r.get(accused.id, {}).get("violations", [])]
+
+    found = facts(year)
+    assert len(found) == 1
+    assert found[0]["date"] == kept.decided_at.date().isoformat()
+    assert found[0]["kind"] == str(vio.KIND_LABELS["leaked_content"])
+    assert facts(year - 1) == []
