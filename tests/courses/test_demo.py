@@ -16,6 +16,7 @@ from expertpool.db import db
 
 
 def test_demo_loaders_are_registered_in_layer_order(app):
+    from expertpool.assessment import demo as assessment_demo
     from expertpool.matching import demo as supervision_demo
     from expertpool.reviews import demo as review_demo
     from expertpool.submissions import demo as submission_demo
@@ -26,6 +27,7 @@ def test_demo_loaders_are_registered_in_layer_order(app):
         submission_demo.load_demo,
         review_demo.load_demo,
         supervision_demo.load_demo,
+        assessment_demo.load_demo,
     ]
 
 
