@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 __all__ = ["CERTAIN", "COMMON_NAMES", "POSSIBLE", "NameKeys", "certain_keys", "match", "name_keys"]
@@ -102,6 +103,11 @@ def _latin_keys(words: list[str]) -> NameKeys:
 
 def name_keys(name: Any) -> NameKeys:
     """The keys a written name is compared by (empty for a blank or unreadable name)."""
+    return _keys(name) if isinstance(name, str) else _keys(str(name or ""))
+
+
+@lru_cache(maxsize=1 << 16)  # a pool's records compare the same authors' names many times
+def _keys(name: str) -> NameKeys:
     text = _fold(name)
     if not text:
         return NameKeys()
