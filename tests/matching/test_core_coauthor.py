@@ -116,6 +116,7 @@ def test_domain_helpers():
     assert email_domain(" Li@Mail.NIM.ac.cn ") == "mail.nim.ac.cn"
     assert email_domain("not an address") == ""
     assert org_domains("mail.nim.ac.cn") == {"mail.nim.ac.cn", "nim.ac.cn"}
-    assert org_domains("example.com") == {"example.com"}
+    assert org_domains("sinopec.com") == {"sinopec.com"}
     assert org_domains("cn") == frozenset()
+    assert org_domains("nim.example.org") == {"nim.example.org"}  # RFC 2606: shared by all
     assert is_free_mail("vip.163.com", ("163.com",)) and not is_free_mail("x163.com", ("163.com",))

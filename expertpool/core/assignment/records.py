@@ -31,6 +31,9 @@ FREE_MAIL_DOMAINS = frozenset(
 # Second-level labels under a country code that many unrelated organisations share
 # ("ac.cn", "edu.cn", "com.cn"): never an institution's domain by themselves.
 _SHARED_SECOND_LEVEL = frozenset({"ac", "edu", "com", "gov", "org", "net", "co", "mil"})
+# Reserved for documentation and tests (RFC 2606): shared by everyone, like "ac.cn". The demo
+# data puts every institution under its own label there ("nim.example.org").
+_RESERVED = frozenset({"example.org", "example.com", "example.net"})
 
 
 def email_domain(address: str | None) -> str:
@@ -50,6 +53,8 @@ def org_domains(domain: str) -> frozenset[str]:
     for i in range(len(labels) - 1):
         tail = labels[i:]
         if len(tail) == 2 and len(tail[1]) == 2 and tail[0] in _SHARED_SECOND_LEVEL:
+            break
+        if ".".join(tail) in _RESERVED:
             break
         out.add(".".join(tail))
     return frozenset(out)
