@@ -86,3 +86,27 @@ def test_records_from_the_file_and_from_the_pool_agree(app, conflicted) -> None:
     assert coauthor.coauthors == (("欧阳 建国", "土壤铅同位素 2023", 2023),)  # not the expert
     assert by_id[conflicted["advisor"].id].relations == (("Qiu Xiao-Ming", "advisor"),)
     assert by_id[conflicted["domain"].id].email_domains == {"igge.cn"}
+
+
+def test_round_page_flags_members_with_a_possible_conflict(
+    client, auth, admin, pool, make_submission
+) -> None:
+    from sqlalchemy import select
+
+    from expertpool.matching.models import ReviewRound
+
+    for expert in pool.values():  # every expert co-authored with a 张伟: only ever a warning
+        paper = {"title": "合著论文", "language": "zh", "year": 2024, "authors": "张 伟"}
+        ops.add_part(db.session, admin, expert, "publication", paper)
+    db.session.commit()
+    submission = make_submission(applicant_people="张伟")
+    auth.login()
+    client.post(
+        "/rounds/new",
+        data={"name": "第一轮", "submissions": [submission.id], "panel_size": 3},
+    )
+    round_ = db.session.scalar(select(ReviewRound))
+    members = round_.proposal["panels"][0]["members"]
+    assert len(members) == 3  # the possible conflicts excluded nobody
+    html = client.get(f"/rounds/{round_.id}").get_data(as_text=True)
+    assert html.count('class="badge text-bg-warning possible-conflict"') == len(members)
