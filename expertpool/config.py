@@ -241,6 +241,14 @@ DEFAULTS: dict[str, Any] = {
     # An expert with a violation under investigation is kept off panels until it is closed
     # (shown among the excluded with its reason); False lets the office still pick them.
     "MATCH_EXCLUDE_UNDER_INVESTIGATION": True,
+    # Co-authored a paper with a person the applicant names within this many years before the
+    # review (None: rule off). Names compared by core/assignment/names.py; docs/design/coauthor.md
+    "MATCH_COAUTHOR_YEARS": 5,
+    # An expert whose e-mail domain is an applicant contact's institutional domain is recused.
+    "MATCH_EMAIL_DOMAIN_RECUSAL": True,
+    # Free-mail providers (qq.com, 163.com, gmail.com...) are ignored by that rule: anyone holds
+    # such an address. Set MATCH_FREE_MAIL_DOMAINS (a list) to replace the built-in list,
+    # FREE_MAIL_DOMAINS in core/assignment/records.py; unset, that list applies.
     # Affinity (expertpool/matching/scoring.py; chosen by bench/match_quality.py, BENCHMARKS.md)
     "MATCH_AGGREGATION": "softmax",  # per-expert text scores: max | mean_top_k | softmax
     "MATCH_TOP_K": 2,

@@ -28,7 +28,9 @@ def test_upgrade_builds_the_models_schema(tmp_path):
 
 def test_0005_rewrites_province_aliases_and_keeps_unknown_values(tmp_path, capsys):
     """A database at 0004 holding aliases and an unknown value, upgraded to 0005."""
-    from sqlalchemy import insert, select
+    from datetime import datetime
+
+    from sqlalchemy import MetaData, Table, insert, select
 
     app = create_app(
         {"DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}", "SECRET_KEY": "k"},
@@ -49,6 +51,9 @@ def test_0005_rewrites_province_aliases_and_keeps_unknown_values(tmp_path, capsy
     with app.app_context():
         upgrade(revision="0004")
         with db.engine.begin() as conn:
+            # The submission table as it stands at 0004: the model's later columns (with their
+            # Python defaults) do not exist yet.
+            submission_at_0004 = Table("submission", MetaData(), autoload_with=conn)
             for i, value in enumerate(spellings):
                 conn.execute(
                     insert(tables["institution"]).values(id=i + 1, name=f"单位{i}", province=value)
@@ -66,7 +71,7 @@ def test_0005_rewrites_province_aliases_and_keeps_unknown_values(tmp_path, capsy
                     )
                 )
                 conn.execute(
-                    insert(tables["submission"]).values(
+                    insert(submission_at_0004).values(
                         id=i + 1,
                         kind="technical_assistance",
                         title=f"申请{i}",
@@ -76,6 +81,8 @@ def test_0005_rewrites_province_aliases_and_keeps_unknown_values(tmp_path, capsy
                         applicant_province=value,
                         status="registered",
                         version=1,
+                        created_at=datetime(2026, 1, 1),
+                        updated_at=datetime(2026, 1, 1),
                     )
                 )
                 conn.execute(

@@ -62,6 +62,7 @@ def expert_full(expert: Expert, full_personal: bool = False) -> dict[str, Any]:
                     "year": p.year,
                     "language": p.language,
                     "venue": p.venue,
+                    "authors": list(p.authors or []),
                 }
                 for p in expert.publications
             ],
@@ -78,6 +79,7 @@ def expert_full(expert: Expert, full_personal: bool = False) -> dict[str, Any]:
                     "kind": c.kind,
                     "institution": c.institution.name if c.institution else None,
                     "person": c.person_name,
+                    "relation": c.relation,
                     "reason": c.reason,
                 }
                 for c in expert.conflicts

@@ -78,10 +78,34 @@ SCHEMAS: dict[str, Any] = {
                     "phone": _STRING_OR_NULL,
                     "id_number": _STRING_OR_NULL,
                     "version": {"type": "integer"},
-                    "publications": {"type": "array", "items": {"type": "object"}},
+                    "publications": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "authors": {
+                                    "type": "array",
+                                    "items": {"type": "string"},
+                                    "description": "Every author as written on the paper.",
+                                }
+                            },
+                        },
+                    },
                     "developed_rms": {"type": "array", "items": {"type": "object"}},
                     "unavailable": {"type": "array", "items": {"type": "object"}},
-                    "conflicts": {"type": "array", "items": {"type": "object"}},
+                    "conflicts": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "relation": {
+                                    "type": ["string", "null"],
+                                    "enum": ["advisor", "student", None],
+                                    "description": "A declared advisor or student.",
+                                }
+                            },
+                        },
+                    },
                     "assessments": {"type": "array", "items": {"type": "object"}},
                 },
             },

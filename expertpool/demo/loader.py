@@ -17,7 +17,7 @@ from ..core.features import demo_loaders
 from ..experts import institutions, violations
 from ..experts.models import Expert, Institution
 from ..experts.operations import ReviewFields, create_expert, request_review_fields
-from . import data
+from . import coauthors, data
 
 DEMO_EXPERT_PASSWORD = "Demo-2026!expert"
 
@@ -44,6 +44,7 @@ def load(session: Session, *, n_experts: int = 320, progress: bool = True) -> di
     # The other features' demo data (courses, submissions, reviews), in layer order.
     for feature_loader in demo_loaders():
         feature_loader(session, admins[0], progress)
+    coauthors.load_demo(session)  # author lists, applicant contacts: co-authorship recusal
     session.flush()
     return {
         "admins": accounts_data["admins"],

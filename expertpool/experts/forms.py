@@ -111,6 +111,14 @@ class PublicationForm(FlaskForm):
     year = IntegerField(_l("Year"), validators=[Optional(), NumberRange(1950, 2100)])
     language = SelectField(_l("Language"), choices=[("zh", "中文"), ("en", "English")])
     venue = StringField(_l("Journal / venue"), validators=[Optional(), Length(max=256)])
+    authors = TextAreaField(
+        _l("Authors"),
+        render_kw={"rows": 2},
+        description=_l(
+            "Every author as on the paper, yourself included, one per line or separated by ; "
+            "(e.g. Zhang Wei; 欧阳建国). Co-authors of the applicant's people are recused."
+        ),
+    )
 
 
 class DevelopedRMForm(FlaskForm):
@@ -138,6 +146,16 @@ class ConflictForm(FlaskForm):
     )
     institution = StringField(_l("Institution"), validators=[Optional(), Length(max=128)])
     person_name = StringField(_l("Person"), validators=[Optional(), Length(max=64)])
+    relation = SelectField(
+        _l("Relation to the person"),
+        choices=[
+            ("", _l("Other")),
+            ("advisor", _l("My advisor (supervisor)")),
+            ("student", _l("My student")),
+        ],
+        default="",
+        description=_l("An advisor or student is recused however the name is spelt."),
+    )
     reason = StringField(_l("Reason"), validators=[Optional(), Length(max=256)])
 
 

@@ -640,6 +640,7 @@ def add_part(
         values["institution_id"] = institutions.get_or_create(session, values.pop("institution")).id
     if kind == "unavailable" and values["end"] < values["start"]:
         raise ExpertError(str(_l("The period must end after it starts.")))
+    values = _part_lists(kind, values)
     part = model(expert_id=expert.id, **values)
     session.add(part)
     touch(expert)
@@ -648,6 +649,17 @@ def add_part(
     # or the embeddings and keyword index would be rebuilt from the stale list.
     session.expire(expert, [PART_COLLECTIONS[kind]])
     return part
+
+
+def _part_lists(kind: str, values: dict[str, Any]) -> dict[str, Any]:
+    """A publication's author list by the one list rule; a relation only for a person."""
+    values = dict(values)
+    if kind == "publication":
+        values["authors"] = split_list(values.get("authors"))
+    if kind == "conflict":
+        person = values.get("kind") == "person" or values.get("person_name")
+        values["relation"] = (values.get("relation") or None) if person else None
+    return values
 
 
 def remove_part(session: Session, actor: User, expert: Expert, kind: str, part_id: int) -> None:

@@ -24,12 +24,12 @@ from sqlalchemy.orm import selectinload
 
 from ..core import provinces
 from ..core.access import Role, roles_required
-from ..core.assignment.constraints import CODES
+from ..core.assignment.constraints import CODES, possible_conflicts
 from ..core.pagination import Page, page_arg
 from ..core.requests import fail, get_or_404, whole_number
 from ..db import db
 from ..experts.models import Expert
-from ..reviews.eligibility import rules_from_config
+from ..reviews.eligibility import expert_record, rules_from_config, submission_record
 from ..reviews.operations import ReviewError, assign_panel
 from ..reviews.queries import assigned_expert_ids
 from ..submissions.models import Submission
@@ -48,6 +48,9 @@ EXCLUSION_LABELS = {
     "declared_conflict": _l("Declared conflict of interest"),
     "developed_rm": _l("Took part in developing this RM"),
     "recent_employment": _l("Worked for the applicant recently"),
+    "coauthor": _l("Recent co-author of a person of the applicant"),
+    "shared_email_domain": _l("Same institutional e-mail domain as a contact of the applicant"),
+    "advisor_student": _l("Declared advisor or student of a person of the applicant"),
     "load_cap": _l("Yearly review load reached"),
     "training_missing": _l("Required training missing"),
     "training_lapsed": _l("Required training lapsed (certificate expired)"),
@@ -233,10 +236,38 @@ def round_detail(round_id: int) -> Any:
         experts=experts,
         subs=subs,
         chart=chart,
+        warnings=_member_warnings(panels, experts, subs, ops.round_rules(item)),
         form=ConfirmForm(version=item.version, invitations=ops.invitation_count(item)),
         invitations=ops.invitation_count(item),
         alternates=ops.alternate_count(item),
     )
+
+
+def _member_warnings(
+    panels: list[dict[str, Any]],
+    experts: dict[int, Expert],
+    subs: dict[int, Submission],
+    rules: Any,
+) -> dict[tuple[int, int], int]:
+    """(submission, member) -> possible conflicts (a common name, initials): the round's
+    proposal already obeys every rule, these only ask the administrator to look."""
+    today = dt.date.today()
+    out = {}
+    for panel in panels:
+        submission = subs.get(panel["submission_id"])
+        if submission is None or not submission.named_people:
+            continue
+        record = submission_record(submission)
+        for expert_id, _affinity in panel["members"]:
+            expert = experts.get(expert_id)
+            if expert is None:
+                continue
+            found = possible_conflicts(
+                expert_record(db.session, expert, today, load=0), record, rules, today
+            )
+            if found:
+                out[(submission.id, expert_id)] = len(found)
+    return out
 
 
 @roles_required(Role.ADMIN)

@@ -21,7 +21,12 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
-from ..core.assignment.constraints import CODES, exclusion_masks
+from ..core.assignment.constraints import (
+    CODES,
+    eligibility,
+    exclusion_masks,
+    possible_conflicts,
+)
 from ..core.assignment.panel import Panel, build_panel
 from ..core.assignment.records import Exclusion, Rules
 from ..core.embeddings.store import get_store
@@ -59,6 +64,8 @@ class Candidate:
     score: float
     explain: Callable[[], Explanation] = field(repr=False)
     exclusions: list[Exclusion] = field(default_factory=list)
+    # Possible conflicts (a common name, initials): shown to the administrator, never excluding.
+    warnings: list[Exclusion] = field(default_factory=list)
 
     @cached_property
     def explanation(self) -> Explanation:
@@ -165,7 +172,8 @@ def rank(
     pool = pool or Pool.load(session, today, rules)
     cfg = scoring_config()
     scores, rows, row_expert, row_scores, matrix = pool_scores(session, submission, pool, cfg)
-    masks = exclusion_masks(pool.table, submission_record(submission), rules, today)
+    record = submission_record(submission)
+    masks = exclusion_masks(pool.table, record, rules, today)
     excluded = np.zeros(len(pool), bool)
     for mask in masks.values():
         excluded |= mask
@@ -189,14 +197,23 @@ def rank(
         if expert is None:  # deleted since the pool was read
             return None
         return Candidate(
-            expert, float(scores.total[i]), lambda: explainer(i, expert), exclusions or []
+            expert,
+            float(scores.total[i]),
+            lambda: explainer(i, expert),
+            exclusions or [],
+            possible_conflicts(pool.record(i), record, rules, today),
         )
 
+    def evidence(i: int) -> list[Exclusion]:
+        """The reasons with their evidence (the paper, the domain, the person), from the
+        scalar rules, which agree with the masks code by code (a property test checks it)."""
+        found = {x.code: x for x in eligibility(pool.record(i), record, rules, today)}
+        return [
+            found.get(code, Exclusion(code)) for code in CODES if code in masks and masks[code][i]
+        ]
+
     candidates = [c for c in map(candidate, eligible) if c is not None]
-    out = [
-        candidate(i, [Exclusion(code) for code in CODES if code in masks and masks[code][i]])
-        for i in shown_out
-    ]
+    out = [candidate(i, evidence(i)) for i in shown_out]
     panel = build_panel(
         [(c.expert.id, c.score) for c in candidates],
         {int(pool.ids[i]): pool.record(i) for i in eligible},

@@ -10,8 +10,9 @@ entities, and a process keeps it between requests in four parts:
 | experts     | records and their columnar table           | an expert's status, term, institution,|
 |             |                                            | province, categories, unavailable     |
 |             |                                            | periods, conflicts, RMs developed,    |
-|             |                                            | former employers, violation cases; an |
-|             |                                            | expert added or removed               |
+|             |                                            | former employers, violation cases,    |
+|             |                                            | publications, e-mail; an expert added |
+|             |                                            | or removed                            |
 | specialties | the specialty index                        | a specialty                           |
 | loads       | reviews per expert in the calendar year    | an assignment (invitation, answer...) |
 | training    | who holds every required course (today)    | a course or a certificate             |
@@ -21,8 +22,9 @@ transaction. Each ranking reads the stamps (one small SELECT) and rebuilds only 
 stamp moved, so several processes and hosts on one database agree: a change is seen by the next
 ranking anywhere, as when every request loaded the pool. The parts follow the flushes of the
 rows they read, more finely than `signals.expert_files_changed` (which names the experts, not
-what changed): a new publication or an edited summary, the commonest edits, leave the pool as it
-is (explanations read those texts per request). A transaction that changed a part itself
+what changed): an edited summary leaves the pool as it is (explanations read those texts per
+request); a publication moves "experts", since its authors and year decide co-authorship
+recusal, and so does the expert's e-mail (its domain is compared with the applicant's). A transaction that changed a part itself
 (flushed, not yet committed) loads everything from the database and caches nothing: it must see
 its own change, and no other request may. A part without a row (a database made by `create_all`
 that nothing has changed yet) is never cached.
@@ -320,9 +322,9 @@ def _insert_ignore(session: Session, part: str, stamp: str) -> None:
 _IGNORED = frozenset(
     {
         "name", "gender", "birth_date", "id_number", "phone", "id_number_hash",
-        "email", "department", "city", "title", "title_grade", "education", "years_experience", "summary", "status_reason",
+        "department", "city", "title", "title_grade", "education", "years_experience", "summary", "status_reason",
         "status_changed_at", "created_at", "file_updated_at", "version",
-        "publications", "past_reviews", "assessments", "status_events",
+        "past_reviews", "assessments", "status_events",
     }
 )  # fmt: skip
 _RECORD_PARTS = (
@@ -332,6 +334,7 @@ _RECORD_PARTS = (
     files.DevelopedRM,
     files.Employment,
     files.Violation,  # a case opened or closed changes who is under investigation
+    files.Publication,  # its authors and year: recusal by co-authorship
 )
 
 

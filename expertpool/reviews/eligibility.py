@@ -21,7 +21,14 @@ from sqlalchemy import Select, extract, func, select
 from sqlalchemy.orm import Session
 
 from ..core.assignment.constraints import eligibility
-from ..core.assignment.records import Exclusion, ExpertRecord, Rules, SubmissionRecord
+from ..core.assignment.names import match
+from ..core.assignment.records import (
+    Exclusion,
+    ExpertRecord,
+    Rules,
+    SubmissionRecord,
+    email_domain,
+)
 from ..core.names import person_key
 from ..experts.models import (
     ConflictOfInterest,
@@ -29,6 +36,7 @@ from ..experts.models import (
     Employment,
     Expert,
     ExpertCategory,
+    Publication,
     UnavailablePeriod,
     Violation,
 )
@@ -93,6 +101,11 @@ def expert_record(
         training_lapsed=training_lapsed,
         categories=frozenset(expert.category_codes),
         under_investigation=expert.id in _investigated(session, [expert.id]),
+        coauthors=coauthors(
+            expert.name, ((p.authors, p.title, p.year) for p in expert.publications)
+        ),
+        email_domains=_domains([expert.email]),
+        relations=_relations((c.person_name, c.relation) for c in expert.conflicts),
     )
 
 
@@ -103,6 +116,33 @@ def _investigated(session: Session, expert_ids: list[int] | None = None) -> set[
     if expert_ids is not None:
         stmt = stmt.where(v.expert_id.in_(expert_ids))
     return set(session.scalars(stmt))
+
+
+RELATIONS = ("advisor", "student")
+
+
+def coauthors(
+    own_name: str, papers: Iterable[tuple[list[str] | None, str, int | None]]
+) -> tuple[tuple[str, str, int | None], ...]:
+    """(co-author, title, year) of every author of every paper but the expert: an author whose
+    name may be the expert's own (any spelling) is left out, or the expert would "co-author"
+    with a namesake of the applicant's."""
+    found = {
+        (author, title, year)
+        for authors, title, year in papers
+        for author in authors or ()
+        if author and match(author, own_name) is None
+    }
+    # Sorted: the record is the same whichever order the publications were read in.
+    return tuple(sorted(found, key=lambda p: (p[0], p[1], p[2] is None, p[2] or 0)))
+
+
+def _domains(addresses: Iterable[str | None]) -> frozenset[str]:
+    return frozenset(d for d in map(email_domain, addresses) if d)
+
+
+def _relations(pairs: Iterable[tuple[str | None, str | None]]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted({(n, r) for n, r in pairs if n and r in RELATIONS}))
 
 
 def file_records(session: Session) -> list[ExpertRecord]:
@@ -123,6 +163,8 @@ def file_records(session: Session) -> list[ExpertRecord]:
         e.term_start,
         e.term_end,
         e.metrology_competent,
+        e.name,
+        e.email,
     ).order_by(e.id)
     return [_file_record(row, parts, investigated) for row in session.execute(stmt).all()]
 
@@ -130,17 +172,23 @@ def file_records(session: Session) -> list[ExpertRecord]:
 def _file_columns() -> dict[str, Select]:
     """The file's collections, each in the order of the relationship `expert_record` reads."""
     cat, period = ExpertCategory.__table__.c, UnavailablePeriod.__table__.c
-    conflict, rm, job = (
+    conflict, rm, job, pub = (
         ConflictOfInterest.__table__.c,
         DevelopedRM.__table__.c,
         Employment.__table__.c,
+        Publication.__table__.c,
     )
     return {
         "categories": select(cat.expert_id, cat.code),
         "unavailable": select(period.expert_id, period.start, period.end).order_by(
             period.expert_id, period.start, period.id
         ),
-        "conflicts": select(conflict.expert_id, conflict.institution_id, conflict.person_name),
+        "conflicts": select(
+            conflict.expert_id, conflict.institution_id, conflict.person_name, conflict.relation
+        ).order_by(conflict.expert_id, conflict.id),
+        "papers": select(pub.expert_id, pub.authors, pub.title, pub.year).order_by(
+            pub.expert_id, pub.id
+        ),
         "rms": select(rm.expert_id, rm.gbw_number),
         "employments": select(job.expert_id, job.institution_id, job.end).order_by(
             job.expert_id, job.start, job.id
@@ -170,8 +218,8 @@ def _file_record(
         term_start=row[4],
         term_end=row[5],
         unavailable=tuple(parts["unavailable"].get(expert_id, ())),
-        conflict_institution_ids=frozenset(i for i, _p in conflicts if i is not None),
-        conflict_persons=frozenset(person_key(p) for _i, p in conflicts if p),
+        conflict_institution_ids=frozenset(i for i, _p, _r in conflicts if i is not None),
+        conflict_persons=frozenset(person_key(p) for _i, p, _r in conflicts if p),
         developed_rms=frozenset(parts["rms"].get(expert_id, ())),
         past_employers=tuple(parts["employments"].get(expert_id, ())),
         load_this_year=0,
@@ -179,6 +227,9 @@ def _file_record(
         training_ok=None,
         categories=frozenset(parts["categories"].get(expert_id, ())),
         under_investigation=expert_id in investigated,
+        coauthors=coauthors(row[7], parts["papers"].get(expert_id, ())),
+        email_domains=_domains([row[8]]),
+        relations=_relations((p, r) for _i, p, r in conflicts),
     )
 
 
@@ -193,12 +244,21 @@ def submission_record(submission: Submission) -> SubmissionRecord:
         window_start=submission.window_start,
         window_end=submission.window_end,
         category=submission.category,
-        related_people=frozenset(person_key(p) for p in submission.applicant_people or [] if p),
+        related_people=frozenset(person_key(p) for p in submission.named_people if p),
+        named_people=tuple(p for p in submission.named_people if p),
+        contact_domains=frozenset(submission.contact_domains or ()),
     )
 
 
 # The parts of an expert's file that recusal reads.
-_FILE_PARTS = ("categories", "unavailable_periods", "conflicts", "developed_rms", "employments")
+_FILE_PARTS = (
+    "categories",
+    "unavailable_periods",
+    "conflicts",
+    "developed_rms",
+    "employments",
+    "publications",
+)
 
 
 def exclusion_reasons(

@@ -78,8 +78,9 @@ def _form(obj: Submission | None = None, formdata: Any = ...) -> SubmissionForm:
     form.category.choices = [("", "—")] + [(str(c), category_label(c, locale)) for c in CATEGORIES]
     if obj is not None and formdata is None:
         form.category.data = str(obj.category or "")
-        for name in ("analytes", "methods", "applicant_people"):
+        for name in ("analytes", "methods", "applicant_people", "contact_people"):
             getattr(form, name).data = "\n".join(getattr(obj, name) or [])
+        form.contact_emails.data = obj.contact_emails or ""
         form.applicant_institution.data = (
             obj.applicant_institution.name if obj.applicant_institution else ""
         )

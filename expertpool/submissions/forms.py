@@ -55,6 +55,19 @@ class SubmissionForm(VersionedForm):
             "Names of the people who developed the RM (checked against declared conflicts)"
         ),
     )
+    contact_people = TextAreaField(
+        _l("Contact persons"),
+        render_kw={"rows": 2},
+        description=_l("Names of the applicant's contacts (recusal compares them too)"),
+    )
+    contact_emails = TextAreaField(
+        _l("Contacts' e-mail addresses"),
+        render_kw={"rows": 2},
+        description=_l(
+            "Personal data: stored encrypted and shown to administrators only. Experts whose "
+            "institutional e-mail domain is the same are recused (free-mail domains ignored)."
+        ),
+    )
     description = TextAreaField(_l("Description"), render_kw={"rows": 4})
     window_start = DateField(_l("Review window starts"), validators=[Optional()])
     window_end = DateField(_l("Review window ends"), validators=[Optional()])

@@ -159,6 +159,22 @@ COLUMNS: tuple[Column, ...] = (
         example="王强;刘芳",
     ),
     Column(
+        "contact_people",
+        "联系人",
+        "Contacts",
+        "list",
+        help="申请方联系人姓名，多个用 ; 分隔（用于利益冲突回避）",
+        example="陈立新",
+    ),
+    Column(
+        "contact_emails",
+        "联系人邮箱",
+        "Contact e-mails",
+        "list",
+        help="联系人电子邮箱，多个用 ; 分隔（个人信息，加密保存，仅管理员可见；单位邮箱域名用于回避）",
+        example="chenlixin@igge.cn",
+    ),
+    Column(
         "description",
         "说明",
         "Description",

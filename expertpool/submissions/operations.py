@@ -6,6 +6,7 @@ commits once), and raise `SubmissionError` with a message fit for the user.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..accounts.models import User
 from ..core import audit, province_ui, signals, storage
+from ..core.assignment.records import email_domain
 from ..core.errors import OperationError
 from ..core.names import tidy_name
 from ..core.pdftext import is_pdf
@@ -61,11 +63,15 @@ PLAIN_FIELDS = (
     "intended_use",
     "applicant_province",
     "applicant_people",
+    "contact_people",
+    "contact_emails",
+    "contact_domains",
     "description",
     "window_start",
     "window_end",
 )
-LIST_FIELDS = ("analytes", "methods", "applicant_people")
+LIST_FIELDS = ("analytes", "methods", "applicant_people", "contact_people")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 # status -> statuses it may move to (withdrawal is separate: from any open status)
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -102,7 +108,7 @@ def normalise(
     out["applicant_institution"] = tidy_name(data.get("applicant_institution")) or None
     for key in LIST_FIELDS:  # typed text is split, a list (import, JSON) taken item by item
         out[key] = split_list(out[key])
-    problems: list[Problem] = []
+    problems: list[Problem] = _contact_emails(out, data.get("contact_emails"))
     try:
         out["applicant_province"] = province_ui.clean(out["applicant_province"], current_province)
     except UnknownProvince as exc:
@@ -125,6 +131,19 @@ def normalise(
     if start and end and end < start:
         problems.append(("window_end", str(_l("The review window ends before it starts."))))
     return out, problems
+
+
+def _contact_emails(out: dict[str, Any], value: Any) -> list[Problem]:
+    """The contacts' addresses, one per line (stored encrypted), and their domains in clear:
+    recusal compares domains only, so matching never decrypts an address."""
+    emails = [e.casefold() for e in split_list(value)]
+    out["contact_emails"] = "\n".join(emails) or None
+    out["contact_domains"] = sorted({email_domain(e) for e in emails if _EMAIL.match(e)})
+    return [
+        ("contact_emails", str(_l("“%(value)s” is not an e-mail address.", value=e)))
+        for e in emails
+        if not _EMAIL.match(e)
+    ]
 
 
 def _check_gbw(out: dict[str, Any]) -> list[Problem]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections import Counter
@@ -455,6 +456,8 @@ def test_second_reduced_cost_stage_keeps_the_mip_exact():
 # --- never break a rule: records -> eligibility mask -> assignment -----------------------------
 
 INST = st.one_of(st.none(), st.integers(0, 4))
+_NAMES = st.sampled_from(["欧阳建国", "欧阳 建国", "Jianguo Ouyang", "J. Ouyang", "Li Hong"])
+_DOMAINS = st.sampled_from(["nim.ac.cn", "mail.nim.ac.cn", "qq.com", "cas.cn"])
 record_strategy = st.builds(
     ExpertRecord,
     id=st.just(0),
@@ -465,8 +468,20 @@ record_strategy = st.builds(
     past_employers=st.lists(st.tuples(st.integers(0, 4), st.none()), max_size=1).map(tuple),
     load_this_year=st.integers(7, 10),
     metrology_competent=st.booleans(),
+    # The co-authorship, e-mail domain and advisor/student rules (names spelt in several ways).
+    coauthors=st.lists(
+        st.tuples(_NAMES, st.just("paper"), st.sampled_from([None, 2015, 2023])), max_size=2
+    ).map(tuple),
+    email_domains=st.frozensets(_DOMAINS, max_size=1),
+    relations=st.lists(st.tuples(_NAMES, st.just("advisor")), max_size=1).map(tuple),
 )
-submission_strategy = st.builds(SubmissionRecord, id=st.just(0), applicant_institution_id=INST)
+submission_strategy = st.builds(
+    SubmissionRecord,
+    id=st.just(0),
+    applicant_institution_id=INST,
+    named_people=st.lists(_NAMES, max_size=2).map(tuple),
+    contact_domains=st.frozensets(_DOMAINS, max_size=1),
+)
 
 
 @settings(
@@ -491,10 +506,7 @@ def test_assignment_never_breaks_a_rule(records, subs, rules, seed, fairness):
         ExpertRecord(**{**{k: getattr(r, k) for k in ExpertRecord.__slots__}, "id": i})
         for i, r in enumerate(records)
     ]
-    subs = [
-        SubmissionRecord(id=100 + i, applicant_institution_id=s.applicant_institution_id)
-        for i, s in enumerate(subs)
-    ]
+    subs = [dataclasses.replace(s, id=100 + i) for i, s in enumerate(subs)]
     table = ExpertTable.from_records(experts)
     rng = np.random.default_rng(seed)
     affinity = np.round(rng.random((len(subs), len(experts))), 2)

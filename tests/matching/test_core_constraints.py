@@ -185,6 +185,23 @@ OPT_DAY = st.one_of(st.none(), DAYS)
 INST = st.integers(0, 4)
 PERSONS = st.frozensets(st.sampled_from(["a", "b", "c"]), max_size=2)
 RMS = st.frozensets(st.sampled_from(["GBW 01001", "GBW(E)080001", "gbw 02002"]), max_size=2)
+# Spellings that match certainly, possibly (common name, initials) or not at all.
+NAMES = st.sampled_from(
+    ["欧阳建国", "欧阳 建国", "张伟", "Jianguo Ouyang", "J. Ouyang", "Qiu Xiao-Ming", "Qiu Xiaoming",
+     "Zhang Wei", "W. Zhang", "Li Hong"]
+)  # fmt: skip
+PAPERS = st.lists(
+    st.tuples(NAMES, st.sampled_from(["P1", "P2"]), st.one_of(st.none(), st.integers(2012, 2027))),
+    max_size=3,
+).map(tuple)
+DOMAINS = st.frozensets(
+    st.sampled_from(["nim.ac.cn", "mail.nim.ac.cn", "ac.cn", "qq.com", "vip.qq.com", "cas.cn",
+                     "163.com", "b.cas.cn"]),
+    max_size=2,
+)  # fmt: skip
+RELATIONS = st.lists(st.tuples(NAMES, st.sampled_from(["advisor", "student"])), max_size=2).map(
+    tuple
+)
 
 
 @st.composite
@@ -212,6 +229,9 @@ experts_strategy = st.builds(
     training_lapsed=st.booleans(),
     categories=st.frozensets(st.integers(1, 13), max_size=3),
     under_investigation=st.booleans(),
+    coauthors=PAPERS,
+    email_domains=DOMAINS,
+    relations=RELATIONS,
 )
 
 
@@ -231,6 +251,8 @@ def submissions(draw):
         category=draw(st.one_of(st.none(), st.integers(1, 13))),
         related_people=draw(PERSONS),
         developer_expert_ids=draw(st.frozensets(st.integers(0, 30), max_size=2)),
+        named_people=tuple(draw(st.lists(NAMES, max_size=2))),
+        contact_domains=draw(DOMAINS),
     )
 
 
@@ -242,6 +264,9 @@ rules_strategy = st.builds(
     training_lapsed_blocks=st.booleans(),
     require_category=st.booleans(),
     exclude_under_investigation=st.booleans(),
+    coauthor_years=st.sampled_from([None, 0, 3, 5]),
+    email_domain_recusal=st.booleans(),
+    free_mail_domains=st.sampled_from([("qq.com", "163.com"), ("qq.com",), ()]),
 )
 
 

@@ -319,10 +319,22 @@ def test_edits_that_no_ranking_rule_reads_keep_the_snapshot(app, admin, recusal,
     kept = _pool(app)
     expert = recusal["soil1"]
     ops.update_ordinary(db.session, admin, expert, {"summary": "新的简介", "phone": "123"}, None)
-    ops.add_part(db.session, admin, expert, "publication", {"title": "新论文", "language": "zh"})
     db.session.commit()
     unchanged = _pool(app)
     assert unchanged.experts is kept.experts and unchanged.loads is kept.loads
+    # A publication's authors decide co-authorship recusal: it moves the experts part.
+    ops.add_part(
+        db.session,
+        admin,
+        expert,
+        "publication",
+        {"title": "新论文", "language": "zh", "year": 2024, "authors": "欧阳建国"},
+    )
+    db.session.commit()
+    papers = _pool(app)
+    assert papers.experts is not kept.experts
+    assert papers.record(papers.index[expert.id]).coauthors == (("欧阳建国", "新论文", 2024),)
+    kept = papers
     ops.update_ordinary(db.session, admin, expert, {"province": "江苏"}, None)
     db.session.commit()
     changed = _pool(app)

@@ -29,6 +29,7 @@ from .constraints import (
     employment_cutoff,
     exclusion_masks,
     is_eligible,
+    possible_conflicts,
     top_eligible,
 )
 from .panel import Alternate, Panel, PanelMember, build_panel
@@ -78,6 +79,7 @@ __all__ = [
     "employment_cutoff",
     "exclusion_masks",
     "is_eligible",
+    "possible_conflicts",
     "normalize_gbw",
     "segment_max",
     "segment_mean",

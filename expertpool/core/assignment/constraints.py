@@ -8,11 +8,17 @@ Two forms that must agree exactly (a hypothesis test checks it code by code):
 Date rules (all bounds inclusive): the review window is `submission.window(today)`; the expert's
 term must cover it; an unavailable period touching it excludes; employment with an applicant
 institution counts as recent if it ended on or after the window start minus
-`years_since_employment` years (or has not ended).
+`years_since_employment` years (or has not ended); a paper counts as recent co-authorship if its
+year is at least the window start's year minus `coauthor_years` (a paper without a year counts:
+the safe side).
+
+People are compared by `names.match`: only a CERTAIN match excludes; a POSSIBLE one (a common
+name, initials) is a warning for the administrator (`possible_conflicts`), not an exclusion.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,7 +27,16 @@ from datetime import date
 import numpy as np
 
 from .affinity import top_k
-from .records import ACTIVE, Exclusion, ExpertRecord, Rules, SubmissionRecord
+from .names import CERTAIN, POSSIBLE, certain_keys, match, why_possible
+from .records import (
+    ACTIVE,
+    Exclusion,
+    ExpertRecord,
+    Rules,
+    SubmissionRecord,
+    is_free_mail,
+    org_domains,
+)
 
 CODES = (
     "not_active",
@@ -32,6 +47,9 @@ CODES = (
     "declared_conflict",
     "developed_rm",
     "recent_employment",
+    "coauthor",
+    "shared_email_domain",
+    "advisor_student",
     "load_cap",
     "training_missing",
     "training_lapsed",
@@ -42,6 +60,7 @@ CODES = (
 _FAR_PAST = 0  # ordinals: date.min is 1, so 0 is before any date
 _FAR_FUTURE = date.max.toordinal() + 1
 _EMPTY_ROWS = np.zeros(0, dtype=np.int64)
+_NO_YEAR = 10_000  # a paper without a year: after any cutoff, so it always counts
 
 
 def employment_cutoff(window_start: date, years: int) -> date:
@@ -71,12 +90,115 @@ def eligibility(
         _recent_employment(
             expert, applicants, employment_cutoff(start, rules.years_since_employment)
         ),
+        _coauthor(expert, submission, rules, start),
+        _shared_domain(expert, submission, rules),
+        _advisor_student(expert, submission),
         _load(expert, rules),
         _training(expert, rules),
         _category(expert, submission, rules),
         _investigation(expert, rules),
     )
     return [exclusion for found in checks for exclusion in found]
+
+
+def coauthor_cutoff(window_start: date, years: int) -> int:
+    """First publication year that still counts as recent co-authorship."""
+    return window_start.year - years
+
+
+def _recent_papers(expert: ExpertRecord, rules: Rules, start: date):
+    if rules.coauthor_years is None:
+        return []
+    cutoff = coauthor_cutoff(start, rules.coauthor_years)
+    return [p for p in expert.coauthors if p[2] is None or p[2] >= cutoff]
+
+
+def _paper_hits(expert, submission, rules, start, strength):
+    """(person of the applicant, author as written, title, year) for each name match."""
+    return [
+        (person, author, title, year)
+        for author, title, year in _recent_papers(expert, rules, start)
+        for person in submission.named_people
+        if match(author, person) == strength
+    ]
+
+
+def _latest(hits):
+    # The latest paper first (no year = most recent), then by title: stable evidence.
+    return min(hits, key=lambda h: (-(h[3] if h[3] is not None else _NO_YEAR), h[2], h[0]))
+
+
+def _coauthor(
+    expert: ExpertRecord, submission: SubmissionRecord, rules: Rules, start: date
+) -> list[Exclusion]:
+    hits = _paper_hits(expert, submission, rules, start, CERTAIN)
+    if not hits:
+        return []
+    person, author, title, year = _latest(hits)
+    params = {"person": person, "author": author, "title": title, "year": year}
+    return [Exclusion("coauthor", {**params, "papers": len({h[2] for h in hits})})]
+
+
+def _free_filtered(domains, rules: Rules) -> list[str]:
+    return sorted(d for d in domains if not is_free_mail(d, rules.free_mail_domains))
+
+
+def _shared_domain(
+    expert: ExpertRecord, submission: SubmissionRecord, rules: Rules
+) -> list[Exclusion]:
+    if not rules.email_domain_recusal:
+        return []
+    shared = {
+        domain
+        for mine in _free_filtered(expert.email_domains, rules)
+        for theirs in _free_filtered(submission.contact_domains, rules)
+        for domain in org_domains(mine) & org_domains(theirs)
+    }
+    if not shared:
+        return []
+    # The most specific domain both sides are under ("nim.ac.cn", not a bare "ac.cn").
+    domain = max(sorted(shared), key=len)
+    return [Exclusion("shared_email_domain", {"domain": domain})]
+
+
+def _relation_hits(expert, submission, strength):
+    return [
+        (person, name, relation)
+        for name, relation in expert.relations
+        for person in submission.named_people
+        if match(name, person) == strength
+    ]
+
+
+def _advisor_student(expert: ExpertRecord, submission: SubmissionRecord) -> list[Exclusion]:
+    hits = sorted(_relation_hits(expert, submission, CERTAIN))
+    if not hits:
+        return []
+    person, name, relation = hits[0]
+    return [
+        Exclusion("advisor_student", {"person": person, "declared": name, "relation": relation})
+    ]
+
+
+def possible_conflicts(
+    expert: ExpertRecord, submission: SubmissionRecord, rules: Rules, today: date
+) -> list[Exclusion]:
+    """Name matches too weak to exclude (a common name, initials), to show as warnings.
+
+    Codes "possible_coauthor" and "possible_relation"; `params["why"]` is "common_name" or
+    "initials". Never part of `eligibility`: the administrator decides.
+    """
+    start, _end = submission.window(today)
+    found = []
+    papers = _paper_hits(expert, submission, rules, start, POSSIBLE)
+    for person, author, title, year in sorted(papers, key=lambda h: (h[0], h[2], h[1])):
+        why = why_possible(author, person)
+        params = {"person": person, "author": author, "title": title, "year": year, "why": why}
+        found.append(Exclusion("possible_coauthor", params))
+    for person, name, relation in sorted(_relation_hits(expert, submission, POSSIBLE)):
+        params = {"person": person, "declared": name, "relation": relation}
+        found.append(Exclusion("possible_relation", {**params, "why": why_possible(name, person)}))
+    return found
 
 
 def is_eligible(
@@ -229,6 +351,15 @@ class ExpertTable:
     rows_by_conflict_person: Mapping[str, np.ndarray]
     rows_by_developed_rm: Mapping[str, np.ndarray]
     past_employment: Mapping[int, tuple[np.ndarray, np.ndarray]]  # inst -> (rows, end ordinals)
+    # `names.certain_keys` of each co-author -> (rows, paper years; no year = _NO_YEAR)
+    coauthor_keys: Mapping[str, tuple[np.ndarray, np.ndarray]] = dataclasses.field(
+        default_factory=dict
+    )
+    # organisation domain -> (rows, the expert's own domain under it), for the free-mail test
+    email_domains: Mapping[str, tuple[tuple[int, str], ...]] = dataclasses.field(
+        default_factory=dict
+    )
+    rows_by_relation_key: Mapping[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.ids.size)
@@ -256,6 +387,9 @@ class _TableBuilder:
         self.by_conflict_person: dict[Hashable, list[int]] = defaultdict(list)
         self.by_developed: dict[Hashable, list[int]] = defaultdict(list)
         self.past: dict[int, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
+        self.coauthors: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
+        self.domains: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        self.by_relation: dict[Hashable, list[int]] = defaultdict(list)
         self.unavailable: tuple[list[int], list[int], list[int]] = ([], [], [])
 
     def build(self) -> ExpertTable:
@@ -293,6 +427,12 @@ class _TableBuilder:
                 inst: (np.asarray(rows, np.int64), np.asarray(ends, np.int64))
                 for inst, (rows, ends) in self.past.items()
             },
+            coauthor_keys={
+                key: (np.asarray(rows, np.int64), np.asarray(years, np.int64))
+                for key, (rows, years) in self.coauthors.items()
+            },
+            email_domains={key: tuple(pairs) for key, pairs in self.domains.items()},
+            rows_by_relation_key=_index(self.by_relation),
         )
 
     def _column(self, value, dtype: type = np.int64) -> np.ndarray:
@@ -316,6 +456,17 @@ class _TableBuilder:
             rows, ends = self.past[inst]
             rows.append(row)
             ends.append(_ordinal(ended, _FAR_FUTURE))
+        for author, _title, year in expert.coauthors:
+            for key in certain_keys(author):
+                rows, years = self.coauthors[key]
+                rows.append(row)
+                years.append(_NO_YEAR if year is None else year)
+        for domain in expert.email_domains:
+            for key in org_domains(domain):
+                self.domains[key].append((row, domain))
+        for name, _relation in expert.relations:
+            for key in certain_keys(name):
+                self.by_relation[key].append(row)
         for start, end in expert.unavailable:
             self.unavailable[0].append(row)
             self.unavailable[1].append(start.toordinal())
@@ -376,6 +527,9 @@ def exclusion_masks(
         "declared_conflict": _mask_of(conflicts, n),
         "developed_rm": _mask_of(developed, n),
         "recent_employment": _recent_mask(table, applicants, start_day, rules),
+        "coauthor": _coauthor_mask(table, submission, start_day, rules),
+        "shared_email_domain": _domain_mask(table, submission, rules),
+        "advisor_student": _mask_of(_rows(table.rows_by_relation_key, _people_keys(submission)), n),
         "load_cap": table.load >= rules.load_cap_per_year,
         "training_missing": _training_mask(table, rules),
         "training_lapsed": _lapsed_mask(table, rules),
@@ -395,6 +549,36 @@ def _recent_mask(
         if inst in table.past_employment:
             rows, ends = table.past_employment[inst]
             mask[rows[ends >= cutoff]] = True
+    return mask
+
+
+def _people_keys(submission: SubmissionRecord) -> set[str]:
+    return {key for person in submission.named_people for key in certain_keys(person)}
+
+
+def _coauthor_mask(
+    table: ExpertTable, submission: SubmissionRecord, start: date, rules: Rules
+) -> np.ndarray:
+    mask = np.zeros(len(table), dtype=bool)
+    if rules.coauthor_years is None:
+        return mask
+    cutoff = coauthor_cutoff(start, rules.coauthor_years)
+    for key in _people_keys(submission):
+        if key in table.coauthor_keys:
+            rows, years = table.coauthor_keys[key]
+            mask[rows[years >= cutoff]] = True
+    return mask
+
+
+def _domain_mask(table: ExpertTable, submission: SubmissionRecord, rules: Rules) -> np.ndarray:
+    mask = np.zeros(len(table), dtype=bool)
+    if not rules.email_domain_recusal:
+        return mask
+    keys = {k for d in _free_filtered(submission.contact_domains, rules) for k in org_domains(d)}
+    for key in keys:
+        for row, domain in table.email_domains.get(key, ()):
+            if not is_free_mail(domain, rules.free_mail_domains):
+                mask[row] = True
     return mask
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from ...core.pii import Encrypted, blind_index, id_number_key
@@ -171,6 +171,9 @@ class Publication(_ExpertPart, db.Model):
     year: Mapped[int | None] = mapped_column(Integer)
     language: Mapped[str] = mapped_column(String(8), default="zh")
     venue: Mapped[str | None] = mapped_column(String(256))
+    # Every author as written on the paper ("Zhang Wei", "欧阳建国", "W. Zhang"), the expert
+    # included: the others are co-authors, compared with the applicant's people for recusal.
+    authors: Mapped[list[str]] = mapped_column(JSON, default=list)
     expert: Mapped[Expert] = relationship(back_populates="publications")
 
 
@@ -239,6 +242,9 @@ class ConflictOfInterest(_ExpertPart, db.Model):
     kind: Mapped[str] = mapped_column(String(16))  # institution | person
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"))
     person_name: Mapped[str | None] = mapped_column(String(64))
+    # A person's tie to the expert: "advisor" / "student" (matched by `names.match`, any
+    # spelling), or None for any other declared personal conflict (matched by `person_key`).
+    relation: Mapped[str | None] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(256))
     expert: Mapped[Expert] = relationship(back_populates="conflicts")
     institution: Mapped[Institution | None] = relationship(lazy="joined")

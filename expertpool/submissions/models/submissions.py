@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from ...core.pii import Encrypted
 from ...core.provinces import keep_or_normalise
 from ...db import db, utcnow
 from ...experts.models import Institution
@@ -41,6 +42,15 @@ class Submission(db.Model):
     applicant_province: Mapped[str | None] = mapped_column(String(16), index=True)
     # Names of the applicant's people, checked against experts' declared personal conflicts.
     applicant_people: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The applicant's contact persons (联系人): named people for recusal like the developers.
+    contact_people: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Their e-mail addresses are personal data (PIPL): encrypted at rest (one per line), read
+    # only by administrators; recusal needs only their domains, kept apart in clear
+    # (`contact_domains`, set by `submissions.operations`), so the pool never decrypts them.
+    contact_emails: Mapped[str | None] = mapped_column(
+        Encrypted(), deferred=True, deferred_group="personal"
+    )
+    contact_domains: Mapped[list[str]] = mapped_column(JSON, default=list)
     description: Mapped[str | None] = mapped_column(Text)
     window_start: Mapped[dt.date | None] = mapped_column(Date)
     window_end: Mapped[dt.date | None] = mapped_column(Date)
@@ -61,6 +71,16 @@ class Submission(db.Model):
     def _canonical_province(self, _key: str, value: str | None) -> str | None:
         """Aliases ("北京", "Beijing") are stored as the canonical name; unknown refused."""
         return keep_or_normalise(value, self.applicant_province)
+
+    @property
+    def contact_email_list(self) -> list[str]:
+        """The contacts' e-mail addresses (decrypts: administrators' pages only)."""
+        return [e for e in (self.contact_emails or "").splitlines() if e.strip()]
+
+    @property
+    def named_people(self) -> list[str]:
+        """Everyone the applicant names: developers, then contacts (recusal compares them)."""
+        return [*(self.applicant_people or []), *(self.contact_people or [])]
 
     def __repr__(self) -> str:
         return f"<Submission {self.id} {self.title!r}>"
