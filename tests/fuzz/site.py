@@ -54,6 +54,7 @@ SCRIPTED_POSTS: dict[str, list[dict[str, Any]]] = {
     "submissions.import_commit": [_f("token", "hidden")],
     "courses.transcript_export": [],
     "courses.admin_learner_export": [],
+    "assessment.export": [],
     "matching.retry_round": [_f("version", "hidden", "1")],
     "matching.cancel_round": [_f("version", "hidden", "1")],
     # buttons whose form carries nothing but the token (on pages the crawl may not reach)
@@ -260,6 +261,7 @@ class Site:
             seen.add(url)
             visits[endpoint] += 1
             response = client.get(url)
+            response.close()  # a file download (evidence, attachments) holds its file open
             if response.status_code != 200:
                 continue
             self.visited[role].add(endpoint)
