@@ -65,7 +65,7 @@ def load(
                 categories=e.get("categories", []),
                 specialties=e.get("specialties", {}),
                 publications=[
-                    (i, p["title"], p.get("abstract", ""), p.get("language", "zh"))
+                    (i, p["title"], _abstract(p), p.get("language", "zh"))
                     for i, p in enumerate(e.get("publications", []))
                 ],
                 rms=[
@@ -75,6 +75,14 @@ def load(
             )
         )
     return experts, subs, qrels, raw
+
+
+def _abstract(pub: dict) -> str:
+    """The abstract, followed by the paper's own keywords when the set has them (CSL)."""
+    words = pub.get("keywords") or []
+    label = "关键词：" if pub.get("language", "zh") == "zh" else "Keywords: "
+    tail = f" {label}{'；'.join(words)}" if words else ""
+    return (pub.get("abstract") or "") + tail
 
 
 def sub_text(s: dict) -> str:
