@@ -330,7 +330,7 @@ def build_csl(git_dir: Path, out: Path, n_queries: int = 120) -> dict:
 
 
 def build_mla(
-    git_dir: Path, out: Path, n_queries: int = 120, n_experts: int = 300, profile_max: int = 6
+    git_dir: Path, out: Path, n_queries: int = 120, n_experts: int = 240, profile_max: int = 4
 ) -> dict:
     rng = random.Random(SEED)
     papers = load_mla(git_dir)
