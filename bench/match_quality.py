@@ -154,7 +154,7 @@ class Signals:
         self.raw = [matrix.scores(q, None) for q in query_vectors]
         # keyword: what the application scores (vectorised BM25F over every expert);
         # keyword_page: Whoosh's own OR query page, which the application used before.
-        self.keyword, self.keyword_page = self._keyword(experts, subs)
+        self.keyword, self.keyword_page, self.keyword_desc = self._keyword(experts, subs)
         self.category = [
             np.array([1.0 if s.get("category") in e.categories else 0.0 for e in experts])
             for s in subs
@@ -169,12 +169,12 @@ class Signals:
 
     def _keyword(
         self, experts: list[ExpertTexts], subs: list[dict]
-    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
         with tempfile.TemporaryDirectory() as tmp:
             spec = IndexSpec(EXPERT_INDEX, KEYWORD_FIELDS, filter_fields=("status", "category"))
             index = IndexManager(Path(tmp)).index(spec)
             index.rebuild((keyword_document(e) for e in experts), total=len(experts))
-            out, page = [], []
+            out, page, desc = [], [], []
             for s in subs:
                 scores = np.zeros(len(experts))
                 paged = np.zeros(len(experts))
@@ -189,12 +189,20 @@ class Signals:
                     query, int_ids=True, max_pairs=ScoringConfig().keyword_pairs
                 )
                 scores[ids] = values
+                with_desc = np.zeros(len(experts))
+                ids, values = index.term_scores(
+                    f"{query} {s.get('description', '')}".strip(),
+                    int_ids=True,
+                    max_pairs=ScoringConfig().keyword_pairs,
+                )
+                with_desc[ids] = values
+                desc.append(with_desc)
                 for hit in index.candidates(query, limit=len(experts), match="any").hits:
                     paged[int(hit.doc_id)] = hit.score
                 out.append(scores)
                 page.append(paged)
             index.close()
-            return out, page
+            return out, page, desc
 
 
 def rank_variant(
@@ -202,6 +210,8 @@ def rank_variant(
 ) -> list[int]:
     rows = sig.fair[i] if fair else sig.raw[i]
     keyword = sig.keyword_page[i] if page else sig.keyword[i]
+    if cfg.keyword_description and not page:
+        keyword = sig.keyword_desc[i]
     pool = score_pool(rows, sig.row_expert, keyword, sig.category[i], sig.specialty[i], cfg)
     return [int(x) for x in np.lexsort((np.arange(len(pool.total)), -pool.total))]
 
@@ -336,6 +346,25 @@ def variants() -> list[tuple[str, ScoringConfig, bool]]:
                 True,
             )
         )
+    # Issue 13, outside sets: the keyword query also reads the submission's description.
+    base = ScoringConfig()
+    for label, cfg in (
+        ("fields-only keyword, default weights", replace(base, keyword_description=False)),
+        ("desc keyword, default weights", replace(base, keyword_description=True)),
+        (
+            "desc keyword, k0.2",
+            replace(base, keyword_description=True, weights=replace(base.weights, keyword=0.2)),
+        ),
+        (
+            "desc keyword, mean_top_k3",
+            replace(base, aggregation="mean_top_k", top_k=3, keyword_description=True),
+        ),
+        (
+            "desc keyword only (BM25F)",
+            replace(base, keyword_description=True, weights=AffinityWeights(0, 1, 0, 0)),
+        ),
+    ):
+        out.append((label, cfg, True))
     return out
 
 
@@ -483,7 +512,8 @@ def describe(cfg: ScoringConfig) -> str:
     w = cfg.weights
     agg = cfg.aggregation + (str(cfg.top_k) if cfg.aggregation == "mean_top_k" else "")
     scale = "minmax " if cfg.semantic_minmax else ""
-    return f"{scale}{agg} s{w.semantic} k{w.keyword} c{w.category} sp{w.specialty}"
+    desc = " +desc" if cfg.keyword_description else ""
+    return f"{scale}{agg} s{w.semantic} k{w.keyword}{desc} c{w.category} sp{w.specialty}"
 
 
 if __name__ == "__main__":
