@@ -281,7 +281,11 @@ def baselines() -> list[tuple[str, ScoringConfig, bool]]:
             (f"baseline: cosine mean top-{k}", ScoringConfig("mean_top_k", k, weights=sem), False)
         )
     out.append(
-        ("baseline: keyword only (BM25F)", ScoringConfig(weights=AffinityWeights(0, 1, 0, 0)), True)
+        (
+            "baseline: keyword only (BM25F)",  # the fields-only query, as before issue 13's change
+            ScoringConfig(weights=AffinityWeights(0, 1, 0, 0), keyword_description=False),
+            True,
+        )
     )
     return out
 
