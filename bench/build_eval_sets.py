@@ -361,7 +361,7 @@ def build_mla(
     for n, q in enumerate(queries):
         qid = f"q{n + 1:03d}"
         subs.append({**_query(qid, q, "en"), "year": q.year, "venue": q.venue})
-        qrels[qid] = authorship_grades(q, pool, coauthors)
+        qrels[qid] = dict(sorted(authorship_grades(q, pool, coauthors).items()))
     _write(out, experts, subs, qrels)
     return {"commit": git_head(git_dir), "papers": len(papers), **_counts(experts, subs, qrels)}
 
