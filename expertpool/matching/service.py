@@ -114,7 +114,7 @@ def pool_scores(
     scores = score_pool(
         row_scores[keep],
         row_expert,
-        keyword_scores(submission, pool, cfg.keyword_pairs),
+        keyword_scores(submission, pool, cfg.keyword_pairs, cfg.keyword_description),
         category_overlap(submission, pool),
         _specialty(submission, pool),
         cfg,
@@ -122,8 +122,14 @@ def pool_scores(
     return scores, np.flatnonzero(keep), row_expert, row_scores, matrix
 
 
-def keyword_scores(submission: Submission, pool: Pool, max_pairs: int | None = None) -> np.ndarray:
-    """BM25F score of every pool expert for the submission's own field words (0 if none)."""
+def keyword_scores(
+    submission: Submission,
+    pool: Pool,
+    max_pairs: int | None = None,
+    description: bool = False,
+) -> np.ndarray:
+    """BM25F score of every pool expert for the submission's own field words, and its
+    description when ``description`` (0 if none)."""
     from .sync import expert_keyword_index
 
     query = submission_query(
@@ -132,6 +138,7 @@ def keyword_scores(submission: Submission, pool: Pool, max_pairs: int | None = N
         submission.matrix,
         submission.analytes or [],
         submission.methods or [],
+        submission.description if description else None,
     )
     ids, scores = expert_keyword_index().term_scores(query, int_ids=True, max_pairs=max_pairs)
     return pool.spread(ids, scores)

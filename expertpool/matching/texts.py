@@ -142,7 +142,10 @@ def submission_query(
     matrix: str | None,
     analytes: Iterable[str],
     methods: Iterable[str],
+    description: str | None = None,
 ) -> str:
-    """The short keyword query of a submission: its own field words, not the whole dossier."""
+    """The keyword query of a submission: its own field words, and its description when given
+    (the index keeps only the rarest (field, word) pairs of a long query: ScoringConfig)."""
     parts = [title, rm_name or "", matrix or "", " ".join(analytes), " ".join(methods)]
+    parts.append(description or "")
     return " ".join(p for p in parts if p)

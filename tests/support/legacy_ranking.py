@@ -99,6 +99,8 @@ def legacy_rank(
         submission.matrix,
         submission.analytes or [],
         submission.methods or [],
+        # the setting's input, not a snapshot change: issue 13 added MATCH_KEYWORD_DESCRIPTION
+        submission.description if cfg.keyword_description else None,
     )
     keyword = np.zeros(len(experts))
     kw_ids, kw_scores = expert_keyword_index().term_scores(
