@@ -182,3 +182,17 @@ def enrollment(trainee: Any, make_course: Callable[..., Course]) -> Callable[...
         return e
 
     return make
+
+
+@pytest.fixture
+def expert_with_login(make_expert: Any, make_user: Any) -> Callable[..., tuple[Any, Any]]:
+    """Make an expert whose file belongs to a new expert account: `make(**data)` -> (expert, user)."""
+
+    def make(**data: Any) -> tuple[Any, Any]:
+        expert = make_expert(**data)
+        user = make_user(Role.EXPERT)
+        expert.user_id = user.id
+        db.session.commit()
+        return expert, user
+
+    return make

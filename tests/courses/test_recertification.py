@@ -55,18 +55,6 @@ def _expiring_in(cert: Certificate, days: int) -> Certificate:
     return _issued(cert, validity.add_years(expires, -years))
 
 
-@pytest.fixture
-def expert_with_login(make_expert, make_user):
-    def make(**data):
-        expert = make_expert(**data)
-        user = make_user(Role.EXPERT)
-        expert.user_id = user.id
-        db.session.commit()
-        return expert, user
-
-    return make
-
-
 # --- the pure rules ---------------------------------------------------------------------------
 
 

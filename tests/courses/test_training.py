@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from sqlalchemy import select
 
 from courses import operations as ops
@@ -19,7 +18,6 @@ from courses.queries.training import (
     experts_with_required_training,
     training_status,
 )
-from expertpool.core.access import Role
 from expertpool.db import db, utcnow
 
 TODAY = dt.date(2026, 6, 1)
@@ -35,18 +33,6 @@ def _complete(user, course, when=None):
     )
     db.session.commit()
     return db.session.scalar(select(Certificate).where(Certificate.enrollment_id == enrollment.id))
-
-
-@pytest.fixture
-def expert_with_login(make_expert, make_user):
-    def make(**data):
-        expert = make_expert(**data)
-        user = make_user(Role.EXPERT)
-        expert.user_id = user.id
-        db.session.commit()
-        return expert, user
-
-    return make
 
 
 def test_counts_rule():
