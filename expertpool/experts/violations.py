@@ -49,7 +49,7 @@ OUTCOMES = ("upheld", "rejected")  # an objection upheld: the decision is revise
 STATE_LABELS = {
     REPORTED: _l("Reported"),
     INVESTIGATING: _l("Under investigation"),
-    DECIDED: _l("Decided"),
+    DECIDED: _l("Decision made"),
     DISMISSED: _l("Dismissed"),
 }
 KIND_LABELS = {
