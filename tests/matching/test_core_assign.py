@@ -10,6 +10,7 @@ from datetime import date
 from unittest.mock import patch
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -391,6 +392,29 @@ def test_independent_groups_solved_apart_give_the_same_optimum(seed, min_metrolo
         return
     assert math.isclose(parts.objective_bound, parts.total_affinity, abs_tol=1e-6)
     assert parts.duals is not None and parts.duals.fill == 0.0  # folded into the panel duals
+
+
+@pytest.mark.parametrize("fair", [False, True])
+def test_parts_solved_side_by_side_give_the_answer_solved_in_turn(monkeypatch, fair):
+    """The parts go to one thread per core: the panels, duals and bounds are those of solving
+    them one after the other (each part's solve is alone and deterministic)."""
+    affinity, pool = _blocks(7)
+    rules = Rules(min_metrology=1, max_per_province=1)
+    results = {}
+    with patch.object(assign_module, "_PART_ARCS", 1):
+        for threads in ("1", "2"):
+            monkeypatch.setenv("ASSIGN_THREADS", threads)
+            results[threads] = assign_round(
+                affinity, pool, rules, panel_sizes=2, fairness=fair, want_duals=not fair
+            )
+    one, two = results["1"], results["2"]
+    assert assign_module._threads(5) == 2 and assign_module._threads(1) == 1
+    assert one.panels == two.panels
+    assert one.status == two.status == "optimal"
+    assert one.total_affinity == two.total_affinity
+    assert one.min_panel_score == two.min_panel_score
+    if not fair:
+        assert np.array_equal(one.duals.panel, two.duals.panel)
 
 
 def test_fairness_raises_only_the_bottleneck_parts():
