@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from courses import operations as ops
 from courses import queries, validity
-from courses.demo import right_answers
 from courses.errors import CourseError
 from courses.models import Certificate, Enrollment
 from courses.operations.recertification import reminder_key, send_expiry_reminders
@@ -23,20 +22,9 @@ from expertpool.core.jobs.schedule import schedules
 from expertpool.db import db
 from expertpool.matching.snapshot import Pool
 from expertpool.notifications.models import Notification
+from tests.courses.conftest import complete_course
 
 TODAY = dt.date.today()
-
-
-def _complete(user, course, when=None):
-    enrollment = ops.enrol(db.session, user, course, now=when)
-    for lesson in course.lessons:
-        ops.mark_done(db.session, enrollment, lesson, now=when)
-    attempt = ops.start_attempt(db.session, enrollment, now=when)
-    ops.submit_attempt(
-        db.session, attempt, right_answers(queries.questions_of(db.session, attempt)), now=when
-    )
-    db.session.commit()
-    return db.session.scalar(select(Certificate).where(Certificate.enrollment_id == enrollment.id))
 
 
 def _issued(cert: Certificate, day: dt.date) -> Certificate:
@@ -103,7 +91,7 @@ def test_reminder_days_setting_parsed():
 def test_required_training_is_satisfied_only_by_a_valid_certificate(expert_with_login, make_course):
     expert, user = expert_with_login()
     course = make_course(required=True, validity_years=3)
-    cert = _complete(user, course)
+    cert = complete_course(user, course)
     (record,) = training_status(expert, today=TODAY)
     assert record.ok and record.state == "valid" and record.expires_on == cert.valid_until()
     _expiring_in(cert, 10)
@@ -119,8 +107,8 @@ def test_overall_states_tell_lapsed_from_missing(expert_with_login, make_course)
     never, _never_user = expert_with_login()
     held, held_user = expert_with_login()
     course = make_course(required=True, validity_years=2)
-    _expiring_in(_complete(lapsed_user, course), -30)
-    _complete(held_user, course)
+    _expiring_in(complete_course(lapsed_user, course), -30)
+    complete_course(held_user, course)
     states = required_training_states(db.session, [lapsed.id, never.id, held.id], today=TODAY)
     assert states == {lapsed.id: "lapsed", never.id: "missing", held.id: "held"}
 
@@ -145,7 +133,7 @@ def test_the_pool_snapshot_carries_the_lapse_to_the_matching_rule(
 ):
     expert, user = expert_with_login()
     course = make_course(required=True, validity_years=3)
-    _expiring_in(_complete(user, course), -5)
+    _expiring_in(complete_course(user, course), -5)
     rules = Rules(require_training=True)
     pool = Pool.load(db.session, TODAY, rules)
     row = pool.index[expert.id]
@@ -162,9 +150,9 @@ def test_retaking_after_expiry_keeps_the_history_and_supersedes_the_old_certific
     trainee, make_course
 ):
     course = make_course(validity_years=3)
-    first = _expiring_in(_complete(trainee, course), -20)
+    first = _expiring_in(complete_course(trainee, course), -20)
     first_enrollment = first.enrollment
-    second = _complete(trainee, course)
+    second = complete_course(trainee, course)
     assert second.id != first.id and second.enrollment.cycle == 2
     db.session.refresh(first)
     assert first.is_superseded and first.superseded_by_id == second.id
@@ -175,7 +163,7 @@ def test_retaking_after_expiry_keeps_the_history_and_supersedes_the_old_certific
 
 def test_renewal_opens_within_the_expiring_window_only(trainee, make_course):
     course = make_course(validity_years=3)
-    cert = _expiring_in(_complete(trainee, course), 200)
+    cert = _expiring_in(complete_course(trainee, course), 200)
     with pytest.raises(CourseError):
         ops.enrol(db.session, trainee, course)
     _expiring_in(cert, 30)
@@ -186,8 +174,8 @@ def test_renewal_opens_within_the_expiring_window_only(trainee, make_course):
 
 def test_transcript_credits_hours_in_each_completion_year(trainee, make_course):
     course = make_course(validity_years=1, hours=6)
-    first = _issued(_complete(trainee, course), dt.date(TODAY.year - 2, 5, 1))
-    second = _complete(trainee, course)
+    first = _issued(complete_course(trainee, course), dt.date(TODAY.year - 2, 5, 1))
+    second = complete_course(trainee, course)
     _issued(second, dt.date(TODAY.year - 1, 6, 1))
     t = queries.transcript.build(db.session, trainee)
     assert t.hours_by_year == {TODAY.year - 2: 6.0, TODAY.year - 1: 6.0}
@@ -205,7 +193,7 @@ def _notes(kind: str) -> list[Notification]:
 
 def test_reminders_once_per_threshold_to_holder_and_admins(admin, trainee, make_course):
     course = make_course(validity_years=3)
-    cert = _expiring_in(_complete(trainee, course), 45)
+    cert = _expiring_in(complete_course(trainee, course), 45)
     first = send_expiry_reminders(db.session, TODAY, thresholds=(60, 30, 7))
     db.session.commit()
     assert (first.learners, first.admins) == (1, 1)
@@ -229,12 +217,12 @@ def test_no_reminder_for_revoked_superseded_lapsed_or_distant_certificates(
 ):
     course = make_course(validity_years=3)
     learners = [make_user(Role.TRAINEE) for _ in range(4)]
-    revoked = _expiring_in(_complete(learners[0], course), 20)
+    revoked = _expiring_in(complete_course(learners[0], course), 20)
     ops.revoke_certificate(db.session, admin, revoked, "作废")
-    _expiring_in(_complete(learners[1], course), -3)  # lapsed: nothing to remind
-    _expiring_in(_complete(learners[2], course), 300)
-    old = _expiring_in(_complete(learners[3], course), 20)
-    _complete(learners[3], course)  # renewed: the old one is superseded
+    _expiring_in(complete_course(learners[1], course), -3)  # lapsed: nothing to remind
+    _expiring_in(complete_course(learners[2], course), 300)
+    old = _expiring_in(complete_course(learners[3], course), 20)
+    complete_course(learners[3], course)  # renewed: the old one is superseded
     db.session.refresh(old)
     assert old.is_superseded
     result = send_expiry_reminders(db.session, TODAY, thresholds=(60, 30, 7))
@@ -243,7 +231,7 @@ def test_no_reminder_for_revoked_superseded_lapsed_or_distant_certificates(
 
 def test_reminders_run_as_a_scheduled_job_and_from_the_cli(app, admin, trainee, make_course):
     assert schedules(app)["courses.expiry_reminders"].task == "courses.expiry_reminders"
-    _expiring_in(_complete(trainee, make_course(validity_years=2)), 7)
+    _expiring_in(complete_course(trainee, make_course(validity_years=2)), 7)
     runner = app.test_cli_runner()
     out = runner.invoke(args=["courses", "remind-expiry"])
     assert out.exit_code == 0 and "1 reminder(s) to holders" in out.output
@@ -256,14 +244,14 @@ def test_reminders_run_as_a_scheduled_job_and_from_the_cli(app, admin, trainee, 
 
 def test_verification_page_shows_validity_and_says_expired(client, trainee, make_course):
     course = make_course(validity_years=3)
-    cert = _complete(trainee, course)
+    cert = complete_course(trainee, course)
     page = client.get(f"/verify/{cert.code}").get_data(as_text=True)
     assert 'data-state="valid"' in page and str(cert.valid_until()) in page
     assert "3 years" in page
     _expiring_in(cert, -1)
     page = client.get(f"/verify/{cert.code}").get_data(as_text=True)
     assert 'data-state="expired"' in page and "Expired" in page and "no longer valid" in page
-    _complete(trainee, course)
+    complete_course(trainee, course)
     page = client.get(f"/verify/{cert.code}").get_data(as_text=True)
     assert "data-superseded" in page
 
@@ -273,8 +261,8 @@ def test_report_file_and_certificate_list_show_the_lapse(
 ):
     expert, user = expert_with_login()
     course = make_course(required=True, validity_years=3)
-    lapsed = _expiring_in(_complete(user, course), -10)
-    soon = _expiring_in(_complete(trainee, course), 20)
+    lapsed = _expiring_in(complete_course(user, course), -10)
+    soon = _expiring_in(complete_course(trainee, course), 20)
     auth.login()
     report = client.get("/admin/training/required").get_data(as_text=True)
     assert 'data-state="lapsed"' in report and expert.name in report
@@ -292,8 +280,8 @@ def test_home_and_my_learning_flag_expiry(client, login, expert_with_login, make
     expert, user = expert_with_login()
     required = make_course(required=True, validity_years=3)
     other = make_course(validity_years=2)
-    _expiring_in(_complete(user, required), -2)
-    _expiring_in(_complete(user, other), 15)
+    _expiring_in(complete_course(user, required), -2)
+    _expiring_in(complete_course(user, other), 15)
     login(user)
     home = client.get("/").get_data(as_text=True)
     assert 'data-flag="training-lapsed"' in home and 'data-training="lapsed"' in home
@@ -305,7 +293,7 @@ def test_home_and_my_learning_flag_expiry(client, login, expert_with_login, make
 
 def test_course_page_offers_renewal_in_the_window(client, login, trainee, make_course):
     course = make_course(validity_years=3)
-    cert = _expiring_in(_complete(trainee, course), 40)
+    cert = _expiring_in(complete_course(trainee, course), 40)
     login(trainee)
     page = client.get(f"/courses/{course.slug}").get_data(as_text=True)
     assert "Take the course again" in page and 'data-state="expiring"' in page
@@ -318,8 +306,8 @@ def test_course_page_offers_renewal_in_the_window(client, login, trainee, make_c
 
 def test_transcript_export_has_the_validity_column(trainee, make_course):
     course = make_course(validity_years=1, hours=4)
-    old = _issued(_complete(trainee, course), dt.date(TODAY.year - 3, 3, 1))
-    new = _complete(trainee, course)
+    old = _issued(complete_course(trainee, course), dt.date(TODAY.year - 3, 3, 1))
+    new = complete_course(trainee, course)
     book = openpyxl.load_workbook(
         io.BytesIO(queries.transcript.to_xlsx(queries.transcript.build(db.session, trainee)))
     )
@@ -332,8 +320,8 @@ def test_transcript_export_has_the_validity_column(trainee, make_course):
 
 def test_admin_home_counts_expiring_certificates(client, auth, admin, trainee, make_course):
     course = make_course(validity_years=3)
-    _expiring_in(_complete(trainee, course), 20)
-    _expiring_in(_complete(admin, make_course(validity_years=3)), 300)
+    _expiring_in(complete_course(trainee, course), 20)
+    _expiring_in(complete_course(admin, make_course(validity_years=3)), 300)
     auth.login()
     page = client.get("/").get_data(as_text=True)
     item = page.split('data-queue="certificates_expiring"', 1)[1].split("</a>", 1)[0]

@@ -7,9 +7,6 @@ import datetime as dt
 from sqlalchemy import select
 
 from courses import operations as ops
-from courses import queries
-from courses.demo import right_answers
-from courses.models import Certificate
 from courses.queries.training import (
     TrainingRule,
     counts,
@@ -19,20 +16,9 @@ from courses.queries.training import (
     training_status,
 )
 from expertpool.db import db, utcnow
+from tests.courses.conftest import complete_course
 
 TODAY = dt.date(2026, 6, 1)
-
-
-def _complete(user, course, when=None):
-    enrollment = ops.enrol(db.session, user, course, now=when)
-    for lesson in course.lessons:
-        ops.mark_done(db.session, enrollment, lesson, now=when)
-    attempt = ops.start_attempt(db.session, enrollment, now=when)
-    ops.submit_attempt(
-        db.session, attempt, right_answers(queries.questions_of(db.session, attempt)), now=when
-    )
-    db.session.commit()
-    return db.session.scalar(select(Certificate).where(Certificate.enrollment_id == enrollment.id))
 
 
 def test_counts_rule():
@@ -55,7 +41,7 @@ def test_status_per_required_course(expert_with_login, make_course):
     make_course(title="未发布的必修课", required=True, publish=False)
     records = training_status(expert)
     assert [(r.course.title, r.ok, r.certificate) for r in records] == [("审评规则", False, None)]
-    cert = _complete(user, rules)
+    cert = complete_course(user, rules)
     ((course, ok, certificate, state, expires),) = training_status(expert)
     assert course is rules and ok and certificate is cert
     assert state == "valid" and expires is None  # no validity period: never expires
@@ -64,7 +50,7 @@ def test_status_per_required_course(expert_with_login, make_course):
 def test_revoked_and_expired_certificates_do_not_count(admin, expert_with_login, make_course):
     expert, user = expert_with_login()
     course = make_course(required=True, validity_years=3)
-    cert = _complete(user, course)
+    cert = complete_course(user, course)
     cert.issued_at = utcnow() - dt.timedelta(days=4 * 365)
     db.session.commit()
     (record,) = training_status(expert)
@@ -76,7 +62,7 @@ def test_revoked_and_expired_certificates_do_not_count(admin, expert_with_login,
 
 def test_within_term_rule_from_config(app, expert_with_login, make_course):
     expert, user = expert_with_login(term_start=dt.date.today() + dt.timedelta(days=1))
-    _complete(user, make_course(required=True))
+    complete_course(user, make_course(required=True))
     assert training_status(expert)[0].ok
     app.config["TRAINING_WITHIN_TERM"] = True
     assert not training_status(expert)[0].ok  # issued before the term began
@@ -91,8 +77,8 @@ def test_experts_with_required_training(expert_with_login, make_expert, make_cou
     first = make_course(required=True)
     second = make_course(required=True)
     for course in (first, second):
-        _complete(done_user, course)
-    _complete(half_user, first)
+        complete_course(done_user, course)
+    complete_course(half_user, first)
     assert experts_with_required_training(db.session, ids) == {done.id}
     assert experts_with_required_training(db.session, []) == set()
     missing = experts_missing_training(db.session)
@@ -109,7 +95,7 @@ def test_technical_file_shows_training(client, login, admin, expert_with_login, 
     login(admin)
     html = client.get(f"/experts/{expert.id}").get_data(as_text=True)
     assert "审评专家必修：审评规则" in html and "✘" in html
-    cert = _complete(user, course)
+    cert = complete_course(user, course)
     html = client.get(f"/experts/{expert.id}").get_data(as_text=True)
     assert cert.code in html and "✔" in html
     login(user)
@@ -120,7 +106,7 @@ def test_admin_report_of_missing_training(client, login, admin, expert_with_logi
     done, done_user = expert_with_login(name="已培训专家")
     expert_with_login(name="未培训专家")
     course = make_course(title="必修课程", required=True)
-    _complete(done_user, course)
+    complete_course(done_user, course)
     login(admin)
     html = client.get("/admin/training/required").get_data(as_text=True)
     assert "必修课程" in html and "未培训专家" in html and "已培训专家" not in html
