@@ -119,6 +119,26 @@ def allowed_actions(expert: Expert) -> list[str]:
     return list(TRANSITIONS.get(expert.status, {}))
 
 
+def transition_target(expert: Expert, action: str) -> str:
+    """The status `action` leads to from the expert's current one, or `InvalidTransition`."""
+    target = TRANSITIONS.get(expert.status, {}).get(action)
+    if target is None:
+        raise _impossible(expert, action)
+    return target
+
+
+def _impossible(expert: Expert, action: str) -> InvalidTransition:
+    return InvalidTransition(
+        str(
+            _l(
+                "“%(action)s” is not possible for an expert who is %(status)s.",
+                action=action,
+                status=expert.status,
+            )
+        )
+    )
+
+
 def change_status(
     session: Session,
     actor: User,
@@ -133,17 +153,7 @@ def change_status(
 ) -> Expert:
     """Apply a life-cycle step (approve, reject, renew, suspend, ...) with its reason."""
     check_version(expert, expected_version)
-    target = TRANSITIONS.get(expert.status, {}).get(action)
-    if target is None:
-        raise InvalidTransition(
-            str(
-                _l(
-                    "“%(action)s” is not possible for an expert who is %(status)s.",
-                    action=action,
-                    status=expert.status,
-                )
-            )
-        )
+    target = transition_target(expert, action)
     reason = (reason or "").strip() or None
     if action in NEEDS_REASON and not reason:
         raise ExpertError(str(_l("A reason is required.")))
@@ -173,15 +183,7 @@ def warn(session: Session, actor: User, expert: Expert, reason: str) -> StatusEv
     if not reason:
         raise ExpertError(str(_l("A reason is required.")))
     if expert.status not in (Status.ACTIVE, Status.SUSPENDED):
-        raise InvalidTransition(
-            str(
-                _l(
-                    "“%(action)s” is not possible for an expert who is %(status)s.",
-                    action="warn",
-                    status=expert.status,
-                )
-            )
-        )
+        raise _impossible(expert, "warn")
     audit.set_note(session, reason)
     event = StatusEvent(
         from_status=expert.status, to_status=expert.status, reason=reason, actor_id=actor.id
@@ -511,16 +513,7 @@ def propose_status_change(
     reason = (reason or "").strip()
     if action not in PROPOSABLE_ACTIONS:
         raise InvalidTransition(str(_l("“%(action)s” cannot be proposed.", action=action)))
-    if action not in TRANSITIONS.get(expert.status, {}):
-        raise InvalidTransition(
-            str(
-                _l(
-                    "“%(action)s” is not possible for an expert who is %(status)s.",
-                    action=action,
-                    status=expert.status,
-                )
-            )
-        )
+    target = transition_target(expert, action)
     if not reason:
         raise ExpertError(str(_l("A reason is required.")))
     change = _pending(
@@ -529,7 +522,7 @@ def propose_status_change(
         expert,
         STATUS_PROPOSAL,
         {"status": expert.status},
-        {"status": TRANSITIONS[expert.status][action], "action": action},
+        {"status": target, "action": action},
     )
     change.request_reason = reason
     session.flush()
