@@ -203,8 +203,10 @@ def _supervisor(commands: list[list[str]], timeout: float = 30) -> subprocess.Po
 
 
 def _wait_ready(proc: subprocess.Popen[str], names: set[str]) -> list[str]:
+    # The children share the supervisor's stdout, so two "ready" lines can interleave in the
+    # pipe ("jobs readyweb ready", then an empty line): look for each "<name> ready" anywhere.
     seen: list[str] = []
-    while not names <= {line.split()[0] for line in seen if line.endswith("ready")}:
+    while not all(f"{name} ready" in "\n".join(seen) for name in names):
         line = proc.stdout.readline()  # type: ignore[union-attr]
         assert line, f"supervisor output ended before {names} were ready: {seen}"
         seen.append(line.strip())
