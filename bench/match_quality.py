@@ -36,6 +36,7 @@ from _metrics import average_precision, bootstrap_ci, ndcg, paired_bootstrap, pr
 from _model import ROOT, machine, real_encoder
 
 from expertpool.core.assignment.affinity import AffinityWeights
+from expertpool.core.embeddings.centroids import Centroids
 from expertpool.core.embeddings.fairness import guess_lang
 from expertpool.core.embeddings.matrix import VectorMatrix
 from expertpool.core.embeddings.store import calibration_vectors
@@ -152,6 +153,13 @@ class Signals:
         calibration = calibration_vectors(encoder)
         self.fair = [matrix.scores(q, calibration) for q in query_vectors]
         self.raw = [matrix.scores(q, None) for q in query_vectors]
+        # The centroid part as the application computes it (service._centroid)
+        centroids = Centroids.of(vectors, self.row_expert, langs, calibration)
+        positions = np.arange(len(experts), dtype=np.int64)
+        self.centroid = [
+            centroids.scores_for(positions, q, guess_lang(sub_text(s)))
+            for q, s in zip(query_vectors, subs, strict=True)
+        ]
         # keyword: what the application scores (vectorised BM25F over every expert);
         # keyword_page: Whoosh's own OR query page, which the application used before.
         self.keyword, self.keyword_page, self.keyword_desc = self._keyword(experts, subs)
@@ -212,7 +220,9 @@ def rank_variant(
     keyword = sig.keyword_page[i] if page else sig.keyword[i]
     if cfg.keyword_description and not page:
         keyword = sig.keyword_desc[i]
-    pool = score_pool(rows, sig.row_expert, keyword, sig.category[i], sig.specialty[i], cfg)
+    pool = score_pool(
+        rows, sig.row_expert, keyword, sig.category[i], sig.specialty[i], cfg, sig.centroid[i]
+    )
     return [int(x) for x in np.lexsort((np.arange(len(pool.total)), -pool.total))]
 
 
@@ -275,10 +285,11 @@ def summary(rows: dict, reference: dict) -> str:
 def baselines() -> list[tuple[str, ScoringConfig, bool]]:
     """The plain methods every table starts with: raw cosines (no language calibration), BM25F."""
     sem = AffinityWeights(1, 0, 0, 0)
-    out = [("baseline: cosine max (= mean top-1)", ScoringConfig("max", weights=sem), False)]
+    plain = {"weights": sem, "centroid_weight": 0.0}
+    out = [("baseline: cosine max (= mean top-1)", ScoringConfig("max", **plain), False)]
     for k in (2, 3, 5):
         out.append(
-            (f"baseline: cosine mean top-{k}", ScoringConfig("mean_top_k", k, weights=sem), False)
+            (f"baseline: cosine mean top-{k}", ScoringConfig("mean_top_k", k, **plain), False)
         )
     out.append(
         (
@@ -291,6 +302,30 @@ def baselines() -> list[tuple[str, ScoringConfig, bool]]:
 
 
 def variants() -> list[tuple[str, ScoringConfig, bool]]:
+    """The grid before issue 13's centroid part (its weight 0 there), then the centroid's."""
+    out = [(label, replace(cfg, centroid_weight=0.0), fair) for label, cfg, fair in _grid()]
+    base = ScoringConfig()
+    for w in (0.25, 0.5, 0.75, 1.0, 1.5):
+        out.append((f"centroid w{w}", replace(base, centroid_weight=w), True))
+    for w in (0.5, 1.0):
+        out.append(
+            (
+                f"semantic softmax + centroid w{w}",
+                replace(base, centroid_weight=w, weights=AffinityWeights(1, 0, 0, 0)),
+                True,
+            )
+        )
+    out.append(
+        (
+            "centroid w0.75, k0.2",
+            replace(base, weights=replace(base.weights, keyword=0.2)),
+            True,
+        )
+    )
+    return out
+
+
+def _grid() -> list[tuple[str, ScoringConfig, bool]]:
     sem = AffinityWeights(1, 0, 0, 0)
     out = [
         ("semantic max", ScoringConfig("max", weights=sem), True),
@@ -354,7 +389,7 @@ def variants() -> list[tuple[str, ScoringConfig, bool]]:
     base = ScoringConfig()
     for label, cfg in (
         ("fields-only keyword, default weights", replace(base, keyword_description=False)),
-        ("desc keyword, default weights", replace(base, keyword_description=True)),
+        ("desc keyword, default weights (no centroid)", replace(base, keyword_description=True)),
         (
             "desc keyword, k0.2",
             replace(base, keyword_description=True, weights=replace(base.weights, keyword=0.2)),
@@ -450,7 +485,7 @@ def run_set(data: Path, encoder, cache: Path | None = None) -> dict[str, dict]:
             "keyword only, Whoosh OR page (before)",
             ScoringConfig(weights=AffinityWeights(0, 1, 0, 0)),
         ),
-        ("DEFAULT with Whoosh OR page keyword (before)", ScoringConfig()),
+        ("DEFAULT with Whoosh OR page keyword (before)", ScoringConfig(centroid_weight=0.0)),
     ):
         before = run(name, lambda i, c=cfg: rank_variant(sig, i, c, True, page=True))
         print(summary(before, reference))
@@ -517,7 +552,8 @@ def describe(cfg: ScoringConfig) -> str:
     agg = cfg.aggregation + (str(cfg.top_k) if cfg.aggregation == "mean_top_k" else "")
     scale = "minmax " if cfg.semantic_minmax else ""
     desc = " +desc" if cfg.keyword_description else ""
-    return f"{scale}{agg} s{w.semantic} k{w.keyword}{desc} c{w.category} sp{w.specialty}"
+    centroid = f" cw{cfg.centroid_weight}" if cfg.centroid_weight else ""
+    return f"{scale}{agg}{centroid} s{w.semantic} k{w.keyword}{desc} c{w.category} sp{w.specialty}"
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.embeddings.centroids import Centroids
 from ..core.embeddings.fairness import guess_lang
 from ..core.embeddings.matrix import VectorMatrix
 from ..core.search import IndexManager
@@ -172,6 +173,7 @@ def affinity(
             None,
             None,
             cfg,
+            semantic_rows[2][j] if semantic_rows else None,
         )
         total = np.clip(pool.total, 0.0, 1.0)
         for i, reviewer in enumerate(reviewers):
@@ -186,8 +188,9 @@ def _semantic_rows(
     submissions: dict[str, Paper],
     encoder: Any,
     calibration: dict[str, np.ndarray] | None,
-) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Each text's expert position and, per submission, each text's language-fair score."""
+) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+    """Each text's expert position and, per submission, each text's language-fair score and
+    each expert's centroid similarity (as the application scores them)."""
     items = [item for e in experts for item in text_items(e)]
     texts = [item.text for item in items]
     vectors = encoder.encode_document(texts) if texts else np.zeros((0, encoder.dim), np.float32)
@@ -203,7 +206,16 @@ def _semantic_rows(
     )
     queries = [p.text for p in submissions.values()]
     encoded = encoder.encode_query(queries) if queries else []
-    return row_expert, [matrix.scores(q, calibration) for q in encoded]
+    centroids = Centroids.of(vectors, row_expert, matrix.langs, calibration)
+    positions = np.arange(len(experts), dtype=np.int64)
+    return (
+        row_expert,
+        [matrix.scores(q, calibration) for q in encoded],
+        [
+            centroids.scores_for(positions, q, guess_lang(t))
+            for q, t in zip(encoded, queries, strict=True)
+        ],
+    )
 
 
 def _keyword_rows(

@@ -2,7 +2,8 @@
 
 An expert is represented by several texts (profile, review fields, each publication, each RM
 developed, each past review). A submission is scored against every text; the per-text scores
-are aggregated per expert, then fused with keyword relevance (BM25F over the expert's texts)
+are aggregated per expert (joined by the expert's centroid, the centred mean of their texts,
+core/embeddings/centroids.py), then fused with keyword relevance (BM25F over the expert's texts)
 and the overlap of GBW category and specialties. `bench/match_quality.py` compares the
 variants on our evaluation set; the defaults below are the variant it chose (BENCHMARKS.md).
 """
@@ -51,6 +52,11 @@ class ScoringConfig:
     # words: a paper-like query (title + abstract) names its subject in the text. Chosen by a
     # leave-one-set-out comparison over three evaluation sets (docs/design/evalsets.md).
     keyword_description: bool = True
+    # Weight of the expert's work as a whole (the centroid: the centred mean of their texts,
+    # core/embeddings/centroids.py) beside their best texts, inside the semantic part:
+    # semantic = minmax(best texts) + centroid_weight * minmax(centroid). Chosen by
+    # leave-one-set-out over three evaluation sets (BENCHMARKS.md, "the centroid part").
+    centroid_weight: float = 0.75
 
     def __post_init__(self) -> None:
         if self.aggregation not in AGGREGATIONS:
@@ -68,6 +74,7 @@ class ScoringConfig:
             keyword_description=bool(
                 config.get("MATCH_KEYWORD_DESCRIPTION", defaults.keyword_description)
             ),
+            centroid_weight=float(config.get("MATCH_CENTROID_WEIGHT", defaults.centroid_weight)),
             top_k=int(config.get("MATCH_TOP_K", defaults.top_k)),
             temperature=float(config.get("MATCH_TEMPERATURE", defaults.temperature)),
             weights=AffinityWeights(
@@ -88,10 +95,12 @@ class PoolScores:
     """Scores of every expert (axis 0 follows the pool order) and the parts they came from."""
 
     total: np.ndarray
-    semantic: np.ndarray
+    semantic: np.ndarray  # the best texts' similarity (cosine scale), shown to the reader
     keyword: np.ndarray
     category: np.ndarray
     specialty: np.ndarray
+    fused_semantic: np.ndarray | None = None  # the semantic part as it entered `total`
+    centroid: np.ndarray | None = None  # the centroid's similarity, when it took part
 
 
 def aggregate(
@@ -112,14 +121,17 @@ def score_pool(
     category: np.ndarray | None,
     specialty: np.ndarray | None,
     cfg: ScoringConfig,
+    centroid: np.ndarray | None = None,
 ) -> PoolScores:
     """Fuse the signals of one submission over a pool of `len(keyword)` experts.
 
     A pool without categories or specialties (e.g. OpenReview archives) passes None: the signal
-    drops out and the other weights are renormalised, so scores still span [0, 1]."""
+    drops out and the other weights are renormalised, so scores still span [0, 1]. `centroid`
+    (each expert's centroid similarity, `Centroids.scores`) joins the semantic part with
+    `cfg.centroid_weight`; without it the semantic part is the best texts alone."""
     n = len(keyword)
     semantic = aggregate(row_scores, row_expert, n, cfg) if len(row_scores) else np.zeros(n)
-    fused_semantic = _minmax(semantic) if cfg.semantic_minmax else semantic
+    fused_semantic = semantic_part(semantic, centroid, cfg)
     total = combine(fused_semantic, keyword, category, specialty, cfg.weights)
     kw = keyword / keyword.max() if keyword.size and keyword.max() > 0 else np.zeros(n)
     return PoolScores(
@@ -128,7 +140,28 @@ def score_pool(
         keyword=kw,
         category=np.zeros(n) if category is None else category,
         specialty=np.zeros(n) if specialty is None else specialty,
+        fused_semantic=fused_semantic,
+        centroid=centroid if _uses_centroid(centroid, cfg) else None,
     )
+
+
+def semantic_part(
+    semantic: np.ndarray, centroid: np.ndarray | None, cfg: ScoringConfig
+) -> np.ndarray:
+    """The semantic signal as fused: the best texts' score, joined by the centroid's if given.
+
+    Min-max scaled over the pool when `cfg.semantic_minmax` (e5's cosines sit in a narrow band);
+    raw, the two similarities are averaged with their weights (1 and `centroid_weight`)."""
+    if not _uses_centroid(centroid, cfg):
+        return _minmax(semantic) if cfg.semantic_minmax else semantic
+    w = cfg.centroid_weight
+    if cfg.semantic_minmax:
+        return _minmax(_minmax(semantic) + w * _minmax(centroid))
+    return (semantic + w * centroid) / (1.0 + w)
+
+
+def _uses_centroid(centroid: np.ndarray | None, cfg: ScoringConfig) -> bool:
+    return centroid is not None and cfg.centroid_weight > 0 and len(centroid) > 0
 
 
 def _minmax(x: np.ndarray) -> np.ndarray:

@@ -29,6 +29,7 @@ from ..core.assignment.constraints import (
 )
 from ..core.assignment.panel import Panel, build_panel
 from ..core.assignment.records import Exclusion, Rules
+from ..core.embeddings.fairness import guess_lang
 from ..core.embeddings.store import get_store
 from ..core.search.highlight import highlight_text, markable
 from ..experts.models import DevelopedRM, Expert, PastReview, Publication
@@ -106,7 +107,8 @@ def pool_scores(
     """Scores of every pool expert, plus the rows (texts) behind the semantic part: the
     matrix rows of pool experts, their experts' pool positions, every row's score, the matrix."""
     store = get_store()
-    query = store.encoder.encode_query(matching_text(submission))
+    text = matching_text(submission)
+    query = store.encoder.encode_query(text)
     matrix, row_scores = store.score_all(EXPERT_INDEX, query)
     known = pool.positions(matrix.source_ids)
     keep = known >= 0
@@ -118,8 +120,14 @@ def pool_scores(
         category_overlap(submission, pool),
         _specialty(submission, pool),
         cfg,
+        _centroid(store, matrix, query, text, pool) if cfg.centroid_weight > 0 else None,
     )
     return scores, np.flatnonzero(keep), row_expert, row_scores, matrix
+
+
+def _centroid(store: Any, matrix: Any, query: np.ndarray, text: str, pool: Pool) -> np.ndarray:
+    """Each pool expert's centroid similarity, in pool order."""
+    return store.centroids(EXPERT_INDEX, matrix).scores_for(pool.ids, query, guess_lang(text))
 
 
 def keyword_scores(
@@ -307,19 +315,6 @@ class _Explainer:
         order = np.argsort(self._row_expert, kind="stable")
         return self._row_expert[order], self._rows[order]
 
-    @cached_property
-    def _semantic_range(self) -> tuple[float, float]:
-        semantic = self.scores.semantic
-        return (float(semantic.min()), float(semantic.max())) if semantic.size else (0.0, 0.0)
-
-    def _scaled_semantic(self, i: int) -> float:
-        """The expert's semantic score as fused: min-max scaled over the pool when configured."""
-        value = float(self.scores.semantic[i])
-        if not self.cfg.semantic_minmax:
-            return value
-        low, high = self._semantic_range
-        return (value - low) / (high - low) if high > low else 0.0
-
     def _rows_of(self, i: int) -> list[tuple[float, str]]:
         positions, rows = self._grouped
         lo, hi = np.searchsorted(positions, [i, i + 1])
@@ -333,12 +328,14 @@ class _Explainer:
         total_w = w.semantic + w.keyword + w.category + w.specialty or 1.0
         semantic = float(self.scores.semantic[i])
         parts = {
-            "semantic": round(w.semantic * self._scaled_semantic(i) / total_w, 4),
+            "semantic": round(w.semantic * float(self.scores.fused_semantic[i]) / total_w, 4),
             "keyword": round(w.keyword * float(self.scores.keyword[i]) / total_w, 4),
             "category": round(w.category * float(self.scores.category[i]) / total_w, 4),
             "specialty": round(w.specialty * float(self.scores.specialty[i]) / total_w, 4),
             "similarity": round(semantic, 4),
         }
+        if self.scores.centroid is not None:  # the expert's work as a whole (issue 13)
+            parts["centroid"] = round(float(self.scores.centroid[i]), 4)
         specialties = [
             name for _kind, name in self.pool.specialties(expert.id) if self._covered(name)
         ]

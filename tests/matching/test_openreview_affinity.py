@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from expertpool.core.embeddings.centroids import Centroids
 from expertpool.core.embeddings.fairness import guess_lang
 from expertpool.core.embeddings.matrix import VectorMatrix
 from expertpool.core.embeddings.store import calibration_vectors, get_store
@@ -112,6 +113,9 @@ def test_scores_equal_the_applications(app, runner, tmp_path):
         langs=tuple(guess_lang(item.text) for item in items),
         vectors=encoder.encode_document([item.text for item in items]),
     )
+    centroids = Centroids.of(
+        matrix.vectors, row_expert, matrix.langs, calibration_vectors(encoder)
+    )  # issue 13: the centroid part, as the application adds it
     with tempfile.TemporaryDirectory() as tmp:
         manager = IndexManager(Path(tmp))
         index = manager.index(EXPERT_SPEC)
@@ -123,6 +127,7 @@ def test_scores_equal_the_applications(app, runner, tmp_path):
                 f"{title} {abstract}", int_ids=True, max_pairs=cfg.keyword_pairs
             )
             keyword[ids] = values
+            text = f"{title}. {abstract}"
             expected = score_pool(
                 matrix.scores(query, calibration_vectors(encoder)),
                 row_expert,
@@ -130,6 +135,7 @@ def test_scores_equal_the_applications(app, runner, tmp_path):
                 None,
                 None,
                 cfg,
+                centroids.scores_for(np.arange(len(experts)), query, guess_lang(text)),
             ).total
             got = [scores[r][sub] for r in reviewers]
             assert got == pytest.approx(expected, abs=1e-6)

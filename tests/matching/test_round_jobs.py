@@ -80,9 +80,11 @@ def deferred(app: Flask, two_submissions: list[Any]) -> Flask:
 
 
 def _deferred(app: Flask) -> Flask:
-    # BEFORE was recorded with the fields-only keyword query (before issue 13's
-    # MATCH_KEYWORD_DESCRIPTION); these tests compare the job path with it, not the scoring.
+    # BEFORE was recorded with the fields-only keyword query and no centroid part (before
+    # issue 13's MATCH_KEYWORD_DESCRIPTION and MATCH_CENTROID_WEIGHT); these tests compare the
+    # job path with it, not the scoring.
     app.config["MATCH_KEYWORD_DESCRIPTION"] = False
+    app.config["MATCH_CENTROID_WEIGHT"] = 0.0
     app.config["JOBS_EAGER"] = False
     app.config["JOBS_RETRY_BASE_SECONDS"] = 0
     return app

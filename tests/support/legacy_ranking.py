@@ -23,7 +23,9 @@ from courses.queries.training import required_training_states
 from expertpool.core.assignment.constraints import CODES, ExpertTable, exclusion_masks
 from expertpool.core.assignment.panel import build_panel
 from expertpool.core.assignment.records import Rules
-from expertpool.core.embeddings.store import get_store
+from expertpool.core.embeddings.centroids import Centroids
+from expertpool.core.embeddings.fairness import guess_lang
+from expertpool.core.embeddings.store import calibration_vectors, get_store
 from expertpool.core.search.highlight import highlight_text
 from expertpool.experts.models import Expert
 from expertpool.matching.scoring import (
@@ -87,9 +89,9 @@ def legacy_rank(
     index = {e.id: i for i, e in enumerate(experts)}
     cfg = ScoringConfig.from_mapping(current_app.config)
     store = get_store()
-    matrix, row_scores = store.score_all(
-        EXPERT_INDEX, store.encoder.encode_query(matching_text(submission))
-    )
+    text = matching_text(submission)
+    query_vec = store.encoder.encode_query(text)
+    matrix, row_scores = store.score_all(EXPERT_INDEX, query_vec)
     positions = np.array([index.get(int(s), -1) for s in matrix.source_ids], dtype=np.int64)
     keep = positions >= 0
     row_expert = positions[keep]
@@ -117,6 +119,7 @@ def legacy_rank(
         np.array([1.0 if submission.category in e.category_codes else 0.0 for e in experts]),
         specialty_overlap(terms, [[s.name for s in e.specialties] for e in experts]),
         cfg,
+        _centroid(matrix, query_vec, text, experts) if cfg.centroid_weight else None,
     )
     masks = exclusion_masks(
         ExpertTable.from_records(records), submission_record(submission), rules, today
@@ -145,6 +148,18 @@ def legacy_rank(
     }
 
 
+def _centroid(matrix, query_vec, text, experts) -> np.ndarray:
+    # issue 13's centroid part, computed from the matrix here rather than the store's cache
+    centroids = Centroids.of(matrix.vectors, matrix.source_ids, matrix.langs, _calibration())
+    ids = np.array([e.id for e in experts], dtype=np.int64)
+    return centroids.scores_for(ids, query_vec, guess_lang(text))
+
+
+def _calibration():
+    store = get_store()
+    return calibration_vectors(store.encoder) if store.fairness else None
+
+
 class _Explainer:
     def __init__(self, submission, experts, scores, rows, row_expert, row_scores) -> None:
         self.submission, self.experts, self.scores = submission, experts, scores
@@ -157,10 +172,7 @@ class _Explainer:
         expert, w = self.experts[i], self.cfg.weights
         total_w = w.semantic + w.keyword + w.category + w.specialty or 1.0
         semantic = self.scores.semantic
-        low, high = float(semantic.min()), float(semantic.max())
-        scaled = float(semantic[i])
-        if self.cfg.semantic_minmax:
-            scaled = (scaled - low) / (high - low) if high > low else 0.0
+        scaled = float(self.scores.fused_semantic[i])  # issue 13: with the centroid part
         parts = {
             "semantic": round(w.semantic * scaled / total_w, 4),
             "keyword": round(w.keyword * float(self.scores.keyword[i]) / total_w, 4),
@@ -168,6 +180,8 @@ class _Explainer:
             "specialty": round(w.specialty * float(self.scores.specialty[i]) / total_w, 4),
             "similarity": round(float(semantic[i]), 4),
         }
+        if self.scores.centroid is not None:
+            parts["centroid"] = round(float(self.scores.centroid[i]), 4)
         specialties = [
             s.name for s in expert.specialties if any(_covers(t, s.name) for t in self.terms)
         ]

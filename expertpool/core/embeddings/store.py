@@ -41,6 +41,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ...db import db, utcnow
 from ..features import listen
+from .centroids import Centroids
 from .encoder import Encoder, load_encoder
 from .fairness import CALIBRATION_TEXTS, guess_lang
 from .matrix import Hit, Mask, Row, VectorMatrix
@@ -144,6 +145,7 @@ class VectorStore:
         self.fairness = fairness
         self._session = session
         self._matrices: dict[str, VectorMatrix] = {}
+        self._centroids: dict[str, tuple[VectorMatrix, Centroids]] = {}
         self._lock = threading.RLock()
 
     @property
@@ -306,8 +308,10 @@ class VectorStore:
         with self._lock:
             if index is None:
                 self._matrices.clear()
+                self._centroids.clear()
             else:
                 self._matrices.pop(index, None)
+                self._centroids.pop(index, None)
 
     def search(
         self,
@@ -338,6 +342,22 @@ class VectorStore:
         m = self.matrix(index)
         calibration = calibration_vectors(self.encoder) if self.fairness else None
         return m, m.scores(query_vec, calibration)
+
+    def centroids(self, index: str, matrix: VectorMatrix | None = None) -> Centroids:
+        """The centroid of each source's texts in ``matrix`` (default: the index's current one),
+        computed once per matrix version (0.8-1.4 s for 50,000 texts of 10,000 sources on the
+        shared 2-core machine under load 10), then one matrix-vector product per query (3-5 ms
+        for 10,000 sources under the same load)."""
+        matrix = matrix if matrix is not None else self.matrix(index)
+        with self._lock:
+            cached = self._centroids.get(index)
+            if cached is not None and cached[0] is matrix:
+                return cached[1]
+        calibration = calibration_vectors(self.encoder) if self.fairness else None
+        fresh = Centroids.of(matrix.vectors, matrix.source_ids, matrix.langs, calibration)
+        with self._lock:
+            self._centroids[index] = (matrix, fresh)
+        return fresh
 
     def _version(self, index: str) -> int:
         v = self.session.scalar(
