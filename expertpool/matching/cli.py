@@ -41,6 +41,12 @@ match_cli = AppGroup("match", help="Expert matching: affinities, assignments.")
 @click.option("--top-k", type=click.IntRange(min=1), default=None, help="[default: MATCH_TOP_K]")
 @click.option("--no-keyword", is_flag=True, help="Leave out the keyword (BM25F) part.")
 @click.option("--no-semantic", is_flag=True, help="Leave out the semantic (embedding) part.")
+@click.option(
+    "--no-centroid",
+    is_flag=True,
+    help="Semantic part from the best papers only, without each reviewer's centroid "
+    "[default: MATCH_CENTROID_WEIGHT].",
+)
 def affinity_command(
     archives_dir: Path,
     submissions_file: Path,
@@ -49,6 +55,7 @@ def affinity_command(
     top_k: int | None,
     no_keyword: bool,
     no_semantic: bool,
+    no_centroid: bool,
 ) -> None:
     """Compute {reviewer: {submission: score}} in OpenReview's expertise format, with the
     application's scoring (semantic + keyword; categories and specialties do not apply)."""
@@ -69,6 +76,8 @@ def affinity_command(
         raise click.ClickException(str(exc)) from exc
     cfg = ScoringConfig.from_mapping(current_app.config)
     cfg = replace(cfg, aggregation=aggregation or cfg.aggregation, top_k=top_k or cfg.top_k)
+    if no_centroid:
+        cfg = replace(cfg, centroid_weight=0.0)
     store = get_store()
     calibration = calibration_vectors(store.encoder) if store.fairness else None
     papers = sum(len(p) for p in archives.values())

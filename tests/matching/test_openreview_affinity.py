@@ -77,6 +77,16 @@ def test_keyword_part_lifts_a_rare_word_match(runner, tmp_path):
         assert all(0.0 <= v <= 1.0 for row in scores.values() for v in row.values())
 
 
+def test_no_centroid_scores_by_the_best_papers_alone(app, runner, tmp_path):
+    result, with_centroid = run(runner, tmp_path)
+    assert result.exit_code == 0, result.output
+    _result, without = run(runner, tmp_path, "--no-centroid")
+    app.config["MATCH_CENTROID_WEIGHT"] = 0.0
+    _result, setting_off = run(runner, tmp_path)
+    assert without == setting_off  # the flag is the setting at 0
+    assert without != with_centroid  # and the centroid does change the scores
+
+
 def test_no_semantic_ranks_by_keywords_only(runner, tmp_path):
     result, scores = run(runner, tmp_path, "--no-semantic")
     assert result.exit_code == 0, result.output
