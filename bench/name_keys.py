@@ -1,0 +1,70 @@
+"""What keying names costs a pool (issue 13, names across scripts): `names.name_keys` on 50,000.
+
+    .venv/bin/python bench/name_keys.py [--names 50000]
+
+Draws pool-sized author names, a third in Latin spellings, two thirds in Chinese characters
+(common surnames, heteronym surnames and given-name characters included), clears the cache
+and keys them all (cold), then again (warm, the lru_cache), then times 5,000 `match` calls
+against one Latin name (the candidates page compares each shown expert's co-authors with
+the applicant's people).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from expertpool.core.assignment import names
+
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜"
+    "叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎"
+    "贺顾毛郝龚邵万钱严覃武戴莫孔向汤单区仇解查朴盖乐华"
+)
+GIVEN = "伟芳娜敏静秀英丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华建国民志红文东海林波宇晨辉鹏飞龙云峰新春长重行乐朝和单解曾"
+LATIN = ("Zhang Wei", "Wei Zhang", "W. Zhang", "Ouyang Jianguo", "Xiao-Ming Qiu", "ZHANG Wei-Min")
+
+
+def pool(n: int) -> list[str]:
+    rng = random.Random(13)
+    out = []
+    for i in range(n):
+        if i % 3 == 0:
+            out.append(f"{rng.choice(LATIN)} {chr(97 + i % 26)}{chr(97 + i // 26 % 26)}")
+        else:
+            given = "".join(rng.choices(GIVEN, k=rng.choice((1, 2))))
+            out.append(rng.choice(SURNAMES) + given)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--names", type=int, default=50_000)
+    args = parser.parse_args()
+    written = pool(args.names)
+    names._keys.cache_clear()
+    t = time.perf_counter()
+    for name in written:
+        names.name_keys(name)
+    cold = time.perf_counter() - t
+    t = time.perf_counter()
+    for name in written:
+        names.name_keys(name)
+    warm = time.perf_counter() - t
+    t = time.perf_counter()
+    for name in written[:5000]:
+        names.match(name, "Zhang Weimin")
+    matched = time.perf_counter() - t
+    print(
+        f"{len(written)} names ({len(set(written))} distinct): keyed cold {cold * 1000:.0f} ms, "
+        f"warm {warm * 1000:.0f} ms; 5000 match() {matched * 1000:.0f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
