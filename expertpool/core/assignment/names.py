@@ -7,12 +7,12 @@ Chinese paper and "Weimin Zhang" on an English one.
 A name becomes a set of keys (`name_keys`):
 
 * **Han**: the characters without any space or middle dot, after NFKC (full-width folded):
-  one key, ``han:张伟``. Besides, its **pinyin readings** (`pypinyin`, offline: the dictionary
-  ships in the wheel), in the Latin keys' form: the surname is the first character, or the
-  first two when they are a compound surname (`COMPOUND_SURNAMES`: 欧阳, 司马, 尉迟...); a
-  surname is read as a surname (`SURNAME_READINGS`: 单 shan, not dan; 曾 zeng; 区 ou); each
-  given-name character in all its readings (重 zhong or chong), at most `MAX_READINGS`
-  combinations. "张伟民" reads ``zhang|weimin``, with initials ``zhang|w``. A name with a middle
+  one key, ``han:张伟``. Besides, its **pinyin readings** (`pinyin_keys`; `pypinyin`, offline:
+  the dictionary ships in the wheel; computed only when the name meets a Latin one), in the
+  Latin keys' form: the surname is the first character, or the first two when they are a
+  compound surname (`COMPOUND_SURNAMES`: 欧阳, 司马, 尉迟...); a surname is read as a surname
+  (`SURNAME_READINGS`: 单 shan, not dan; 曾 zeng; 区 ou); each given-name character in all its
+  readings (重 zhong or chong), at most `MAX_READINGS` combinations. "张伟民" reads ``zhang|weimin``, with initials ``zhang|w``. A name with a middle
   dot ("买买提·艾力") reads as its parts, ``maimaiti|aili``.
 * **Latin**: NFKC, case-folded, hyphens joined ("Xiao-Ming" -> "xiaoming"), dots and commas
   as spaces. Either the first or the last word may be the surname (Chinese authors write both
@@ -51,9 +51,11 @@ __all__ = [
     "POSSIBLE",
     "SURNAME_READINGS",
     "NameKeys",
+    "PinyinKeys",
     "certain_keys",
     "match",
     "name_keys",
+    "pinyin_keys",
 ]
 
 CERTAIN = "certain"
@@ -129,12 +131,18 @@ class NameKeys:
     full: frozenset[str] = frozenset()  # readings with a whole given name
     initials: frozenset[str] = frozenset()  # surname + first letter of the given name, any reading
     abbreviated: frozenset[str] = frozenset()  # initials keys of readings given only as letters
-    # A Han name's pinyin readings, in the Latin keys' form: compared with Latin names only.
-    pinyin: frozenset[str] = frozenset()
-    pinyin_initials: frozenset[str] = frozenset()
+    han: bool = False  # a name in characters (its one full key is ``han:...``)
 
     def __bool__(self) -> bool:
         return bool(self.full or self.initials)
+
+
+@dataclass(frozen=True, slots=True)
+class PinyinKeys:
+    """A Han name's pinyin readings in the Latin keys' form, compared with Latin names only."""
+
+    full: frozenset[str] = frozenset()  # surname|given, every reading
+    initials: frozenset[str] = frozenset()  # surname|first letter of the given name
 
 
 def _fold(text: Any) -> str:
@@ -179,13 +187,18 @@ def _readings(char: str) -> tuple[tuple[int, str], ...]:
     return tuple(out)
 
 
-def _given_readings(chars: str) -> list[str]:
+@lru_cache(maxsize=1 << 14)  # given names repeat far more than whole names
+def _given_readings(chars: str) -> tuple[str, ...]:
     """Up to MAX_READINGS readings of a given name, the likeliest (least total rank) first."""
-    combos = islice(product(*(_readings(c) for c in chars)), 64)
+    each = [_readings(c) for c in chars]
+    if all(len(r) == 1 for r in each):  # no heteronym: one reading (most names)
+        return ("".join(r[0][1] for r in each),) if each else ()
+    combos = islice(product(*each), 64)
     ranked = sorted(combos, key=lambda combo: sum(rank for rank, _ in combo))
-    return ["".join(s for _, s in combo) for combo in ranked[:MAX_READINGS] if combo]
+    return tuple("".join(s for _, s in combo) for combo in ranked[:MAX_READINGS] if combo)
 
 
+@lru_cache(maxsize=1 << 12)
 def _surname_readings(chars: str) -> tuple[str, ...]:
     if len(chars) == 2:
         return (COMPOUND_SURNAMES[chars],)
@@ -194,23 +207,29 @@ def _surname_readings(chars: str) -> tuple[str, ...]:
     return tuple(s for rank, s in _readings(chars) if rank == 0)
 
 
-def _pinyin_keys(han: str) -> tuple[set[str], set[str]]:
-    """(full, initials) pinyin keys of a name in characters (`han` still has its middle dots)."""
-    parts = [p for p in _MIDDLE_DOT.split(han) if p]
+def pinyin_keys(name: Any) -> PinyinKeys:
+    """The pinyin readings of a name in characters (empty for any other name). Computed only
+    when a Han name meets a Latin one (`match`), never for the indexes of certain keys."""
+    return _pinyin(name) if isinstance(name, str) else _pinyin(str(name or ""))
+
+
+@lru_cache(maxsize=1 << 16)
+def _pinyin(name: str) -> PinyinKeys:
+    text = "".join(_fold(name).split())  # the middle dots kept, to split a transliteration
+    if not _HAN_NAME.fullmatch(text):  # Latin, empty, or characters mixed with letters
+        return PinyinKeys()
+    parts = [p for p in _MIDDLE_DOT.split(text) if p]
     if len(parts) > 1:  # a transliterated name, 买买提·艾力: its parts, in either order
-        first, rest = _given_readings(parts[0]), _given_readings("".join(parts[1:]))
-        full = {f"{a}|{b}" for a in first for b in rest}
-        return full, {f"{a}|{b[0]}" for a in first for b in rest}
-    name = parts[0] if parts else ""
-    if len(name) < 2:
-        return set(), set()
-    cut = 2 if len(name) > 2 and name[:2] in COMPOUND_SURNAMES else 1
-    full, initials = set(), set()
-    for surname in _surname_readings(name[:cut]):
-        for given in _given_readings(name[cut:]):
-            full.add(f"{surname}|{given}")
-            initials.add(f"{surname}|{given[0]}")
-    return full, initials
+        surnames, givens = _given_readings(parts[0]), _given_readings("".join(parts[1:]))
+    elif len(text) >= 2:
+        cut = 2 if len(text) > 2 and text[:2] in COMPOUND_SURNAMES else 1
+        surnames, givens = _surname_readings(text[:cut]), _given_readings(text[cut:])
+    else:  # one character: a surname alone is nobody
+        return PinyinKeys()
+    return PinyinKeys(
+        frozenset([f"{s}|{g}" for s in surnames for g in givens]),
+        frozenset([f"{s}|{g[0]}" for s in surnames for g in givens]),
+    )
 
 
 def name_keys(name: Any) -> NameKeys:
@@ -225,13 +244,7 @@ def _keys(name: str) -> NameKeys:
         return NameKeys()
     if _HAN.search(text):
         han = _HAN_DROP.sub("", text)
-        spaced = re.sub(r"\s+", "", text)  # the middle dots kept, to split a transliteration
-        full, initials = _pinyin_keys(spaced) if _HAN_NAME.fullmatch(spaced) else (set(), set())
-        return NameKeys(
-            full=frozenset({f"han:{han}"}),
-            pinyin=frozenset(full),
-            pinyin_initials=frozenset(initials),
-        )
+        return NameKeys(full=frozenset({f"han:{han}"}), han=True)
     return _latin_keys(_latin_words(text))
 
 
@@ -258,17 +271,19 @@ def match(a: Any, b: Any) -> Strength | None:
         return CERTAIN
     if shared or (ka.abbreviated & kb.initials) or (kb.abbreviated & ka.initials):
         return POSSIBLE
-    return POSSIBLE if _across(ka, kb) else None
+    return POSSIBLE if _across(a, ka, b, kb) else None
 
 
-def _across(ka: NameKeys, kb: NameKeys) -> str | None:
-    """'pinyin' or 'pinyin_initials' when a Han name's reading fits a Latin name, else None.
-
-    Only one side can have pinyin keys with the other's Latin keys: a Han name's `full` holds
-    only its ``han:`` key, so two Han names never meet here."""
-    if (ka.pinyin & kb.full) or (kb.pinyin & ka.full):
+def _across(a: Any, ka: NameKeys, b: Any, kb: NameKeys) -> str | None:
+    """'pinyin' or 'pinyin_initials' when one name is in characters and its reading fits the
+    other, a Latin name; else None. Two Han names (or two Latin names) never meet here."""
+    if ka.han == kb.han or not (ka and kb):
+        return None
+    han, latin = (a, kb) if ka.han else (b, ka)
+    readings = pinyin_keys(han)
+    if readings.full & latin.full:
         return "pinyin"
-    if (ka.pinyin_initials & kb.abbreviated) or (kb.pinyin_initials & ka.abbreviated):
+    if readings.initials & latin.abbreviated:
         return "pinyin_initials"
     return None
 
@@ -282,4 +297,4 @@ def why_possible(a: Any, b: Any) -> str:
         return "common_name"
     if (ka.abbreviated & kb.initials) or (kb.abbreviated & ka.initials):
         return "initials"
-    return _across(ka, kb) or "initials"
+    return _across(a, ka, b, kb) or "initials"
