@@ -249,7 +249,7 @@ def _member_warnings(
     subs: dict[int, Submission],
     rules: Any,
 ) -> dict[tuple[int, int], int]:
-    """(submission, member) -> possible conflicts (a common name, initials): the round's
+    """(submission, member) -> possible conflicts (a common name, initials, pinyin): the round's
     proposal already obeys every rule, these only ask the administrator to look."""
     today = dt.date.today()
     out = {}

@@ -65,7 +65,7 @@ class Candidate:
     score: float
     explain: Callable[[], Explanation] = field(repr=False)
     exclusions: list[Exclusion] = field(default_factory=list)
-    # Possible conflicts (a common name, initials): shown to the administrator, never excluding.
+    # Possible conflicts (a common name, initials, pinyin): shown to the administrator, never excluding.
     warnings: list[Exclusion] = field(default_factory=list)
 
     @cached_property

@@ -110,3 +110,29 @@ def test_round_page_flags_members_with_a_possible_conflict(
     assert len(members) == 3  # the possible conflicts excluded nobody
     html = client.get(f"/rounds/{round_.id}").get_data(as_text=True)
     assert html.count('class="badge text-bg-warning possible-conflict"') == len(members)
+
+
+def test_a_pinyin_coauthor_is_a_warning_with_its_evidence(
+    client, auth, admin, make_expert, make_submission
+) -> None:
+    """The applicant names 张伟民; an expert's English paper lists "Weimin Zhang": a possible
+    conflict shown with the paper and both spellings, not an exclusion."""
+    expert = make_expert(name="专家G", email="g@pku.edu.cn", institution="单位G", **TERM)
+    paper = {
+        "title": "Lead isotopes in rice",
+        "language": "en",
+        "year": 2024,
+        "authors": "Gao Zhuanjia; ZHANG Wei-Min",
+    }
+    ops.add_part(db.session, admin, expert, "publication", paper)
+    db.session.commit()
+    submission = make_submission(applicant_people="张伟民")
+    auth.login()
+    html = client.get(f"/submissions/{submission.id}/candidates").get_data(as_text=True)
+    ranked = html[: html.index('id="excluded"')]
+    assert ">专家G</a>" not in html[html.index('id="excluded"') :]
+    row = _row(ranked, "专家G")
+    assert 'data-code="possible_coauthor"' in row
+    assert "ZHANG Wei-Min" in row and "张伟民" in row and "Lead isotopes in rice" in row
+    assert "the pinyin of a Chinese name" in row
+    assert re.search(r'id="possible-conflicts"[^>]*>\s*1 candidates', html)

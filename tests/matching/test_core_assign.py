@@ -480,7 +480,11 @@ def test_second_reduced_cost_stage_keeps_the_mip_exact():
 # --- never break a rule: records -> eligibility mask -> assignment -----------------------------
 
 INST = st.one_of(st.none(), st.integers(0, 4))
-_NAMES = st.sampled_from(["欧阳建国", "欧阳 建国", "Jianguo Ouyang", "J. Ouyang", "Li Hong"])
+# Spelt in several ways and scripts: 张伟民 / Weimin Zhang / W.M. Zhang only ever warn.
+_NAMES = st.sampled_from(
+    ["欧阳建国", "欧阳 建国", "Jianguo Ouyang", "J. Ouyang", "Li Hong", "张伟民", "Weimin Zhang",
+     "W.M. Zhang"]
+)  # fmt: skip
 _DOMAINS = st.sampled_from(["nim.ac.cn", "mail.nim.ac.cn", "qq.com", "cas.cn"])
 record_strategy = st.builds(
     ExpertRecord,

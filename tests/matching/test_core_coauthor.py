@@ -120,3 +120,60 @@ def test_domain_helpers():
     assert org_domains("cn") == frozenset()
     assert org_domains("nim.example.org") == {"nim.example.org"}  # RFC 2606: shared by all
     assert is_free_mail("vip.163.com", ("163.com",)) and not is_free_mail("x163.com", ("163.com",))
+
+
+# --- a Chinese name and its pinyin: only ever a warning --------------------------------------
+
+
+def test_pinyin_coauthor_is_a_possible_conflict_not_an_exclusion():
+    sub = SubmissionRecord(id=1, named_people=("张伟民",))
+    for author, why in (
+        ("Weimin Zhang", "pinyin"),
+        ("ZHANG Wei-Min", "pinyin"),
+        ("W.M. Zhang", "pinyin_initials"),
+    ):
+        expert = _paper(author, 2023, "Lead isotopes in rice")
+        assert _found(expert, sub) == {}  # neither the scalar rules nor the masks exclude
+        [warning] = possible_conflicts(expert, sub, RULES, TODAY)
+        assert warning.code == "possible_coauthor"
+        assert warning.params == {
+            "person": "张伟民",
+            "author": author,
+            "title": "Lead isotopes in rice",
+            "year": 2023,
+            "why": why,
+        }
+
+
+def test_pinyin_of_a_rare_name_still_only_warns():
+    """欧阳建国 is no common name, and Jianguo Ouyang is its only reading: still a warning,
+    since the applicant's Jianguo Ouyang may be 欧阳剑国."""
+    sub = SubmissionRecord(id=1, named_people=("Jianguo Ouyang",))
+    expert = ExpertRecord(
+        id=7, coauthors=(("欧阳建国", "Paper", 2024),), relations=(("欧阳 建国", "advisor"),)
+    )
+    assert _found(expert, sub) == {}
+    assert [(w.code, w.params["why"]) for w in possible_conflicts(expert, sub, RULES, TODAY)] == [
+        ("possible_coauthor", "pinyin"),
+        ("possible_relation", "pinyin"),
+    ]
+
+
+def test_a_certain_match_is_not_repeated_as_a_pinyin_warning():
+    """SUB names 欧阳 建国 and Jianguo Ouyang: the co-author 欧阳建国 is excluded (characters
+    match), and its pinyin match with the other spelling adds no warning."""
+    expert = ExpertRecord(
+        id=7, coauthors=(("欧阳建国", "Paper", 2024),), relations=(("欧阳建国", "student"),)
+    )
+    assert set(_found(expert)) == {"coauthor", "advisor_student"}
+    assert possible_conflicts(expert, SUB, RULES, TODAY) == []
+
+
+def test_different_pinyin_is_no_conflict():
+    sub = SubmissionRecord(id=1, named_people=("单伟",))  # Shan Wei
+    expert = _paper("Dan Wei", 2024)
+    assert _found(expert, sub) == {}
+    assert possible_conflicts(expert, sub, RULES, TODAY) == []
+    assert possible_conflicts(_paper("Wei Shan", 2024), sub, RULES, TODAY)[0].params["why"] == (
+        "pinyin"
+    )

@@ -20,8 +20,10 @@ from expertpool.core.assignment import (
     employment_cutoff,
     exclusion_masks,
     normalize_gbw,
+    possible_conflicts,
     top_eligible,
 )
+from expertpool.core.assignment.names import CERTAIN, POSSIBLE, match
 
 TODAY = date(2025, 6, 1)
 RULES = Rules()
@@ -185,10 +187,12 @@ OPT_DAY = st.one_of(st.none(), DAYS)
 INST = st.integers(0, 4)
 PERSONS = st.frozensets(st.sampled_from(["a", "b", "c"]), max_size=2)
 RMS = st.frozensets(st.sampled_from(["GBW 01001", "GBW(E)080001", "gbw 02002"]), max_size=2)
-# Spellings that match certainly, possibly (common name, initials) or not at all.
+# Spellings that match certainly, possibly (common name, initials, a Chinese name and its
+# pinyin: 张伟民 ~ Weimin Zhang, 单伟 ~ Shan Wei) or not at all (单伟 / Dan Wei).
 NAMES = st.sampled_from(
     ["欧阳建国", "欧阳 建国", "张伟", "Jianguo Ouyang", "J. Ouyang", "Qiu Xiao-Ming", "Qiu Xiaoming",
-     "Zhang Wei", "W. Zhang", "Li Hong"]
+     "Zhang Wei", "W. Zhang", "Li Hong", "张伟民", "张 伟民", "Weimin Zhang", "ZHANG Wei-Min",
+     "W.M. Zhang", "单伟", "Shan Wei", "Dan Wei", "邱晓明"]
 )  # fmt: skip
 PAPERS = st.lists(
     st.tuples(NAMES, st.sampled_from(["P1", "P2"]), st.one_of(st.none(), st.integers(2012, 2027))),
@@ -289,6 +293,39 @@ def test_table_agrees_with_scalar_code_by_code(experts, subs, rules, today):
             assert scalar == vector, (expert, sub)
         expected = [not eligibility(e, sub, rules, today) for e in experts]
         assert eligible_mask(table, sub, rules, today).tolist() == expected
+
+
+@settings(database=None, max_examples=300, deadline=None)
+@given(experts_strategy, submissions(), rules_strategy, DAYS)
+def test_possible_matches_never_exclude(expert, sub, rules, today):
+    """Only a CERTAIN name match excludes, and it is always within one script: dropping every
+    co-author and declared person who matches the applicant's people only POSSIBLY (a common
+    name, initials, a Chinese name and its pinyin) changes no exclusion and no evidence; each
+    warning pairs two names that match POSSIBLY."""
+    people = sub.named_people
+
+    def certain(name: str) -> bool:
+        return any(match(name, person) == CERTAIN for person in people)
+
+    for name in [a for a, _t, _y in expert.coauthors] + [n for n, _r in expert.relations]:
+        for person in people:
+            if match(name, person) == CERTAIN:
+                assert _has_han(name) == _has_han(person), (name, person)
+    kept = ExpertRecord(
+        **{
+            **_fields(expert),
+            "coauthors": tuple(c for c in expert.coauthors if certain(c[0])),
+            "relations": tuple(r for r in expert.relations if certain(r[0])),
+        }
+    )
+    assert eligibility(kept, sub, rules, today) == eligibility(expert, sub, rules, today)
+    for warning in possible_conflicts(expert, sub, rules, today):
+        name = warning.params.get("author") or warning.params["declared"]
+        assert match(name, warning.params["person"]) == POSSIBLE
+
+
+def _has_han(name: str) -> bool:
+    return any("\u4e00" <= c <= "\u9fff" for c in name)
 
 
 def _fields(expert: ExpertRecord) -> dict:

@@ -160,3 +160,19 @@ def test_rules_from_config() -> None:
     )
     assert (rules.panel_size, rules.load_cap_per_year) == (5, 4)
     assert eligibility.rules_from_config({}) == Rules()
+
+
+def test_coauthors_leave_out_the_expert_in_any_script() -> None:
+    """张伟民's English paper signed "ZHANG Wei-Min" is the expert's own name (a possible match
+    across scripts), not a co-author: a namesake of an applicant's person would otherwise make
+    the expert "co-author" with them."""
+    papers = [
+        (["ZHANG Wei-Min", "Jianguo Ouyang"], "Lead isotopes", 2024),
+        (["张伟民", "李红"], "铅同位素", 2023),
+        (["W.M. Zhang", "Qiu Xiaoming"], "Cadmium", None),
+    ]
+    assert eligibility.coauthors("张伟民", papers) == (
+        ("Jianguo Ouyang", "Lead isotopes", 2024),
+        ("Qiu Xiaoming", "Cadmium", None),
+        ("李红", "铅同位素", 2023),
+    )

@@ -13,7 +13,8 @@ year is at least the window start's year minus `coauthor_years` (a paper without
 the safe side).
 
 People are compared by `names.match`: only a CERTAIN match excludes; a POSSIBLE one (a common
-name, initials) is a warning for the administrator (`possible_conflicts`), not an exclusion.
+name, initials, a Chinese name and its pinyin: never certain) is a warning for the
+administrator (`possible_conflicts`), not an exclusion.
 """
 
 from __future__ import annotations
@@ -183,22 +184,36 @@ def _advisor_student(expert: ExpertRecord, submission: SubmissionRecord) -> list
 def possible_conflicts(
     expert: ExpertRecord, submission: SubmissionRecord, rules: Rules, today: date
 ) -> list[Exclusion]:
-    """Name matches too weak to exclude (a common name, initials), to show as warnings.
+    """Name matches too weak to exclude (a common name, initials, a Chinese name and its
+    pinyin), to show as warnings.
 
-    Codes "possible_coauthor" and "possible_relation"; `params["why"]` is "common_name" or
-    "initials". Never part of `eligibility`: the administrator decides.
+    Codes "possible_coauthor" and "possible_relation"; `params["why"]` is "common_name",
+    "initials", "pinyin" or "pinyin_initials" (`names.why_possible`). Never part of
+    `eligibility`: the administrator decides. A match across scripts is left out when the
+    same author of the same paper (the same declared person) already matches for certain:
+    the applicant who names 欧阳建国 and Jianguo Ouyang gets one exclusion, not a warning too.
     """
     start, _end = submission.window(today)
     found = []
+    certain_papers = {(h[1], h[2]) for h in _paper_hits(expert, submission, rules, start, CERTAIN)}
     papers = _paper_hits(expert, submission, rules, start, POSSIBLE)
     for person, author, title, year in sorted(papers, key=lambda h: (h[0], h[2], h[1])):
         why = why_possible(author, person)
+        if why in _ACROSS_SCRIPTS and (author, title) in certain_papers:
+            continue
         params = {"person": person, "author": author, "title": title, "year": year, "why": why}
         found.append(Exclusion("possible_coauthor", params))
+    certain_names = {h[1] for h in _relation_hits(expert, submission, CERTAIN)}
     for person, name, relation in sorted(_relation_hits(expert, submission, POSSIBLE)):
-        params = {"person": person, "declared": name, "relation": relation}
-        found.append(Exclusion("possible_relation", {**params, "why": why_possible(name, person)}))
+        why = why_possible(name, person)
+        if why in _ACROSS_SCRIPTS and name in certain_names:
+            continue
+        params = {"person": person, "declared": name, "relation": relation, "why": why}
+        found.append(Exclusion("possible_relation", params))
     return found
+
+
+_ACROSS_SCRIPTS = frozenset({"pinyin", "pinyin_initials"})
 
 
 def is_eligible(
