@@ -29,6 +29,7 @@ from flask_babel import gettext as _
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import from_excel
+from openpyxl.worksheet.datavalidation import DataValidation
 
 from . import sheetlimits
 from .cells import FORMULA_START, csv_row, printable, xlsx_cell
@@ -247,6 +248,19 @@ class RowReader:
 
     def error(self, key: str, message: str) -> None:
         self.errors.append(RowError(self.row, self.parsed.label(key), message))
+
+    def read_cells(self, columns: Iterable[Column]) -> dict[str, Any]:
+        """Each column's value, None when blank (a blank required cell is an error)."""
+        data: dict[str, Any] = {}
+        for column in columns:
+            value = self.raw.get(column.key)
+            if blank(value):
+                if column.required and column.key in self.parsed.columns:
+                    self.error(column.key, _("A value is required."))
+                data[column.key] = None
+            else:
+                data[column.key] = self.read_cell(column, value)
+        return data
 
     def read_cell(self, column: Column, value: Any) -> Any:
         return getattr(self, "_read_" + column.kind)(column.key, value)
@@ -617,6 +631,40 @@ def write_help_sheet(
     for row in ws.iter_rows(min_row=2):
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
+
+
+def add_choices(
+    ws: Any, columns: Sequence[Column], choices: Mapping[str, Sequence[str]], rows: int
+) -> None:
+    """Drop-down lists (field key -> values) on the columns with a fixed vocabulary."""
+    for index, column in enumerate(columns, start=1):
+        if column.key in choices:
+            rule = DataValidation(
+                type="list", formula1='"' + ",".join(choices[column.key]) + '"', allow_blank=True
+            )
+            letter = get_column_letter(index)
+            rule.add(f"{letter}2:{letter}{rows}")
+            ws.add_data_validation(rule)
+
+
+def template_workbook(
+    sheets: tuple[str, str],
+    columns: Sequence[Column],
+    notes: Iterable[str],
+    widths: Sequence[int],
+    choices: Mapping[str, Sequence[str]] | None = None,
+    rows: int = 0,
+) -> bytes:
+    """An import template: the empty data sheet with Chinese headers (drop-down `choices` on
+    its first `rows` rows), then the help sheet; `sheets` names the two (data, help)."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = sheets[0]
+    write_data_sheet(ws, columns, [c.zh for c in columns], [])
+    if choices:
+        add_choices(ws, columns, choices, rows)
+    write_help_sheet(wb.create_sheet(sheets[1]), columns, notes, widths)
+    return workbook_bytes(wb)
 
 
 def workbook_bytes(wb: Any) -> bytes:

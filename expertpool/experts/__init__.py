@@ -24,13 +24,8 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(bp)
     app.cli.add_command(experts_cli)
-    register_task(
-        app,
-        views_import.IMPORT_TASK,
-        views_import.PAGES.run_job,
-        max_attempts=3,
-        label=views_import.PAGES.job_label,
-    )
+    for pages in (views_import.PAGES, views_import.PUBLICATION_PAGES):
+        register_task(app, pages.job_task, pages.run_job, max_attempts=3, label=pages.job_label)
     register_export(app, exporter.EXPORT_TASK, exporter.export_job, _l("Export experts"))
     contribute(app, SLOT, mydata.sections)
     contribute(app, CORRECTIONS_SLOT, mydata.corrections)

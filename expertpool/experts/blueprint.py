@@ -43,6 +43,28 @@ rule("/experts/import", "import_experts", imp.upload, methods=["GET", "POST"])
 rule("/experts/import/commit", "import_commit", imp.commit, methods=["POST"])
 rule("/experts/import/template.<fmt>", "import_template", imp.template)
 rule("/experts/import/jobs/<int:job_id>", "import_job", imp.job)
+rule(
+    "/experts/publications/import",
+    "import_publications",
+    imp.publications_upload,
+    methods=["GET", "POST"],
+)
+rule(
+    "/experts/publications/import/commit",
+    "import_publications_commit",
+    imp.publications_commit,
+    methods=["POST"],
+)
+rule(
+    "/experts/publications/import/template.<fmt>",
+    "import_publications_template",
+    imp.publications_template,
+)
+rule(
+    "/experts/publications/import/jobs/<int:job_id>",
+    "import_publications_job",
+    imp.publications_job,
+)
 rule("/me/file", "my_file", c.my_file)
 # Violations (违规处理)
 rule("/experts/violations", "violations", vio.index)

@@ -1,4 +1,5 @@
-"""`flask experts import|export`: bulk import and export of experts from the command line."""
+"""`flask experts import|import-publications|export`: bulk import and export from the command
+line."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from ..accounts.cli import administrator
 from ..core import audit
 from ..core.importing import import_options, run_import_command
 from ..db import db
-from . import exporter, importer
+from . import exporter, importer, publication_importer
 from .constants import CATEGORIES, Status
 from .models import Expert
 from .models.experts import PERSONAL_GROUP
@@ -26,6 +27,17 @@ experts_cli = AppGroup("experts", help="Import and export experts.")
 def import_command(file: Path, encoding: str, dry_run: bool, username: str | None) -> None:
     """Import experts from an .xlsx or .csv file: every row, or none when any row is wrong."""
     run_import_command(importer, file, encoding, dry_run, administrator(username), "expert(s)")
+
+
+@experts_cli.command("import-publications")
+@import_options
+def import_publications_command(
+    file: Path, encoding: str, dry_run: bool, username: str | None
+) -> None:
+    """Import experts' publications from an .xlsx or .csv file: every row, or none."""
+    run_import_command(
+        publication_importer, file, encoding, dry_run, administrator(username), "publication(s)"
+    )
 
 
 @experts_cli.command("export")

@@ -117,6 +117,8 @@ EDUCATION_LABELS = {
     "大专": _l("Junior college"),
 }
 GENDER_LABELS = {"M": _l("Male"), "F": _l("Female")}
+# The years a publication or a developed reference material may carry (forms and import).
+YEARS = (1950, 2100)
 ENUM_LABELS = {
     "title_grade": TITLE_GRADE_LABELS,
     "title": TITLE_LABELS,

@@ -29,6 +29,7 @@ from .constants import (
     TITLE_GRADES,
     TITLE_LABELS,
     TITLES,
+    YEARS,
 )
 
 
@@ -108,7 +109,7 @@ class StatusForm(VersionedForm):
 class PublicationForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=512)])
     abstract = TextAreaField(_l("Abstract"), render_kw={"rows": 3})
-    year = IntegerField(_l("Year"), validators=[Optional(), NumberRange(1950, 2100)])
+    year = IntegerField(_l("Year"), validators=[Optional(), NumberRange(*YEARS)])
     language = SelectField(_l("Language"), choices=[("zh", "中文"), ("en", "English")])
     venue = StringField(_l("Journal / venue"), validators=[Optional(), Length(max=256)])
     authors = TextAreaField(
@@ -130,7 +131,7 @@ class DevelopedRMForm(FlaskForm):
         ],
     )
     name = StringField(_l("RM name"), validators=[Optional(), Length(max=256)])
-    year = IntegerField(_l("Year"), validators=[Optional(), NumberRange(1950, 2100)])
+    year = IntegerField(_l("Year"), validators=[Optional(), NumberRange(*YEARS)])
 
 
 class UnavailableForm(FlaskForm):

@@ -9,17 +9,14 @@ Reading files, cells and row errors are shared with the submission import (`core
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
-import openpyxl
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -236,12 +233,17 @@ _HEADER_ALIASES = tabular.header_aliases(
         "gbwcategories": "categories",
     },
 )
+CSV_NOTE = (
+    "CSV 文件请保存为 UTF-8 编码；Excel 另存的“CSV（逗号分隔）”通常为 GB18030，"
+    "导入时请选择 GB18030。"
+)
 _NOT_XLSX = _l(
     "This is not an Excel .xlsx file (perhaps an old "
     ".xls or a renamed file). Open it in Excel and save "
     "it as .xlsx, or export CSV."
 )
 _TOO_MANY = _l("Too many rows: at most %(max)d experts per file.")
+_NO_ROWS = _l("The file holds no experts: fill in rows below the header row.")
 
 
 # --- results ----------------------------------------------------------------------------------
@@ -250,8 +252,6 @@ _TOO_MANY = _l("Too many rows: at most %(max)d experts per file.")
 @dataclass
 class ParsedFile(ParsedTable):
     """The raw cells of an import file, keyed by field, with file-level problems."""
-
-    headers: list[str] = field(default_factory=list)
 
     column_by_key: ClassVar[dict[str, Column]] = COLUMN_BY_KEY
 
@@ -265,23 +265,25 @@ class ImportRefused(ExpertError):
 
 def template_xlsx() -> bytes:
     """An empty data sheet with Chinese headers, plus a 说明 sheet explaining each column."""
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = DATA_SHEET
-    write_data_sheet(ws, [c.zh for c in COLUMNS], [])
-    _add_choices(ws)
-    tabular.write_help_sheet(
-        wb.create_sheet(HELP_SHEET),
+    return tabular.template_workbook(
+        (DATA_SHEET, HELP_SHEET),
         COLUMNS,
         [
             "填写说明：在“专家”工作表第 2 行起每行填写一位专家；标色列为必填。"
             "列的顺序可以调整，列名可用中文或英文；未知的列会被忽略。",
-            "CSV 文件请保存为 UTF-8 编码；Excel 另存的“CSV（逗号分隔）”通常为 GB18030，"
-            "导入时请选择 GB18030。",
+            CSV_NOTE,
         ],
         (14, 20, 6, 60, 28),
+        {
+            "gender": ["男", "女"],
+            "metrology_competent": ["是", "否"],
+            "status": list(STATUS_ZH.values()),
+            "title_grade": list(TITLE_GRADES),
+            "education": list(EDUCATIONS),
+            "province": [name for name, _label in province_choices()],
+        },
+        MAX_ROWS,
     )
-    return workbook_bytes(wb)
 
 
 def template_csv() -> bytes:
@@ -294,45 +296,45 @@ def write_data_sheet(ws: Any, headers: Sequence[str], rows: Iterable[Sequence[An
     tabular.write_data_sheet(ws, COLUMNS, headers, rows)
 
 
-def _add_choices(ws: Any) -> None:
-    """Drop-down lists for the columns with a fixed vocabulary."""
-    choices = {
-        "gender": ["男", "女"],
-        "metrology_competent": ["是", "否"],
-        "status": list(STATUS_ZH.values()),
-        "title_grade": list(TITLE_GRADES),
-        "education": list(EDUCATIONS),
-        "province": [name for name, _label in province_choices()],
-    }
-    for index, column in enumerate(COLUMNS, start=1):
-        if column.key in choices:
-            rule = DataValidation(
-                type="list", formula1='"' + ",".join(choices[column.key]) + '"', allow_blank=True
-            )
-            letter = get_column_letter(index)
-            rule.add(f"{letter}2:{letter}{MAX_ROWS}")
-            ws.add_data_validation(rule)
-
-
 # --- parsing ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What an XLSX/CSV import file of this feature holds (experts, publications): its columns,
+    their header spellings and how many rows it may have."""
+
+    columns: tuple[Column, ...]
+    aliases: Mapping[str, str]  # folded header -> field key (`tabular.header_aliases`)
+    max_rows: int
+    too_many: Any  # lazy message with %(max)d
+    no_rows: Any  # lazy message: the file has a header but no rows
+
+
+EXPERT_FILE = Layout(COLUMNS, _HEADER_ALIASES, MAX_ROWS, _TOO_MANY, _NO_ROWS)
+P = TypeVar("P", bound=ParsedTable)
+T = TypeVar("T")
 
 
 def parse(filename: str, data: bytes, encoding: str = "utf-8") -> ParsedFile:
     """Read an .xlsx or .csv import file into raw cells keyed by field."""
-    parsed = ParsedFile(filename=filename)
+    return read_file(ParsedFile(filename=filename), data, encoding, EXPERT_FILE)
+
+
+def read_file(parsed: P, data: bytes, encoding: str, layout: Layout) -> P:
+    """Fill `parsed` (named after the upload) with the raw cells of the rows, keyed by field."""
     try:
-        table = _read_table(filename, data, encoding, parsed)
+        table = _read_table(parsed.filename, data, encoding, parsed)
         header = tabular.header_row(table)
-        indexes = tabular.map_headers(header, _HEADER_ALIASES, parsed)
-        parsed.headers = [name for name in map(tabular.cell_text, header) if name]
-        tabular.require_columns(COLUMNS, parsed)
-        _collect_rows(table, indexes, parsed)
+        indexes = tabular.map_headers(header, layout.aliases, parsed)
+        tabular.require_columns(layout.columns, parsed)
+        _collect_rows(table, indexes, parsed, layout)
     except FileError as exc:
         parsed.errors.append(exc.error)
     return parsed
 
 
-def _read_table(filename: str, data: bytes, encoding: str, parsed: ParsedFile) -> Table:
+def _read_table(filename: str, data: bytes, encoding: str, parsed: ParsedTable) -> Table:
     ext = Path(filename).suffix.lower()
     if ext not in FORMATS:
         hint = _(" Save it from Excel as .xlsx.") if ext in (".xls", ".et", ".ods") else ""
@@ -353,7 +355,7 @@ def _read_table(filename: str, data: bytes, encoding: str, parsed: ParsedFile) -
     return tabular.read_csv(_decode(data, encoding, parsed))
 
 
-def _decode(data: bytes, encoding: str, parsed: ParsedFile) -> str:
+def _decode(data: bytes, encoding: str, parsed: ParsedTable) -> str:
     chosen = _codec(encoding)
     if data.startswith(tabular.BOM):
         chosen_is_utf8 = chosen == "utf-8"
@@ -417,13 +419,14 @@ def _is_utf8_text(data: bytes) -> bool:
     return not data.isascii()
 
 
-def _collect_rows(table: Table, indexes: dict[str, int], parsed: ParsedFile) -> None:
+def _collect_rows(
+    table: Table, indexes: dict[str, int], parsed: ParsedTable, layout: Layout
+) -> None:
     for row_no, cells in table:
-        tabular.add_row(parsed, row_no, tabular.row_values(cells, indexes), MAX_ROWS, _TOO_MANY)
+        values = tabular.row_values(cells, indexes)
+        tabular.add_row(parsed, row_no, values, layout.max_rows, layout.too_many)
     if not parsed.rows:
-        parsed.errors.append(
-            RowError(0, None, _("The file holds no experts: fill in rows below the header row."))
-        )
+        parsed.errors.append(RowError(0, None, str(layout.no_rows)))
 
 
 # --- cell values ------------------------------------------------------------------------------
@@ -448,7 +451,42 @@ _STATUSES = _status_lookup()
 # --- validation -------------------------------------------------------------------------------
 
 
-class _RowReader(tabular.RowReader):
+class IdentityCells(tabular.RowReader):
+    """Cells that name a person: an ID number and an e-mail address (experts, publications)."""
+
+    def _read_id_number(self, key: str, value: Any) -> str | None:
+        if isinstance(value, float):
+            self.error(
+                key,
+                _(
+                    "The ID number was stored as a number and lost digits: format the "
+                    "column as text and type it again."
+                ),
+            )
+            return None
+        try:  # the operation's rule and message, with the row named
+            return normalise_id_number(self.text(value))
+        except InvalidIdNumber as exc:
+            self.error(key, invalid_id_number_message(exc))
+            return None
+
+    def _read_email(self, key: str, value: Any) -> str | None:
+        text = self.text(value) or ""
+        try:
+            return validate_email(text, check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            self.error(
+                key,
+                _(
+                    "“%(value)s” is not a valid e-mail address (%(reason)s).",
+                    value=text,
+                    reason=str(exc).rstrip("."),
+                ),
+            )
+            return None
+
+
+class _RowReader(IdentityCells):
     """Turns one row's raw cells into create_expert data, noting each problem."""
 
     max_length = _MAX_LENGTH
@@ -456,16 +494,7 @@ class _RowReader(tabular.RowReader):
     date_problem = _l("“%(value)s” is not a date: write 2024-03-01, 2024/3/1 or 2024年3月1日.")
 
     def read(self) -> dict[str, Any]:
-        data: dict[str, Any] = {}
-        for column in COLUMNS:
-            value = self.raw.get(column.key)
-            if tabular.blank(value):
-                if column.required and column.key in self.parsed.columns:
-                    self.error(column.key, _("A value is required."))
-                data[column.key] = None
-                continue
-            data[column.key] = self.read_cell(column, value)
-        return self._finish(data)
+        return self._finish(self.read_cells(COLUMNS))
 
     def _finish(self, data: dict[str, Any]) -> dict[str, Any]:
         data["specialties"] = {kind: data.pop(key) or [] for key, kind in SPECIALTY_COLUMNS.items()}
@@ -554,37 +583,6 @@ class _RowReader(tabular.RowReader):
             )
         return status
 
-    def _read_id_number(self, key: str, value: Any) -> str | None:
-        if isinstance(value, float):
-            self.error(
-                key,
-                _(
-                    "The ID number was stored as a number and lost digits: format the "
-                    "column as text and type it again."
-                ),
-            )
-            return None
-        try:  # the operation's rule and message, with the row named
-            return normalise_id_number(self.text(value))
-        except InvalidIdNumber as exc:
-            self.error(key, invalid_id_number_message(exc))
-            return None
-
-    def _read_email(self, key: str, value: Any) -> str | None:
-        text = self.text(value) or ""
-        try:
-            return validate_email(text, check_deliverability=False).normalized
-        except EmailNotValidError as exc:
-            self.error(
-                key,
-                _(
-                    "“%(value)s” is not a valid e-mail address (%(reason)s).",
-                    value=text,
-                    reason=str(exc).rstrip("."),
-                ),
-            )
-            return None
-
     def _read_phone(self, key: str, value: Any) -> str | None:
         text = self.text(value) or ""
         if not _PHONE.fullmatch(text):
@@ -660,10 +658,15 @@ def _check_database(session: Session, rows: list[ReadRow], parsed: ParsedFile) -
 
 def _existing(session: Session, column: Any, values: list[str]) -> set[str]:
     found: set[str] = set()
-    for start in range(0, len(values), SQL_CHUNK):
-        chunk = values[start : start + SQL_CHUNK]
+    for chunk in chunks(values):
         found.update(session.scalars(select(column).where(column.in_(chunk))))
     return found
+
+
+def chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
+    """`values` in pieces small enough for one IN (...) each."""
+    for start in range(0, len(values), SQL_CHUNK):
+        yield values[start : start + SQL_CHUNK]
 
 
 def warn_unknown_institutions(
@@ -709,11 +712,11 @@ def commit(
         lambda data, flush: create_expert(session, actor, data, status=data["status"], flush=flush),
         ImportRefused,
         (ExpertError, SQLAlchemyError),
-        _short,
+        short_error,
         progress,
     )
 
 
-def _short(exc: Exception) -> str:
+def short_error(exc: Exception) -> str:
     text = str(getattr(exc, "orig", None) or exc)
     return text.splitlines()[0][:200] if text else type(exc).__name__

@@ -7,11 +7,12 @@ commits once), and raise `ExpertError` subclasses with a message fit for the use
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..accounts.models import User
@@ -624,9 +625,18 @@ PART_COLLECTIONS = {
 
 
 def add_part(
-    session: Session, actor: User, expert: Expert, kind: str, values: dict[str, Any]
+    session: Session,
+    actor: User | None,
+    expert: Expert,
+    kind: str,
+    values: dict[str, Any],
+    *,
+    flush: bool = True,
 ) -> Any:
-    """Add a publication, developed RM, unavailable period, declared conflict or employer."""
+    """Add a publication, developed RM, unavailable period, declared conflict or employer.
+
+    `flush=False` (bulk imports) leaves the part pending, to be written with the whole file
+    (`core.bulk`); the importer then stamps the experts' files at once (`stamp_files`)."""
     model = PART_MODELS[kind]
     if kind in ("conflict", "employment") and values.get("institution"):
         values = dict(values)
@@ -636,12 +646,27 @@ def add_part(
     values = _part_lists(kind, values)
     part = model(expert_id=expert.id, **values)
     session.add(part)
+    if not flush:
+        return part
     touch(expert)
     session.flush()
     # An already loaded collection does not see a part added by its foreign key: reload it,
     # or the embeddings and keyword index would be rebuilt from the stale list.
     session.expire(expert, [PART_COLLECTIONS[kind]])
     return part
+
+
+def stamp_files(session: Session, expert_ids: Iterable[int]) -> None:
+    """What `touch` and its flush do to each expert, as UPDATEs: the file changed now, and the
+    record's version moves on (an edit form opened before is refused as stale)."""
+    ids = sorted(set(expert_ids))
+    for start in range(0, len(ids), 500):  # under SQLite's bound-parameter limit
+        session.execute(
+            update(Expert)
+            .where(Expert.id.in_(ids[start : start + 500]))
+            .values(file_updated_at=utcnow(), version=Expert.version + 1)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _part_lists(kind: str, values: dict[str, Any]) -> dict[str, Any]:

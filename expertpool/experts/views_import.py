@@ -7,10 +7,11 @@ from flask_babel import lazy_gettext as _l
 
 from ..core.access import Role
 from ..core.importing import CSV_MIMETYPE, XLSX_MIMETYPE, ImportPages
-from . import importer
+from . import importer, publication_importer
 from .forms import ImportCommitForm, ImportForm
 
 IMPORT_TASK = "experts.import_commit"  # a large file's commit, as a background job
+PUBLICATIONS_TASK = "experts.import_publications"
 
 PAGES = ImportPages(
     importer=importer,
@@ -31,5 +32,31 @@ PAGES = ImportPages(
     job_label=_l("Import experts"),
 )
 
-# Only administrators import: the four views, each guarded.
+PUBLICATION_PAGES = ImportPages(
+    importer=publication_importer,
+    blueprint="experts",
+    page="experts/import_publications.html",
+    upload_endpoint="experts.import_publications",
+    stage_prefix="pub-",
+    suffixes=publication_importer.FORMATS,
+    form=ImportForm,
+    commit_form=ImportCommitForm,
+    imported=lambda n: _("%(n)s publications imported.", n=n),
+    downloads={
+        "xlsx": (publication_importer.template_xlsx, XLSX_MIMETYPE),
+        "csv": (publication_importer.template_csv, CSV_MIMETYPE),
+    },
+    download_name="publication-import-template",
+    job_task=PUBLICATIONS_TASK,
+    job_label=_l("Import publications"),
+    name="import_publications",
+)
+
+# Only administrators import: the four views of each importer, each guarded.
 upload, commit, template, job = PAGES.views(Role.ADMIN)
+(
+    publications_upload,
+    publications_commit,
+    publications_template,
+    publications_job,
+) = PUBLICATION_PAGES.views(Role.ADMIN)

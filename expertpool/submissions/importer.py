@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-import openpyxl
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import SQLAlchemyError
@@ -34,7 +33,6 @@ from ..core.tabular import (
     Table,
     csv_bytes,
     split_list,
-    workbook_bytes,
 )
 from ..experts.constants import category_by_name
 from ..experts.importer import warn_unknown_institutions
@@ -242,13 +240,9 @@ class ImportRefused(SubmissionError):
 
 
 def template_xlsx() -> bytes:
-    """The data sheet with Chinese headers and one example row, plus a 说明 sheet."""
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = DATA_SHEET
-    tabular.write_data_sheet(ws, COLUMNS, [c.zh for c in COLUMNS], [])
-    tabular.write_help_sheet(
-        wb.create_sheet(HELP_SHEET),
+    """The data sheet with Chinese headers, plus a 说明 sheet explaining each column."""
+    return tabular.template_workbook(
+        (DATA_SHEET, HELP_SHEET),
         COLUMNS,
         [
             "在“申请”工作表第 2 行起每行填写一项申请；列名可用中文或英文，未知的列会被忽略。"
@@ -256,7 +250,6 @@ def template_xlsx() -> bytes:
         ],
         (14, 22, 6, 60, 30),
     )
-    return workbook_bytes(wb)
 
 
 def template_csv() -> bytes:

@@ -32,6 +32,7 @@ NOT_NAVIGATED = {
     "api.expert": "JSON for other systems",
     "jobs.progress": "JSON a progress bar polls (static/js/jobs.js), not a page",
     "experts.import_job": "the redirect after confirming a large import (a POST) leads there",
+    "experts.import_publications_job": "the redirect after confirming a large import leads there",
     "submissions.import_job": "the redirect after confirming a large import (a POST) leads there",
     "courses.admin_import_job": "the redirect after uploading course folders (a POST) leads there",
     "exports.status": "the redirect after asking for a large export (a POST) leads there",

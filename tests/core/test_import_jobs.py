@@ -1,6 +1,6 @@
 """Large imports commit as background jobs: the request only hands the staged file over.
 
-Both bulk imports (experts, submissions) share `core.importing.ImportPages`, so each test runs
+The bulk imports (experts, submissions, publications) share `core.importing.ImportPages`, so each test runs
 for both. The threshold is set low here; jobs wait for `drain` as they would for a worker.
 """
 
@@ -21,19 +21,31 @@ from expertpool.core.audit import AuditLog
 from expertpool.core.jobs import JobContext, drain
 from expertpool.core.jobs.models import Job, JobStatus
 from expertpool.db import db
-from expertpool.experts.models import Expert
+from expertpool.experts import importer as experts_importer
+from expertpool.experts import publication_importer
+from expertpool.experts.models import Expert, Publication
+from expertpool.submissions import importer as submissions_importer
 from expertpool.submissions.models import Submission
 from tests.experts import test_import as experts_file
+from tests.experts import test_publication_import as publications_file
 from tests.submissions import test_submission_import as submissions_file
 
 
 @dataclass(frozen=True)
 class Kind:
-    name: str  # the URL prefix and blueprint
+    name: str  # the noun of the messages ("5 experts imported.")
+    path: str  # the URL prefix of its pages: /<path>/import...
+    task: str  # the background job's task
     model: type
+    importer: Any  # the module with parse, validate, commit
     file: Callable[[int], bytes]  # an XLSX file of n valid rows
     clash: Callable[[Any], None]  # adds a row that makes the file's row 3 a duplicate
     clash_column: str  # the column the duplicate is reported in
+    prefix: str  # of its staged files
+    command: tuple[str, ...]  # `flask ...` that imports a file
+    listing: str  # where a small file's import leads
+    indexed: bool  # whether its rows change experts' files (one index job after the file)
+    setup: Callable[[Any], None] = lambda _makers: None  # what its files need to exist
 
 
 def _experts_file(n: int) -> bytes:
@@ -53,17 +65,72 @@ def _submission_clash(make: Any) -> None:
     make["submission"](reference="SAMR-2025-0002")
 
 
+def _publications_setup(make: Any) -> None:
+    make["expert"](name="欧阳建国", email="ouyang@nim.ac.cn")
+
+
+def _publication_clash(make: Any) -> None:
+    from expertpool.experts import operations as ops
+
+    expert = db.session.scalar(select(Expert).where(Expert.email == "ouyang@nim.ac.cn"))
+    row = publications_file.paper(2)
+    values = {"title": row["题名"], "year": int(row["年份"]), "language": "zh", "authors": ""}
+    ops.add_part(db.session, None, expert, "publication", values)
+    db.session.commit()
+
+
 KINDS = {
-    "experts": Kind("experts", Expert, _experts_file, _expert_clash, "电子邮箱"),
+    "experts": Kind(
+        "experts",
+        "experts",
+        "experts.import_commit",
+        Expert,
+        experts_importer,
+        _experts_file,
+        _expert_clash,
+        "电子邮箱",
+        "",
+        ("experts", "import"),
+        "/experts/",
+        True,
+    ),
     "submissions": Kind(
-        "submissions", Submission, _submissions_file, _submission_clash, "受理编号"
+        "submissions",
+        "submissions",
+        "submissions.import_commit",
+        Submission,
+        submissions_importer,
+        _submissions_file,
+        _submission_clash,
+        "受理编号",
+        "sub-",
+        ("submissions", "import"),
+        "/submissions/",
+        False,
+    ),
+    "publications": Kind(
+        "publications",
+        "experts/publications",
+        "experts.import_publications",
+        Publication,
+        publication_importer,
+        publications_file.papers,
+        _publication_clash,
+        "题名",
+        "pub-",
+        ("experts", "import-publications"),
+        "/experts/",
+        True,
+        _publications_setup,
     ),
 }
 
 
 @pytest.fixture(params=sorted(KINDS))
-def kind(request: pytest.FixtureRequest) -> Kind:
-    return KINDS[request.param]
+def kind(request: pytest.FixtureRequest, makers: dict[str, Any]) -> Kind:
+    found = KINDS[request.param]
+    found.setup(makers)
+    return found
 
 
 @pytest.fixture
@@ -95,7 +162,7 @@ def count(kind: Kind) -> int:
 def preview(client: Any, kind: Kind, data: bytes) -> str:
     """Upload the file for its dry run; the token of the staged file."""
     page = client.post(
-        f"/{kind.name}/import",
+        f"/{kind.path}/import",
         data={"file": (io.BytesIO(data), "f.xlsx"), "encoding": "utf-8"},
         content_type="multipart/form-data",
     ).get_data(as_text=True)
@@ -106,9 +173,9 @@ def preview(client: Any, kind: Kind, data: bytes) -> str:
 
 def start(client: Any, kind: Kind, token: str) -> Job:
     """Confirm the import; it answers with the job's page, the job still queued."""
-    response = client.post(f"/{kind.name}/import/commit", data={"token": token})
+    response = client.post(f"/{kind.path}/import/commit", data={"token": token})
     assert response.status_code == 302, response.get_data(as_text=True)
-    found = re.fullmatch(rf".*/{kind.name}/import/jobs/(\d+)", response.headers["Location"])
+    found = re.fullmatch(rf".*/{kind.path}/import/jobs/(\d+)", response.headers["Location"])
     assert found, response.headers["Location"]
     db.session.expire_all()
     return db.session.get(Job, int(found.group(1)))
@@ -129,11 +196,11 @@ def test_a_large_file_is_imported_by_a_job_not_by_the_request(
     job = start(admin_client, kind, token)
     assert (job.status, job.task, job.title) == (
         JobStatus.QUEUED,
-        f"{kind.name}.import_commit",
+        kind.task,
         "XLSX · 5",  # in no language: the page names the task in the reader's
     )
     assert count(kind) == 0  # the request wrote nothing but the job
-    page = admin_client.get(f"/{kind.name}/import/jobs/{job.id}").get_data(as_text=True)
+    page = admin_client.get(f"/{kind.path}/import/jobs/{job.id}").get_data(as_text=True)
     assert 'class="job-progress"' in page and f"/jobs/{job.id}.json" in page
     assert f"Import {kind.name}" in page
 
@@ -148,25 +215,26 @@ def test_a_large_file_is_imported_by_a_job_not_by_the_request(
         5,
     )
     assert (5, 5, "Checking rows") in reports  # the rows are counted as they are checked
-    page = admin_client.get(f"/{kind.name}/import/jobs/{job.id}").get_data(as_text=True)
+    page = admin_client.get(f"/{kind.path}/import/jobs/{job.id}").get_data(as_text=True)
     assert f"5 {kind.name} imported." in page and 'class="job-progress"' not in page
     logged = select(AuditLog.actor_id).where(AuditLog.entity_type == kind.model.__name__)
     assert set(db.session.scalars(logged)) == {admin.id}  # the rows are the starter's
-    if kind.name == "experts":  # derived work: one index job for the whole file, after it
-        index_jobs = db.session.scalars(select(Job).where(Job.task == "matching.index_experts"))
+    if kind.indexed:  # derived work: one index job for the whole file, after it
+        index_jobs = db.session.scalars(
+            select(Job).where(Job.task == "matching.index_experts", Job.id > job.id)
+        )
         assert [sorted(j.args["expert_ids"]) for j in index_jobs] == [
             sorted(db.session.scalars(select(Expert.id)))
         ]
-    assert staging.staged("", token, (".xlsx",)) is None  # the staged file is gone
-    assert staging.staged("sub-", token, (".xlsx",)) is None
+    assert staging.staged(kind.prefix, token, (".xlsx",)) is None  # the staged file is gone
 
 
 def test_a_small_file_is_still_imported_by_the_request(
     deferred: Flask, admin_client: Any, kind: Kind
 ) -> None:
     token = preview(admin_client, kind, kind.file(2))
-    response = admin_client.post(f"/{kind.name}/import/commit", data={"token": token})
-    assert response.headers["Location"].endswith(f"/{kind.name}/")
+    response = admin_client.post(f"/{kind.path}/import/commit", data={"token": token})
+    assert response.headers["Location"].endswith(kind.listing)
     assert count(kind) == 2
     assert (
         db.session.scalar(select(func.count()).select_from(Job).where(Job.task.like("%import%")))
@@ -195,7 +263,7 @@ def test_a_file_that_fails_at_commit_time_imports_nothing_and_shows_the_rows(
     failed = db.session.get(Job, job.id)
     assert failed.status == JobStatus.FAILED and failed.attempts == 1  # not retried
     assert count(kind) == before  # none of the file's rows
-    page = admin_client.get(f"/{kind.name}/import/jobs/{job.id}").get_data(as_text=True)
+    page = admin_client.get(f"/{kind.path}/import/jobs/{job.id}").get_data(as_text=True)
     assert "The file no longer passes validation; nothing was imported." in page
     assert f"<td>3</td><td>{kind.clash_column}</td>" in page
 
@@ -224,7 +292,7 @@ def test_a_second_click_follows_the_same_job(
     first = start(admin_client, kind, token)
     second = start(admin_client, kind, token)
     assert first.id == second.id
-    assert db.session.scalar(select(func.count()).select_from(Job)) == 1
+    assert db.session.scalar(select(func.count()).where(Job.task == kind.task)) == 1
     drain(deferred)
     assert count(kind) == 3
 
@@ -251,8 +319,8 @@ def test_the_job_page_is_only_for_import_jobs(
 
     other = enqueue(db.session, "matching.index_experts", {"expert_ids": []})
     db.session.commit()
-    assert admin_client.get(f"/{kind.name}/import/jobs/{other.id}").status_code == 404
-    assert admin_client.get(f"/{kind.name}/import/jobs/99999").status_code == 404
+    assert admin_client.get(f"/{kind.path}/import/jobs/{other.id}").status_code == 404
+    assert admin_client.get(f"/{kind.path}/import/jobs/99999").status_code == 404
 
 
 def test_rows_are_built_without_holding_the_write_lock(app: Flask, admin: Any, kind: Kind) -> None:
@@ -261,10 +329,8 @@ def test_rows_are_built_without_holding_the_write_lock(app: Flask, admin: Any, k
     from sqlalchemy import text, update
 
     from expertpool.accounts.models import User
-    from expertpool.experts import importer as experts_importer
-    from expertpool.submissions import importer as submissions_importer
 
-    importer = experts_importer if kind.name == "experts" else submissions_importer
+    importer = kind.importer
     report = importer.validate(db.session, importer.parse("f.xlsx", kind.file(4)))
     assert report.ok, report.errors
     writes: list[int] = []
@@ -290,10 +356,14 @@ def test_the_cli_imports_inline_and_leaves_embedding_to_one_index_job(
 
     path = tmp_path / "f.xlsx"
     path.write_bytes(kind.file(5))
-    result = runner.invoke(args=[kind.name, "import", str(path), "--as-user", "admin"])
+    before = db.session.scalar(select(func.max(Job.id))) or 0
+    embedded = db.session.scalar(select(func.count()).select_from(Embedding))
+    result = runner.invoke(args=[*kind.command, str(path), "--as-user", "admin"])
     assert result.exit_code == 0, result.output
     assert count(kind) == 5
-    assert db.session.scalar(select(func.count()).select_from(Embedding)) == 0
-    queued = db.session.scalars(select(Job).where(Job.status == JobStatus.QUEUED)).all()
-    expected = ["matching.index_experts"] if kind.name == "experts" else []
+    assert db.session.scalar(select(func.count()).select_from(Embedding)) == embedded
+    queued = db.session.scalars(
+        select(Job).where(Job.status == JobStatus.QUEUED, Job.id > before)
+    ).all()
+    expected = ["matching.index_experts"] if kind.indexed else []
     assert [j.task for j in queued] == expected

@@ -51,6 +51,7 @@ SCRIPTED_POSTS: dict[str, list[dict[str, Any]]] = {
     "jobs.retry": [_f("next", "hidden")],
     "experts.export": [],
     "experts.import_commit": [_f("token", "hidden")],
+    "experts.import_publications_commit": [_f("token", "hidden")],
     "submissions.import_commit": [_f("token", "hidden")],
     "courses.transcript_export": [],
     "courses.admin_learner_export": [],
