@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -51,6 +51,7 @@ BEFORE_WRITE = "import_before_write"  # session.info: called just before the row
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIMETYPE = "text/csv; charset=utf-8"
+MIMETYPES = {"xlsx": XLSX_MIMETYPE, "csv": CSV_MIMETYPE, "json": "application/json"}
 
 
 def commit_rows(
@@ -174,20 +175,29 @@ class ImportPages:
     page template gets `import_blueprint`, `import_endpoint` (blueprint.name) and
     `template_formats`. A feature's `init_app` registers `run_job` as the task `job_task`."""
 
-    importer: Any  # module with parse, validate, commit, ImportRefused
+    importer: Any  # module with parse, validate, commit, ImportRefused and template_<format>
     blueprint: str  # "experts"
     page: str  # the page template, e.g. "experts/import.html"
     upload_endpoint: str  # where an expired preview sends the user back to
     stage_prefix: str  # keeps each importer's staged files apart
-    suffixes: tuple[str, ...]  # file types the importer reads
     form: Callable[..., Any]  # the upload form class
     commit_form: Callable[..., Any]  # the form with the hidden token
     imported: Callable[[int], str]  # the flash message after a successful import
-    downloads: Mapping[str, tuple[Callable[[], bytes], str]]  # fmt -> (template builder, MIME)
     download_name: str  # file name of the template, without the extension
     job_task: str  # the task a large file's commit runs as, e.g. "experts.import_commit"
     job_label: Any  # what the jobs page calls that task (a lazy translation)
     name: str = "import"  # the stem of the endpoints; another importer of the blueprint differs
+
+    @property
+    def suffixes(self) -> tuple[str, ...]:
+        """The file types the importer reads (its FORMATS), each with its template."""
+        return tuple(self.importer.FORMATS)
+
+    @property
+    def downloads(self) -> dict[str, tuple[Callable[[], bytes], str]]:
+        """Format -> (template builder, MIME type): one template per file type read."""
+        formats = [suffix.lstrip(".") for suffix in self.suffixes]
+        return {fmt: (getattr(self.importer, f"template_{fmt}"), MIMETYPES[fmt]) for fmt in formats}
 
     @property
     def endpoint(self) -> str:

@@ -262,6 +262,10 @@ class RowReader:
                 data[column.key] = self.read_cell(column, value)
         return data
 
+    def read(self) -> dict[str, Any]:
+        """The row's plain data (subclasses read their columns, `read_cells`, and check more)."""
+        raise NotImplementedError
+
     def read_cell(self, column: Column, value: Any) -> Any:
         return getattr(self, "_read_" + column.kind)(column.key, value)
 
@@ -303,6 +307,24 @@ class RowReader:
                     ),
                 )
         return items
+
+
+def read_rows(
+    parsed: ParsedTable,
+    reader: type[RowReader],
+    report: ImportReport,
+    progress: Callable[[int], None] | None = None,
+) -> list[ReadRow]:
+    """Every row of `parsed` read by `reader` (its warnings go to `report`); `progress` is told
+    each row number as it is done."""
+    rows: list[ReadRow] = []
+    for row_no, raw in parsed.rows:
+        row_reader = reader(parsed, row_no, raw)
+        rows.append(ReadRow(row_no, row_reader.read(), row_reader.errors))
+        report.warnings.extend(row_reader.warnings)
+        if progress:
+            progress(row_no)
+    return rows
 
 
 def check_repeats(
@@ -671,6 +693,11 @@ def workbook_bytes(wb: Any) -> bytes:
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+def template_csv(columns: Iterable[Column]) -> bytes:
+    """A CSV template: the Chinese header line only, UTF-8 with a BOM so Excel recognises it."""
+    return csv_bytes([c.zh for c in columns], [])
 
 
 def csv_bytes(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:

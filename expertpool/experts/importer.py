@@ -9,7 +9,7 @@ Reading files, cells and row errors are shared with the submission import (`core
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -287,8 +287,7 @@ def template_xlsx() -> bytes:
 
 
 def template_csv() -> bytes:
-    """The header line only, UTF-8 with a BOM so Excel recognises the encoding."""
-    return csv_bytes([c.zh for c in COLUMNS], [])
+    return tabular.template_csv(COLUMNS)
 
 
 def write_data_sheet(ws: Any, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
@@ -591,27 +590,12 @@ class _RowReader(IdentityCells):
         return text
 
 
-def normalise_row(
-    parsed: ParsedFile, row: int, raw: dict[str, Any]
-) -> tuple[dict[str, Any], list[RowError], list[RowError]]:
-    """One row's create_expert data, its errors and its warnings (no database needed)."""
-    reader = _RowReader(parsed, row, raw)
-    data = reader.read()
-    return data, reader.errors, reader.warnings
-
-
 def validate(
     session: Session, parsed: ParsedFile, progress: Progress | None = None
 ) -> ImportReport:
     """Check every row, then duplicates in the file and against the database."""
     report = ImportReport.start(parsed)
-    rows: list[ReadRow] = []
-    for row_no, raw in parsed.rows:
-        data, errors, warnings = normalise_row(parsed, row_no, raw)
-        rows.append(ReadRow(row_no, data, errors))
-        report.warnings.extend(warnings)
-        if progress:
-            progress(row_no)
+    rows = tabular.read_rows(parsed, _RowReader, report, progress)
     # E-mail addresses compare without case (as the database check does); ID numbers exactly.
     tabular.check_repeats(rows, "id_number", parsed.label("id_number"))
     tabular.check_repeats(rows, "email", parsed.label("email"), str.lower)
@@ -705,15 +689,34 @@ def commit(
 
     Flushes but does not commit; the caller (request or CLI command) commits once.
     """
-    return commit_rows(
+    return commit_each(
         session,
         actor,
         report,
         lambda data, flush: create_expert(session, actor, data, status=data["status"], flush=flush),
+        progress,
+    )
+
+
+def commit_each(
+    session: Session,
+    actor: User | None,
+    report: ImportReport,
+    create: Callable[[dict[str, Any], bool], T],
+    progress: Progress | None = None,
+    written: Callable[[list[T]], None] | None = None,
+) -> list[T]:
+    """`core.importing.commit_rows` for this feature's imports: refused with ImportRefused."""
+    return commit_rows(
+        session,
+        actor,
+        report,
+        create,
         ImportRefused,
         (ExpertError, SQLAlchemyError),
         short_error,
         progress,
+        written,
     )
 
 

@@ -12,34 +12,34 @@ file is committed, as for a publication added by hand.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, lazyload
 
 from ..accounts.models import User
 from ..core import pii, tabular
 from ..core.assignment.names import match
-from ..core.importing import Progress, commit_rows
+from ..core.importing import Progress
 from ..core.names import name_key
-from ..core.tabular import Column, ImportReport, ParsedTable, ReadRow, RowError, csv_bytes
+from ..core.tabular import Column, ImportReport, ReadRow, RowError
+from . import importer
 from .constants import YEARS
 from .importer import (
     CSV_NOTE,
     FORMATS,
     HELP_SHEET,
     IdentityCells,
+    ImportRefused,
     Layout,
     chunks,
+    commit_each,
     read_file,
-    short_error,
 )
 from .models import Expert, Publication
-from .operations import ExpertError, add_part, stamp_files
+from .operations import add_part, stamp_files
 
 DATA_SHEET = "论文"
 MAX_ROWS = 20_000
@@ -135,15 +135,10 @@ _ID_LIKE = re.compile(r"[0-9]{15,17}[0-9Xx]?")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
-@dataclass
-class ParsedFile(ParsedTable):
+class ParsedFile(importer.ParsedFile):
     """The raw cells of a publication file, keyed by field, with file-level problems."""
 
-    column_by_key: ClassVar[dict[str, Column]] = COLUMN_BY_KEY
-
-
-class ImportRefused(ExpertError):
-    """`commit` was asked to write a report with errors, or a row failed while writing."""
+    column_by_key = COLUMN_BY_KEY
 
 
 # --- templates --------------------------------------------------------------------------------
@@ -166,8 +161,7 @@ def template_xlsx() -> bytes:
 
 
 def template_csv() -> bytes:
-    """The header line only, UTF-8 with a BOM so Excel recognises the encoding."""
-    return csv_bytes([c.zh for c in COLUMNS], [])
+    return tabular.template_csv(COLUMNS)
 
 
 def parse(filename: str, data: bytes, encoding: str = "utf-8") -> ParsedFile:
@@ -243,12 +237,7 @@ def validate(
 ) -> ImportReport:
     """Check every row, find its expert, then refuse repeats in the file and in the files."""
     report = ImportReport.start(parsed)
-    rows: list[ReadRow] = []
-    for row_no, raw in parsed.rows:
-        reader = _RowReader(parsed, row_no, raw)
-        rows.append(ReadRow(row_no, reader.read(), reader.errors))
-        if progress:
-            progress(row_no)
+    rows = tabular.read_rows(parsed, _RowReader, report, progress)
     names = _find_experts(session, rows, parsed)
     _check_repeats(session, rows, parsed, names)
     _warn_absent_expert(rows, parsed, names, report.warnings)
@@ -347,18 +336,13 @@ def _warn_absent_expert(
         name = names.get(item.data.get("expert_id") or 0)
         authors = item.data.get("authors") or []
         same_script = [a for a in authors if bool(_HAN.search(a)) == bool(_HAN.search(name or ""))]
-        if name and same_script and not any(match(name, a) for a in same_script):
-            warnings.append(
-                RowError(
-                    item.row,
-                    parsed.label("authors"),
-                    _(
-                        "The authors do not include %(name)s: list every author, the expert "
-                        "included.",
-                        name=name,
-                    ),
-                )
-            )
+        if not name or not same_script or any(match(name, a) for a in same_script):
+            continue
+        message = _(
+            "The authors do not include %(name)s: list every author, the expert included.",
+            name=name,
+        )
+        warnings.append(RowError(item.row, parsed.label("authors"), message))
 
 
 # --- committing -------------------------------------------------------------------------------
@@ -382,14 +366,11 @@ def commit(
             session, actor, experts[data["expert_id"]], "publication", values, flush=flush
         )
 
-    return commit_rows(
+    return commit_each(
         session,
         actor,
         report,
         create,
-        ImportRefused,
-        (ExpertError, SQLAlchemyError),
-        short_error,
         progress,
         lambda created: stamp_files(session, (p.expert_id for p in created)),
     )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..core.access import Role
-from ..core.importing import CSV_MIMETYPE, XLSX_MIMETYPE, ImportPages
+from ..core.importing import ImportPages
 from . import importer, publication_importer
 from .forms import ImportCommitForm, ImportForm
 
@@ -19,33 +21,22 @@ PAGES = ImportPages(
     page="experts/import.html",
     upload_endpoint="experts.import_experts",
     stage_prefix="",
-    suffixes=importer.FORMATS,
     form=ImportForm,
     commit_form=ImportCommitForm,
     imported=lambda n: _("%(n)s experts imported.", n=n),
-    downloads={
-        "xlsx": (importer.template_xlsx, XLSX_MIMETYPE),
-        "csv": (importer.template_csv, CSV_MIMETYPE),
-    },
     download_name="expert-import-template",
     job_task=IMPORT_TASK,
     job_label=_l("Import experts"),
 )
 
-PUBLICATION_PAGES = ImportPages(
+# The same pages for the experts' publications (blueprint and forms shared).
+PUBLICATION_PAGES = replace(
+    PAGES,
     importer=publication_importer,
-    blueprint="experts",
     page="experts/import_publications.html",
     upload_endpoint="experts.import_publications",
     stage_prefix="pub-",
-    suffixes=publication_importer.FORMATS,
-    form=ImportForm,
-    commit_form=ImportCommitForm,
     imported=lambda n: _("%(n)s publications imported.", n=n),
-    downloads={
-        "xlsx": (publication_importer.template_xlsx, XLSX_MIMETYPE),
-        "csv": (publication_importer.template_csv, CSV_MIMETYPE),
-    },
     download_name="publication-import-template",
     job_task=PUBLICATIONS_TASK,
     job_label=_l("Import publications"),

@@ -31,7 +31,6 @@ from ..core.tabular import (
     ReadRow,
     RowError,
     Table,
-    csv_bytes,
     split_list,
 )
 from ..experts.constants import category_by_name
@@ -253,7 +252,7 @@ def template_xlsx() -> bytes:
 
 
 def template_csv() -> bytes:
-    return csv_bytes([c.zh for c in COLUMNS], [])
+    return tabular.template_csv(COLUMNS)
 
 
 def template_json() -> bytes:
@@ -467,12 +466,7 @@ def validate(
 ) -> ImportReport:
     """Check every row, then repeated references in the file and against the database."""
     report = ImportReport.start(parsed)
-    rows: list[ReadRow] = []
-    for row_no, raw in parsed.rows:
-        reader = _RowReader(parsed, row_no, raw)
-        rows.append(ReadRow(row_no, reader.read(), reader.errors))
-        if progress:
-            progress(row_no)
+    rows = tabular.read_rows(parsed, _RowReader, report, progress)
     _check_references(session, rows, parsed)
     warn_unknown_institutions(
         session,

@@ -6,28 +6,21 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..core.access import Role
-from ..core.importing import CSV_MIMETYPE, XLSX_MIMETYPE, ImportPages
+from ..core.importing import ImportPages
 from . import importer
 from .forms import ImportCommitForm, ImportForm
 
 IMPORT_TASK = "submissions.import_commit"  # a large file's commit, as a background job
 
-TEMPLATES = {
-    "xlsx": (importer.template_xlsx, XLSX_MIMETYPE),
-    "csv": (importer.template_csv, CSV_MIMETYPE),
-    "json": (importer.template_json, "application/json"),
-}
 PAGES = ImportPages(
     importer=importer,
     blueprint="submissions",
     page="submissions/import.html",
     upload_endpoint="submissions.import_submissions",
     stage_prefix="sub-",
-    suffixes=importer.FORMATS,
     form=ImportForm,
     commit_form=ImportCommitForm,
     imported=lambda n: _("%(n)s submissions imported.", n=n),
-    downloads=TEMPLATES,
     download_name="submission-import-template",
     job_task=IMPORT_TASK,
     job_label=_l("Import submissions"),
