@@ -3,7 +3,9 @@
 `parse` reads the file into raw cells, `validate` turns each row into the plain data
 `operations.create_expert` takes (collecting every problem with its spreadsheet row number, the
 header being row 1), and `commit` creates all the experts inside one SAVEPOINT or none at all.
-Reading files, cells and row errors are shared with the submission import (`core.tabular`).
+Reading files, cells and row errors are shared with the submission import (`core.tabular`); the
+publication import (`publication_importer`) reads its files with `read_file` and a `Layout` of
+its own, names experts with `IdentityCells` and commits through `commit_each`.
 """
 
 from __future__ import annotations
