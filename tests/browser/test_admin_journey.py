@@ -1,5 +1,5 @@
 """An administrator's journey, by clicking only, each step starting from the home page: vet an
-applicant → import experts → match a submission and assign its panel → propose and confirm a
+applicant → import experts → import publications → match a submission and assign its panel → propose and confirm a
 review round → rate a review."""
 
 from __future__ import annotations
@@ -94,6 +94,32 @@ def import_experts(journey: Any) -> None:
         assert _expert_count(journey, name) == 1
 
 
+def import_publications(journey: Any) -> None:
+    """Two papers of a pool expert, named by e-mail, with their author lists."""
+    from expertpool.db import db
+    from expertpool.experts.models import Expert, Publication
+
+    page = journey.page
+    with journey.server.app_context():
+        email, name = db.session.execute(select(Expert.email, Expert.name).limit(1)).one()
+    batch = next(_numbers)
+    titles = [f"导入论文{batch}{journey.locale[:2]}{i}" for i in range(2)]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["专家", "题名", "年份", "作者"])
+    writer.writerows([email, title, "2024", f"{name};陈立新"] for title in titles)
+    path = journey.folder / f"publications-{batch}.csv"
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    home(journey)
+    journey.menu("Expert pool", "Import publications")
+    page.locator("input[type=file]").set_input_files(str(path))
+    journey.click(journey.button("Check the file"))
+    journey.click_and_confirm(page.get_by_role("button", name=re.compile("2")).first)
+    with journey.server.app_context():
+        stored = db.session.scalars(select(Publication).where(Publication.title.in_(titles)))
+        assert sorted(p.authors for p in stored) == [[name, "陈立新"]] * 2
+
+
 def _expert_count(journey: Any, name: str) -> int:
     from expertpool.db import db
     from expertpool.experts.models import Expert
@@ -152,13 +178,14 @@ def test_administrator_keeps_the_pool_and_runs_reviews(journey: Any) -> None:
     journey.sign_in_as("admin")
     vet_an_applicant(journey)
     import_experts(journey)
+    import_publications(journey)
     match_and_assign(journey)
     propose_and_confirm_round(journey)
     rate_a_review(journey)
     journey.assert_clean()
 
 
-@pytest.mark.parametrize("step", [vet_an_applicant, import_experts])
+@pytest.mark.parametrize("step", [vet_an_applicant, import_experts, import_publications])
 def test_administrator_in_english(journey: Any, step: Any) -> None:
     journey.goto("/login")
     journey.use_english()
