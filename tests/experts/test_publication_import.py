@@ -188,10 +188,16 @@ def test_duplicates_in_the_file_and_in_the_expert_file(
 
 
 def test_an_author_list_without_the_expert_is_a_warning(app: Any, experts: list[Expert]) -> None:
-    rows = [paper(1, 作者="陈立新;王强"), paper(2, 作者="Chen Lixin"), paper(3, 作者="欧阳 建国")]
+    rows = [
+        paper(1, 作者="陈立新;王强"),
+        paper(2, 作者="Chen Lixin"),
+        paper(3, 作者="欧阳 建国"),
+        paper(4, 作者="OUYANG Jianguo; Chen Lixin"),  # the expert in pinyin
+        paper(5, 作者=""),  # no list: nothing to compare
+    ]
     report = run("p.xlsx", xlsx_bytes(rows, HEADERS))
     assert report.ok
-    assert [(w.row, w.column) for w in report.warnings] == [(2, "作者")]  # pinyin not compared
+    assert [(w.row, w.column) for w in report.warnings] == [(2, "作者"), (3, "作者")]
     assert "欧阳建国" in report.warnings[0].message
 
 
