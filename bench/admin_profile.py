@@ -47,6 +47,7 @@ def main() -> None:
     parser.add_argument("--submissions", type=int, default=20)
     parser.add_argument("--profile", default="")
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--sql", action="store_true", help="count the SQL statements per step")
     parser.add_argument(
         "--upgrade",
         action="store_true",
@@ -97,13 +98,25 @@ def main() -> None:
     subs = accounts["submissions"]
     n = min(args.submissions, len(subs) // 2)
     profiles: dict[str, cProfile.Profile] = {}
+    statements: dict[str, list[int]] = {}
+    seen: list[str] = []
+    if args.sql:
+        from sqlalchemy import event
+
+        from expertpool.db import db
+
+        with app.app_context():
+            engine = db.engine
+        event.listen(engine, "before_cursor_execute", lambda *a, **k: seen.append(a[2]))
 
     def timed(step: str, method: str, url: str, **kw) -> float:
         prof = profiles.setdefault(step, cProfile.Profile()) if step == args.profile else None
         start = time.perf_counter()
         if prof:
             prof.enable()
+        seen.clear()
         r = client.open(url, method=method, **kw)
+        statements.setdefault(step, []).append(len(seen))
         if prof:
             prof.disable()
         ms = (time.perf_counter() - start) * 1000
@@ -150,6 +163,9 @@ def main() -> None:
             f"{step:20s} n={len(times):3d}  p50 {statistics.median(times):7.1f} ms"
             f"  max {max(times):7.1f} ms"
         )
+    if args.sql:
+        for step, counts in statements.items():
+            print(f"{step:20s} SQL statements per request: median {statistics.median(counts)}")
     for step, prof in profiles.items():
         out = io.StringIO()
         pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(args.top)
