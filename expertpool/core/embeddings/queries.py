@@ -93,11 +93,12 @@ def rebuild(
     app: Flask, session: Session, encoder: Encoder, *, keep_other_models: bool = False
 ) -> tuple[int, int]:
     """Embed the registered query texts the database lacks and (unless `keep_other_models`)
-    drop other models' vectors; returns (computed, deleted). The caller commits."""
-    computed = sum(
-        ensure_query_vectors(session, encoder, texts())
-        for texts in query_text_sources(app).values()
-    )
+    drop other models' vectors; returns (computed, deleted). The caller commits. Nothing to do
+    when no feature registered query texts."""
+    sources = query_text_sources(app)
+    if not sources:
+        return 0, 0
+    computed = sum(ensure_query_vectors(session, encoder, texts()) for texts in sources.values())
     return computed, 0 if keep_other_models else prune(session, encoder.model_id)
 
 
