@@ -97,6 +97,13 @@ workers = _number(
         job_workers=_number("JOB_WORKERS", 1, minimum=0),
     ),
 )
+# 4 threads per worker, measured against more processes with fewer threads (the GIL: a thread's
+# Python work waits for its worker's other threads; BENCHMARKS.md, issue 11, "Worker sizing"):
+# at 50 users on 2 cores, 5 x 4 served more requests per second with lower p50 and p99 than
+# 9 x 2 and 17 x 1 in each of two rounds (a busy shared machine). The likely reason: a
+# keep-alive connection (locust's, nginx's upstream) stays with the worker that accepted it, so
+# with one or two threads its next request waits behind a slow page (a candidates page) of that
+# worker, where with four it is still answered; and each further process adds ~120 MB.
 threads = _number("WEB_THREADS", 4)
 worker_class = "gthread"
 bind = [part.strip() for part in os.environ.get("WEB_BIND", "127.0.0.1:5000").split(",")]

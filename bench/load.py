@@ -156,6 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--keep", action="store_true", help="keep each run's folder and logs")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--seed", type=int, default=1, help="random seed of the journeys")
+    parser.add_argument(
+        "--web",
+        default="",
+        metavar="WORKERSxTHREADS",
+        help="gunicorn's workers and threads (e.g. 9x2; default: gunicorn.conf.py's sizing)",
+    )
     return parser
 
 
@@ -934,6 +940,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     env = base_env(Path("."))
     model = find_model(args, env)
     env = base_env(model)
+    if args.web:
+        workers, _x, threads = args.web.lower().partition("x")
+        env.update(WEB_CONCURRENCY=workers.strip(), WEB_THREADS=threads.strip() or "1")
     kind = SqliteBackend if args.backend == "sqlite" else PostgresBackend
     results = []
     with kind(args.cache_dir, env) as backend:

@@ -5,6 +5,7 @@ from courses.models import *  # noqa: F403  (the training feature)
 from .accounts.models import LoginEvent, LoginThrottle, User, UserRole, UserSession  # noqa: F401
 from .assessment.models import AssessmentDraft, AssessmentRound  # noqa: F401
 from .core.audit import AuditLog  # noqa: F401
+from .core.embeddings.queries import QueryVector  # noqa: F401
 from .core.embeddings.store import Embedding, IndexState  # noqa: F401
 from .core.jobs.models import Job  # noqa: F401
 from .core.ratelimit import RateLimitCounter  # noqa: F401

@@ -51,6 +51,9 @@ def embed(ctx: JobContext, indexes: list[str] | None = None) -> dict[str, int]:
     """Embed every registered text not yet embedded with the current model (changed texts too).
     Commits batch by batch, so a stopped job keeps what it finished; unchanged texts are skipped,
     which makes a second run cheap and idempotent."""
+    from flask import current_app
+
+    from .embeddings import queries
     from .embeddings.store import get_store
 
     def progress(done: int, total: int) -> None:
@@ -61,7 +64,16 @@ def embed(ctx: JobContext, indexes: list[str] | None = None) -> dict[str, int]:
         indexes=indexes or None, progress=progress, on_batch=db.session.commit
     )
     db.session.commit()
-    return {"encoded": report.encoded, "unchanged": report.unchanged, "deleted": report.deleted}
+    queried = 0
+    if not indexes:  # the query vectors embedded ahead (open submissions' texts)
+        queried, _dropped = queries.rebuild(current_app, db.session, get_store().encoder)
+        db.session.commit()
+    return {
+        "encoded": report.encoded,
+        "unchanged": report.unchanged,
+        "deleted": report.deleted,
+        "queries": queried,
+    }
 
 
 def prune(ctx: JobContext, at: str | None = None) -> dict[str, int]:

@@ -14,7 +14,7 @@ def init_app(app: Flask) -> None:
 
     from ..core.features import contribute, register_demo_loader
     from ..core.jobs import register_task
-    from . import demo, rounds, snapshot, sync
+    from . import demo, rounds, snapshot, submission_vectors, sync
     from .blueprint import bp
     from .cli import match_cli
 
@@ -22,6 +22,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(match_cli)
     sync.init_app(app)
     snapshot.init_app(app)
+    submission_vectors.init_app(app)
     # A crash (worker killed, out of memory) is retried; a refusal is a result, not retried.
     register_task(
         app,

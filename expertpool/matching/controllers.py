@@ -127,6 +127,7 @@ def assign(submission_id: int) -> Any:
         rules_from_config(current_app.config),
         k=200,
         skip_ids=assigned_expert_ids(db.session, submission.id),
+        among={*form.members.data, *form.alternates.data},  # only the chosen are looked at
     )
     chosen = _candidates(ranking, form.members.data)
     extra = _candidates(ranking, [e for e in form.alternates.data if e not in form.members.data])

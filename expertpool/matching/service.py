@@ -30,6 +30,7 @@ from ..core.assignment.constraints import (
 from ..core.assignment.panel import Panel, build_panel
 from ..core.assignment.records import Exclusion, Rules
 from ..core.embeddings.fairness import guess_lang
+from ..core.embeddings.queries import query_vector
 from ..core.embeddings.store import get_store
 from ..core.search.highlight import highlight_text, markable
 from ..experts.models import DevelopedRM, Expert, PastReview, Publication
@@ -108,7 +109,9 @@ def pool_scores(
     matrix rows of pool experts, their experts' pool positions, every row's score, the matrix."""
     store = get_store()
     text = matching_text(submission)
-    query = store.encoder.encode_query(text)
+    # Embedded once per text and model for every process (usually by the job that ran when the
+    # submission was saved: `submission_vectors`), not on every view.
+    query = query_vector(session, store.encoder, text)
     matrix, row_scores = store.score_all(EXPERT_INDEX, query)
     known = pool.positions(matrix.source_ids)
     keep = known >= 0
@@ -179,9 +182,15 @@ def rank(
     pool: Pool | None = None,
     excluded_page: int = 1,
     excluded_per_page: int | None = None,
+    among: Iterable[int] | None = None,
 ) -> Ranking:
     """Eligible candidates (best first, at most `k`), excluded experts with reasons (one page of
-    them, best-scoring first, and the count per reason), a panel."""
+    them, best-scoring first, and the count per reason), a panel.
+
+    `among`: only these experts are wanted (panel assignment checks the chosen ones): the
+    candidates are those of the `k` best eligible that are among them, no excluded expert is
+    listed (the counts stay) and the panel is built from them alone; what costs per candidate
+    (the expert's entity, conflict warnings, texts for explanations) is spent on those only."""
     start = time.perf_counter()
     today = today or dt.date.today()
     pool = pool or Pool.load(session, today, rules)
@@ -199,6 +208,10 @@ def rank(
     per_page = max(1, excluded_per_page or EXCLUDED_SHOWN)
     page = min(max(1, excluded_page), max(1, -(-len(out_order) // per_page)))
     shown_out = out_order[(page - 1) * per_page : page * per_page]
+    if among is not None:
+        wanted = np.fromiter(among, np.int64)
+        eligible = eligible[np.isin(pool.ids[eligible], wanted)]
+        shown_out = shown_out[:0]
     experts = _experts(session, pool.ids[np.concatenate([eligible, shown_out])])
     explainer = _Explainer(
         session, submission, pool, scores, rows, row_expert, row_scores, matrix, cfg

@@ -18,7 +18,7 @@ from dataclasses import fields
 from typing import Any
 
 from sqlalchemy import Select, extract, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ..core.assignment.constraints import eligibility
 from ..core.assignment.names import match
@@ -74,10 +74,14 @@ def expert_record(
     load: int | None = None,
     training_ok: bool | None = None,
     training_lapsed: bool = False,
+    under_investigation: bool | None = None,
 ) -> ExpertRecord:
-    """The core's view of `expert` on `today` (`load` may be given when known in bulk)."""
+    """The core's view of `expert` on `today` (`load` and `under_investigation` may be given
+    when known in bulk)."""
     if load is None:
         load = yearly_loads(session, today.year, [expert.id]).get(expert.id, 0)
+    if under_investigation is None:
+        under_investigation = expert.id in _investigated(session, [expert.id])
     return ExpertRecord(
         id=expert.id,
         institution_id=expert.institution_id,
@@ -100,7 +104,7 @@ def expert_record(
         training_ok=training_ok,
         training_lapsed=training_lapsed,
         categories=frozenset(expert.category_codes),
-        under_investigation=expert.id in _investigated(session, [expert.id]),
+        under_investigation=under_investigation,
         coauthors=coauthors(
             expert.name, ((p.authors, p.title, p.year) for p in expert.publications)
         ),
@@ -274,6 +278,46 @@ def exclusion_reasons(
     return eligibility(
         expert_record(session, expert, today), submission_record(submission), rules, today
     )
+
+
+def exclusion_reasons_of(
+    session: Session,
+    experts: Iterable[Expert],
+    submission: Submission,
+    rules: Rules,
+    today: dt.date,
+) -> dict[int, list[Exclusion]]:
+    """`exclusion_reasons` of several experts at once: their files read again from the database
+    (as stored now, after a flush) in one query per part, not one per part and expert."""
+    experts = list(experts)
+    if not experts:
+        return {}
+    session.flush()
+    ids = [e.id for e in experts]
+    session.scalars(
+        select(Expert)
+        .where(Expert.id.in_(ids))
+        .options(*(selectinload(getattr(Expert, part)) for part in _FILE_PARTS))
+        .execution_options(populate_existing=True)
+    ).all()
+    loads = yearly_loads(session, today.year, ids)
+    investigated = _investigated(session, ids)
+    record = submission_record(submission)
+    return {
+        e.id: eligibility(
+            expert_record(
+                session,
+                e,
+                today,
+                load=loads.get(e.id, 0),
+                under_investigation=e.id in investigated,
+            ),
+            record,
+            rules,
+            today,
+        )
+        for e in experts
+    }
 
 
 def rules_from_config(config: Mapping[str, Any]) -> Rules:

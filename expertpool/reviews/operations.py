@@ -174,8 +174,9 @@ def _refuse_ineligible(
     session: Session, submission: Submission, experts: Any, rules: Rules, today: dt.date
 ) -> None:
     refused = []
+    found = eligibility.exclusion_reasons_of(session, experts, submission, rules, today)
     for expert in experts:
-        reasons = eligibility.exclusion_reasons(session, expert, submission, rules, today)
+        reasons = found[expert.id]
         if reasons:
             refused.append(f"{expert.name} ({', '.join(r.code for r in reasons)})")
     if refused:

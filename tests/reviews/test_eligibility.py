@@ -154,6 +154,52 @@ def test_exclusion_reasons_cover_each_recusal(
     ]
 
 
+def test_reasons_of_several_experts_equal_each_ones(
+    app: Any, make_expert: Any, make_submission: Any
+) -> None:
+    """The batch (panel assignment) reads each file as stored now, like `exclusion_reasons`:
+    also a conflict, an RM, a case or a review added by foreign key after the files were loaded,
+    in this very transaction (not yet committed)."""
+    submission = make_submission(
+        applicant_institution="中国计量科学研究院",
+        review_type="reproduction",
+        gbw_number="GBW 08301",
+        applicant_people=["王强"],
+        window_start=dt.date(2025, 7, 1),
+        window_end=dt.date(2025, 7, 31),
+    )
+    other = make_submission(title="other")
+    experts = [make_expert(institution=f"大学{n}") for n in range(5)]
+    for expert in experts:  # every part of every file loaded before the additions below
+        _ = (expert.conflicts, expert.developed_rms, expert.employments, expert.publications)
+    nim = institutions.get_or_create(db.session, "中国计量科学研究院")
+    db.session.add_all(
+        [
+            ConflictOfInterest(expert_id=experts[0].id, kind="person", person_name="王强"),
+            DevelopedRM(expert_id=experts[1].id, gbw_number="gbw08301"),
+            Employment(expert_id=experts[2].id, institution_id=nim.id, end=dt.date(2025, 1, 1)),
+            UnavailablePeriod(
+                expert_id=experts[3].id, start=dt.date(2025, 7, 1), end=dt.date(2025, 7, 20)
+            ),
+        ]
+    )
+    _assign(other, experts[4], "accepted", utcnow().replace(year=TODAY.year))
+    rules = Rules(load_cap_per_year=1)
+    together = eligibility.exclusion_reasons_of(db.session, experts, submission, rules, TODAY)
+    alone = {
+        e.id: eligibility.exclusion_reasons(db.session, e, submission, rules, TODAY)
+        for e in experts
+    }
+    assert together == alone
+    assert [[r.code for r in together[e.id]] for e in experts] == [
+        ["declared_conflict"],
+        ["developed_rm"],
+        ["recent_employment"],
+        ["unavailable"],
+        ["load_cap"],
+    ]
+
+
 def test_rules_from_config() -> None:
     rules = eligibility.rules_from_config(
         {"MATCH_PANEL_SIZE": 5, "MATCH_LOAD_CAP_PER_YEAR": 4, "OTHER": 1}

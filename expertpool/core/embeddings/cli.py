@@ -91,6 +91,19 @@ def rebuild_command(
         )
     db.session.commit()
     click.echo(f"{report.encoded} encoded, {report.unchanged} unchanged, {report.deleted} deleted.")
+    if not indexes:
+        _rebuild_query_vectors(store, keep_other_models)
+
+
+def _rebuild_query_vectors(store, keep_other_models: bool) -> None:
+    """The query vectors features embed ahead (open submissions' texts: `queries`)."""
+    from . import queries
+
+    computed, dropped = queries.rebuild(
+        current_app, db.session, store.encoder, keep_other_models=keep_other_models
+    )
+    db.session.commit()
+    click.echo(f"query vectors: {computed} encoded, {dropped} of other models deleted.")
 
 
 @embeddings_cli.command("status")
