@@ -20,7 +20,8 @@ the sender is the changed object, or the session for events about many objects.
 | certificate_issued     | courses        | notifications, matching (training-dependent data)  |
 | certificate_revoked    | courses        | notifications, matching                            |
 | submission_withdrawn   | submissions    | reviews (cancels the open invitations and reviews) |
-| rows_inserted          | core.bulk      | experts (files changed), matching (pool stamps)    |
+| rows_inserted          | core.bulk      | experts (files changed), matching (pool stamps,    |
+|                        |                | submissions' query vectors)                        |
 | assessment_facts       | assessment     | any feature with facts of an expert's year (e.g.   |
 |                        |                | violations): receivers return them                 |
 """

@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session, selectinload
 
+from ..core import signals
 from ..core.embeddings.queries import ensure_query_vectors, register_query_texts
 from ..core.embeddings.store import get_store
 from ..core.features import listen
@@ -44,6 +45,7 @@ def init_app(app: Flask) -> None:
     register_task(app, EMBED_TASK, embed_submissions, label=_l("Embed submissions for matching"))
     register_query_texts(app, "submissions", open_submission_texts)
     listen("after_flush", _note_flush)
+    signals.rows_inserted.connect(_note_inserted)
     listen("before_commit", _enqueue_before_commit)
     listen("after_transaction_end", _forget)
 
@@ -62,6 +64,14 @@ def _note_flush(session: Session, _flush_context: Any) -> None:
                 noted.add(obj.id)
         elif isinstance(obj, Attachment) and obj.submission_id is not None:
             noted.add(obj.submission_id)
+    if noted:
+        session.info.setdefault(_NOTED, set()).update(noted)
+
+
+def _note_inserted(session: Session, *, objects: list[Any], **_kw: Any) -> None:
+    """Rows written by `core.bulk` (a submission import) pass no flush: noted here instead."""
+    noted = {obj.id for obj in objects if isinstance(obj, Submission)}
+    noted |= {o.submission_id for o in objects if isinstance(o, Attachment) and o.submission_id}
     if noted:
         session.info.setdefault(_NOTED, set()).update(noted)
 
