@@ -45,6 +45,7 @@ class Kind:
     command: tuple[str, ...]  # `flask ...` that imports a file
     listing: str  # where a small file's import leads
     indexed: bool  # whether its rows change experts' files (one index job after the file)
+    derived: str  # the one job queued after the file for its derived work (index, embedding)
     setup: Callable[[Any], None] = lambda _makers: None  # what its files need to exist
 
 
@@ -93,6 +94,7 @@ KINDS = {
         ("experts", "import"),
         "/experts/",
         True,
+        "matching.index_experts",
     ),
     "submissions": Kind(
         "submissions",
@@ -107,6 +109,7 @@ KINDS = {
         ("submissions", "import"),
         "/submissions/",
         False,
+        "matching.embed_submissions",  # the submissions' query vectors (issue 11)
     ),
     "publications": Kind(
         "publications",
@@ -121,6 +124,7 @@ KINDS = {
         ("experts", "import-publications"),
         "/experts/",
         True,
+        "matching.index_experts",
         _publications_setup,
     ),
 }
@@ -365,5 +369,4 @@ def test_the_cli_imports_inline_and_leaves_embedding_to_one_index_job(
     queued = db.session.scalars(
         select(Job).where(Job.status == JobStatus.QUEUED, Job.id > before)
     ).all()
-    expected = ["matching.index_experts"] if kind.indexed else []
-    assert [j.task for j in queued] == expected
+    assert [j.task for j in queued] == [kind.derived]
