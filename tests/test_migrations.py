@@ -183,3 +183,32 @@ def test_0015_encrypts_id_numbers_and_phones_and_masks_the_audit_log(tmp_path):
         with db.engine.connect() as conn:
             back = conn.execute(sa.text("SELECT id_number, phone FROM expert ORDER BY id")).all()
         assert [tuple(r) for r in back] == [(n, p) for _k, n, p in people]
+
+
+def test_0022_gives_the_papers_part_its_stamp(tmp_path):
+    """A database at 0021 has stamps for the four old parts; 0022 adds the co-authors' part
+    (a part without a stamp is never cached: every ranking would re-read every publication),
+    and leaves the others' stamps as they were."""
+    from sqlalchemy import select
+
+    from expertpool.matching.models import PoolState
+    from expertpool.matching.snapshot import PARTS
+
+    app = create_app(
+        {"DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}", "SECRET_KEY": "k"},
+        instance_path=str(tmp_path / "inst"),
+    )
+    query = select(PoolState.part, PoolState.stamp)
+    with app.app_context():
+        upgrade(revision="0021")
+        with db.engine.connect() as conn:
+            before = dict(conn.execute(query).all())
+        assert set(before) == set(PARTS) - {"papers"}
+        upgrade()
+        with db.engine.connect() as conn:
+            after = dict(conn.execute(query).all())
+        assert set(after) == set(PARTS) and len(after["papers"]) == 32
+        assert {part: after[part] for part in before} == before
+        downgrade(revision="0021")
+        with db.engine.connect() as conn:
+            assert dict(conn.execute(query).all()) == before

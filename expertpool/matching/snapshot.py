@@ -2,17 +2,18 @@
 
 A ranking needs, for every expert, what the recusal and load rules and the category and
 specialty scores read. It comes from a few column-only SELECTs (`reviews.eligibility.
-file_records`, the specialties, the yearly loads, the training holders), never from ORM
-entities, and a process keeps it between requests in four parts:
+file_records`, the co-authors, the specialties, the yearly loads, the training holders), never
+from ORM entities, and a process keeps it between requests in five parts:
 
 | part        | holds                                      | moved by a commit that changed        |
 |-------------|--------------------------------------------|---------------------------------------|
 | experts     | records and their columnar table           | an expert's status, term, institution,|
-|             |                                            | province, categories, unavailable     |
+|             | (without co-authors)                       | province, categories, unavailable     |
 |             |                                            | periods, conflicts, RMs developed,    |
 |             |                                            | former employers, violation cases,    |
-|             |                                            | publications, e-mail; an expert added |
-|             |                                            | or removed                            |
+|             |                                            | e-mail; an expert added or removed    |
+| papers      | each expert's recent co-authors and their  | a publication; an expert's name       |
+|             | keys (aligned with "experts")              |                                       |
 | specialties | the specialty index                        | a specialty                           |
 | loads       | reviews per expert in the calendar year    | an assignment (invitation, answer...) |
 | training    | who holds every required course (today)    | a course or a certificate             |
@@ -23,8 +24,13 @@ stamp moved, so several processes and hosts on one database agree: a change is s
 ranking anywhere, as when every request loaded the pool. The parts follow the flushes of the
 rows they read, more finely than `signals.expert_files_changed` (which names the experts, not
 what changed): an edited summary leaves the pool as it is (explanations read those texts per
-request); a publication moves "experts", since its authors and year decide co-authorship
-recusal, and so does the expert's e-mail (its domain is compared with the applicant's). A transaction that changed a part itself
+request); a publication moves "papers", since its authors and year decide co-authorship
+recusal, and so does the expert's name (an author who may be the expert is not a co-author);
+the expert's e-mail moves "experts" (its domain is compared with the applicant's). Papers are
+a part of their own because experts add and remove them all the time: with them in "experts",
+every worker re-read every expert's whole file after each such edit (issue 11's load bench: a
+candidates page p50 of ~1 s under 50 users, against ~0.3 s without edits). A transaction that
+changed a part itself
 (flushed, not yet committed) loads everything from the database and caches nothing: it must see
 its own change, and no other request may. A part without a row (a database made by `create_all`
 that nothing has changed yet) is never cached.
@@ -55,17 +61,18 @@ from ..core.assignment.constraints import (
     TRAINING_LAPSED,
     TRAINING_MISSING,
     ExpertTable,
+    coauthor_index,
 )
 from ..core.assignment.records import ExpertRecord, Rules
 from ..core.features import listen
 from ..db import utcnow
 from ..experts import models as files
-from ..reviews.eligibility import file_records, yearly_loads
+from ..reviews.eligibility import coauthors_by_expert, file_records, yearly_loads
 from ..reviews.models import Assignment
 from .models import PoolState
 from .scoring import SpecialtyIndex
 
-PARTS = ("experts", "specialties", "loads", "training")
+PARTS = ("experts", "papers", "specialties", "loads", "training")
 _NOTED = "matching_pool_noted"  # session.info: parts a flush of this transaction changed
 _BUMPED = "matching_pool_bumped"  # session.info: parts whose stamp this transaction moved
 _CACHE = "expertpool.matching.pool"
@@ -76,19 +83,33 @@ T = TypeVar("T")
 class Experts:
     """Every expert's record as the matching core reads it, in id order."""
 
-    records: tuple[ExpertRecord, ...]  # load 0, training unknown: `Pool.record` adds them
+    records: tuple[ExpertRecord, ...]  # no load, training, co-authors: `Pool.record` adds them
     ids: np.ndarray
     table: ExpertTable
 
     @classmethod
     def load(cls, session: Session) -> Experts:
-        records = file_records(session)
+        records = file_records(session, papers=False)
         ids = np.fromiter((r.id for r in records), np.int64, len(records))
         return cls(tuple(records), ids, ExpertTable.from_records(records))
 
     @cached_property
     def index(self) -> dict[int, int]:
         return {int(expert_id): row for row, expert_id in enumerate(self.ids)}
+
+
+@dataclass(frozen=True, eq=False)
+class Papers:
+    """Each pool row's `ExpertRecord.coauthors` and the table's co-author keys."""
+
+    coauthors: tuple[tuple[tuple[str, str, int | None], ...], ...]  # per row of `experts`
+    keys: dict[str, tuple[np.ndarray, np.ndarray]]  # ExpertTable.coauthor_keys
+
+    @classmethod
+    def load(cls, session: Session, experts: Experts) -> Papers:
+        found = coauthors_by_expert(session)
+        rows = tuple(found.get(int(expert_id), ()) for expert_id in experts.ids)
+        return cls(rows, coauthor_index(rows))
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,6 +141,7 @@ class Pool:
     """The experts a ranking considers, in id order, with this year's loads and training."""
 
     experts: Experts
+    papers: Papers
     specialty_data: Specialties
     loads: np.ndarray  # int64 reviews this calendar year, per row
     # int8 per row (the core's TRAINING_* codes: 1 held, 0 missing, 2 lapsed); None when the
@@ -137,6 +159,7 @@ class Pool:
     @classmethod
     def _build(cls, session: Session, today: dt.date, rules: Rules, parts: _Parts) -> Pool:
         experts = parts.get("experts", (), lambda: Experts.load(session))
+        papers = parts.get("papers", (), lambda: Papers.load(session, experts), experts)
         specialties = parts.get("specialties", (), lambda: Specialties.load(session))
         loads = parts.get(
             "loads", (today.year,), lambda: _load_column(session, experts, today.year), experts
@@ -146,7 +169,7 @@ class Pool:
             training = parts.get(
                 "training", (today,), lambda: _training_column(session, experts, today), experts
             )
-        return cls(experts, specialties, loads, training)
+        return cls(experts, papers, specialties, loads, training)
 
     # Pool.load(session, today, rules) is how the service and the rounds ask for it.
     load = load_current
@@ -170,7 +193,9 @@ class Pool:
             if self.training is None
             else self.training.astype(np.int8)
         )
-        return dataclasses.replace(self.experts.table, load=self.loads, training=training)
+        return dataclasses.replace(
+            self.experts.table, load=self.loads, training=training, coauthor_keys=self.papers.keys
+        )
 
     def record(self, i: int) -> ExpertRecord:
         """The full record of the expert at position `i` (as `reviews.eligibility` builds it)."""
@@ -179,6 +204,7 @@ class Pool:
             load_this_year=int(self.loads[i]),
             training_ok=None if self.training is None else bool(self.training[i] == TRAINING_DONE),
             training_lapsed=self.training is not None and bool(self.training[i] == TRAINING_LAPSED),
+            coauthors=self.papers.coauthors[i],
         )
 
     def specialties(self, expert_id: int) -> tuple[tuple[str, str], ...]:
@@ -321,7 +347,7 @@ def _insert_ignore(session: Session, part: str, stamp: str) -> None:
 # request): changing only these leaves the stamps as they are. Anything else moves "experts".
 _IGNORED = frozenset(
     {
-        "name", "gender", "birth_date", "id_number", "phone", "id_number_hash",
+        "gender", "birth_date", "id_number", "phone", "id_number_hash",
         "department", "city", "title", "title_grade", "education", "years_experience", "summary", "status_reason",
         "status_changed_at", "created_at", "file_updated_at", "version",
         "past_reviews", "assessments", "status_events",
@@ -334,8 +360,10 @@ _RECORD_PARTS = (
     files.DevelopedRM,
     files.Employment,
     files.Violation,  # a case opened or closed changes who is under investigation
-    files.Publication,  # its authors and year: recusal by co-authorship
 )
+# Expert attributes read by one other part only: the name by the co-author rule (an author who
+# may be the expert is left out); the collections by the parts of their rows.
+_OTHER_PART = {"name": "papers", "publications": "papers", "specialties": "specialties"}
 
 
 def _parts_of(session: Session, obj: Any, created: bool = False) -> tuple[str, ...]:
@@ -345,13 +373,15 @@ def _parts_of(session: Session, obj: Any, created: bool = False) -> tuple[str, .
         return ("training",)
     if isinstance(obj, files.Specialty):
         return ("specialties",)
+    if isinstance(obj, files.Publication):  # its authors and year: recusal by co-authorship
+        return ("papers",)
     if isinstance(obj, _RECORD_PARTS):
         return ("experts",)
     if isinstance(obj, files.Expert):
         if created or obj in session.new or obj in session.deleted:
             return ("experts", "specialties")
         changed = (a.key for a in inspect(obj).attrs if a.history.has_changes())
-        return ("experts",) if any(key not in _IGNORED for key in changed) else ()
+        return tuple({_OTHER_PART.get(key, "experts") for key in changed if key not in _IGNORED})
     return ()
 
 

@@ -16,6 +16,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import fields
 from functools import lru_cache
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Select, extract, func, select
@@ -161,14 +163,19 @@ def _relations(pairs: Iterable[tuple[str | None, str | None]]) -> tuple[tuple[st
     return tuple(sorted({(n, r) for n, r in pairs if n and r in RELATIONS}))
 
 
-def file_records(session: Session) -> list[ExpertRecord]:
+def file_records(session: Session, *, papers: bool = True) -> list[ExpertRecord]:
     """Every expert's record as its file stands, in id order, without load or training.
 
     Seven column-only SELECTs of the tables (no ORM rows), whatever the size of the pool; each
     record equals `expert_record(session, expert, today, load=0)` for the same expert (the
-    tests compare them).
+    tests compare them). With `papers=False` the co-authors are left empty and their table is
+    not read: the pool snapshot keeps them apart (`coauthors_by_expert`), since publications
+    change far more often than the rest of a file.
     """
-    parts = {name: _by_expert(session, stmt) for name, stmt in _file_columns().items()}
+    columns = _file_columns()
+    if not papers:
+        del columns["papers"]
+    parts = {name: _by_expert(session, stmt) for name, stmt in columns.items()}
     investigated = _investigated(session)
     e = Expert.__table__.c
     stmt = select(
@@ -183,6 +190,23 @@ def file_records(session: Session) -> list[ExpertRecord]:
         e.email,
     ).order_by(e.id)
     return [_file_record(row, parts, investigated) for row in session.execute(stmt).all()]
+
+
+def coauthors_by_expert(session: Session) -> dict[int, tuple[tuple[str, str, int | None], ...]]:
+    """`ExpertRecord.coauthors` of every expert with a publication, by expert id: what
+    `file_records(session)` puts in each record, read in one SELECT."""
+    e = Expert.__table__.c
+    pub = Publication.__table__.c
+    stmt = (
+        select(pub.expert_id, e.name, pub.authors, pub.title, pub.year)
+        .join_from(Publication.__table__, Expert.__table__, pub.expert_id == e.id)
+        .order_by(pub.expert_id, pub.id)
+    )
+    out = {}
+    for expert_id, rows in groupby(session.execute(stmt).all(), key=itemgetter(0)):
+        rows = list(rows)
+        out[expert_id] = coauthors(rows[0][1], (tuple(r[2:]) for r in rows))
+    return out
 
 
 def _file_columns() -> dict[str, Select]:
@@ -226,6 +250,7 @@ def _file_record(
 ) -> ExpertRecord:
     expert_id = row[0]
     conflicts = parts["conflicts"].get(expert_id, ())
+    papers = parts.get("papers")
     return ExpertRecord(
         id=expert_id,
         institution_id=row[1],
@@ -243,7 +268,7 @@ def _file_record(
         training_ok=None,
         categories=frozenset(parts["categories"].get(expert_id, ())),
         under_investigation=expert_id in investigated,
-        coauthors=coauthors(row[7], parts["papers"].get(expert_id, ())),
+        coauthors=() if papers is None else coauthors(row[7], papers.get(expert_id, ())),
         email_domains=_domains([row[8]]),
         relations=_relations((p, r) for _i, p, r in conflicts),
     )

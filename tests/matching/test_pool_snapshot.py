@@ -3,6 +3,7 @@ every change, whichever path made it and whichever process asks."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections import Counter
@@ -15,7 +16,8 @@ from sqlalchemy import select
 from expertpool import create_app
 from expertpool.accounts.models import User
 from expertpool.core.access import Role
-from expertpool.core.assignment.constraints import CODES
+from expertpool.core.assignment.constraints import CODES, ExpertTable
+from expertpool.core.assignment.names import certain_keys
 from expertpool.db import db, utcnow
 from expertpool.experts import institutions
 from expertpool.experts import operations as ops
@@ -322,7 +324,8 @@ def test_edits_that_no_ranking_rule_reads_keep_the_snapshot(app, admin, recusal,
     db.session.commit()
     unchanged = _pool(app)
     assert unchanged.experts is kept.experts and unchanged.loads is kept.loads
-    # A publication's authors decide co-authorship recusal: it moves the experts part.
+    # A publication's authors decide co-authorship recusal: it moves the papers part only,
+    # so no process re-reads every expert's file for it.
     ops.add_part(
         db.session,
         admin,
@@ -332,14 +335,64 @@ def test_edits_that_no_ranking_rule_reads_keep_the_snapshot(app, admin, recusal,
     )
     db.session.commit()
     papers = _pool(app)
-    assert papers.experts is not kept.experts
+    assert papers.experts is kept.experts and papers.papers is not kept.papers
     assert papers.record(papers.index[expert.id]).coauthors == (("欧阳建国", "新论文", 2024),)
+    row = papers.index[expert.id]
+    for key in certain_keys("欧阳建国"):
+        assert row in papers.table.coauthor_keys[key][0].tolist()
     kept = papers
     ops.update_ordinary(db.session, admin, expert, {"province": "江苏"}, None)
     db.session.commit()
     changed = _pool(app)
     assert changed.experts is not kept.experts
     assert changed.record(changed.index[expert.id]).province == "江苏省"
+
+
+def test_the_papers_part_equals_the_records_read_whole(app, admin, recusal, stamped):
+    """The snapshot keeps the co-authors apart from the rest of the file; put together they
+    are the records and the table that `file_records` gives in one piece."""
+    expert = recusal["soil2"]
+    for title, authors in (("甲", "欧阳建国, 李四"), ("乙", "Zhang Weimin; 欧阳建国"), ("丙", "")):
+        ops.add_part(
+            db.session,
+            admin,
+            expert,
+            "publication",
+            {"title": title, "language": "zh", "year": 2023, "authors": authors},
+        )
+    db.session.commit()
+    pool = _pool(app)
+    whole = file_records(db.session)
+    # (file_records leaves the load at 0, the pool adds this year's)
+    assert [
+        dataclasses.replace(pool.record(i), load_this_year=0) for i in range(len(pool))
+    ] == whole
+    assert any(r.coauthors for r in whole)
+    table = ExpertTable.from_records(whole)
+    assert pool.table.coauthor_keys.keys() == table.coauthor_keys.keys()
+    for key, (rows, years) in table.coauthor_keys.items():
+        assert pool.table.coauthor_keys[key][0].tolist() == rows.tolist()
+        assert pool.table.coauthor_keys[key][1].tolist() == years.tolist()
+
+
+def test_a_renamed_expert_is_compared_with_the_authors_again(app, admin, recusal, stamped):
+    """The name decides which author is the expert: a rename moves the papers part."""
+    expert = recusal["soil2"]
+    ops.add_part(
+        db.session,
+        admin,
+        expert,
+        "publication",
+        {"title": "合著", "language": "zh", "year": 2024, "authors": "欧阳建国"},
+    )
+    db.session.commit()
+    before = _pool(app)
+    assert before.record(before.index[expert.id]).coauthors == (("欧阳建国", "合著", 2024),)
+    expert.name = "欧阳建国"
+    db.session.commit()
+    after = _pool(app)
+    assert after.experts is before.experts and after.papers is not before.papers
+    assert after.record(after.index[expert.id]).coauthors == ()
 
 
 def test_a_transaction_sees_its_own_change_and_a_rollback_leaves_no_trace(

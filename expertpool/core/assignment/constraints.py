@@ -402,7 +402,6 @@ class _TableBuilder:
         self.by_conflict_person: dict[Hashable, list[int]] = defaultdict(list)
         self.by_developed: dict[Hashable, list[int]] = defaultdict(list)
         self.past: dict[int, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
-        self.coauthors: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
         self.domains: dict[str, list[tuple[int, str]]] = defaultdict(list)
         self.by_relation: dict[Hashable, list[int]] = defaultdict(list)
         self.unavailable: tuple[list[int], list[int], list[int]] = ([], [], [])
@@ -442,10 +441,7 @@ class _TableBuilder:
                 inst: (np.asarray(rows, np.int64), np.asarray(ends, np.int64))
                 for inst, (rows, ends) in self.past.items()
             },
-            coauthor_keys={
-                key: (np.asarray(rows, np.int64), np.asarray(years, np.int64))
-                for key, (rows, years) in self.coauthors.items()
-            },
+            coauthor_keys=coauthor_index([e.coauthors for e in experts]),
             email_domains={key: tuple(pairs) for key, pairs in self.domains.items()},
             rows_by_relation_key=_index(self.by_relation),
         )
@@ -471,11 +467,6 @@ class _TableBuilder:
             rows, ends = self.past[inst]
             rows.append(row)
             ends.append(_ordinal(ended, _FAR_FUTURE))
-        for author, _title, year in expert.coauthors:
-            for key in certain_keys(author):
-                rows, years = self.coauthors[key]
-                rows.append(row)
-                years.append(_NO_YEAR if year is None else year)
         for domain in expert.email_domains:
             for key in org_domains(domain):
                 self.domains[key].append((row, domain))
@@ -486,6 +477,24 @@ class _TableBuilder:
             self.unavailable[0].append(row)
             self.unavailable[1].append(start.toordinal())
             self.unavailable[2].append(end.toordinal())
+
+
+def coauthor_index(
+    coauthors: Sequence[Iterable[tuple[str, str, int | None]]],
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """`ExpertTable.coauthor_keys` of the experts whose `ExpertRecord.coauthors` are given, one
+    entry per table row: each co-author's certain keys -> (rows, paper years)."""
+    found: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
+    for row, papers in enumerate(coauthors):
+        for author, _title, year in papers:
+            for key in certain_keys(author):
+                rows, years = found[key]
+                rows.append(row)
+                years.append(_NO_YEAR if year is None else year)
+    return {
+        key: (np.asarray(rows, np.int64), np.asarray(years, np.int64))
+        for key, (rows, years) in found.items()
+    }
 
 
 TRAINING_UNKNOWN, TRAINING_MISSING, TRAINING_DONE, TRAINING_LAPSED = -1, 0, 1, 2
