@@ -11,6 +11,10 @@ as one of the seed's administrators, it times:
 
 - the candidates page of `--submissions` of the seed's submissions, cold (the first view of
   each: the submission's query text not yet embedded in this process) and warm (again);
+- the candidates page right after someone else added a publication to an expert's file (as
+  the load bench's experts do all the time): the first ranking after such a commit; and again
+  once a job worker (`flask jobs worker`, another process, started by the script) has embedded
+  and indexed it: the first ranking that reads the new vectors;
 - panel assignment (POST /submissions/<id>/assign) of the proposed panel, for other ones;
 - the administrator's home, course search (the load bench's queries).
 
@@ -20,6 +24,7 @@ With `--profile STEP` it prints cProfile's top functions (cumulative) for that s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import io
 import json
@@ -135,6 +140,19 @@ def main() -> None:
         results.setdefault("candidates (warm)", []).append(
             timed("candidates", "GET", f"/submissions/{sid}/candidates")
         )
+    add_publication = publication_adder(app, admin)
+    for i, sid in enumerate(subs[:n]):
+        add_publication(i)
+        results.setdefault("candidates (after a publication)", []).append(
+            timed("candidates-edited", "GET", f"/submissions/{sid}/candidates")
+        )
+    with job_worker(app) as drained:
+        for i, sid in enumerate(subs[:n]):
+            add_publication(n + i)
+            drained()
+            results.setdefault("candidates (after its job)", []).append(
+                timed("candidates-embedded", "GET", f"/submissions/{sid}/candidates")
+            )
     for sid in subs[n : 2 * n]:
         page = client.get(f"/submissions/{sid}/candidates").get_data(as_text=True)
         form = re.search(r'<form[^>]*action="([^"]*/assign)"(.*?)</form>', page, re.S)
@@ -171,6 +189,70 @@ def main() -> None:
         pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(args.top)
         print(f"\n--- profile: {step} ---\n{out.getvalue()}")
     shutil.rmtree(work, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def job_worker(app):
+    """A `flask jobs worker` process on the same database; yields a function that returns
+    once no job is queued or running (polled: this is a benchmark, not a test)."""
+    import subprocess
+
+    from sqlalchemy import func, select
+
+    from expertpool.core.jobs.models import OPEN, Job
+    from expertpool.db import db
+
+    env = {**os.environ, "FLASK_APP": "wsgi:app"}
+    flask = str(Path(sys.executable).parent / "flask")
+    proc = subprocess.Popen(
+        [flask, "jobs", "worker"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def drained() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with app.app_context():
+                left = db.session.scalar(select(func.count()).where(Job.status.in_(OPEN)))
+                db.session.remove()
+            if not left:
+                return
+            time.sleep(0.05)
+        raise TimeoutError("the job worker did not drain the queue in 120 s")
+
+    try:
+        yield drained
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+
+
+def publication_adder(app, username: str):
+    """A function that adds a publication to the i-th expert's file and commits, as another
+    process's request would (the next ranking here sees the moved stamp)."""
+    from sqlalchemy import select
+
+    from expertpool.accounts.models import User
+    from expertpool.db import db
+    from expertpool.experts import operations as ops
+    from expertpool.experts.models import Expert
+
+    with app.app_context():
+        user_id = db.session.scalar(select(User.id).where(User.username == username))
+        expert_ids = db.session.scalars(select(Expert.id).order_by(Expert.id)).all()
+
+    def add(i: int) -> None:
+        with app.test_request_context("/"):
+            expert = db.session.get(Expert, expert_ids[i % len(expert_ids)])
+            values = {"title": f"均匀性评估 {i}", "language": "zh", "year": 2025, "authors": "李明"}
+            ops.add_part(db.session, db.session.get(User, user_id), expert, "publication", values)
+            db.session.commit()
+            db.session.remove()
+
+    return add
 
 
 if __name__ == "__main__":
