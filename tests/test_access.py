@@ -92,6 +92,7 @@ EXPECTED: dict[str, set[str]] = {
     "exports.download": SIGNED_IN,
     "jobs.start": {SYS},
     "matching.candidates": ADMIN_ONLY,
+    "matching.candidate_texts": ADMIN_ONLY,
     "matching.assign": ADMIN_ONLY,
     "matching.rounds": ADMIN_ONLY,
     "matching.new_round": ADMIN_ONLY,

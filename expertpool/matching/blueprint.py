@@ -7,6 +7,11 @@ from . import controllers as c
 bp = Blueprint("matching", __name__, template_folder="templates")
 
 bp.add_url_rule("/submissions/<int:submission_id>/candidates", "candidates", c.candidates)
+bp.add_url_rule(
+    "/submissions/<int:submission_id>/candidates/<int:expert_id>/texts",
+    "candidate_texts",
+    c.candidate_texts,
+)
 bp.add_url_rule("/submissions/<int:submission_id>/assign", "assign", c.assign, methods=["POST"])
 bp.add_url_rule("/rounds/", "rounds", c.rounds)
 bp.add_url_rule("/rounds/new", "new_round", c.new_round, methods=["GET", "POST"])

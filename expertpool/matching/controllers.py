@@ -60,6 +60,13 @@ EXCLUSION_LABELS = {
 assert set(EXCLUSION_LABELS) == set(CODES)
 
 
+# Candidates whose best texts the page quotes at once, besides the proposed panel and its
+# alternates; the others' are one click away (`candidate_texts`). Quoting is most of a page's
+# cost (reading and highlighting three texts a candidate): quoting 10 instead of 50 took a
+# cold page from 83-100 to 37-46 ms in one process (BENCHMARKS.md, issue 11).
+QUOTED_FIRST = 10
+
+
 def _submission(submission_id: int) -> Submission:
     return get_or_404(db.session, Submission, submission_id)
 
@@ -100,11 +107,15 @@ def candidates(submission_id: int) -> Any:
         members=list(ranking.panel.member_ids),
         alternates=[a.expert_id for a in ranking.panel.alternates],
     )
+    quoted = {c.expert.id for c in shown[:QUOTED_FIRST]} | {*form.members.data}
+    quoted |= {*form.alternates.data}
+    ranking.quote(quoted)
     return render_template(
         "matching/candidates.html",
         submission=submission,
         ranking=ranking,
         shown=shown,
+        quoted=quoted,
         form=form,
         excluded=excluded,
         pager_args=pager_args,
@@ -112,6 +123,31 @@ def candidates(submission_id: int) -> Any:
         provinces=sorted({c.expert.province for c in ranking.candidates if c.expert.province}),
         province=province,
         metrology_only=metrology_only,
+    )
+
+
+@roles_required(Role.ADMIN)
+def candidate_texts(submission_id: int, expert_id: int) -> Any:
+    """One candidate's best-matching texts, quoted: a fragment for the candidates page's
+    "show" link (`?part=1`), or a page of its own where scripts do not run."""
+    submission = _submission(submission_id)
+    ranking = rank(
+        db.session,
+        submission,
+        rules_from_config(current_app.config),
+        k=200,  # the candidates page's largest list
+        skip_ids=assigned_expert_ids(db.session, submission.id),
+        among={expert_id},
+    )
+    candidate = ranking.candidate(expert_id)
+    if candidate is None:  # excluded, assigned already, or not among the best 200
+        abort(404)
+    template = "matching/_quoted_texts.html" if request.args.get("part") == "1" else None
+    return render_template(
+        template or "matching/candidate_texts.html",
+        submission=submission,
+        candidate=candidate,
+        texts=candidate.explanation.texts,
     )
 
 

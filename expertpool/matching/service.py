@@ -4,11 +4,15 @@ Scores every expert of the pool (`snapshot.Pool`: plain records and arrays, kept
 while the database says they are current) with the pure core (scoring, constraints, panel), so
 an administrator also sees who is excluded and why. Only the experts a page shows are loaded
 as ORM entities, and an explanation (matching fields, best-matching texts with highlighted
-words) is built when it is first read, i.e. only for the candidates shown.
+words) is built when it is first read, i.e. only for the candidates shown. Quoting the texts is
+most of an explanation's cost (reading and highlighting three texts): a page may ask a
+candidate for its `summary` (the score's parts and the matching fields) and quote only the
+candidates it shows in full (`Ranking.quote`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable, Iterable
@@ -64,7 +68,7 @@ class Explanation:
 class Candidate:
     expert: Expert
     score: float
-    explain: Callable[[], Explanation] = field(repr=False)
+    explain: Callable[[bool], Explanation] = field(repr=False)  # (quote the texts?)
     exclusions: list[Exclusion] = field(default_factory=list)
     # Possible conflicts (a common name, initials, pinyin): shown to the administrator, never excluding.
     warnings: list[Exclusion] = field(default_factory=list)
@@ -72,7 +76,14 @@ class Candidate:
     @cached_property
     def explanation(self) -> Explanation:
         """Built on first use: a page explains the candidates it shows, not the whole pool."""
-        return self.explain()
+        return self.explain(True)
+
+    @cached_property
+    def summary(self) -> Explanation:
+        """The explanation without its quoted texts (`texts` is empty): the cheap part."""
+        if "explanation" in self.__dict__:
+            return dataclasses.replace(self.explanation, texts=[])
+        return self.explain(False)
 
     @property
     def eligible(self) -> bool:
@@ -93,9 +104,16 @@ class Ranking:
     excluded_counts: dict[str, int] = field(default_factory=dict)  # code -> experts, CODES order
     excluded_page: int = 1
     excluded_per_page: int = EXCLUDED_SHOWN
+    explainer: _Explainer | None = field(default=None, repr=False)
 
     def candidate(self, expert_id: int) -> Candidate | None:
         return next((c for c in self.candidates if c.expert.id == expert_id), None)
+
+    def quote(self, expert_ids: Iterable[int]) -> None:
+        """Only these candidates' texts will be quoted: read them together with the first
+        (by default every eligible candidate's are)."""
+        if self.explainer is not None:
+            self.explainer.expect(list(expert_ids))
 
 
 def scoring_config() -> ScoringConfig:
@@ -227,7 +245,7 @@ def rank(
         return Candidate(
             expert,
             float(scores.total[i]),
-            lambda: explainer(i, expert),
+            lambda quote: explainer(i, expert, quote=quote),
             exclusions or [],
             possible_conflicts(pool.record(i), record, rules, today),
         )
@@ -264,6 +282,7 @@ def rank(
         },
         excluded_page=page,
         excluded_per_page=per_page,
+        explainer=explainer,
     )
 
 
@@ -336,7 +355,7 @@ class _Explainer:
     def _best(self, i: int, n: int = 3) -> list[tuple[float, str]]:
         return sorted(self._rows_of(i), reverse=True)[:n]
 
-    def __call__(self, i: int, expert: Expert) -> Explanation:
+    def __call__(self, i: int, expert: Expert, *, quote: bool = True) -> Explanation:
         w = self.cfg.weights
         total_w = w.semantic + w.keyword + w.category + w.specialty or 1.0
         semantic = float(self.scores.semantic[i])
@@ -353,7 +372,7 @@ class _Explainer:
             name for _kind, name in self.pool.specialties(expert.id) if self._covered(name)
         ]
         cats = [self.submission.category] if self.scores.category[i] else []
-        return Explanation(parts, cats, specialties, self._quoted(expert, i))
+        return Explanation(parts, cats, specialties, self._quoted(expert, i) if quote else [])
 
     def _quoted(self, expert: Expert, i: int) -> list[dict[str, Any]]:
         _terms_, words, analyzer = self._query

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 _numbers = itertools.count(1)
@@ -139,6 +140,14 @@ def match_and_assign(journey: Any) -> str:
     journey.click(journey.link("Find reviewers"))
     # The proposed panel comes ticked: the administrator reads it and invites it.
     assert page.locator("input[name=members]:checked").count() == 3
+    # Below the first candidates, each row's best texts come in place, on demand.
+    show = page.locator("a.js-texts").first
+    slot = page.locator(".js-texts-slot").first
+    show.click()
+    expect(slot.locator("a.js-texts")).to_have_count(0)
+    expect(slot).to_be_focused()
+    assert slot.inner_text().strip(), "the quoted texts (or that none matches)"
+    journey.seen("candidate-texts")
     journey.click_and_confirm(journey.button("Invite the ticked members"))
     assert page.locator("table", has_text=journey.t("Invited")).count()
     return title
