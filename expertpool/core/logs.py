@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, Response, current_app, g, has_request_context, request
+from sqlalchemy import inspect as sa_inspect
 
 REQUEST_LOGGER = "expertpool.request"
 HEADER = "X-Request-ID"
@@ -134,6 +135,15 @@ def _finish(response: Response) -> Response:
 
 
 def _user_id() -> int | None:
-    """The signed-in user's id, if the request loaded one (never loads it just for the log)."""
+    """The signed-in user's id, if the request loaded one (never loads it just for the log).
+
+    Read from the row's identity: the request has committed by now, so the user's attributes
+    are expired, and reading `id` or `is_authenticated` would load the user and its roles
+    again (two statements on every request, for one log field)."""
     user = g.get("_login_user")  # where flask-login keeps the request's user once loaded
-    return getattr(user, "id", None) if getattr(user, "is_authenticated", False) else None
+    if user is None or getattr(user, "is_anonymous", True):
+        return None
+    state = sa_inspect(user, raiseerr=False)
+    if state is not None and state.identity:
+        return state.identity[0]
+    return getattr(user, "id", None)

@@ -65,6 +65,40 @@ def test_the_signed_in_user_is_named_by_id(
     assert line["status"] == 200
 
 
+def test_naming_the_user_reads_nothing_from_the_database(
+    app: Any, client: Any, auth: Any, admin: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The log line is written after the request's commit, when the user's row has expired:
+    its id is read from the row's identity, not by loading the user and its roles again."""
+    from sqlalchemy import event
+
+    from expertpool.db import db
+
+    auth.login()
+    caplog.set_level(logging.INFO, logger=logs.REQUEST_LOGGER)
+    seen: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def statement(_conn: Any, _cursor: Any, sql: str, *_rest: Any) -> None:
+        seen.append(" ".join(sql.split()))
+
+    def committed(_session: Any) -> None:
+        seen.append("-- committed")
+
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(db.session, "after_commit", committed)
+    try:
+        client.get("/account/sessions")
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+        event.remove(db.session, "after_commit", committed)
+    (line,) = _lines(caplog)
+    assert line["user_id"] == admin.id
+    after = seen[len(seen) - seen[::-1].index("-- committed") :]
+    assert not [s for s in after if "FROM user" in s], after
+
+
 def test_query_strings_and_long_numbers_never_reach_the_log(
     client: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
