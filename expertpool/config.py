@@ -141,6 +141,10 @@ DEFAULTS: dict[str, Any] = {
     "JOBS_LEASE_SECONDS": 60,  # a job whose worker has not renewed this long is run again
     "JOBS_RETRY_BASE_SECONDS": 2,  # back-off after a failure: 2, 4, 8, ... seconds
     "JOBS_RETRY_MAX_SECONDS": 300,
+    # A job worker lowers its CPU priority by this much (os.nice; 0 keeps it): derived work
+    # (embedding a publication, re-indexing) waits for the cores while a person's request needs
+    # them, instead of adding to its time (issue 11's load bench, BENCHMARKS.md).
+    "JOBS_NICE": 10,
     "REDIS_URL": None,  # e.g. redis://127.0.0.1:6379/0 (JOBS_BACKEND=rq)
     # Periodic jobs (expertpool/core/jobs/schedule.py), cron expressions in BABEL_DEFAULT_TIMEZONE;
     # empty turns one off.

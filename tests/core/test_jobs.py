@@ -388,3 +388,26 @@ def test_a_job_title_names_its_rows_in_no_language():
 
     assert ids_title([3, 8]) == "#3, #8"
     assert ids_title(list(range(1, 9)), shown=3) == "#1, #2, #3 (+5)"
+
+
+def test_a_worker_yields_the_cpu_to_the_web_workers(app: Flask, monkeypatch: Any) -> None:
+    """`flask jobs worker` lowers its priority by JOBS_NICE before it runs anything (in a child
+    process here: the test's own priority stays as it is)."""
+    from expertpool.core.jobs import cli
+
+    asked: list[int] = []
+    monkeypatch.setattr(cli, "lower_priority", lambda n: asked.append(n))
+    app.config["JOBS_NICE"] = 7
+    result = app.test_cli_runner().invoke(args=["jobs", "worker", "--burst"])
+    assert result.exit_code == 0, result.output
+    assert asked == [7]
+    code = (
+        "import os; from expertpool.core.jobs.cli import lower_priority as lower; "
+        "before = os.nice(0); after = lower(5); none = lower(0); "
+        "print(before, after, none, os.nice(0))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path.cwd()
+    ).stdout.split()
+    before = int(out[0])
+    assert out[1:] == [str(min(before + 5, 19)), "None", str(min(before + 5, 19))]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 
@@ -23,6 +24,7 @@ jobs_cli = AppGroup("jobs", help="Background jobs.")
 def worker_command(burst: bool, name: str | None) -> None:
     """Claim and run jobs until stopped (SIGTERM / Ctrl-C finish the current job first)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    lower_priority(int(app.config.get("JOBS_NICE") or 0))
     if app.config.get("JOBS_BACKEND") == "rq" and not burst:
         from .rq_backend import run_rq_worker
 
@@ -35,6 +37,19 @@ def worker_command(burst: bool, name: str | None) -> None:
     click.echo(f"worker {worker.name}: polling every {worker.poll}s (backend: database)")
     count = worker.run(burst=burst, stop=stop)
     click.echo(f"worker {worker.name}: {count} job(s) run")
+
+
+def lower_priority(increment: int) -> int | None:
+    """Make this process yield the CPU to the web workers (`JOBS_NICE`); its new niceness, or
+    None when unchanged (0, or a system without `os.nice`). RQ's work horses, forked from the
+    worker, inherit it."""
+    if increment <= 0 or not hasattr(os, "nice"):
+        return None
+    try:
+        return os.nice(increment)
+    except OSError as exc:  # a container that forbids it: run as is
+        click.echo(f"could not lower the worker's priority: {exc}", err=True)
+        return None
 
 
 def start_in_background(task: str, args: dict, title: str) -> None:
