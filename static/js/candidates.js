@@ -10,7 +10,8 @@ document.querySelectorAll("a.js-texts").forEach((link) => {
     slot.setAttribute("aria-busy", "true");
     try {
       const response = await fetch(url, { credentials: "same-origin" });
-      if (!response.ok) {
+      // A redirect means the session ended (the sign-in page): go there, do not inline it.
+      if (!response.ok || response.redirected) {
         throw new Error(String(response.status));
       }
       slot.innerHTML = await response.text();
